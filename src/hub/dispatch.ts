@@ -1,0 +1,252 @@
+/**
+ * Inbound messages: size and rate limits, parsing, and routing to the hub
+ * (subscribe, unsubscribe) or to the query source (request). Every message
+ * gets exactly one reply, and nothing a client sends can throw out of here.
+ */
+import { createLogger, type Logger } from "../log.ts";
+import {
+  type ClientMessage,
+  type ErrorCode,
+  type ErrorPayload,
+  parseClientMessage,
+  type Query,
+  timestamp,
+  type Topic,
+  TOPICS,
+} from "../protocol/mod.ts";
+import { Histogram, LATENCY_BUCKETS } from "./histogram.ts";
+import type { Hub } from "./hub.ts";
+import { CLOSE_CODES, type Session, utf8Length } from "./session.ts";
+
+/** Where `request` messages are answered from: the source's cache. */
+export interface QuerySource {
+  /** Why `topic` cannot be answered yet; undefined once it can. */
+  notReady(topic: Topic): string | undefined;
+  /**
+   * Answers `query` for a client that may see `scope` (`null`: all
+   * namespaces). Throws {@link QueryError} for an answerable refusal.
+   */
+  answer(
+    query: Exclude<Query, { topic: "events" }>,
+    scope: ReadonlySet<string> | null,
+  ): unknown;
+}
+
+/** A refusal with a protocol error code, thrown by a {@link QuerySource}. */
+export class QueryError extends Error {
+  /** The error code the client receives. */
+  readonly code: ErrorCode;
+
+  /** Creates a refusal with `code` and a message for the client. */
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.code = code;
+    this.name = "QueryError";
+  }
+}
+
+/** Options for {@link Dispatcher}. */
+export interface DispatcherOptions {
+  /** Largest inbound message in bytes; larger ones close with 1009. */
+  maxMessageBytes: number;
+  /** Events `request events` returns without a `limit`. */
+  defaultEventsLimit?: number;
+  /** Where unexpected failures are logged. */
+  log?: Logger;
+}
+
+/** Counters for `/metrics`. */
+export interface DispatchStats {
+  /** Request latency by topic. */
+  latency: Map<Topic, Histogram>;
+  /** Error replies by code. */
+  errors: Map<ErrorCode, number>;
+  /** Messages refused by the rate limit. */
+  rateLimited: number;
+}
+
+/** Routes inbound frames and sends the replies. */
+export class Dispatcher {
+  #hub: Hub;
+  #queries: QuerySource;
+  #maxBytes: number;
+  #defaultLimit: number;
+  #log: Logger;
+  #stats: DispatchStats = {
+    latency: new Map(TOPICS.map((t) => [t, new Histogram(LATENCY_BUCKETS)])),
+    errors: new Map(),
+    rateLimited: 0,
+  };
+
+  /** Creates a dispatcher answering requests from `queries`. */
+  constructor(hub: Hub, queries: QuerySource, options: DispatcherOptions) {
+    this.#hub = hub;
+    this.#queries = queries;
+    this.#maxBytes = options.maxMessageBytes;
+    this.#defaultLimit = options.defaultEventsLimit ?? 100;
+    this.#log = options.log ?? createLogger();
+  }
+
+  /** Counters for `/metrics`. */
+  get stats(): DispatchStats {
+    return this.#stats;
+  }
+
+  /** Handles one inbound frame from `session`. */
+  receive(session: Session, data: unknown): void {
+    if (session.closed) return;
+    if (typeof data !== "string") {
+      this.#error(session, {
+        code: "invalid_message",
+        message: "Binary frames are not supported; send JSON as text frames.",
+      });
+      return;
+    }
+    // A UTF-16 unit is at most 3 UTF-8 bytes, so most frames skip the count.
+    if (
+      data.length > this.#maxBytes ||
+      (data.length * 3 > this.#maxBytes && utf8Length(data) > this.#maxBytes)
+    ) {
+      session.close(
+        "message_too_big",
+        CLOSE_CODES.messageTooBig,
+        `Message too big: the limit is ${this.#maxBytes} bytes.`,
+      );
+      return;
+    }
+    const started = performance.now();
+    const parsed = parseClientMessage(data);
+    if (!session.takeToken(started)) {
+      this.#stats.rateLimited++;
+      this.#error(session, {
+        code: "rate_limited",
+        message:
+          "Too many messages: wait a moment, then send fewer per second.",
+      }, parsed.ok ? parsed.message : parsed);
+      return;
+    }
+    if (!parsed.ok) {
+      this.#error(session, parsed.error, parsed);
+      return;
+    }
+    const message = parsed.message;
+    const namespace = requestedNamespace(message);
+    if (namespace && session.scope && !session.scope.has(namespace)) {
+      this.#error(session, {
+        code: "forbidden",
+        message:
+          `You may not list objects in namespace ${namespace}; ask for a namespace you have access to.`,
+      }, message);
+      return;
+    }
+    try {
+      switch (message.type) {
+        case "subscribe": {
+          const outcome = this.#hub.subscribe(session, message.topic, {
+            filter: message.filter,
+            since: message.since,
+          });
+          this.#respond(session, message, outcome.payload);
+          for (const event of outcome.replay) {
+            session.replay(event.frame, event.bytes);
+          }
+          break;
+        }
+        case "unsubscribe":
+          this.#hub.unsubscribe(session, message.topic);
+          this.#respond(session, message, {
+            status: "unsubscribed",
+            topic: message.topic,
+          });
+          break;
+        case "request":
+          this.#request(session, message.query, message.requestId);
+          this.#stats.latency.get(message.topic)?.observe(
+            (performance.now() - started) / 1000,
+          );
+          break;
+      }
+    } catch (error) {
+      this.#log.error("Handling a client message failed", {
+        error,
+        session: session.id,
+        type: message.type,
+        topic: message.topic,
+      });
+      this.#error(session, {
+        code: "internal",
+        message: "The server failed to handle this message; it was logged.",
+      }, message);
+    }
+  }
+
+  #request(session: Session, query: Query, requestId?: string): void {
+    const echo = { topic: query.topic, requestId };
+    const notReady = this.#queries.notReady(query.topic);
+    if (notReady !== undefined) {
+      this.#error(session, { code: "not_ready", message: notReady }, echo);
+      return;
+    }
+    let payload: unknown;
+    try {
+      payload = query.topic === "events"
+        ? {
+          events: this.#hub.recent("events", {
+            namespace: query.namespace,
+            limit: query.limit ?? this.#defaultLimit,
+            scope: session.scope,
+          }),
+        }
+        : this.#queries.answer(query, session.scope);
+    } catch (error) {
+      if (!(error instanceof QueryError)) throw error;
+      this.#error(session, { code: error.code, message: error.message }, echo);
+      return;
+    }
+    this.#respond(session, echo, payload);
+  }
+
+  #respond(
+    session: Session,
+    echo: { topic: Topic; requestId?: string },
+    payload: unknown,
+  ): void {
+    // Read in the same turn as the answer, so list-then-watch has no gap.
+    const position = this.#hub.position(echo.topic);
+    session.reply({
+      type: "response",
+      topic: echo.topic,
+      requestId: echo.requestId,
+      payload,
+      timestamp: timestamp(),
+      epoch: position.epoch,
+      offset: position.offset,
+    });
+  }
+
+  #error(
+    session: Session,
+    error: ErrorPayload,
+    echo: { topic?: string; requestId?: string } = {},
+  ): void {
+    this.#stats.errors.set(
+      error.code,
+      (this.#stats.errors.get(error.code) ?? 0) + 1,
+    );
+    session.reply({
+      type: "error",
+      topic: echo.topic,
+      requestId: echo.requestId,
+      payload: error,
+      timestamp: timestamp(),
+    });
+  }
+}
+
+function requestedNamespace(message: ClientMessage): string | undefined {
+  if (message.type === "subscribe") return message.filter.namespace;
+  if (message.type === "request" && message.query.topic !== "cluster") {
+    return message.query.namespace;
+  }
+  return undefined;
+}

@@ -1,0 +1,286 @@
+/**
+ * One connected client: its subscriptions and its share of the socket.
+ *
+ * Deno's WebSocket queues every `send` without limit and reports only the
+ * bytes still unwritten (`bufferedAmount`). To give each client the seed's
+ * 256-message send buffer, the session remembers the byte length of every
+ * message it handed over that may still be unwritten; because frames are
+ * written in order, comparing the newest lengths with `bufferedAmount` tells
+ * exactly how many messages the client has not yet taken.
+ */
+import type { Topic } from "../protocol/mod.ts";
+
+/** The part of a WebSocket a session needs. Deno's `WebSocket` fits. */
+export interface ClientSocket {
+  /** Queues one text frame. */
+  send(data: string): void;
+  /** Bytes queued but not yet written to the connection. */
+  readonly bufferedAmount: number;
+  /** Starts the closing handshake. */
+  close(code?: number, reason?: string): void;
+}
+
+/** What a subscription lets through: filters and the client's namespace scope. */
+export interface Subscription {
+  /** The session that receives the events. */
+  readonly session: Session;
+  /** Only events in this namespace, if set. */
+  readonly namespace: string | undefined;
+  /** Only events about this object, if set. */
+  readonly name: string | undefined;
+}
+
+/** Why the server closed a session. */
+export type CloseCause =
+  | "write_timeout"
+  | "send_buffer_full"
+  | "message_too_big"
+  | "shutdown"
+  | "idle";
+
+/** Close codes the server uses. */
+export const CLOSE_CODES = {
+  normal: 1000,
+  goingAway: 1001,
+  policyViolation: 1008,
+  messageTooBig: 1009,
+} as const;
+
+/** Options for {@link Session}. */
+export interface SessionOptions {
+  /** Messages a client may leave unread before events are dropped for it. */
+  sendBuffer: number;
+  /** Inbound messages allowed per second, on average. */
+  rateLimit: number;
+  /** Inbound messages allowed in one burst. */
+  rateBurst: number;
+  /** Namespaces this client may see; `null` for all. */
+  scope?: ReadonlySet<string> | null;
+  /** Who the client authenticated as, for logs. */
+  user?: string;
+  /** Called once when the server closes the session. */
+  onClose?: (session: Session, cause: CloseCause) => void;
+}
+
+let nextId = 1;
+
+/**
+ * A client's session. The hot path is {@link Session.deliver}: one check of
+ * a counter, then the socket's `send`, so fan-out costs about what a bare
+ * broadcast loop costs.
+ */
+export class Session {
+  /** A process-unique id, for logs. */
+  readonly id: number = nextId++;
+  /** The client's subscriptions by topic. */
+  readonly subscriptions: Map<Topic, Subscription> = new Map();
+  /** Namespaces this client may see; `null` for all. */
+  readonly scope: ReadonlySet<string> | null;
+  /** Who the client authenticated as, if anyone. */
+  readonly user: string | undefined;
+  /** Events dropped for this client because its send buffer was full. */
+  dropped = 0;
+
+  #socket: ClientSocket;
+  #limit: number;
+  #onClose: SessionOptions["onClose"];
+  #closed = false;
+  // Byte lengths of messages that may be unwritten, oldest first from
+  // #head; replayed messages are stored negated, as they do not count
+  // against the limit (a resume may replay more than the buffer holds).
+  #window: number[] = [];
+  #head = 0;
+  #windowBytes = 0;
+  #exempt = 0;
+  #bytesSent = 0;
+  #bytesDrained = 0;
+  #progressAt = 0;
+  #tokens: number;
+  #rate: number;
+  #burst: number;
+  #refillAt: number;
+
+  /** Wraps `socket` for one client. */
+  constructor(socket: ClientSocket, options: SessionOptions) {
+    this.#socket = socket;
+    this.#limit = options.sendBuffer;
+    this.#onClose = options.onClose;
+    this.scope = options.scope ?? null;
+    this.user = options.user;
+    this.#rate = options.rateLimit;
+    this.#burst = options.rateBurst;
+    this.#tokens = options.rateBurst;
+    this.#refillAt = performance.now();
+    this.#progressAt = this.#refillAt;
+  }
+
+  /** Whether the server has closed this session. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Messages handed to the socket that the client has not yet taken. */
+  get unread(): number {
+    return this.#settle();
+  }
+
+  /**
+   * Hands an event frame to the socket unless the client's send buffer is
+   * full. Returns false when the event was dropped for this client.
+   */
+  deliver(frame: string, bytes: number): boolean {
+    if (this.#closed) return false;
+    if (this.#window.length - this.#head - this.#exempt >= this.#limit) {
+      if (this.#settle() - this.#exempt >= this.#limit) {
+        this.dropped++;
+        return false;
+      }
+    }
+    this.#push(frame, bytes);
+    return true;
+  }
+
+  /**
+   * Hands a replayed event frame to the socket. Replays bypass the limit:
+   * they are bounded by the topic's history, and dropping one would make
+   * the resume it belongs to fail.
+   */
+  replay(frame: string, bytes: number): void {
+    if (this.#closed) return;
+    this.#push(frame, bytes);
+    this.#window[this.#window.length - 1] = -bytes;
+    this.#exempt++;
+  }
+
+  /**
+   * Sends a reply (`response` or `error`). Replies are never dropped: a
+   * client that has let its send buffer fill is closed with 1008 instead.
+   */
+  reply(message: object): void {
+    if (this.#closed) return;
+    if (this.#settle() - this.#exempt >= this.#limit) {
+      this.close(
+        "send_buffer_full",
+        CLOSE_CODES.policyViolation,
+        "Send buffer full: read your messages.",
+      );
+      return;
+    }
+    const frame = JSON.stringify(message);
+    this.#push(frame, utf8Length(frame));
+  }
+
+  /** Spends one inbound-message token; false when the client is over its rate. */
+  takeToken(now: number): boolean {
+    const elapsed = (now - this.#refillAt) / 1000;
+    this.#refillAt = now;
+    this.#tokens = Math.min(this.#burst, this.#tokens + elapsed * this.#rate);
+    if (this.#tokens < 1) return false;
+    this.#tokens--;
+    return true;
+  }
+
+  /**
+   * Checks that the client is draining what was sent to it. Returns false,
+   * after closing the session, when bytes have waited longer than
+   * `writeTimeoutMs` without any being written.
+   */
+  checkWrites(now: number, writeTimeoutMs: number): boolean {
+    if (this.#closed) return true;
+    if (this.#window.length === this.#head) {
+      this.#progressAt = now;
+      return true;
+    }
+    this.#settle();
+    const buffered = this.#window.length === this.#head
+      ? 0
+      : this.#socket.bufferedAmount;
+    const drained = this.#bytesSent - buffered;
+    if (buffered === 0 || drained > this.#bytesDrained) {
+      this.#bytesDrained = drained;
+      this.#progressAt = now;
+      return true;
+    }
+    if (now - this.#progressAt < writeTimeoutMs) return true;
+    this.close(
+      "write_timeout",
+      CLOSE_CODES.policyViolation,
+      "Write timeout: the client stopped reading.",
+    );
+    return false;
+  }
+
+  /**
+   * Closes the session from the server side. Idempotent. Deno cannot abort
+   * a connection whose peer stopped reading, so the close frame may wait
+   * behind unread data; the session is forgotten at once either way.
+   */
+  close(cause: CloseCause, code: number, reason: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#socket.close(code, reason);
+    } catch {
+      // Already closing or closed: nothing more to do.
+    }
+    this.#onClose?.(this, cause);
+  }
+
+  /** Marks the session closed after the client went away. Idempotent. */
+  detach(): void {
+    this.#closed = true;
+  }
+
+  #push(frame: string, bytes: number): void {
+    this.#socket.send(frame);
+    this.#window.push(bytes);
+    this.#windowBytes += bytes;
+    this.#bytesSent += bytes;
+  }
+
+  // Forgets messages the socket has fully written; returns how many remain.
+  #settle(): number {
+    const window = this.#window;
+    if (window.length === this.#head) return 0;
+    const buffered = this.#socket.bufferedAmount;
+    if (buffered === 0) {
+      window.length = 0;
+      this.#head = 0;
+      this.#windowBytes = 0;
+      this.#exempt = 0;
+      return 0;
+    }
+    while (this.#head < window.length) {
+      const length = window[this.#head];
+      const size = length < 0 ? -length : length;
+      if (this.#windowBytes - size < buffered) break;
+      this.#windowBytes -= size;
+      if (length < 0) this.#exempt--;
+      this.#head++;
+    }
+    if (this.#head > 64 && this.#head * 2 > window.length) {
+      this.#window = window.slice(this.#head);
+      this.#head = 0;
+    }
+    return this.#window.length - this.#head;
+  }
+}
+
+/** The UTF-8 length of `text`, which is what `bufferedAmount` counts. */
+export function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) continue;
+    if (code < 0x800) {
+      bytes += 1;
+    } else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
+      // A surrogate pair: two UTF-16 units, four UTF-8 bytes.
+      bytes += 2;
+      i++;
+    } else {
+      bytes += 2;
+    }
+  }
+  return bytes;
+}

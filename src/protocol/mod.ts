@@ -1,0 +1,10 @@
+/**
+ * The dorgu-ws wire protocol: topics, message schemas, payload schemas and
+ * the parser for client messages. Shared by the server and the client.
+ *
+ * @module
+ */
+export * from "./topics.ts";
+export * from "./messages.ts";
+export * from "./payloads.ts";
+export * from "./parse.ts";

@@ -1,0 +1,178 @@
+/**
+ * Turns one inbound text frame into a {@link ClientMessage}, or into the
+ * error the client gets back. Never throws: any input has an answer.
+ */
+import * as v from "valibot";
+import {
+  CLIENT_MESSAGE_TYPES,
+  ClientEnvelopeSchema,
+  type ClientMessage,
+  ClusterQuerySchema,
+  type ErrorPayload,
+  EventsQuerySchema,
+  NamespacedQuerySchema,
+  type Query,
+  SubscribePayloadSchema,
+} from "./messages.ts";
+import { isTopic, type Topic, TOPICS } from "./topics.ts";
+
+/** The outcome of {@link parseClientMessage}. */
+export type ParseResult =
+  | { ok: true; message: ClientMessage }
+  | { ok: false; error: ErrorPayload; requestId?: string; topic?: string };
+
+const MAX_ECHOED_ID = 256;
+
+/**
+ * Parses and validates a client message. On failure the result still carries
+ * whatever `requestId` and `topic` could be read, so the reply can echo them
+ * and a client waiting on that id does not hang.
+ */
+export function parseClientMessage(text: string): ParseResult {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    return {
+      ok: false,
+      error: {
+        code: "invalid_json",
+        message: `The message is not valid JSON (${
+          (error as Error).message
+        }); send one JSON object per text frame.`,
+      },
+    };
+  }
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+    return {
+      ok: false,
+      error: {
+        code: "invalid_message",
+        message:
+          'A message must be a JSON object such as {"type":"subscribe","topic":"personas"}.',
+      },
+    };
+  }
+  const record = raw as Record<string, unknown>;
+  const echo = {
+    requestId: typeof record.requestId === "string" &&
+        record.requestId.length <= MAX_ECHOED_ID
+      ? record.requestId
+      : undefined,
+    topic: typeof record.topic === "string" &&
+        record.topic.length <= MAX_ECHOED_ID
+      ? record.topic
+      : undefined,
+  };
+  const fail = (code: ErrorPayload["code"], message: string): ParseResult => ({
+    ok: false,
+    error: { code, message },
+    ...echo,
+  });
+
+  const envelope = v.safeParse(ClientEnvelopeSchema, raw);
+  if (!envelope.success) {
+    return fail("invalid_message", describeIssues(envelope.issues, ""));
+  }
+  const { type, topic, requestId, payload } = envelope.output;
+  if (!(CLIENT_MESSAGE_TYPES as readonly string[]).includes(type)) {
+    return fail(
+      "unknown_message_type",
+      `Unknown message type ${
+        JSON.stringify(clip(type))
+      }; a client sends subscribe, unsubscribe or request.`,
+    );
+  }
+  if (topic === undefined) {
+    return fail(
+      "invalid_message",
+      `topic is required; use one of ${TOPICS.join(", ")}.`,
+    );
+  }
+  if (!isTopic(topic)) {
+    return fail(
+      "unknown_topic",
+      `Unknown topic ${JSON.stringify(clip(topic))}; topics are ${
+        TOPICS.join(", ")
+      }.`,
+    );
+  }
+
+  if (type === "unsubscribe") {
+    return { ok: true, message: { type, topic, requestId } };
+  }
+  if (type === "subscribe") {
+    const parsed = v.safeParse(SubscribePayloadSchema, payload ?? {});
+    if (!parsed.success) {
+      return fail("invalid_message", describeIssues(parsed.issues, "payload"));
+    }
+    const { namespace, name, since } = parsed.output;
+    if (topic === "cluster" && namespace !== undefined) {
+      return fail(
+        "invalid_message",
+        "payload.namespace: the cluster topic is cluster-scoped; filter it by name only.",
+      );
+    }
+    return {
+      ok: true,
+      message: { type, topic, requestId, filter: { namespace, name }, since },
+    };
+  }
+  const query = parseQuery(topic, payload ?? {});
+  if (!query.success) {
+    return fail("invalid_message", describeIssues(query.issues, "payload"));
+  }
+  return {
+    ok: true,
+    message: { type: "request", topic, requestId, query: query.output },
+  };
+}
+
+type QueryResult =
+  | { success: true; output: Query }
+  | { success: false; issues: v.BaseIssue<unknown>[] };
+
+function parseQuery(topic: Topic, payload: unknown): QueryResult {
+  switch (topic) {
+    case "personas":
+    case "deployments": {
+      const r = v.safeParse(NamespacedQuerySchema, payload);
+      return r.success
+        ? { success: true, output: { topic, ...r.output } }
+        : { success: false, issues: r.issues };
+    }
+    case "cluster": {
+      const r = v.safeParse(ClusterQuerySchema, payload);
+      return r.success
+        ? { success: true, output: { topic, ...r.output } }
+        : { success: false, issues: r.issues };
+    }
+    case "events": {
+      const r = v.safeParse(EventsQuerySchema, payload);
+      return r.success
+        ? { success: true, output: { topic, ...r.output } }
+        : { success: false, issues: r.issues };
+    }
+  }
+}
+
+/**
+ * Renders valibot issues as one line naming each offending field, e.g.
+ * `payload.since.offset: An offset is zero or more.`
+ */
+export function describeIssues(
+  issues: readonly v.BaseIssue<unknown>[],
+  prefix: string,
+): string {
+  return issues.slice(0, 3).map((issue) => {
+    const path = [prefix, v.getDotPath(issue)].filter(Boolean).join(".");
+    const text = issue.message.endsWith(".")
+      ? issue.message
+      : `${issue.message}.`;
+    return path ? `${path}: ${text}` : text;
+  }).join(" ");
+}
+
+function clip(text: string): string {
+  return text.length > 64 ? `${text.slice(0, 64)}...` : text;
+}

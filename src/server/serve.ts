@@ -1,0 +1,188 @@
+/**
+ * Starting and stopping the service: the hub, the state and its source,
+ * `Deno.serve`, the write-timeout sweep, and a graceful SIGTERM.
+ */
+import { Dispatcher, Hub } from "../hub/mod.ts";
+import { createLogger, type Logger } from "../log.ts";
+import { ClusterState, DirectorySource, type Source } from "../sources/mod.ts";
+import { VERSION } from "../version.ts";
+import { type Authenticator, TokenFileAuthenticator } from "./auth.ts";
+import { formatFlags } from "../flags.ts";
+import { parseServeArgs, SERVE_FLAGS, type ServeConfig } from "./config.ts";
+import { createHandler } from "./http.ts";
+
+/** Options for {@link startServer}. */
+export interface StartOptions {
+  /** Structured log; default JSON lines on stderr at the configured level. */
+  log?: Logger;
+  /** Builds the source instead of `config.source` (benchmarks use this). */
+  source?: (state: ClusterState, log: Logger) => Source;
+  /** Pins the epoch (tests). */
+  epoch?: string;
+}
+
+/** A running server. */
+export interface RunningServer {
+  /** The address it listens on. */
+  readonly addr: Deno.NetAddr;
+  /** The topic registry. */
+  readonly hub: Hub;
+  /** The projection cache. */
+  readonly state: ClusterState;
+  /** The source feeding the cache. */
+  readonly source: Source;
+  /**
+   * Stops accepting, closes every client with 1001 and stops the source.
+   * Resolves within about `graceMs` even if clients do not answer.
+   */
+  shutdown(graceMs?: number): Promise<void>;
+}
+
+/** Starts the service described by `config`. */
+export async function startServer(
+  config: ServeConfig,
+  options: StartOptions = {},
+): Promise<RunningServer> {
+  const log = options.log ?? createLogger({ level: config.logLevel });
+  const hub = new Hub({
+    historySize: config.historySize,
+    epoch: options.epoch,
+  });
+  const state = new ClusterState(hub, { log });
+  const dispatcher = new Dispatcher(hub, state, {
+    maxMessageBytes: config.maxMessageBytes,
+    log,
+  });
+  let authenticator: Authenticator | undefined;
+  if (config.auth === "token") {
+    authenticator = await TokenFileAuthenticator.load(
+      config.tokenFile as string,
+      { log },
+    );
+  }
+  const source = options.source?.(state, log) ??
+    await createSource(config, state, log);
+  await source.start();
+
+  const handler = createHandler({
+    config,
+    hub,
+    dispatcher,
+    state,
+    source,
+    authenticator,
+    log,
+  });
+  const server = listen(config, handler.handle, log);
+  const sweepEvery = Math.min(1000, Math.max(50, config.writeTimeoutMs / 4));
+  const sweeper = setInterval(() => {
+    hub.sweep(performance.now(), config.writeTimeoutMs);
+  }, sweepEvery);
+  log.info("dorgu-ws is serving", {
+    version: VERSION,
+    addr: server.addr.hostname.includes(":")
+      ? `[${server.addr.hostname}]:${server.addr.port}`
+      : `${server.addr.hostname}:${server.addr.port}`,
+    source: config.source,
+    epoch: hub.epoch,
+  });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    addr: server.addr,
+    hub,
+    state,
+    source,
+    shutdown(graceMs = 4000) {
+      stopping ??= (async () => {
+        handler.drain();
+        clearInterval(sweeper);
+        source.stop();
+        hub.closeAll("The server is shutting down.");
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([
+          server.shutdown(),
+          new Promise((resolve) => timer = setTimeout(resolve, graceMs)),
+        ]);
+        clearTimeout(timer);
+        log.info("dorgu-ws stopped");
+      })();
+      return stopping;
+    },
+  };
+}
+
+async function createSource(
+  config: ServeConfig,
+  state: ClusterState,
+  log: Logger,
+): Promise<Source> {
+  if (config.source !== "kubernetes") {
+    return new DirectorySource(config.source, state, { log });
+  }
+  // Loaded only here, so nothing else pulls in the Kubernetes client.
+  const { ClusterSource } = await import("../sources/cluster.ts");
+  return new ClusterSource(state, {
+    kubeconfig: config.kubeconfig,
+    context: config.context,
+    namespaces: config.namespaces,
+    log,
+  });
+}
+
+function listen(
+  config: ServeConfig,
+  handle: (request: Request) => Promise<Response>,
+  log: Logger,
+): Deno.HttpServer<Deno.NetAddr> {
+  const serve = (hostname: string) => {
+    try {
+      return Deno.serve(
+        { hostname, port: config.port, onListen: () => {} },
+        handle,
+      );
+    } catch (error) {
+      if (error instanceof Deno.errors.AddrInUse) {
+        throw new Error(
+          `Cannot listen on port ${config.port}: it is already in use. Stop the other process or pass another --websocket-addr.`,
+        );
+      }
+      throw error;
+    }
+  };
+  if (config.hostname !== "") return serve(config.hostname);
+  // Like Go's ":9090": every interface, IPv6 and IPv4 where the host has
+  // IPv6, IPv4 alone where it does not.
+  try {
+    return serve("[::]");
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AddrNotAvailable)) throw error;
+    log.debug("IPv6 is unavailable; listening on IPv4 only", { error });
+    return serve("0.0.0.0");
+  }
+}
+
+/**
+ * `dorgu-ws serve`: parses flags, runs until SIGTERM or SIGINT, then shuts
+ * down gracefully. Returns the exit code.
+ */
+export async function runServe(args: string[]): Promise<number> {
+  const config = parseServeArgs(args);
+  if (config === "help") {
+    console.log(
+      `Usage: dorgu-ws serve [flags]\n\nServes the dorgu WebSocket API for a Kubernetes cluster, or for a directory\nof manifests with --source DIR.\n\nFlags:\n${
+        formatFlags(SERVE_FLAGS)
+      }`,
+    );
+    return 0;
+  }
+  const server = await startServer(config);
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      server.shutdown().then(() => resolve());
+    };
+    Deno.addSignalListener("SIGTERM", stop);
+    Deno.addSignalListener("SIGINT", stop);
+  });
+  return 0;
+}

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Builds the real Kubernetes components the integration tests run against —
+# kube-apiserver, etcd and helm — from the Go module proxy, once per version.
+# The binaries are cached outside the checkout, so a fresh clone on the same
+# machine reuses them. Prints the directory holding the binaries on stdout.
+#
+# Honours KUBEBUILDER_ASSETS: when it names a directory holding kube-apiserver
+# and etcd, those are used and only helm is built.
+set -euo pipefail
+
+KUBE_VERSION="${DORGU_WS_KUBE_VERSION:-v1.37.2}"
+ETCD_VERSION="${DORGU_WS_ETCD_VERSION:-v3.6.16}"
+HELM_VERSION="${DORGU_WS_HELM_VERSION:-v3.22.0}"
+CACHE="${DORGU_WS_CACHE:-$HOME/.cache/dorgu-ws}"
+ASSETS="$CACHE/assets-kube-$KUBE_VERSION-etcd-$ETCD_VERSION-helm-$HELM_VERSION"
+
+log() { echo "ensure_assets: $*" >&2; }
+
+build_kube_apiserver() {
+  local out="$1" work="$CACHE/build/kube-$KUBE_VERSION"
+  mkdir -p "$work"
+  cd "$work"
+  if [ ! -f go.mod ]; then
+    go mod init dorgu-ws-envtest >&2
+  fi
+  local staging="v0.${KUBE_VERSION#v1.}"
+  local modfile
+  modfile="$(go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')"
+  # k8s.io/kubernetes points its staging modules at ./staging; outside its own
+  # tree each one has to be pinned to the published v0.x.y twin instead.
+  local edits=(-require "k8s.io/kubernetes@$KUBE_VERSION")
+  while read -r mod; do
+    edits+=(-replace "$mod=$mod@$staging")
+  done < <(sed -n 's#^[[:space:]]*\(k8s.io/[a-z0-9-]*\) => ./staging/.*#\1#p' "$modfile")
+  go mod edit "${edits[@]}"
+  cat > tools.go <<'GO'
+//go:build tools
+
+package tools
+
+import _ "k8s.io/kubernetes/cmd/kube-apiserver"
+GO
+  GOFLAGS=-mod=mod go mod tidy -e >&2 || true
+  GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" \
+    -o "$out/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver >&2
+}
+
+build_go_tool() {
+  local out="$1" name="$2" module="$3" pkg="$4"
+  local work="$CACHE/build/$name"
+  mkdir -p "$work"
+  cd "$work"
+  [ -f go.mod ] || go mod init "dorgu-ws-$name" >&2
+  GOFLAGS=-mod=mod go get "$module" >&2
+  GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$out/$name" "$pkg" >&2
+}
+
+mkdir -p "$ASSETS"
+if [ -n "${KUBEBUILDER_ASSETS:-}" ] && [ -x "$KUBEBUILDER_ASSETS/kube-apiserver" ] && [ -x "$KUBEBUILDER_ASSETS/etcd" ]; then
+  log "using kube-apiserver and etcd from KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS"
+  ln -sf "$KUBEBUILDER_ASSETS/kube-apiserver" "$ASSETS/kube-apiserver"
+  ln -sf "$KUBEBUILDER_ASSETS/etcd" "$ASSETS/etcd"
+fi
+if [ ! -x "$ASSETS/etcd" ]; then
+  log "building etcd $ETCD_VERSION from the Go module proxy"
+  (build_go_tool "$ASSETS" etcd "go.etcd.io/etcd/server/v3@$ETCD_VERSION" go.etcd.io/etcd/server/v3)
+fi
+if [ ! -x "$ASSETS/kube-apiserver" ]; then
+  log "building kube-apiserver $KUBE_VERSION from the Go module proxy (several minutes, once)"
+  (build_kube_apiserver "$ASSETS")
+fi
+if [ ! -x "$ASSETS/helm" ]; then
+  log "building helm $HELM_VERSION from the Go module proxy"
+  (build_go_tool "$ASSETS" helm "helm.sh/helm/v3@$HELM_VERSION" helm.sh/helm/v3/cmd/helm)
+fi
+echo "$ASSETS"
