@@ -1,2 +1,4 @@
-/** The dorgu-ws version; release builds stamp it from deno.json. */
-export const VERSION = "0.1.0";
+import manifest from "../deno.json" with { type: "json" };
+
+/** The dorgu-ws version, stamped from `deno.json` into every build. */
+export const VERSION: string = manifest.version;

@@ -176,9 +176,11 @@ export class DirectorySource {
     try {
       manifests = parseManifests(await Deno.readTextFile(path), path);
     } catch (error) {
+      // YAML errors carry a multi-line source excerpt; the first line has
+      // the reason and the line:column, which is what a log line needs.
       this.#log.warn("Skipped a malformed manifest file", {
         path,
-        reason: (error as Error).message,
+        reason: (error as Error).message.split("\n")[0],
       });
       this.#files.set(path, {
         mtime,

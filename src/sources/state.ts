@@ -354,26 +354,17 @@ export class ClusterState implements QuerySource {
     if (next?.appName) this.#claim(next);
 
     if (live) {
-      const replaced = previous && next && previous.uid && next.uid &&
-        previous.uid !== next.uid;
-      if (replaced) {
-        this.#publishPersona("deleted", previous);
-        this.#publishPersona("created", next);
-      } else if (!previous && next) {
-        this.#publishPersona("created", next);
-      } else if (previous && !next) {
-        this.#publishPersona("deleted", previous);
-      } else if (previous && next && summaryChanged(previous, next)) {
-        this.#publishPersona("updated", next);
+      for (
+        const [eventType, persona] of changes(previous, next, summaryChanged)
+      ) {
+        this.#publishPersona(eventType, persona);
       }
     }
     // Validation results are part of the `events` log, so the first list
     // records them too (see the events case of #changed).
-    const replaced = previous && next && previous.uid && next.uid &&
-      previous.uid !== next.uid;
     if (
       next?.validation &&
-      (replaced ||
+      (replacedObject(previous, next) ||
         !sameValidation(previous?.validation ?? null, next.validation))
     ) {
       publishValidation(this.#hub, next, next.validation);
@@ -420,17 +411,14 @@ export class ClusterState implements QuerySource {
     previous: DeploymentProjection | undefined,
     next: DeploymentProjection | undefined,
   ): void {
-    if (
-      previous && next && previous.uid && next.uid && previous.uid !== next.uid
+    for (
+      const [eventType, deployment] of changes(
+        previous,
+        next,
+        deploymentChanged,
+      )
     ) {
-      this.#publishDeployment("deleted", previous);
-      this.#publishDeployment("created", next);
-    } else if (!previous && next) {
-      this.#publishDeployment("created", next);
-    } else if (previous && !next) {
-      this.#publishDeployment("deleted", previous);
-    } else if (previous && next && deploymentChanged(previous, next)) {
-      this.#publishDeployment("updated", next);
+      this.#publishDeployment(eventType, deployment);
     }
   }
 
@@ -460,6 +448,35 @@ export class ClusterState implements QuerySource {
     if (persona !== undefined) summary.persona = persona;
     return summary;
   }
+}
+
+// The same key with another uid: deleted and created again while the
+// source was not looking.
+function replacedObject(
+  previous: { uid: string } | undefined,
+  next: { uid: string } | undefined,
+): boolean {
+  return !!previous?.uid && !!next?.uid && previous.uid !== next.uid;
+}
+
+/**
+ * The created/updated/deleted events one object's change amounts to;
+ * `updated` only when `changed` says a field the protocol shows differs.
+ */
+function changes<P extends { uid: string }>(
+  previous: P | undefined,
+  next: P | undefined,
+  changed: (a: P, b: P) => boolean,
+): ["created" | "updated" | "deleted", P][] {
+  if (previous && next) {
+    if (replacedObject(previous, next)) {
+      return [["deleted", previous], ["created", next]];
+    }
+    return changed(previous, next) ? [["updated", next]] : [];
+  }
+  if (next) return [["created", next]];
+  if (previous) return [["deleted", previous]];
+  return [];
 }
 
 function compare(a: string, b: string): number {

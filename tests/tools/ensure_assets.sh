@@ -12,7 +12,7 @@ KUBE_VERSION="${DORGU_WS_KUBE_VERSION:-v1.37.2}"
 ETCD_VERSION="${DORGU_WS_ETCD_VERSION:-v3.6.16}"
 HELM_VERSION="${DORGU_WS_HELM_VERSION:-v3.22.0}"
 CACHE="${DORGU_WS_CACHE:-$HOME/.cache/dorgu-ws}"
-ASSETS="$CACHE/assets-kube-$KUBE_VERSION-etcd-$ETCD_VERSION-helm-$HELM_VERSION"
+ASSETS="$CACHE/assets-r2-kube-$KUBE_VERSION-etcd-$ETCD_VERSION-helm-$HELM_VERSION"
 
 log() { echo "ensure_assets: $*" >&2; }
 
@@ -41,7 +41,13 @@ package tools
 import _ "k8s.io/kubernetes/cmd/kube-apiserver"
 GO
   GOFLAGS=-mod=mod go mod tidy -e >&2 || true
-  GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" \
+  # Stamp the version the way the Kubernetes release build does, so /version
+  # and clients that check it see v1.x.y instead of v0.0.0-master.
+  local minor="${KUBE_VERSION#v1.}"
+  minor="${minor%%.*}"
+  local pkg=k8s.io/component-base/version
+  GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath \
+    -ldflags "-s -w -X $pkg.gitVersion=$KUBE_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean" \
     -o "$out/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver >&2
 }
 

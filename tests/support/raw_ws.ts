@@ -1,0 +1,190 @@
+/**
+ * A WebSocket client over a bare TCP connection, for what Deno's own
+ * client cannot do on demand: never read (a stalled client), send any
+ * frame, or read the handshake's HTTP status.
+ */
+
+/** One frame read from the server. */
+export interface Frame {
+  opcode: number;
+  payload: Uint8Array;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** A hand-driven WebSocket connection. */
+export class RawSocket {
+  readonly #conn: Deno.Conn;
+  #buffer: Uint8Array;
+
+  private constructor(conn: Deno.Conn, leftover: Uint8Array) {
+    this.#conn = conn;
+    this.#buffer = leftover;
+  }
+
+  /**
+   * Opens a TCP connection and performs the upgrade. Resolves with the
+   * HTTP status; the socket is usable only when it is 101.
+   */
+  static async connect(
+    port: number,
+    options: { path?: string; headers?: Record<string, string> } = {},
+  ): Promise<{ socket: RawSocket; status: number; head: string }> {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    const headers = {
+      host: `127.0.0.1:${port}`,
+      upgrade: "websocket",
+      connection: "Upgrade",
+      "sec-websocket-key": btoa(
+        String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))),
+      ),
+      "sec-websocket-version": "13",
+      ...options.headers,
+    };
+    const request = `GET ${options.path ?? "/ws"} HTTP/1.1\r\n${
+      Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join("")
+    }\r\n`;
+    await writeAll(conn, encoder.encode(request));
+    let received = new Uint8Array(0);
+    while (true) {
+      const end = indexOfHeaderEnd(received);
+      if (end >= 0) {
+        const head = decoder.decode(received.subarray(0, end));
+        const status = Number(head.split(" ")[1]);
+        return {
+          socket: new RawSocket(conn, received.subarray(end + 4)),
+          status,
+          head,
+        };
+      }
+      const chunk = new Uint8Array(4096);
+      const n = await conn.read(chunk);
+      if (n === null) throw new Error("The server closed during the upgrade.");
+      received = concat(received, chunk.subarray(0, n));
+    }
+  }
+
+  /** Sends one masked frame, as a client must. */
+  async sendFrame(opcode: number, payload: Uint8Array): Promise<void> {
+    const length = payload.length;
+    const header: number[] = [0x80 | opcode];
+    if (length < 126) header.push(0x80 | length);
+    else if (length < 65536) header.push(0x80 | 126, length >> 8, length & 255);
+    else {
+      header.push(0x80 | 127, 0, 0, 0, 0);
+      header.push(
+        (length >>> 24) & 255,
+        (length >>> 16) & 255,
+        (length >>> 8) & 255,
+        length & 255,
+      );
+    }
+    const mask = crypto.getRandomValues(new Uint8Array(4));
+    const masked = payload.map((byte, i) => byte ^ mask[i % 4]);
+    await writeAll(this.#conn, concat(new Uint8Array(header), mask, masked));
+  }
+
+  /** Sends a text frame. */
+  sendText(text: string): Promise<void> {
+    return this.sendFrame(0x1, encoder.encode(text));
+  }
+
+  /** Reads the next frame, or null at end of stream. */
+  async readFrame(): Promise<Frame | null> {
+    while (true) {
+      const frame = this.#parse();
+      if (frame) return frame;
+      const chunk = new Uint8Array(65536);
+      const n = await this.#conn.read(chunk).catch(() => null);
+      if (n === null) return null;
+      this.#buffer = concat(this.#buffer, chunk.subarray(0, n));
+    }
+  }
+
+  /**
+   * Reads everything until the server's close frame or end of stream.
+   * Returns the text frames and the close code, if one came.
+   */
+  async drain(): Promise<
+    { texts: string[]; closeCode?: number; reason?: string }
+  > {
+    const texts: string[] = [];
+    while (true) {
+      const frame = await this.readFrame();
+      if (!frame) return { texts };
+      if (frame.opcode === 0x1) texts.push(decoder.decode(frame.payload));
+      if (frame.opcode === 0x8) {
+        const code = frame.payload.length >= 2
+          ? (frame.payload[0] << 8) | frame.payload[1]
+          : undefined;
+        return {
+          texts,
+          closeCode: code,
+          reason: decoder.decode(frame.payload.subarray(2)),
+        };
+      }
+    }
+  }
+
+  /** Closes the TCP connection. */
+  close(): void {
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed.
+    }
+  }
+
+  #parse(): Frame | null {
+    const b = this.#buffer;
+    if (b.length < 2) return null;
+    let length = b[1] & 0x7f;
+    let offset = 2;
+    if (length === 126) {
+      if (b.length < 4) return null;
+      length = (b[2] << 8) | b[3];
+      offset = 4;
+    } else if (length === 127) {
+      if (b.length < 10) return null;
+      length = Number(
+        new DataView(b.buffer, b.byteOffset + 2, 8).getBigUint64(0),
+      );
+      offset = 10;
+    }
+    if (b.length < offset + length) return null;
+    const frame = {
+      opcode: b[0] & 0x0f,
+      payload: b.slice(offset, offset + length),
+    };
+    this.#buffer = b.slice(offset + length);
+    return frame;
+  }
+}
+
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < bytes.length) {
+    written += await conn.write(bytes.subarray(written));
+  }
+}
+
+function indexOfHeaderEnd(bytes: Uint8Array): number {
+  for (let i = 0; i + 3 < bytes.length; i++) {
+    if (
+      bytes[i] === 13 && bytes[i + 1] === 10 && bytes[i + 2] === 13 &&
+      bytes[i + 3] === 10
+    ) return i;
+  }
+  return -1;
+}
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}

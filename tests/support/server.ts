@@ -1,0 +1,211 @@
+/**
+ * Starting dorgu-ws for tests: in-process, or as a subprocess run exactly
+ * the way the compiled binary runs (same entry point, same permissions).
+ */
+import { RUNTIME_PERMISSIONS } from "../../tools/permissions.ts";
+import { createLogger, type Logger } from "../../src/log.ts";
+import { DEFAULT_CONFIG, type ServeConfig } from "../../src/server/config.ts";
+import {
+  type RunningServer,
+  type StartOptions,
+  startServer,
+} from "../../src/server/serve.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+/** Copies the bundled example cluster into a fresh temporary directory. */
+export async function copyExamples(): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "dorgu-ws-test-" });
+  const copy = async (from: string, to: string) => {
+    await Deno.mkdir(to, { recursive: true });
+    for await (const entry of Deno.readDir(from)) {
+      if (entry.isDirectory) {
+        await copy(`${from}/${entry.name}`, `${to}/${entry.name}`);
+      } else {
+        await Deno.copyFile(`${from}/${entry.name}`, `${to}/${entry.name}`);
+      }
+    }
+  };
+  await copy(`${ROOT}examples/cluster`, dir);
+  return dir;
+}
+
+/** Log lines captured from an in-process server. */
+export interface CapturedLog {
+  logger: Logger;
+  lines: Record<string, unknown>[];
+}
+
+/** A logger that keeps its lines for assertions. */
+export function captureLog(): CapturedLog {
+  const lines: Record<string, unknown>[] = [];
+  return {
+    lines,
+    logger: createLogger({
+      level: "debug",
+      write: (line) => lines.push(JSON.parse(line)),
+    }),
+  };
+}
+
+/** An in-process server and its URLs. */
+export interface TestServer extends RunningServer {
+  /** `ws://127.0.0.1:PORT/ws`. */
+  wsUrl: string;
+  /** `http://127.0.0.1:PORT`. */
+  httpUrl: string;
+  /** The port. */
+  port: number;
+  /** Shuts the server down quickly. */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Starts an in-process server on a free loopback port. */
+export async function startTestServer(
+  overrides: Partial<ServeConfig>,
+  options: StartOptions = {},
+): Promise<TestServer> {
+  const server = await startServer(
+    { ...DEFAULT_CONFIG, hostname: "127.0.0.1", port: 0, ...overrides },
+    { log: options.log ?? captureLog().logger, ...options },
+  );
+  const port = server.addr.port;
+  return Object.assign(server, {
+    port,
+    wsUrl: `ws://127.0.0.1:${port}/ws`,
+    httpUrl: `http://127.0.0.1:${port}`,
+    [Symbol.asyncDispose]: () => server.shutdown(200),
+  });
+}
+
+/** A server subprocess. */
+export interface ServerProcess {
+  /** The OS process. */
+  child: Deno.ChildProcess;
+  /** The port it listens on. */
+  port: number;
+  /** Every stderr line so far, parsed when JSON. */
+  logs: (Record<string, unknown> | string)[];
+  /** Waits for a log line matching `match`. */
+  waitForLog(
+    match: (line: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
+  /** Sends `signal` and resolves with the exit status. */
+  stop(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
+}
+
+/** The command line the compiled binary is equivalent to. */
+export function binaryCommand(args: string[]): string[] {
+  return ["run", ...RUNTIME_PERMISSIONS, `${ROOT}main.ts`, ...args];
+}
+
+/**
+ * Runs `dorgu-ws serve ARGS` as a subprocess with the binary's permissions
+ * and waits until it listens. `--websocket-addr` defaults to a free port.
+ */
+export async function spawnServer(
+  args: string[],
+  options: { env?: Record<string, string> } = {},
+): Promise<ServerProcess> {
+  const withAddr = args.some((a) => a.startsWith("--websocket-addr"))
+    ? args
+    : [...args, "--websocket-addr", "127.0.0.1:0"];
+  const child = new Deno.Command(Deno.execPath(), {
+    args: binaryCommand(["serve", ...withAddr]),
+    env: { NO_COLOR: "1", ...options.env },
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const logs: (Record<string, unknown> | string)[] = [];
+  let wake = () => {};
+  (async () => {
+    let rest = "";
+    for await (
+      const chunk of child.stderr.pipeThrough(new TextDecoderStream())
+    ) {
+      rest += chunk;
+      const lines = rest.split("\n");
+      rest = lines.pop() ?? "";
+      for (const line of lines) {
+        try {
+          logs.push(JSON.parse(line));
+        } catch {
+          logs.push(line);
+        }
+      }
+      wake();
+    }
+    if (rest) logs.push(rest);
+    wake();
+  })();
+  const waitForLog = async (
+    match: (line: Record<string, unknown>) => boolean,
+    timeoutMs = 10_000,
+  ) => {
+    const deadline = Date.now() + timeoutMs;
+    while (true) {
+      const found = logs.find((l) => typeof l === "object" && match(l));
+      if (found) return found as Record<string, unknown>;
+      if (Date.now() > deadline) {
+        throw new Error(
+          `Timed out waiting for a log line; got:\n${
+            logs.map((l) => JSON.stringify(l)).join("\n")
+          }`,
+        );
+      }
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(resolve, 50);
+      });
+    }
+  };
+  const status = child.status;
+  const serving = await Promise.race([
+    waitForLog((l) => l.msg === "dorgu-ws is serving", 20_000),
+    status.then((s) => {
+      throw new Error(
+        `dorgu-ws exited with ${s.code} before serving:\n${logs.join("\n")}`,
+      );
+    }),
+  ]);
+  const port = Number(String(serving.addr).split(":").pop());
+  return {
+    child,
+    port,
+    logs,
+    waitForLog,
+    async stop(signal: Deno.Signal = "SIGTERM") {
+      try {
+        child.kill(signal);
+      } catch {
+        // Already gone.
+      }
+      return await status;
+    },
+  };
+}
+
+/** Runs `dorgu-ws ARGS` to completion, as the binary would. */
+export async function runCli(
+  args: string[],
+  options: { env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: binaryCommand(args),
+    env: { NO_COLOR: "1", ...options.env },
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(options.timeoutMs ?? 20_000),
+  }).output();
+  return {
+    code: output.code,
+    stdout: new TextDecoder().decode(output.stdout),
+    stderr: new TextDecoder().decode(output.stderr),
+  };
+}
+
+/** Resolves after `ms`. */
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,22 @@
+/**
+ * The permissions the dorgu-ws binary runs with: the compile task bakes
+ * exactly these in, and the subprocess tests run `main.ts` with exactly
+ * these, so what the tests prove is what the binary can do.
+ *
+ * - net: listen for clients; reach the Kubernetes API (any host the
+ *   kubeconfig names) or, for the client, the server.
+ * - read: kubeconfig, CA and client-certificate files, the mounted
+ *   service-account token, `--token-file`, `--source DIR`.
+ * - env: KUBECONFIG, HOME, KUBERNETES_SERVICE_*, DORGU_WS_*, NO_COLOR; exec
+ *   credential plugins are handed the whole environment.
+ * - run: exec credential plugins (aws, gke-gcloud-auth-plugin, kubelogin),
+ *   whose names only the user's kubeconfig knows.
+ *
+ * Not granted: write, ffi, sys, import.
+ */
+export const RUNTIME_PERMISSIONS: readonly string[] = [
+  "--allow-net",
+  "--allow-read",
+  "--allow-env",
+  "--allow-run",
+];
