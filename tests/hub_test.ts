@@ -27,7 +27,22 @@ class FakeSocket implements ClientSocket {
   }
 }
 
-const OPTIONS: SessionOptions = { sendBuffer: 4, rateLimit: 10, rateBurst: 3 };
+// A clock the tests move by hand: "later" is past the write grace.
+let now = 0;
+const clock = () => now;
+const LATER = 200;
+
+const OPTIONS: SessionOptions = {
+  sendBuffer: 4,
+  rateLimit: 10,
+  rateBurst: 3,
+  clock,
+};
+
+function newHub(historySize: number, epoch?: string): Hub {
+  now = 0;
+  return new Hub({ historySize, epoch, clock });
+}
 
 function personaEvent(name: string, namespace = "prod"): PersonaEvent {
   return {
@@ -60,7 +75,7 @@ Deno.test("ring buffer keeps the newest items in order", () => {
 });
 
 Deno.test("publish numbers events per topic and hands one frame to every subscriber", () => {
-  const hub = new Hub({ historySize: 8, epoch: "e1" });
+  const hub = newHub(8, "e1");
   const a = session(hub);
   const b = session(hub);
   hub.subscribe(a.session, "personas", { filter: {} });
@@ -88,7 +103,7 @@ Deno.test("publish numbers events per topic and hands one frame to every subscri
 });
 
 Deno.test("filters match namespace, name, or a name's alias", () => {
-  const hub = new Hub({ historySize: 8 });
+  const hub = newHub(8);
   const byNamespace = session(hub);
   const byName = session(hub);
   const byAlias = session(hub);
@@ -119,7 +134,7 @@ Deno.test("filters match namespace, name, or a name's alias", () => {
 });
 
 Deno.test("a client's scope hides namespaces it may not see", () => {
-  const hub = new Hub({ historySize: 8 });
+  const hub = newHub(8);
   const scoped = session(hub, { scope: new Set(["staging"]) });
   hub.subscribe(scoped.session, "personas", { filter: {} });
   hub.publish("personas", personaEvent("a", "prod"), {
@@ -142,7 +157,7 @@ Deno.test("a client's scope hides namespaces it may not see", () => {
 });
 
 Deno.test("resubscribing replaces the filter; unsubscribe is idempotent", () => {
-  const hub = new Hub({ historySize: 8 });
+  const hub = newHub(8);
   const c = session(hub);
   hub.subscribe(c.session, "personas", { filter: { name: "a" } });
   hub.subscribe(c.session, "personas", { filter: { name: "b" } });
@@ -158,7 +173,7 @@ Deno.test("resubscribing replaces the filter; unsubscribe is idempotent", () => 
 });
 
 Deno.test("resume replays exactly the missed events, or says it cannot", () => {
-  const hub = new Hub({ historySize: 4, epoch: "E" });
+  const hub = newHub(4, "E");
   const c = session(hub);
   for (let i = 1; i <= 6; i++) {
     hub.publish("personas", personaEvent(`p${i}`), {
@@ -195,7 +210,7 @@ Deno.test("resume replays exactly the missed events, or says it cannot", () => {
 });
 
 Deno.test("resume replays only what the new filter lets through", () => {
-  const hub = new Hub({ historySize: 8, epoch: "E" });
+  const hub = newHub(8, "E");
   const c = session(hub);
   hub.publish("personas", personaEvent("a", "prod"), {
     namespace: "prod",
@@ -214,7 +229,7 @@ Deno.test("resume replays only what the new filter lets through", () => {
 });
 
 Deno.test("an empty topic resumes from offset 0", () => {
-  const hub = new Hub({ historySize: 4, epoch: "E" });
+  const hub = newHub(4, "E");
   const c = session(hub);
   const outcome = hub.subscribe(c.session, "cluster", {
     filter: {},
@@ -225,18 +240,20 @@ Deno.test("an empty topic resumes from offset 0", () => {
 });
 
 Deno.test("a full send buffer drops events for that client only and counts them", () => {
-  const hub = new Hub({ historySize: 64 });
+  const hub = newHub(64);
   const slow = session(hub);
   const fast = session(hub);
   slow.socket.stalled = true;
   hub.subscribe(slow.session, "personas", { filter: {} });
   hub.subscribe(fast.session, "personas", { filter: {} });
-  for (let i = 0; i < 10; i++) {
+  const publish = (i: number) =>
     hub.publish("personas", personaEvent(`p${i}`), {
       namespace: "prod",
       name: `p${i}`,
     });
-  }
+  for (let i = 0; i < 4; i++) publish(i);
+  now += LATER;
+  for (let i = 4; i < 10; i++) publish(i);
   assert.equal(fast.socket.sent.length, 10);
   assert.equal(slow.socket.sent.length, 4);
   assert.equal(slow.session.dropped, 6);
@@ -244,15 +261,29 @@ Deno.test("a full send buffer drops events for that client only and counts them"
   assert.equal(hub.stats().get("personas")?.sent, 14);
   // Once the client drains, events flow again.
   slow.socket.bufferedAmount = 0;
-  hub.publish("personas", personaEvent("late"), {
-    namespace: "prod",
-    name: "late",
-  });
+  publish(10);
   assert.equal(slow.socket.sent.length, 5);
 });
 
+Deno.test("a burst is not held against a client until it had time to read it", () => {
+  const hub = newHub(64);
+  const c = session(hub);
+  c.socket.stalled = true;
+  hub.subscribe(c.session, "personas", { filter: {} });
+  // One synchronous burst: nothing could have been written yet, so it is
+  // all accepted, up to the hard limit of eight buffers' worth.
+  for (let i = 0; i < 40; i++) {
+    hub.publish("personas", personaEvent(`p${i}`), {
+      namespace: "prod",
+      name: `p${i}`,
+    });
+  }
+  assert.equal(c.socket.sent.length, 32);
+  assert.equal(c.session.dropped, 8);
+});
+
 Deno.test("a partly written window counts only the unwritten messages", () => {
-  const hub = new Hub({ historySize: 64 });
+  const hub = newHub(64);
   const c = session(hub);
   c.socket.stalled = true;
   hub.subscribe(c.session, "personas", { filter: {} });
@@ -276,21 +307,25 @@ Deno.test("a partly written window counts only the unwritten messages", () => {
 });
 
 Deno.test("replies are never dropped: a full buffer closes the client with 1008", () => {
-  const hub = new Hub({ historySize: 8 });
+  const hub = newHub(8);
   const closes: string[] = [];
   const c = session(hub, { onClose: (_s, cause) => closes.push(cause) });
   c.socket.stalled = true;
-  for (let i = 0; i < 4; i++) c.session.reply({ type: "response", n: i });
-  assert.equal(c.socket.sent.length, 4);
-  c.session.reply({ type: "response", n: 5 });
-  assert.equal(c.socket.sent.length, 4);
+  // Pipelined requests answered in one burst are fine...
+  for (let i = 0; i < 6; i++) c.session.reply({ type: "response", n: i });
+  assert.equal(c.socket.sent.length, 6);
+  assert.equal(c.session.closed, false);
+  // ...but replies left unread past the grace are not.
+  now += LATER;
+  c.session.reply({ type: "response", n: 7 });
+  assert.equal(c.socket.sent.length, 6);
   assert.deepEqual(c.socket.closedWith?.[0], 1008);
   assert.deepEqual(closes, ["send_buffer_full"]);
   assert.ok(c.session.closed);
 });
 
 Deno.test("replayed events do not use up the send buffer", () => {
-  const hub = new Hub({ historySize: 64, epoch: "E" });
+  const hub = newHub(64, "E");
   const c = session(hub);
   for (let i = 0; i < 20; i++) {
     hub.publish("personas", personaEvent(`p${i}`), {
@@ -307,19 +342,22 @@ Deno.test("replayed events do not use up the send buffer", () => {
     c.session.replay(event.frame, event.bytes);
   }
   assert.equal(c.socket.sent.length, 20);
+  now += LATER;
   // The live buffer is still free for four events.
-  for (let i = 0; i < 6; i++) {
+  for (let i = 0; i < 4; i++) {
     hub.publish("personas", personaEvent(`q${i}`), {
       namespace: "prod",
       name: `q${i}`,
     });
   }
+  now += LATER;
+  hub.publish("personas", personaEvent("r"), { namespace: "prod", name: "r" });
   assert.equal(c.socket.sent.length, 24);
-  assert.equal(c.session.dropped, 2);
+  assert.equal(c.session.dropped, 1);
 });
 
 Deno.test("a client that stops reading is closed after the write timeout", () => {
-  const hub = new Hub({ historySize: 8 });
+  const hub = newHub(8);
   const causes: string[] = [];
   const stuck = session(hub, {
     onClose: (s, cause) => {
@@ -346,14 +384,14 @@ Deno.test("a client that stops reading is closed after the write timeout", () =>
 });
 
 Deno.test("an idle client is never timed out", () => {
-  const hub = new Hub({ historySize: 8 });
+  const hub = newHub(8);
   const idle = session(hub);
   assert.equal(hub.sweep(1_000_000, 1000), 0);
   assert.equal(idle.session.closed, false);
 });
 
 Deno.test("closeAll closes every client with 1001", () => {
-  const hub = new Hub({ historySize: 8 });
+  const hub = newHub(8);
   const a = session(hub);
   const b = session(hub);
   hub.closeAll("bye");
@@ -363,7 +401,7 @@ Deno.test("closeAll closes every client with 1001", () => {
 });
 
 Deno.test("the rate limit allows a burst, then the average rate", () => {
-  const hub = new Hub({ historySize: 8 });
+  const hub = newHub(8);
   const { session: s } = session(hub);
   const start = performance.now();
   assert.deepEqual([1, 2, 3, 4].map(() => s.takeToken(start)), [

@@ -78,6 +78,8 @@ export interface HubOptions {
   historySize: number;
   /** The epoch; random by default. Tests pin it. */
   epoch?: string;
+  /** Milliseconds on a monotonic clock; `performance.now` by default. */
+  clock?: () => number;
 }
 
 class TopicStream {
@@ -98,10 +100,12 @@ export class Hub {
   readonly epoch: string;
   #topics = new Map<Topic, TopicStream>();
   #sessions = new Set<Session>();
+  #clock: () => number;
 
   /** Creates the registry with an empty stream per topic. */
   constructor(options: HubOptions) {
     this.epoch = options.epoch ?? randomEpoch();
+    this.#clock = options.clock ?? (() => performance.now());
     for (const topic of TOPICS) {
       this.#topics.set(topic, new TopicStream(topic, options.historySize));
     }
@@ -153,9 +157,10 @@ export class Hub {
     stream.ring.push(event);
     let sent = 0;
     let dropped = 0;
+    const now = this.#clock();
     for (const subscription of stream.subscribers) {
       if (!matches(subscription, event)) continue;
-      if (subscription.session.deliver(frame, event.bytes)) sent++;
+      if (subscription.session.deliver(frame, event.bytes, now)) sent++;
       else dropped++;
     }
     stream.sent += sent;

@@ -46,6 +46,17 @@ export const CLOSE_CODES = {
   messageTooBig: 1009,
 } as const;
 
+/**
+ * How long a message may wait for its first chance to be written before it
+ * counts as left unread. Deno writes only once the event loop runs again,
+ * so messages queued in one burst (a relist, or replies to pipelined
+ * requests) must not be held against a client that reads promptly.
+ */
+export const WRITE_GRACE_MS = 100;
+
+/** However recent, a client never has more than this many buffers' worth queued. */
+export const HARD_LIMIT_FACTOR = 8;
+
 /** Options for {@link Session}. */
 export interface SessionOptions {
   /** Messages a client may leave unread before events are dropped for it. */
@@ -60,6 +71,8 @@ export interface SessionOptions {
   user?: string;
   /** Called once when the server closes the session. */
   onClose?: (session: Session, cause: CloseCause) => void;
+  /** Milliseconds on a monotonic clock; `performance.now` by default. */
+  clock?: () => number;
 }
 
 let nextId = 1;
@@ -84,11 +97,13 @@ export class Session {
   #socket: ClientSocket;
   #limit: number;
   #onClose: SessionOptions["onClose"];
+  #clock: () => number;
   #closed = false;
-  // Byte lengths of messages that may be unwritten, oldest first from
-  // #head; replayed messages are stored negated, as they do not count
-  // against the limit (a resume may replay more than the buffer holds).
-  #window: number[] = [];
+  // Byte lengths and send times of messages that may be unwritten, oldest
+  // first from #head. Replayed messages are stored negated: they do not
+  // count against the limit (a resume may replay more than it holds).
+  #lengths: number[] = [];
+  #times: number[] = [];
   #head = 0;
   #windowBytes = 0;
   #exempt = 0;
@@ -105,12 +120,13 @@ export class Session {
     this.#socket = socket;
     this.#limit = options.sendBuffer;
     this.#onClose = options.onClose;
+    this.#clock = options.clock ?? (() => performance.now());
     this.scope = options.scope ?? null;
     this.user = options.user;
     this.#rate = options.rateLimit;
     this.#burst = options.rateBurst;
     this.#tokens = options.rateBurst;
-    this.#refillAt = performance.now();
+    this.#refillAt = this.#clock();
     this.#progressAt = this.#refillAt;
   }
 
@@ -126,17 +142,19 @@ export class Session {
 
   /**
    * Hands an event frame to the socket unless the client's send buffer is
-   * full. Returns false when the event was dropped for this client.
+   * full. `now` is the publisher's clock reading, shared by the whole
+   * fan-out. Returns false when the event was dropped for this client.
    */
-  deliver(frame: string, bytes: number): boolean {
+  deliver(frame: string, bytes: number, now: number): boolean {
     if (this.#closed) return false;
-    if (this.#window.length - this.#head - this.#exempt >= this.#limit) {
-      if (this.#settle() - this.#exempt >= this.#limit) {
-        this.dropped++;
-        return false;
-      }
+    if (
+      this.#lengths.length - this.#head - this.#exempt >= this.#limit &&
+      this.#full(now)
+    ) {
+      this.dropped++;
+      return false;
     }
-    this.#push(frame, bytes);
+    this.#push(frame, bytes, now);
     return true;
   }
 
@@ -147,8 +165,8 @@ export class Session {
    */
   replay(frame: string, bytes: number): void {
     if (this.#closed) return;
-    this.#push(frame, bytes);
-    this.#window[this.#window.length - 1] = -bytes;
+    this.#push(frame, bytes, this.#clock());
+    this.#lengths[this.#lengths.length - 1] = -bytes;
     this.#exempt++;
   }
 
@@ -158,7 +176,11 @@ export class Session {
    */
   reply(message: object): void {
     if (this.#closed) return;
-    if (this.#settle() - this.#exempt >= this.#limit) {
+    const now = this.#clock();
+    if (
+      this.#lengths.length - this.#head - this.#exempt >= this.#limit &&
+      this.#full(now)
+    ) {
       this.close(
         "send_buffer_full",
         CLOSE_CODES.policyViolation,
@@ -167,7 +189,7 @@ export class Session {
       return;
     }
     const frame = JSON.stringify(message);
-    this.#push(frame, utf8Length(frame));
+    this.#push(frame, utf8Length(frame), now);
   }
 
   /** Spends one inbound-message token; false when the client is over its rate. */
@@ -187,12 +209,12 @@ export class Session {
    */
   checkWrites(now: number, writeTimeoutMs: number): boolean {
     if (this.#closed) return true;
-    if (this.#window.length === this.#head) {
+    if (this.#lengths.length === this.#head) {
       this.#progressAt = now;
       return true;
     }
     this.#settle();
-    const buffered = this.#window.length === this.#head
+    const buffered = this.#lengths.length === this.#head
       ? 0
       : this.#socket.bufferedAmount;
     const drained = this.#bytesSent - buffered;
@@ -231,38 +253,59 @@ export class Session {
     this.#closed = true;
   }
 
-  #push(frame: string, bytes: number): void {
+  #push(frame: string, bytes: number, now: number): void {
     this.#socket.send(frame);
-    this.#window.push(bytes);
+    this.#lengths.push(bytes);
+    this.#times.push(now);
     this.#windowBytes += bytes;
     this.#bytesSent += bytes;
   }
 
+  // Whether the client has let its buffer fill: `limit` messages it has had
+  // time to take are still unread, or far more than that are queued at all.
+  #full(now: number): boolean {
+    const unread = this.#settle() - this.#exempt;
+    if (unread < this.#limit) return false;
+    if (unread >= this.#limit * HARD_LIMIT_FACTOR) return true;
+    const cutoff = now - WRITE_GRACE_MS;
+    let stale = 0;
+    for (
+      let i = this.#head;
+      i < this.#lengths.length && this.#times[i] <= cutoff;
+      i++
+    ) {
+      if (this.#lengths[i] > 0) stale++;
+    }
+    return stale >= this.#limit;
+  }
+
   // Forgets messages the socket has fully written; returns how many remain.
   #settle(): number {
-    const window = this.#window;
-    if (window.length === this.#head) return 0;
+    const lengths = this.#lengths;
+    if (lengths.length === this.#head) return 0;
     const buffered = this.#socket.bufferedAmount;
     if (buffered === 0) {
-      window.length = 0;
+      lengths.length = 0;
+      this.#times.length = 0;
       this.#head = 0;
       this.#windowBytes = 0;
       this.#exempt = 0;
       return 0;
     }
-    while (this.#head < window.length) {
-      const length = window[this.#head];
+    while (this.#head < lengths.length) {
+      const length = lengths[this.#head];
       const size = length < 0 ? -length : length;
       if (this.#windowBytes - size < buffered) break;
       this.#windowBytes -= size;
       if (length < 0) this.#exempt--;
       this.#head++;
     }
-    if (this.#head > 64 && this.#head * 2 > window.length) {
-      this.#window = window.slice(this.#head);
+    if (this.#head > 64 && this.#head * 2 > lengths.length) {
+      this.#lengths = lengths.slice(this.#head);
+      this.#times = this.#times.slice(this.#head);
       this.#head = 0;
     }
-    return this.#window.length - this.#head;
+    return this.#lengths.length - this.#head;
   }
 }
 

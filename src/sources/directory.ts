@@ -53,6 +53,10 @@ export class DirectorySource {
   #debounceMs: number;
   #watch: boolean;
   #files = new Map<string, FileEntry>();
+  // Paths the watcher reported since the last rescan. They are re-read
+  // whatever their stat says: an edit within the file system's timestamp
+  // granularity that keeps the size leaves mtime and size unchanged.
+  #dirty = new Set<string>();
   #watcher: Deno.FsWatcher | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #scanning: Promise<void> = Promise.resolve();
@@ -86,6 +90,8 @@ export class DirectorySource {
         `The source ${this.#dir} is not a directory. Pass --source with a directory of manifests.`,
       );
     }
+    // The watcher reports absolute, resolved paths; list files the same way.
+    this.#dir = await Deno.realPath(this.#dir);
     await this.#rescan();
     if (this.#watch) this.#follow();
   }
@@ -118,7 +124,8 @@ export class DirectorySource {
     }
     (async () => {
       try {
-        for await (const _ of this.#watcher as Deno.FsWatcher) {
+        for await (const event of this.#watcher as Deno.FsWatcher) {
+          for (const path of event.paths) this.#dirty.add(path);
           clearTimeout(this.#timer);
           this.#timer = setTimeout(() => {
             this.#scanning = this.#scanning.then(() => this.#rescan());
@@ -150,14 +157,16 @@ export class DirectorySource {
     for (const path of [...this.#files.keys()]) {
       if (!seen.has(path)) this.#files.delete(path);
     }
-    for (const path of paths) await this.#refresh(path);
+    const dirty = this.#dirty;
+    this.#dirty = new Set();
+    for (const path of paths) await this.#refresh(path, dirty.has(path));
     this.#publish();
   }
 
   // Re-reads `path` if it changed. A file that fails to parse keeps its
   // last good contents: an editor's half-written save must not look like
   // every object in it being deleted and created again.
-  async #refresh(path: string): Promise<void> {
+  async #refresh(path: string, force: boolean): Promise<void> {
     let stat: Deno.FileInfo;
     try {
       stat = await Deno.stat(path);
@@ -167,7 +176,9 @@ export class DirectorySource {
     }
     const mtime = stat.mtime?.getTime() ?? 0;
     const known = this.#files.get(path);
-    if (known && known.mtime === mtime && known.size === stat.size) return;
+    if (
+      !force && known && known.mtime === mtime && known.size === stat.size
+    ) return;
     if (stat.size > MAX_FILE_BYTES) {
       this.#log.warn("Skipped a manifest file larger than 16 MiB", { path });
       return;

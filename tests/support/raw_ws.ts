@@ -46,7 +46,7 @@ export class RawSocket {
       Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join("")
     }\r\n`;
     await writeAll(conn, encoder.encode(request));
-    let received = new Uint8Array(0);
+    let received: Uint8Array = new Uint8Array(0);
     while (true) {
       const end = indexOfHeaderEnd(received);
       if (end >= 0) {
@@ -179,7 +179,7 @@ function indexOfHeaderEnd(bytes: Uint8Array): number {
   return -1;
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
+function concat(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let offset = 0;
   for (const part of parts) {
