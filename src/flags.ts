@@ -89,10 +89,10 @@ export function parseFlags(
       strict: true,
     });
   } catch (error) {
+    // Node's wording goes on with advice about '--' that does not apply.
+    const reason = lowerFirst((error as Error).message.split(". ")[0]);
     throw new UsageError(
-      `${
-        lowerFirst((error as Error).message)
-      }; run '${options.command} --help' for its flags.`,
+      `${reason}; run '${options.command} --help' for its flags.`,
     );
   }
   const max = options.maxPositionals ?? 0;

@@ -1,10 +1,13 @@
 import assert from "node:assert/strict";
+import { createLogger } from "../src/log.ts";
 import {
   type ClientSocket,
+  Dispatcher,
   Hub,
   RingBuffer,
   Session,
   type SessionOptions,
+  type SessionPolicy,
   utf8Length,
 } from "../src/hub/mod.ts";
 import type { PersonaEvent } from "../src/protocol/mod.ts";
@@ -32,7 +35,7 @@ let now = 0;
 const clock = () => now;
 const LATER = 200;
 
-const OPTIONS: SessionOptions = {
+const OPTIONS: SessionPolicy = {
   sendBuffer: 4,
   rateLimit: 10,
   rateBurst: 3,
@@ -54,9 +57,12 @@ function personaEvent(name: string, namespace = "prod"): PersonaEvent {
   };
 }
 
-function session(hub: Hub, options: Partial<SessionOptions> = {}) {
+function session(
+  hub: Hub,
+  options: Partial<SessionPolicy> & SessionOptions = {},
+) {
   const socket = new FakeSocket();
-  const s = new Session(socket, { ...OPTIONS, ...options });
+  const s = new Session(socket, { ...OPTIONS, ...options }, options);
   hub.attach(s);
   return { socket, session: s };
 }
@@ -436,4 +442,36 @@ Deno.test("utf8Length agrees with TextEncoder", () => {
       wellFormed,
     );
   }
+});
+
+Deno.test("a failure inside a query is an internal error for that request only", () => {
+  const hub = newHub(8);
+  const logged: string[] = [];
+  const dispatcher = new Dispatcher(hub, {
+    notReady: () => undefined,
+    answer: () => {
+      throw new TypeError("boom");
+    },
+  }, {
+    maxMessageBytes: 1024,
+    log: createLogger({ write: (line) => logged.push(line) }),
+  });
+  const c = session(hub);
+  dispatcher.receive(
+    c.session,
+    JSON.stringify({ type: "request", topic: "personas", requestId: "r1" }),
+  );
+  dispatcher.receive(
+    c.session,
+    JSON.stringify({ type: "subscribe", topic: "personas", requestId: "r2" }),
+  );
+  const [failed, subscribed] = c.socket.sent.map((f) => JSON.parse(f));
+  assert.equal(failed.type, "error");
+  assert.equal(failed.requestId, "r1");
+  assert.equal(failed.topic, "personas");
+  assert.equal(failed.payload.code, "internal");
+  assert.equal(subscribed.type, "response");
+  assert.equal(logged.length, 1);
+  assert.match(logged[0], /"level":"error".*"error":"boom"/);
+  assert.equal(dispatcher.stats.errors.get("internal"), 1);
 });

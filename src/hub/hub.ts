@@ -124,10 +124,11 @@ export class Hub {
   /** Forgets `session` and all its subscriptions. Idempotent. */
   detach(session: Session): void {
     if (!this.#sessions.delete(session)) return;
-    for (const [topic, subscription] of session.subscriptions) {
-      this.#stream(topic).subscribers.delete(subscription);
+    for (const topic of TOPICS) {
+      const subscription = session.subscriptions[topic];
+      if (subscription) this.#stream(topic).subscribers.delete(subscription);
+      delete session.subscriptions[topic];
     }
-    session.subscriptions.clear();
     session.detach();
   }
 
@@ -180,7 +181,7 @@ export class Hub {
     options: { filter: Filter; since?: Position },
   ): SubscribeOutcome {
     const stream = this.#stream(topic);
-    const previous = session.subscriptions.get(topic);
+    const previous = session.subscriptions[topic];
     if (previous) stream.subscribers.delete(previous);
     const subscription: Subscription = {
       session,
@@ -188,7 +189,7 @@ export class Hub {
       name: options.filter.name,
     };
     stream.subscribers.add(subscription);
-    session.subscriptions.set(topic, subscription);
+    session.subscriptions[topic] = subscription;
 
     const payload: SubscribedPayload = {
       status: "subscribed",
@@ -210,10 +211,10 @@ export class Hub {
 
   /** Removes `session`'s subscription to `topic`, if any. */
   unsubscribe(session: Session, topic: Topic): void {
-    const subscription = session.subscriptions.get(topic);
+    const subscription = session.subscriptions[topic];
     if (!subscription) return;
     this.#stream(topic).subscribers.delete(subscription);
-    session.subscriptions.delete(topic);
+    delete session.subscriptions[topic];
   }
 
   /** The current position of `topic`'s stream. */

@@ -57,25 +57,41 @@ export const WRITE_GRACE_MS = 100;
 /** However recent, a client never has more than this many buffers' worth queued. */
 export const HARD_LIMIT_FACTOR = 8;
 
-/** Options for {@link Session}. */
-export interface SessionOptions {
+/**
+ * What every session of a server shares: limits and callbacks. One object
+ * for all of them keeps each session small (a server holds tens of
+ * thousands).
+ */
+export interface SessionPolicy {
   /** Messages a client may leave unread before events are dropped for it. */
   sendBuffer: number;
   /** Inbound messages allowed per second, on average. */
   rateLimit: number;
   /** Inbound messages allowed in one burst. */
   rateBurst: number;
-  /** Namespaces this client may see; `null` for all. */
-  scope?: ReadonlySet<string> | null;
-  /** Who the client authenticated as, for logs. */
-  user?: string;
-  /** Called once when the server closes the session. */
+  /** Called once when the server closes a session. */
   onClose?: (session: Session, cause: CloseCause) => void;
   /** Milliseconds on a monotonic clock; `performance.now` by default. */
   clock?: () => number;
 }
 
+/** Who a session belongs to. */
+export interface SessionOptions {
+  /** Namespaces this client may see; `null` for all. */
+  scope?: ReadonlySet<string> | null;
+  /** Who the client authenticated as, for logs. */
+  user?: string;
+}
+
+function monotonicNow(): number {
+  return performance.now();
+}
+
 let nextId = 1;
+
+// Shared by every session that has nothing in flight; replaced before the
+// first push, so it is never written to.
+const NOTHING_SENT: number[] = [];
 
 /**
  * A client's session. The hot path is {@link Session.deliver}: one check of
@@ -86,7 +102,7 @@ export class Session {
   /** A process-unique id, for logs. */
   readonly id: number = nextId++;
   /** The client's subscriptions by topic. */
-  readonly subscriptions: Map<Topic, Subscription> = new Map();
+  readonly subscriptions: Partial<Record<Topic, Subscription>> = {};
   /** Namespaces this client may see; `null` for all. */
   readonly scope: ReadonlySet<string> | null;
   /** Who the client authenticated as, if anyone. */
@@ -95,15 +111,15 @@ export class Session {
   dropped = 0;
 
   #socket: ClientSocket;
+  #policy: SessionPolicy;
   #limit: number;
-  #onClose: SessionOptions["onClose"];
   #clock: () => number;
   #closed = false;
   // Byte lengths and send times of messages that may be unwritten, oldest
   // first from #head. Replayed messages are stored negated: they do not
   // count against the limit (a resume may replay more than it holds).
-  #lengths: number[] = [];
-  #times: number[] = [];
+  #lengths: number[] = NOTHING_SENT;
+  #times: number[] = NOTHING_SENT;
   #head = 0;
   #windowBytes = 0;
   #exempt = 0;
@@ -111,21 +127,21 @@ export class Session {
   #bytesDrained = 0;
   #progressAt = 0;
   #tokens: number;
-  #rate: number;
-  #burst: number;
   #refillAt: number;
 
-  /** Wraps `socket` for one client. */
-  constructor(socket: ClientSocket, options: SessionOptions) {
+  /** Wraps `socket` for one client under `policy`. */
+  constructor(
+    socket: ClientSocket,
+    policy: SessionPolicy,
+    options: SessionOptions = {},
+  ) {
     this.#socket = socket;
-    this.#limit = options.sendBuffer;
-    this.#onClose = options.onClose;
-    this.#clock = options.clock ?? (() => performance.now());
+    this.#policy = policy;
+    this.#limit = policy.sendBuffer;
+    this.#clock = policy.clock ?? monotonicNow;
     this.scope = options.scope ?? null;
     this.user = options.user;
-    this.#rate = options.rateLimit;
-    this.#burst = options.rateBurst;
-    this.#tokens = options.rateBurst;
+    this.#tokens = policy.rateBurst;
     this.#refillAt = this.#clock();
     this.#progressAt = this.#refillAt;
   }
@@ -196,7 +212,10 @@ export class Session {
   takeToken(now: number): boolean {
     const elapsed = (now - this.#refillAt) / 1000;
     this.#refillAt = now;
-    this.#tokens = Math.min(this.#burst, this.#tokens + elapsed * this.#rate);
+    this.#tokens = Math.min(
+      this.#policy.rateBurst,
+      this.#tokens + elapsed * this.#policy.rateLimit,
+    );
     if (this.#tokens < 1) return false;
     this.#tokens--;
     return true;
@@ -245,7 +264,7 @@ export class Session {
     } catch {
       // Already closing or closed: nothing more to do.
     }
-    this.#onClose?.(this, cause);
+    this.#policy.onClose?.(this, cause);
   }
 
   /** Marks the session closed after the client went away. Idempotent. */
@@ -255,6 +274,10 @@ export class Session {
 
   #push(frame: string, bytes: number, now: number): void {
     this.#socket.send(frame);
+    if (this.#lengths === NOTHING_SENT) {
+      this.#lengths = [];
+      this.#times = [];
+    }
     this.#lengths.push(bytes);
     this.#times.push(now);
     this.#windowBytes += bytes;
@@ -285,8 +308,8 @@ export class Session {
     if (lengths.length === this.#head) return 0;
     const buffered = this.#socket.bufferedAmount;
     if (buffered === 0) {
-      lengths.length = 0;
-      this.#times.length = 0;
+      this.#lengths = NOTHING_SENT;
+      this.#times = NOTHING_SENT;
       this.#head = 0;
       this.#windowBytes = 0;
       this.#exempt = 0;

@@ -7,6 +7,7 @@ import {
   type Dispatcher,
   type Hub,
   Session,
+  type SessionPolicy,
 } from "../hub/mod.ts";
 import type { Logger } from "../log.ts";
 import type { ClusterState, Source } from "../sources/mod.ts";
@@ -45,6 +46,13 @@ export interface Handler {
   readonly connections: ConnectionStats;
   /** Refuses new upgrades and reports not ready, for shutdown. */
   drain(): void;
+}
+
+const SESSION = Symbol("session");
+
+/** A socket that knows its session, so handlers can be shared. */
+interface SessionSocket extends WebSocket {
+  [SESSION]: Session;
 }
 
 const TEXT = { "content-type": "text/plain; charset=utf-8" };
@@ -149,41 +157,49 @@ export function createHandler(ctx: HandlerContext): Handler {
     return upgraded.response;
   }
 
+  // One policy and one pair of handlers for every connection: per-socket
+  // closures would cost memory on each of tens of thousands of sockets.
+  const policy: SessionPolicy = {
+    sendBuffer: ctx.config.sendBuffer,
+    rateLimit: ctx.config.rateLimit,
+    rateBurst: ctx.config.rateBurst,
+    onClose: (closed: Session, cause: CloseCause) => {
+      count(connections.closed, cause);
+      ctx.hub.detach(closed);
+      if (cause !== "shutdown") {
+        ctx.log.info("Closed a client", { session: closed.id, cause });
+      }
+    },
+  };
+  function onMessage(this: WebSocket, event: MessageEvent): void {
+    ctx.dispatcher.receive((this as SessionSocket)[SESSION], event.data);
+  }
+  function onClose(this: WebSocket, event: CloseEvent): void {
+    const session = (this as SessionSocket)[SESSION];
+    connections.open--;
+    if (!session.closed) {
+      count(
+        connections.closed,
+        event.code === 1001 && !event.wasClean ? "read_timeout" : "client",
+      );
+    }
+    ctx.hub.detach(session);
+  }
+
   function attach(
     socket: WebSocket,
     principal: { user?: string; scope: ReadonlySet<string> | null },
   ): void {
     connections.open++;
     connections.accepted++;
-    const session = new Session(socket, {
-      sendBuffer: ctx.config.sendBuffer,
-      rateLimit: ctx.config.rateLimit,
-      rateBurst: ctx.config.rateBurst,
-      scope: principal.scope,
-      user: principal.user,
-      onClose: (closed: Session, cause: CloseCause) => {
-        count(connections.closed, cause);
-        ctx.hub.detach(closed);
-        if (cause !== "shutdown") {
-          ctx.log.info("Closed a client", { session: closed.id, cause });
-        }
-      },
-    });
-    socket.onopen = () => ctx.hub.attach(session);
-    socket.onmessage = (event) => ctx.dispatcher.receive(session, event.data);
-    socket.onclose = (event) => {
-      connections.open--;
-      if (!session.closed) {
-        count(
-          connections.closed,
-          event.code === 1001 && !event.wasClean ? "read_timeout" : "client",
-        );
-      }
-      ctx.hub.detach(session);
-    };
-    socket.onerror = () => {
-      // Followed by a close event, which does the bookkeeping.
-    };
+    const session = new Session(socket, policy, principal);
+    // Nothing is sent before the client's first message, which comes after
+    // the socket opens, so the session can join the hub right away.
+    ctx.hub.attach(session);
+    const tagged = socket as SessionSocket;
+    tagged[SESSION] = session;
+    tagged.onmessage = onMessage;
+    tagged.onclose = onClose;
   }
 
   function ready(): Response {

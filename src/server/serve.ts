@@ -117,10 +117,12 @@ async function createSource(
   state: ClusterState,
   log: Logger,
 ): Promise<Source> {
+  // Each source is loaded only when chosen: the Kubernetes client and the
+  // YAML parser cost memory and start-up time a server without them saves.
   if (config.source !== "kubernetes") {
+    const { DirectorySource } = await import("../sources/directory.ts");
     return new DirectorySource(config.source, state, { log });
   }
-  // Loaded only here, so nothing else pulls in the Kubernetes client.
   const { ClusterSource } = await import("../sources/cluster.ts");
   return new ClusterSource(state, {
     kubeconfig: config.kubeconfig,

@@ -1,0 +1,43 @@
+/**
+ * The baseline: the plainest Deno broadcast server there is. `Deno.serve`,
+ * `Deno.upgradeWebSocket`, a Set of sockets, one JSON.stringify per event
+ * and a `send` per socket. It answers `subscribe` just enough for the load
+ * clients to use it the same way as dorgu-ws. Driven by bench/run.ts over
+ * stdin with the commands in bench/control.ts.
+ */
+import { serveControl } from "./control.ts";
+
+const sockets = new Set<WebSocket>();
+let offset = 0;
+
+const server = Deno.serve({
+  hostname: "127.0.0.1",
+  port: 0,
+  onListen: () => {},
+}, (request) => {
+  const { socket, response } = Deno.upgradeWebSocket(request);
+  socket.onmessage = (event) => {
+    const message = JSON.parse(event.data as string);
+    sockets.add(socket);
+    socket.send(JSON.stringify({
+      type: "response",
+      topic: message.topic,
+      requestId: message.requestId,
+      payload: { status: "subscribed", topic: message.topic },
+      timestamp: new Date().toISOString(),
+    }));
+  };
+  socket.onclose = () => sockets.delete(socket);
+  return response;
+});
+
+await serveControl(server.addr.port, (payload) => {
+  const frame = JSON.stringify({
+    type: "event",
+    topic: "events",
+    payload,
+    timestamp: new Date().toISOString(),
+    offset: ++offset,
+  });
+  for (const socket of sockets) socket.send(frame);
+});

@@ -1,0 +1,70 @@
+/**
+ * The line protocol bench/run.ts drives a benchmark server with, over the
+ * server's stdin and stdout, so both servers publish exactly alike:
+ *
+ * - `publish COUNT` publishes COUNT events, yielding to the event loop
+ *   after each (as a source does between watch events), then prints
+ *   `published MS`.
+ * - `stats` prints `stats {"rss":…,"cpuMs":…}`.
+ *
+ * Each event's `message` carries its send time, in ms since the epoch
+ * with microseconds, for the load clients' latency samples.
+ */
+import type { KubernetesEvent } from "../src/protocol/mod.ts";
+
+/** Reads commands until stdin closes; prints `listening PORT` first. */
+export async function serveControl(
+  port: number,
+  publish: (payload: KubernetesEvent) => void,
+): Promise<void> {
+  console.log(`listening ${port}`);
+  const channel = new MessageChannel();
+  // A message-port round trip is a macrotask without the 4 ms clamp that
+  // chained timers get, so the yield lets I/O run without throttling.
+  const yieldToLoop = () =>
+    new Promise<void>((resolve) => {
+      channel.port1.onmessage = () => resolve();
+      channel.port2.postMessage(null);
+    });
+  let buffered = "";
+  for await (
+    const chunk of Deno.stdin.readable.pipeThrough(new TextDecoderStream())
+  ) {
+    buffered += chunk;
+    let newline;
+    while ((newline = buffered.indexOf("\n")) >= 0) {
+      const [command, arg] = buffered.slice(0, newline).trim().split(" ");
+      buffered = buffered.slice(newline + 1);
+      if (command === "publish") {
+        const started = performance.now();
+        for (let i = 0; i < Number(arg); i++) {
+          publish({
+            kind: "kubernetes",
+            namespace: "bench",
+            name: `event-${i}`,
+            type: "Normal",
+            reason: "Benchmark",
+            message: (performance.timeOrigin + performance.now()).toFixed(3),
+            involvedObject: { kind: "Pod", namespace: "bench", name: "load" },
+            count: i,
+            lastTimestamp: new Date().toISOString(),
+          });
+          await yieldToLoop();
+        }
+        console.log(`published ${(performance.now() - started).toFixed(1)}`);
+      } else if (command === "stats") {
+        console.log(`stats ${JSON.stringify(processStats())}`);
+      }
+    }
+  }
+  channel.port1.close();
+  Deno.exit(0);
+}
+
+/** RSS and CPU time of this process, from /proc. */
+export function processStats(): { rss: number; cpuMs: number } {
+  const stat = Deno.readTextFileSync("/proc/self/stat");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return { rss: Deno.memoryUsage().rss, cpuMs: ticks * 10 };
+}

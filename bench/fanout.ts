@@ -1,0 +1,198 @@
+/**
+ * Fan-out benchmarks: dorgu-ws against a bare `Deno.serve` broadcast loop
+ * under the same load, in the same run. The servers and the load clients
+ * are separate processes; the clients only count messages and sample
+ * latency, so they are not what is measured.
+ */
+import { LineProcess } from "./process.ts";
+
+const SERVERS = {
+  bare: "./bare_server.ts",
+  dorgu: "./dorgu_server.ts",
+} as const;
+
+/** Which server a run measures. */
+export type ServerKind = keyof typeof SERVERS;
+
+interface ProcessStats {
+  rss: number;
+  cpuMs: number;
+}
+
+interface ClientResult {
+  received: number;
+  firstAt: number;
+  lastAt: number;
+  latencies: number[];
+}
+
+/** Throughput run results. */
+export interface ThroughputResult {
+  /** Messages delivered per second, all clients together. */
+  messagesPerSecond: number;
+  /** Median delivery latency, ms. */
+  p50: number;
+  /** 99th percentile delivery latency, ms. */
+  p99: number;
+  /** Server CPU time per delivered message, microseconds. */
+  cpuPerMessageUs: number;
+  /** Messages delivered out of those published times clients. */
+  delivered: number;
+  /** Messages that should have been delivered. */
+  expected: number;
+}
+
+/** Idle-connection run results. */
+export interface IdleResult {
+  /** Server RSS with every connection open and subscribed, bytes. */
+  rss: number;
+  /** RSS growth per connection, bytes. */
+  rssPerConnection: number;
+  /** Time for one event to reach every connection, ms (median of runs). */
+  broadcastMs: number;
+}
+
+async function stats(server: LineProcess): Promise<ProcessStats> {
+  await server.send("stats");
+  return JSON.parse(await server.expect("stats"));
+}
+
+async function withServer<T>(
+  kind: ServerKind,
+  run: (server: LineProcess, port: number) => Promise<T>,
+): Promise<T> {
+  const server = new LineProcess(SERVERS[kind], []);
+  try {
+    const port = Number(await server.expect("listening"));
+    return await run(server, port);
+  } finally {
+    await server.stop();
+  }
+}
+
+async function startClients(
+  port: number,
+  options: {
+    connections: number;
+    processes: number;
+    expected: number;
+    sample: number;
+  },
+): Promise<LineProcess[]> {
+  const per = Math.ceil(options.connections / options.processes);
+  const clients: LineProcess[] = [];
+  for (let left = options.connections; left > 0; left -= per) {
+    clients.push(
+      new LineProcess("./load_client.ts", [
+        `ws://127.0.0.1:${port}/ws`,
+        String(Math.min(per, left)),
+        String(options.expected),
+        String(options.sample),
+      ]),
+    );
+  }
+  await Promise.all(clients.map((c) => c.expect("ready", 300_000)));
+  return clients;
+}
+
+async function collect(
+  clients: LineProcess[],
+  waitMs: number,
+): Promise<ClientResult[]> {
+  return await Promise.all(clients.map(async (client) => {
+    try {
+      return JSON.parse(await client.expect("result", waitMs));
+    } catch {
+      // Some messages were dropped: take what arrived.
+      await client.send("report");
+      return JSON.parse(await client.expect("result"));
+    }
+  }));
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[
+    Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))
+  ];
+}
+
+/**
+ * N subscribed clients, M events published one per event-loop turn as fast
+ * as the server goes.
+ */
+export async function throughput(
+  kind: ServerKind,
+  options: { clients: number; events: number; processes: number },
+): Promise<ThroughputResult> {
+  return await withServer(kind, async (server, port) => {
+    const clients = await startClients(port, {
+      connections: options.clients,
+      processes: options.processes,
+      expected: options.events,
+      sample: 16,
+    });
+    try {
+      const before = await stats(server);
+      const startedAt = performance.timeOrigin + performance.now();
+      await server.send(`publish ${options.events}`);
+      await server.expect("published");
+      const results = await collect(clients, 30_000);
+      const after = await stats(server);
+      const delivered = results.reduce((n, r) => n + r.received, 0);
+      const lastAt = Math.max(...results.map((r) => r.lastAt));
+      const latencies = results.flatMap((r) => r.latencies).sort((a, b) =>
+        a - b
+      );
+      return {
+        messagesPerSecond: delivered / ((lastAt - startedAt) / 1000),
+        p50: percentile(latencies, 50),
+        p99: percentile(latencies, 99),
+        cpuPerMessageUs: ((after.cpuMs - before.cpuMs) * 1000) / delivered,
+        delivered,
+        expected: options.events * options.clients,
+      };
+    } finally {
+      await Promise.all(clients.map((c) => c.stop()));
+    }
+  });
+}
+
+/**
+ * N idle subscribed clients: the server's RSS, then the time one event
+ * takes to reach all of them (median of `rounds`).
+ */
+export async function idle(
+  kind: ServerKind,
+  options: { clients: number; processes: number; rounds: number },
+): Promise<IdleResult> {
+  return await withServer(kind, async (server, port) => {
+    const baseline = await stats(server);
+    const clients = await startClients(port, {
+      connections: options.clients,
+      processes: options.processes,
+      expected: 1,
+      sample: 1,
+    });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      const loaded = await stats(server);
+      const rounds: number[] = [];
+      for (let round = 0; round < options.rounds; round++) {
+        await Promise.all(clients.map((c) => c.send("expect 1")));
+        await server.send("publish 1");
+        await server.expect("published");
+        const results = await collect(clients, 30_000);
+        rounds.push(Math.max(...results.flatMap((r) => r.latencies)));
+      }
+      rounds.sort((a, b) => a - b);
+      return {
+        rss: loaded.rss,
+        rssPerConnection: (loaded.rss - baseline.rss) / options.clients,
+        broadcastMs: rounds[Math.floor(rounds.length / 2)],
+      };
+    } finally {
+      await Promise.all(clients.map((c) => c.stop()));
+    }
+  });
+}

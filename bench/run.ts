@@ -1,0 +1,126 @@
+/**
+ * `deno task bench`: every dorgu-ws benchmark, with its target.
+ *
+ *   deno task bench [--clients 1000] [--events 2000] [--idle 10000]
+ *                   [--processes 2] [--rounds 5] [--only fanout,idle]
+ */
+import { parseArgs } from "node:util";
+import { idle, throughput } from "./fanout.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    clients: { type: "string", default: "1000" },
+    events: { type: "string", default: "2000" },
+    idle: { type: "string", default: "10000" },
+    processes: { type: "string", default: "2" },
+    rounds: { type: "string", default: "5" },
+    only: { type: "string" },
+  },
+});
+const only = new Set(values.only?.split(",") ?? ["fanout", "idle"]);
+const clients = Number(values.clients);
+const events = Number(values.events);
+const idleClients = Number(values.idle);
+const processes = Number(values.processes);
+
+interface Row {
+  metric: string;
+  bare: number;
+  dorgu: number;
+  /** Target as a ratio of dorgu-ws to bare, and which way is good. */
+  target?: { ratio: number; higherIsBetter: boolean };
+}
+
+const rows: Row[] = [];
+const fmt = (n: number) =>
+  Number.isNaN(n)
+    ? "-"
+    : n >= 100
+    ? n.toFixed(0)
+    : n >= 10
+    ? n.toFixed(1)
+    : n.toFixed(2);
+
+if (only.has("fanout")) {
+  const options = { clients, events, processes };
+  console.error(
+    `fan-out: ${clients} clients x ${events} events, load from ${processes} processes`,
+  );
+  const bare = await throughput("bare", options);
+  const dorgu = await throughput("dorgu", options);
+  rows.push(
+    {
+      metric: `delivered messages/s (${clients} clients)`,
+      bare: bare.messagesPerSecond,
+      dorgu: dorgu.messagesPerSecond,
+      target: { ratio: 0.8, higherIsBetter: true },
+    },
+    { metric: "p50 delivery latency, ms", bare: bare.p50, dorgu: dorgu.p50 },
+    { metric: "p99 delivery latency, ms", bare: bare.p99, dorgu: dorgu.p99 },
+    {
+      metric: "server CPU per delivered message, us",
+      bare: bare.cpuPerMessageUs,
+      dorgu: dorgu.cpuPerMessageUs,
+    },
+    {
+      metric: "messages delivered / expected, %",
+      bare: (100 * bare.delivered) / bare.expected,
+      dorgu: (100 * dorgu.delivered) / dorgu.expected,
+    },
+  );
+}
+
+if (only.has("idle")) {
+  const options = {
+    clients: idleClients,
+    processes: Math.max(processes, 4),
+    rounds: Number(values.rounds),
+  };
+  console.error(`idle: ${idleClients} subscribed connections`);
+  const bare = await idle("bare", options);
+  const dorgu = await idle("dorgu", options);
+  rows.push(
+    {
+      metric: `RSS with ${idleClients} idle subscribed clients, MB`,
+      bare: bare.rss / 1e6,
+      dorgu: dorgu.rss / 1e6,
+      target: { ratio: 1.15, higherIsBetter: false },
+    },
+    {
+      metric: "RSS per idle connection, KB",
+      bare: bare.rssPerConnection / 1e3,
+      dorgu: dorgu.rssPerConnection / 1e3,
+    },
+    {
+      metric: `one event to all ${idleClients} clients, ms`,
+      bare: bare.broadcastMs,
+      dorgu: dorgu.broadcastMs,
+      target: { ratio: 1.25, higherIsBetter: false },
+    },
+  );
+}
+
+const width = Math.max(...rows.map((r) => r.metric.length));
+console.log(
+  `${"metric".padEnd(width)}  ${"bare Deno".padStart(10)}  ${
+    "dorgu-ws".padStart(10)
+  }  ${"ratio".padStart(6)}  target`,
+);
+for (const row of rows) {
+  const ratio = row.dorgu / row.bare;
+  const verdict = row.target
+    ? `${row.target.higherIsBetter ? ">=" : "<="} ${row.target.ratio}x ${
+      (row.target.higherIsBetter
+          ? ratio >= row.target.ratio
+          : ratio <= row.target.ratio)
+        ? "met"
+        : "MISSED"
+    }`
+    : "";
+  console.log(
+    `${row.metric.padEnd(width)}  ${fmt(row.bare).padStart(10)}  ${
+      fmt(row.dorgu).padStart(10)
+    }  ${fmt(ratio).padStart(6)}  ${verdict}`,
+  );
+}
