@@ -5,7 +5,7 @@
  * - `publish COUNT` publishes COUNT events, yielding to the event loop
  *   after each (as a source does between watch events), then prints
  *   `published MS`.
- * - `stats` prints `stats {"rss":…,"cpuMs":…}`.
+ * - `stats` prints `stats {"rss":N,"cpuMs":N}`.
  *
  * Each event's `message` carries its send time, in ms since the epoch
  * with microseconds, for the load clients' latency samples.

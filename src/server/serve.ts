@@ -4,7 +4,8 @@
  */
 import { Dispatcher, Hub } from "../hub/mod.ts";
 import { createLogger, type Logger } from "../log.ts";
-import { ClusterState, DirectorySource, type Source } from "../sources/mod.ts";
+import type { Source } from "../sources/source.ts";
+import { ClusterState } from "../sources/state.ts";
 import { VERSION } from "../version.ts";
 import { type Authenticator, TokenFileAuthenticator } from "./auth.ts";
 import { formatFlags } from "../flags.ts";
