@@ -49,7 +49,13 @@ export async function startServer(
     historySize: config.historySize,
     epoch: options.epoch,
   });
-  const state = new ClusterState(hub, { log });
+  const namespaces = config.source === "kubernetes" ? config.namespaces : [];
+  const state = new ClusterState(hub, {
+    log,
+    scopes: namespaces.length
+      ? { personas: namespaces, deployments: namespaces, events: namespaces }
+      : undefined,
+  });
   const dispatcher = new Dispatcher(hub, state, {
     maxMessageBytes: config.maxMessageBytes,
     log,

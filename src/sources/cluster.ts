@@ -1,33 +1,139 @@
-import type { Logger } from "../log.ts";
-import type { Source } from "./source.ts";
+/**
+ * The Kubernetes source: one informer per followed resource (and per
+ * namespace with `--namespace`), each feeding the {@link ClusterState}.
+ */
+import {
+  CredentialLoader,
+  Informer,
+  KubeClient,
+  type KubeConfigOptions,
+} from "../kube/mod.ts";
+import { createLogger, type Logger } from "../log.ts";
+import {
+  type Resource,
+  RESOURCE_INFO,
+  type ResourceInfo,
+  RESOURCES,
+} from "./resources.ts";
+import type { Source, WatchStats } from "./source.ts";
 import type { ClusterState } from "./state.ts";
 
 /** Options for {@link ClusterSource}. */
-export interface ClusterSourceOptions {
-  /** Kubeconfig path. */
-  kubeconfig?: string;
-  /** Kubeconfig context. */
-  context?: string;
-  /** Namespaces to watch; empty for all. */
-  namespaces: string[];
+export interface ClusterSourceOptions extends KubeConfigOptions {
+  /** Namespaces to watch namespaced resources in; empty for all. */
+  namespaces: readonly string[];
   /** Structured log. */
-  log: Logger;
+  log?: Logger;
+  /** Informer tuning (tests shorten the timeouts). */
+  informer?: {
+    watchSeconds?: [number, number];
+    stallMs?: number;
+    backoffMs?: [number, number];
+    pageSize?: number;
+  };
+}
+
+/** Where a resource is listed: the whole cluster, or one namespace. */
+export function collectionPath(info: ResourceInfo, namespace?: string): string {
+  const base = info.group
+    ? `/apis/${info.group}/${info.version}`
+    : `/api/${info.version}`;
+  return namespace && info.namespaced
+    ? `${base}/namespaces/${namespace}/${info.plural}`
+    : `${base}/${info.plural}`;
+}
+
+function labelOf(info: ResourceInfo, namespace?: string): string {
+  const name = `${info.plural}${
+    info.group ? `.${info.group}` : ""
+  }/${info.version}`;
+  if (!info.namespaced) return name;
+  return namespace
+    ? `${name} in namespace ${namespace}`
+    : `${name} in all namespaces`;
 }
 
 /** Follows a Kubernetes cluster. */
 export class ClusterSource implements Source {
-  /** Creates the source. */
-  constructor(_state: ClusterState, _options: ClusterSourceOptions) {}
+  #state: ClusterState;
+  #options: ClusterSourceOptions;
+  #log: Logger;
+  #loader: CredentialLoader;
+  #client: KubeClient;
+  #informers: { resource: Resource; informer: Informer }[] = [];
 
-  /** Not available in this build. */
-  start(): Promise<void> {
-    return Promise.reject(
-      new Error(
-        "The Kubernetes source is not available in this build yet; pass --source with a directory of manifests.",
-      ),
-    );
+  /** Creates the source; {@link ClusterSource.start} connects. */
+  constructor(state: ClusterState, options: ClusterSourceOptions) {
+    this.#state = state;
+    this.#options = options;
+    this.#log = options.log ?? createLogger();
+    this.#loader = new CredentialLoader(options);
+    this.#client = new KubeClient(this.#loader);
   }
 
-  /** Nothing to stop. */
-  stop(): void {}
+  /**
+   * Loads credentials (failing at once, with a clear reason, when there are
+   * none) and starts every informer. Connection problems are not fatal:
+   * the informers retry and `/ready` says what they wait for.
+   */
+  async start(): Promise<void> {
+    const access = await this.#loader.load();
+    this.#log.info("Following the cluster", {
+      server: access.server,
+      credentials: access.describe,
+      namespaces: this.#options.namespaces.length
+        ? this.#options.namespaces
+        : "all",
+    });
+    if (access.insecure) {
+      this.#log.warn(
+        "The kubeconfig skips TLS verification (insecure-skip-tls-verify); anyone on the path can impersonate the API server",
+      );
+    }
+    for (const resource of RESOURCES) {
+      const info = RESOURCE_INFO[resource];
+      const scopes: (string | undefined)[] =
+        info.namespaced && this.#options.namespaces.length
+          ? [...this.#options.namespaces]
+          : [undefined];
+      for (const namespace of scopes) {
+        const informer = new Informer({
+          client: this.#client,
+          path: collectionPath(info, namespace),
+          label: labelOf(info, namespace),
+          target: {
+            resync: () => this.#state.resync(resource, { namespace }),
+            upsert: (object) => this.#state.upsert(resource, object),
+            remove: (object) => this.#state.remove(resource, object),
+            problem: (message) =>
+              this.#state.setProblem(resource, message, namespace),
+          },
+          log: this.#log,
+          ...this.#options.informer,
+        });
+        this.#informers.push({ resource, informer });
+        informer.start();
+      }
+    }
+  }
+
+  /** Stops every informer. */
+  stop(): void {
+    for (const { informer } of this.#informers) informer.stop();
+    this.#client.close();
+  }
+
+  /** Watch counters per resource, summed over namespaces. */
+  watchStats(): Map<Resource, WatchStats> {
+    const stats = new Map<Resource, WatchStats>(
+      RESOURCES.map((r) => [r, { restarts: 0, relists: 0, decodeErrors: 0 }]),
+    );
+    for (const { resource, informer } of this.#informers) {
+      const sum = stats.get(resource) as WatchStats;
+      sum.restarts += informer.stats.restarts;
+      sum.relists += informer.stats.relists;
+      sum.decodeErrors += informer.stats.decodeErrors;
+    }
+    return stats;
+  }
 }

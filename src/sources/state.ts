@@ -55,6 +55,11 @@ export interface ResourceStats {
 export interface ClusterStateOptions {
   /** Resources the source follows; only they gate readiness. Default: all. */
   resources?: readonly Resource[];
+  /**
+   * Namespaces each resource is listed in, one listing each (a source
+   * limited to some namespaces); absent means one cluster-wide listing.
+   */
+  scopes?: Partial<Record<Resource, readonly string[]>>;
   /** Where projection failures are logged. */
   log?: Logger;
 }
@@ -78,8 +83,11 @@ export class ClusterState implements QuerySource {
     events: new Map(),
   };
   #followed: ReadonlySet<Resource>;
-  #synced = new Set<Resource>();
-  #problems = new Map<Resource, string>();
+  #scopes: Partial<Record<Resource, readonly string[]>>;
+  // Scopes ("*" or a namespace) whose first listing has completed.
+  #listed = new Map<Resource, Set<string>>();
+  // Why a listing cannot complete, by resource and scope.
+  #problems = new Map<Resource, Map<string, string>>();
   #decodeErrors = new Map<Resource, number>();
   // namespace/appName -> names of personas claiming that app, sorted; a
   // Deployment's persona is the first of them.
@@ -90,11 +98,12 @@ export class ClusterState implements QuerySource {
     this.#hub = hub;
     this.#log = options.log ?? createLogger();
     this.#followed = new Set(options.resources ?? RESOURCES);
+    this.#scopes = options.scopes ?? {};
   }
 
   /** Whether every followed resource has completed its first listing. */
   get ready(): boolean {
-    return [...this.#followed].every((r) => this.#synced.has(r));
+    return [...this.#followed].every((r) => this.#synced(r));
   }
 
   /**
@@ -105,22 +114,34 @@ export class ClusterState implements QuerySource {
   pending(): Map<Resource, string> {
     const pending = new Map<Resource, string>();
     for (const resource of this.#followed) {
-      if (this.#synced.has(resource)) continue;
+      if (this.#synced(resource)) continue;
       pending.set(
         resource,
-        this.#problems.get(resource) ?? "waiting for the first list",
+        this.#problemOf(resource) ?? "waiting for the first list",
       );
     }
     return pending;
   }
 
   /**
-   * Records why `resource` cannot be read (or clears it with undefined).
-   * Shown by `/ready` and in `not_ready` errors until the resource syncs.
+   * Records why `resource` (in `namespace`, when listed per namespace)
+   * cannot be read, or clears it with undefined. Shown by `/ready` and in
+   * `not_ready` errors.
    */
-  setProblem(resource: Resource, problem: string | undefined): void {
-    if (problem === undefined) this.#problems.delete(resource);
-    else this.#problems.set(resource, problem);
+  setProblem(
+    resource: Resource,
+    problem: string | undefined,
+    namespace?: string,
+  ): void {
+    const problems = this.#problems.get(resource) ?? new Map();
+    if (problem === undefined) problems.delete(namespace ?? "*");
+    else problems.set(namespace ?? "*", problem);
+    this.#problems.set(resource, problems);
+  }
+
+  #problemOf(resource: Resource): string | undefined {
+    const problems = [...this.#problems.get(resource)?.values() ?? []];
+    return problems.length ? problems.join("; ") : undefined;
   }
 
   /** Applies an added or modified object. */
@@ -148,8 +169,9 @@ export class ClusterState implements QuerySource {
    * commit of a resource only fills the cache: what existed before the
    * server started is state to list, not news to stream.
    */
-  resync(resource: Resource): Resync {
+  resync(resource: Resource, options: { namespace?: string } = {}): Resync {
     const listed = new Map<string, Projections[Resource]>();
+    const namespace = options.namespace;
     return {
       add: (object) => {
         const projection = this.#project(resource, object);
@@ -168,11 +190,17 @@ export class ClusterState implements QuerySource {
         for (const projection of projections) {
           this.#put(resource, projection);
         }
-        for (const key of [...this.#caches[resource].keys()]) {
-          if (!listed.has(key)) this.#drop(resource, key);
+        for (const [key, cached] of [...this.#caches[resource]]) {
+          if (listed.has(key)) continue;
+          if (namespace !== undefined && namespaceOf(cached) !== namespace) {
+            continue;
+          }
+          this.#drop(resource, key);
         }
-        this.#synced.add(resource);
-        this.#problems.delete(resource);
+        const scopes = this.#listed.get(resource) ?? new Set();
+        scopes.add(namespace ?? "*");
+        this.#listed.set(resource, scopes);
+        this.#problems.get(resource)?.delete(namespace ?? "*");
       },
     };
   }
@@ -182,7 +210,7 @@ export class ClusterState implements QuerySource {
     return new Map(RESOURCES.map((resource) => [resource, {
       objects: this.#caches[resource].size,
       decodeErrors: this.#decodeErrors.get(resource) ?? 0,
-      synced: this.#synced.has(resource),
+      synced: this.#synced(resource),
     }]));
   }
 
@@ -190,10 +218,10 @@ export class ClusterState implements QuerySource {
   notReady(topic: Topic): string | undefined {
     if (topic === "events") return undefined;
     const resource = TOPIC_RESOURCES[topic];
-    if (this.#synced.has(resource) || !this.#followed.has(resource)) {
+    if (this.#synced(resource) || !this.#followed.has(resource)) {
       return undefined;
     }
-    const problem = this.#problems.get(resource);
+    const problem = this.#problemOf(resource);
     const kind = RESOURCE_INFO[resource].kind;
     return problem
       ? `${kind} objects cannot be read yet: ${problem}`
@@ -221,6 +249,20 @@ export class ClusterState implements QuerySource {
       case "cluster":
         return clusterInfo(this.#pickCluster(query.name));
     }
+  }
+
+  #synced(resource: Resource): boolean {
+    const listed = this.#listed.get(resource);
+    if (!listed) return false;
+    return listed.has("*") ||
+      (this.#scopes[resource] ?? ["*"]).every((scope) => listed.has(scope));
+  }
+
+  // Whether changes to `projection` are news: its listing has completed.
+  #live(resource: Resource, projection: Projections[Resource]): boolean {
+    const listed = this.#listed.get(resource);
+    return !!listed &&
+      (listed.has("*") || listed.has(namespaceOf(projection)));
   }
 
   #pickCluster(name: string | undefined): ClusterProjection {
@@ -299,7 +341,7 @@ export class ClusterState implements QuerySource {
     previous: Projections[R] | undefined,
     next: Projections[R] | undefined,
   ): void {
-    const live = this.#synced.has(resource);
+    const live = this.#live(resource, (previous ?? next) as Projections[R]);
     switch (resource) {
       case "personas":
         return this.#personaChanged(
@@ -370,7 +412,9 @@ export class ClusterState implements QuerySource {
       publishValidation(this.#hub, next, next.validation);
     }
 
-    if (!live || !this.#synced.has("deployments")) return;
+    // A persona's deployments live in its namespace.
+    const persona = (previous ?? next) as PersonaProjection;
+    if (!live || !this.#live("deployments", persona)) return;
     for (const [app, before] of linkedBefore) {
       const deployment = this.#caches.deployments.get(app);
       if (deployment && this.#apps.get(app)?.[0] !== before) {
@@ -477,6 +521,10 @@ function changes<P extends { uid: string }>(
   if (next) return [["created", next]];
   if (previous) return [["deleted", previous]];
   return [];
+}
+
+function namespaceOf(projection: Projections[Resource]): string {
+  return "namespace" in projection ? projection.namespace : "*";
 }
 
 function compare(a: string, b: string): number {

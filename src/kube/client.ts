@@ -1,0 +1,168 @@
+/**
+ * Requests to the Kubernetes API on `fetch`, with `Deno.createHttpClient`
+ * carrying the cluster's CA and the user's client certificate.
+ * Credentials are loaded afresh for every request, so rotated tokens and
+ * refreshed exec credentials take effect on the next (re)connect.
+ */
+import type { KubeAccess } from "./config.ts";
+
+/** Something that yields current credentials. */
+export interface CredentialSource {
+  /** Current credentials. */
+  load(): Promise<KubeAccess>;
+}
+
+/** A non-2xx answer from the API server, with its Status message. */
+export class ApiError extends Error {
+  /** HTTP status (or the Status object's code). */
+  readonly status: number;
+  /** The Status reason (NotFound, Forbidden, Expired, Gone...), if any. */
+  readonly reason: string;
+
+  /** Creates the error from the status, reason and message. */
+  constructor(status: number, reason: string, message: string) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.reason = reason;
+  }
+}
+
+/** Options for one request. */
+export interface RequestOptions {
+  /** Aborts the request and its body. */
+  signal?: AbortSignal;
+  /** HTTP method; GET by default. */
+  method?: string;
+  /** A JSON body. */
+  body?: unknown;
+}
+
+/** A client for the API server named by the current credentials. */
+export class KubeClient {
+  #credentials: CredentialSource;
+  #httpClient: Deno.HttpClient | undefined;
+  #tlsKey = "";
+
+  /** Creates a client that asks `credentials` before every request. */
+  constructor(credentials: CredentialSource) {
+    this.#credentials = credentials;
+  }
+
+  /**
+   * Sends a request to `path` (e.g. `/api/v1/events?limit=500`) and returns
+   * the response once its headers arrive. Throws {@link ApiError} for any
+   * status outside 2xx, with the API server's own message.
+   */
+  async request(path: string, options: RequestOptions = {}): Promise<Response> {
+    const access = await this.#credentials.load();
+    const headers: Record<string, string> = {
+      accept: "application/json",
+      "user-agent": "dorgu-ws",
+      ...access.headers,
+    };
+    if (options.body !== undefined) {
+      headers["content-type"] = "application/json";
+    }
+    const init = {
+      method: options.method ?? "GET",
+      headers,
+      body: options.body === undefined
+        ? undefined
+        : JSON.stringify(options.body),
+      signal: options.signal,
+    };
+    const response = access.insecure
+      ? await insecureFetch(`${access.server}${path}`, init)
+      : await fetch(`${access.server}${path}`, {
+        ...init,
+        client: this.#client(access),
+      });
+    if (response.ok) return response;
+    throw await apiError(response);
+  }
+
+  /** Sends a request and parses the JSON answer. */
+  async json(path: string, options: RequestOptions = {}): Promise<unknown> {
+    const response = await this.request(path, options);
+    return await response.json();
+  }
+
+  /** Releases the connection pool. */
+  close(): void {
+    this.#httpClient?.close();
+    this.#httpClient = undefined;
+  }
+
+  // One pooled client per set of TLS material; a renewed certificate gets
+  // a new pool, everything else reuses connections.
+  #client(access: KubeAccess): Deno.HttpClient {
+    const key = [access.caCerts.join(""), access.cert ?? "", access.key ?? ""]
+      .join("\u0000");
+    if (!this.#httpClient || key !== this.#tlsKey) {
+      this.#httpClient?.close();
+      const tls = access.cert && access.key
+        ? { cert: access.cert, key: access.key }
+        : {};
+      this.#httpClient = Deno.createHttpClient({
+        caCerts: access.caCerts,
+        ...tls,
+      });
+      this.#tlsKey = key;
+    }
+    return this.#httpClient;
+  }
+}
+
+async function apiError(response: Response): Promise<ApiError> {
+  const text = await response.text().catch(() => "");
+  let reason = response.statusText;
+  let message = text.trim() || response.statusText;
+  try {
+    const status = JSON.parse(text);
+    if (status && typeof status.message === "string") message = status.message;
+    if (status && typeof status.reason === "string") reason = status.reason;
+  } catch {
+    // Not a Status object: keep the text.
+  }
+  return new ApiError(response.status, reason, message);
+}
+
+/**
+ * `insecure-skip-tls-verify`: Deno's fetch always verifies certificates, so
+ * these (rare, discouraged) clusters are reached through node:https, which
+ * can skip verification per request. The answer is wrapped as a Response.
+ */
+async function insecureFetch(
+  url: string,
+  init: {
+    method: string;
+    headers: Record<string, string>;
+    body?: string;
+    signal?: AbortSignal;
+  },
+): Promise<Response> {
+  const https = await import("node:https");
+  const { Readable } = await import("node:stream");
+  return await new Promise<Response>((resolve, reject) => {
+    const request = https.request(url, {
+      method: init.method,
+      headers: init.headers,
+      rejectUnauthorized: false,
+      signal: init.signal,
+    }, (incoming) => {
+      const headers = new Headers();
+      for (const [name, value] of Object.entries(incoming.headers)) {
+        if (value !== undefined) headers.set(name, String(value));
+      }
+      resolve(
+        new Response(Readable.toWeb(incoming) as ReadableStream<Uint8Array>, {
+          status: incoming.statusCode ?? 502,
+          headers,
+        }),
+      );
+    });
+    request.on("error", reject);
+    request.end(init.body);
+  });
+}

@@ -1,0 +1,301 @@
+/**
+ * A list/watch informer for one resource path, as dependable as client-go's
+ * reflector: a paginated LIST, then a WATCH from its resourceVersion with
+ * bookmarks and a randomized timeout; `410 Gone` (as an HTTP status or an
+ * ERROR event) means relist; everything else means re-watch from the last
+ * resource version seen, after a capped exponential backoff with jitter.
+ * Every listing goes to the target as a whole, so it can diff it against
+ * what it had.
+ */
+import { createLogger, type Logger } from "../log.ts";
+import { ApiError, type KubeClient } from "./client.ts";
+import { readWatchEvents, WatchDecodeError } from "./watch.ts";
+
+/** Where an informer delivers what it sees. */
+export interface InformerTarget {
+  /** Starts a full listing; its commit replaces what was listed before. */
+  resync(): { add(object: unknown): void; commit(): void };
+  /** An object was added or modified. */
+  upsert(object: unknown): void;
+  /** An object was deleted. */
+  remove(object: unknown): void;
+  /** Why the resource cannot be read, or undefined once it can. */
+  problem(message: string | undefined): void;
+}
+
+/** Counters for `/metrics`. */
+export interface InformerStats {
+  /** Watches that ended (timeout, error) and were started again. */
+  restarts: number;
+  /** Listings after the first. */
+  relists: number;
+  /** Watch lines that were not watch events. */
+  decodeErrors: number;
+}
+
+/** Options for {@link Informer}. */
+export interface InformerOptions {
+  /** The API client. */
+  client: KubeClient;
+  /** Collection path, e.g. `/apis/apps/v1/namespaces/prod/deployments`. */
+  path: string;
+  /** What the resource is, for messages: `deployments.apps in namespace prod`. */
+  label: string;
+  /** Receives objects. */
+  target: InformerTarget;
+  /** Structured log. */
+  log?: Logger;
+  /** Items per LIST page. Default 500. */
+  pageSize?: number;
+  /** Watch timeout range in seconds; each watch picks one. Default 300-600. */
+  watchSeconds?: [number, number];
+  /** A watch that sends nothing for this long is abandoned. Default: its timeout + 60 s. */
+  stallMs?: number;
+  /** First and largest backoff in ms. Default 500 and 30000. */
+  backoffMs?: [number, number];
+}
+
+class GoneError extends Error {}
+
+/** Lists and watches one collection until stopped. */
+export class Informer {
+  /** Counters for `/metrics`. */
+  readonly stats: InformerStats = { restarts: 0, relists: 0, decodeErrors: 0 };
+  #options: InformerOptions;
+  #log: Logger;
+  #stopped = false;
+  #abort = new AbortController();
+  #running: Promise<void> | undefined;
+  #problem: string | undefined;
+
+  /** Creates an informer; call {@link Informer.start}. */
+  constructor(options: InformerOptions) {
+    this.#options = options;
+    this.#log = (options.log ?? createLogger()).with({
+      resource: options.label,
+    });
+  }
+
+  /** Starts listing and watching in the background. */
+  start(): void {
+    this.#running ??= this.#run();
+  }
+
+  /** Stops, aborting any request under way. Resolves when the loop has ended. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#abort.abort();
+    await this.#running;
+  }
+
+  async #run(): Promise<void> {
+    let resourceVersion: string | undefined;
+    let listed = false;
+    let failures = 0;
+    while (!this.#stopped) {
+      try {
+        if (resourceVersion === undefined) {
+          resourceVersion = await this.#list();
+          if (listed) this.stats.relists++;
+          listed = true;
+          this.#recovered();
+        }
+        resourceVersion = await this.#watch(resourceVersion);
+        this.#recovered();
+        failures = 0;
+        this.stats.restarts++;
+      } catch (error) {
+        if (this.#stopped) break;
+        if (error instanceof GoneError) {
+          this.#log.info("The watch's resource version expired; relisting");
+          resourceVersion = undefined;
+          continue;
+        }
+        this.stats.restarts++;
+        this.#failed(error as Error);
+        await this.#sleep(this.#backoff(failures++));
+      }
+    }
+  }
+
+  // Lists every page and hands the whole listing to the target. Returns the
+  // listing's resourceVersion, where the watch starts.
+  async #list(): Promise<string> {
+    const pageSize = this.#options.pageSize ?? 500;
+    let listing = this.#options.target.resync();
+    let resourceVersion = "";
+    let next: string | undefined;
+    let restarted = false;
+    do {
+      const query = new URLSearchParams({ limit: String(pageSize) });
+      if (next) query.set("continue", next);
+      let page: ListPage;
+      try {
+        page = await this.#options.client.json(
+          `${this.#options.path}?${query}`,
+          { signal: this.#abort.signal },
+        ) as ListPage;
+      } catch (error) {
+        // A continue token can expire between pages; start over once.
+        if (isGone(error) && next && !restarted) {
+          restarted = true;
+          listing = this.#options.target.resync();
+          next = undefined;
+          continue;
+        }
+        throw error;
+      }
+      for (const item of page.items ?? []) listing.add(item);
+      resourceVersion ||= page.metadata?.resourceVersion ?? "";
+      next = page.metadata?.continue || undefined;
+    } while (next);
+    listing.commit();
+    return resourceVersion;
+  }
+
+  // Watches from `resourceVersion` until the server ends the watch, and
+  // returns the last resourceVersion seen (where the next watch starts).
+  async #watch(resourceVersion: string): Promise<string> {
+    const [min, max] = this.#options.watchSeconds ?? [300, 600];
+    const seconds = Math.floor(min + Math.random() * (max - min));
+    const query = new URLSearchParams({
+      watch: "1",
+      allowWatchBookmarks: "true",
+      resourceVersion,
+      timeoutSeconds: String(seconds),
+    });
+    const stall = new AbortController();
+    const signal = AbortSignal.any([this.#abort.signal, stall.signal]);
+    const stallMs = this.#options.stallMs ?? (seconds + 60) * 1000;
+    let timer = setTimeout(() => stall.abort(), stallMs);
+    const alive = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => stall.abort(), stallMs);
+    };
+    try {
+      const response = await this.#options.client.request(
+        `${this.#options.path}?${query}`,
+        { signal },
+      );
+      const body = (response.body ?? new ReadableStream()).pipeThrough(
+        new TransformStream<Uint8Array, Uint8Array>({
+          transform(chunk, controller) {
+            alive();
+            controller.enqueue(chunk);
+          },
+        }),
+      );
+      let version = resourceVersion;
+      for await (const event of readWatchEvents(body)) {
+        const object = event.object as WatchedObject;
+        switch (event.type) {
+          case "ADDED":
+          case "MODIFIED":
+            this.#options.target.upsert(object);
+            break;
+          case "DELETED":
+            this.#options.target.remove(object);
+            break;
+          case "BOOKMARK":
+            break;
+          case "ERROR":
+            if (object.code === 410) throw new GoneError();
+            throw new ApiError(
+              Number(object.code) || 500,
+              String(object.reason ?? "Error"),
+              String(object.message ?? "The watch reported an error."),
+            );
+        }
+        version = object.metadata?.resourceVersion || version;
+      }
+      return version;
+    } catch (error) {
+      if (isGone(error)) throw new GoneError();
+      if (stall.signal.aborted && !this.#abort.signal.aborted) {
+        throw new Error(
+          `The watch sent nothing for ${
+            Math.round(stallMs / 1000)
+          } s; reconnecting.`,
+        );
+      }
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #failed(error: Error): void {
+    let problem: string;
+    if (error instanceof WatchDecodeError) {
+      this.stats.decodeErrors++;
+      problem = `${error.message}; watching again from the last good version`;
+    } else if (error instanceof ApiError && error.status === 404) {
+      problem =
+        `the API server does not serve ${this.#options.label} (is its CRD installed?): ${error.message}`;
+    } else if (error instanceof ApiError && error.status === 403) {
+      problem =
+        `permission denied: ${error.message}. Grant get, list and watch on it.`;
+    } else if (error instanceof ApiError && error.status === 401) {
+      problem = `the API server rejected the credentials: ${error.message}`;
+    } else {
+      problem = `cannot reach the API server: ${error.message}`;
+    }
+    this.#options.target.problem(problem);
+    if (problem !== this.#problem) {
+      this.#log.warn(`Cannot read ${this.#options.label}; retrying`, {
+        reason: problem,
+      });
+    } else {
+      this.#log.debug(`Still cannot read ${this.#options.label}`, {
+        reason: problem,
+      });
+    }
+    this.#problem = problem;
+  }
+
+  #recovered(): void {
+    if (this.#problem === undefined) return;
+    this.#log.info(`Reading ${this.#options.label} again`);
+    this.#problem = undefined;
+    this.#options.target.problem(undefined);
+  }
+
+  // Capped exponential backoff with jitter: half fixed, half random, so
+  // many informers failing together do not retry in lockstep.
+  #backoff(failures: number): number {
+    const [first, cap] = this.#options.backoffMs ?? [500, 30_000];
+    const base = Math.min(cap, first * 2 ** failures);
+    return base / 2 + Math.random() * (base / 2);
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const signal = this.#abort.signal;
+      const wake = () => {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      signal.addEventListener("abort", wake);
+    });
+  }
+}
+
+interface ListPage {
+  items?: unknown[];
+  metadata?: { resourceVersion?: string; continue?: string };
+}
+
+interface WatchedObject {
+  metadata?: { resourceVersion?: string };
+  code?: number;
+  reason?: string;
+  message?: string;
+}
+
+function isGone(error: unknown): boolean {
+  return error instanceof ApiError &&
+    (error.status === 410 || error.reason === "Expired" ||
+      error.reason === "Gone");
+}
