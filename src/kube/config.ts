@@ -37,15 +37,18 @@ export interface KubeConfigOptions {
 }
 
 /**
- * Loads credentials. Call it before every connection: it re-reads rotated
- * service-account tokens and refreshes exec-plugin credentials near expiry
- * (the KubeConfig is kept between calls so plugins' caches are honoured,
- * and rebuilt when a kubeconfig file changes).
+ * Loads credentials. Call it before every connection, so rotated
+ * credentials are picked up. Static credentials (tokens, token files,
+ * certificate files) are simply read again each time. Exec plugins and auth
+ * providers (in-cluster token files, OIDC) keep their own caches and
+ * refresh near expiry, so for them the loaded kubeconfig is kept, and
+ * rebuilt only when a kubeconfig file changes.
  */
 export class CredentialLoader {
   #options: KubeConfigOptions;
   #config: KubeConfig | undefined;
   #fingerprint = "";
+  #caching = false;
 
   /** Creates a loader; nothing is read until {@link CredentialLoader.load}. */
   constructor(options: KubeConfigOptions = {}) {
@@ -55,9 +58,11 @@ export class CredentialLoader {
   /** Current credentials. Throws a one-line, actionable error. */
   async load(): Promise<KubeAccess> {
     const fingerprint = this.#sourceFingerprint();
-    if (!this.#config || fingerprint !== this.#fingerprint) {
+    if (!this.#config || !this.#caching || fingerprint !== this.#fingerprint) {
       this.#config = this.#build();
       this.#fingerprint = fingerprint;
+      const user = this.#config.getCurrentUser();
+      this.#caching = !!(user?.exec || user?.authProvider);
     }
     return await toAccess(this.#config);
   }

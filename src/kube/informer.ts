@@ -67,6 +67,8 @@ export class Informer {
   #abort = new AbortController();
   #running: Promise<void> | undefined;
   #problem: string | undefined;
+  // Where the next watch starts; undefined means list first.
+  #version: string | undefined;
 
   /** Creates an informer; call {@link Informer.start}. */
   constructor(options: InformerOptions) {
@@ -89,26 +91,25 @@ export class Informer {
   }
 
   async #run(): Promise<void> {
-    let resourceVersion: string | undefined;
     let listed = false;
     let failures = 0;
     while (!this.#stopped) {
       try {
-        if (resourceVersion === undefined) {
-          resourceVersion = await this.#list();
+        if (this.#version === undefined) {
+          this.#version = await this.#list();
           if (listed) this.stats.relists++;
           listed = true;
           this.#recovered();
         }
-        resourceVersion = await this.#watch(resourceVersion);
+        await this.#watch();
         this.#recovered();
         failures = 0;
         this.stats.restarts++;
       } catch (error) {
         if (this.#stopped) break;
-        if (error instanceof GoneError) {
+        if (error instanceof GoneError || isGone(error)) {
           this.#log.info("The watch's resource version expired; relisting");
-          resourceVersion = undefined;
+          this.#version = undefined;
           continue;
         }
         this.stats.restarts++;
@@ -126,7 +127,7 @@ export class Informer {
     let resourceVersion = "";
     let next: string | undefined;
     let restarted = false;
-    do {
+    while (true) {
       const query = new URLSearchParams({ limit: String(pageSize) });
       if (next) query.set("continue", next);
       let page: ListPage;
@@ -140,28 +141,32 @@ export class Informer {
         if (isGone(error) && next && !restarted) {
           restarted = true;
           listing = this.#options.target.resync();
+          resourceVersion = "";
           next = undefined;
           continue;
         }
         throw error;
       }
       for (const item of page.items ?? []) listing.add(item);
+      // Every page of one listing is read at the first page's version.
       resourceVersion ||= page.metadata?.resourceVersion ?? "";
       next = page.metadata?.continue || undefined;
-    } while (next);
+      if (!next) break;
+    }
     listing.commit();
     return resourceVersion;
   }
 
-  // Watches from `resourceVersion` until the server ends the watch, and
-  // returns the last resourceVersion seen (where the next watch starts).
-  async #watch(resourceVersion: string): Promise<string> {
+  // Watches from the last version seen until the server ends the watch.
+  // The version advances with every event, so whatever ends the watch, the
+  // next one resumes right after the last event applied.
+  async #watch(): Promise<void> {
     const [min, max] = this.#options.watchSeconds ?? [300, 600];
     const seconds = Math.floor(min + Math.random() * (max - min));
     const query = new URLSearchParams({
       watch: "1",
       allowWatchBookmarks: "true",
-      resourceVersion,
+      resourceVersion: this.#version ?? "",
       timeoutSeconds: String(seconds),
     });
     const stall = new AbortController();
@@ -185,7 +190,6 @@ export class Informer {
           },
         }),
       );
-      let version = resourceVersion;
       for await (const event of readWatchEvents(body)) {
         const object = event.object as WatchedObject;
         switch (event.type) {
@@ -206,16 +210,12 @@ export class Informer {
               String(object.message ?? "The watch reported an error."),
             );
         }
-        version = object.metadata?.resourceVersion || version;
+        this.#version = object.metadata?.resourceVersion || this.#version;
       }
-      return version;
     } catch (error) {
-      if (isGone(error)) throw new GoneError();
       if (stall.signal.aborted && !this.#abort.signal.aborted) {
         throw new Error(
-          `The watch sent nothing for ${
-            Math.round(stallMs / 1000)
-          } s; reconnecting.`,
+          `the watch sent nothing for ${Math.round(stallMs / 1000)} s`,
         );
       }
       throw error;

@@ -35,7 +35,7 @@ function freePort(): number {
   return port;
 }
 
-async function pem(label: string, der: ArrayBuffer): Promise<string> {
+function pem(label: string, der: ArrayBuffer): string {
   const base64 = btoa(String.fromCharCode(...new Uint8Array(der)));
   return `-----BEGIN ${label}-----\n${
     base64.match(/.{1,64}/g)?.join("\n")

@@ -1,0 +1,350 @@
+/**
+ * The informer against a scripted fake API server, for what a real one
+ * cannot be made to do on demand: a JSON line split across chunks, a
+ * malformed line, an ERROR event, a stalled stream, a reset mid-line, an
+ * expired continue token, refusals.
+ */
+import assert from "node:assert/strict";
+import { Hub } from "../src/hub/mod.ts";
+import { Informer, KubeClient, readWatchEvents } from "../src/kube/mod.ts";
+import type { PersonaEvent } from "../src/protocol/mod.ts";
+import { ClusterState } from "../src/sources/mod.ts";
+import { captureLog, delay } from "./support/server.ts";
+
+type Script = (url: URL) => Response | Promise<Response>;
+
+/** Streams `parts` (strings or pauses in ms), then closes, hangs or resets. */
+function stream(
+  parts: (string | number)[],
+  end: "close" | "hang" | "reset" = "close",
+): Response {
+  const encoder = new TextEncoder();
+  const body = new ReadableStream<Uint8Array>({
+    async start(controller) {
+      for (const part of parts) {
+        if (typeof part === "number") await delay(part);
+        else controller.enqueue(encoder.encode(part));
+      }
+      if (end === "close") controller.close();
+      if (end === "reset") controller.error(new Error("reset"));
+    },
+  });
+  return new Response(body, { headers: { "content-type": "application/json" } });
+}
+
+function persona(name: string, rv: number, phase = "Active", uid = `uid-${name}`) {
+  return {
+    apiVersion: "dorgu.io/v1",
+    kind: "ApplicationPersona",
+    metadata: { name, namespace: "prod", uid, resourceVersion: String(rv) },
+    spec: { name, type: "api" },
+    status: { phase, health: { status: "Healthy" } },
+  };
+}
+
+function list(items: unknown[], rv: number, next?: string): Response {
+  return Response.json({
+    kind: "ApplicationPersonaList",
+    metadata: { resourceVersion: String(rv), continue: next },
+    items,
+  });
+}
+
+function line(type: string, object: unknown): string {
+  return JSON.stringify({ type, object }) + "\n";
+}
+
+function status(code: number, reason: string, message: string): Response {
+  return Response.json({ kind: "Status", status: "Failure", code, reason, message }, {
+    status: code,
+  });
+}
+
+class FakeApi {
+  readonly lists: Script[] = [];
+  readonly watches: Script[] = [];
+  readonly seen: URL[] = [];
+  readonly #server: Deno.HttpServer<Deno.NetAddr>;
+  readonly #idle: AbortController = new AbortController();
+
+  constructor() {
+    this.#server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
+      const url = new URL(req.url);
+      this.seen.push(url);
+      const queue = url.searchParams.has("watch") ? this.watches : this.lists;
+      const script = queue.shift();
+      if (script) return script(url);
+      if (url.searchParams.has("watch")) {
+        // Nothing scripted: an idle watch that stays open.
+        return new Response(
+          new ReadableStream({
+            start: (controller) =>
+              this.#idle.signal.addEventListener("abort", () => controller.close()),
+          }),
+        );
+      }
+      return status(500, "InternalError", "no script");
+    });
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.#server.addr.port}`;
+  }
+
+  watchVersions(): string[] {
+    return this.seen.filter((u) => u.searchParams.has("watch")).map((u) =>
+      u.searchParams.get("resourceVersion") ?? ""
+    );
+  }
+
+  async close(): Promise<void> {
+    this.#idle.abort();
+    await this.#server.shutdown();
+  }
+}
+
+async function harness(options: { stallMs?: number } = {}) {
+  const api = new FakeApi();
+  const hub = new Hub({ historySize: 100 });
+  const log = captureLog();
+  const state = new ClusterState(hub, { log: log.logger, resources: ["personas"] });
+  const client = new KubeClient({
+    load: () =>
+      Promise.resolve({
+        server: api.url,
+        headers: {},
+        caCerts: [],
+        insecure: false,
+        describe: "fake",
+      }),
+  });
+  const informer = new Informer({
+    client,
+    path: "/apis/dorgu.io/v1/applicationpersonas",
+    label: "applicationpersonas.dorgu.io/v1 in all namespaces",
+    target: {
+      resync: () => state.resync("personas"),
+      upsert: (o) => state.upsert("personas", o),
+      remove: (o) => state.remove("personas", o),
+      problem: (m) => state.setProblem("personas", m),
+    },
+    log: log.logger,
+    backoffMs: [10, 40],
+    watchSeconds: [30, 31],
+    stallMs: options.stallMs,
+  });
+  const events = () =>
+    (hub.recent("personas", { limit: 100 }) as PersonaEvent[]).map((e) =>
+      `${e.eventType} ${e.name} ${e.phase}`
+    );
+  const until = async (check: () => boolean, what: string) => {
+    const deadline = Date.now() + 5000;
+    while (!check()) {
+      if (Date.now() > deadline) {
+        throw new Error(`Timed out waiting for ${what}; events: ${events()}; seen: ${api.seen.join(" ")}`);
+      }
+      await delay(10);
+    }
+  };
+  const stop = async () => {
+    await informer.stop();
+    client.close();
+    await api.close();
+  };
+  return { api, hub, state, log, informer, events, until, stop };
+}
+
+Deno.test("watch lines decode across any chunking, even inside a character", async () => {
+  const text = line("ADDED", persona("caf\u00e9-\u{1f680}", 5)) +
+    line("BOOKMARK", { metadata: { resourceVersion: "6" } });
+  const bytes = new TextEncoder().encode(text);
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (const byte of bytes) controller.enqueue(new Uint8Array([byte]));
+      controller.close();
+    },
+  });
+  const events = [];
+  for await (const event of readWatchEvents(body)) events.push(event);
+  assert.deepEqual(events.map((e) => e.type), ["ADDED", "BOOKMARK"]);
+  assert.equal(
+    (events[0].object as { metadata: { name: string } }).metadata.name,
+    "caf\u00e9-\u{1f680}",
+  );
+});
+
+Deno.test("a stream that ends mid-line is an error, not a silent loss", async () => {
+  const body = stream([line("ADDED", persona("a", 2)), '{"type":"MODIFIED","obj']).body!;
+  const seen: string[] = [];
+  await assert.rejects(async () => {
+    for await (const event of readWatchEvents(body)) seen.push(event.type);
+  }, /ended mid-line/);
+  assert.deepEqual(seen, ["ADDED"]);
+});
+
+Deno.test("list, then watch from the list's version; a line split over chunks arrives whole", async () => {
+  const h = await harness();
+  try {
+    h.api.lists.push(() => list([persona("a", 5)], 10));
+    const update = line("MODIFIED", persona("a", 11, "Degraded"));
+    h.api.watches.push(() =>
+      stream([update.slice(0, 7), 20, update.slice(7, 50), 20, update.slice(50)], "hang")
+    );
+    h.informer.start();
+    await h.until(() => h.events().length === 1, "the update");
+    assert.deepEqual(h.events(), ["updated a Degraded"]);
+    assert.deepEqual(h.api.watchVersions(), ["10"]);
+    const watch = h.api.seen.find((u) => u.searchParams.has("watch"))!;
+    assert.equal(watch.searchParams.get("allowWatchBookmarks"), "true");
+    assert.ok(Number(watch.searchParams.get("timeoutSeconds")) >= 30);
+    assert.equal(h.state.ready, true);
+  } finally {
+    await h.stop();
+  }
+});
+
+Deno.test("a malformed line restarts the watch from the last good version and loses nothing", async () => {
+  const h = await harness();
+  try {
+    h.api.lists.push(() => list([], 10));
+    h.api.watches.push(() =>
+      stream([line("ADDED", persona("a", 11)), '{"type": "MODIFIED", garbage\n'], "hang")
+    );
+    h.api.watches.push(() => stream([line("MODIFIED", persona("a", 12, "Failed"))], "hang"));
+    h.informer.start();
+    await h.until(() => h.events().length === 2, "both events");
+    assert.deepEqual(h.events(), ["created a Active", "updated a Failed"]);
+    assert.deepEqual(h.api.watchVersions(), ["10", "11"]);
+    assert.equal(h.informer.stats.decodeErrors, 1);
+    assert.equal(h.informer.stats.relists, 0);
+    const warning = h.log.lines.find((l) => l.level === "warn");
+    assert.match(String(warning?.reason), /not JSON/);
+  } finally {
+    await h.stop();
+  }
+});
+
+Deno.test("an ERROR event with 410 relists, and the relist emits exactly what changed", async () => {
+  const h = await harness();
+  try {
+    h.api.lists.push(() => list([persona("a", 5), persona("b", 6)], 10));
+    h.api.watches.push(() =>
+      stream([line("ERROR", {
+        kind: "Status",
+        code: 410,
+        reason: "Expired",
+        message: "too old resource version: 10 (50)",
+      })], "hang")
+    );
+    h.api.lists.push(() => list([persona("a", 40, "Degraded"), persona("c", 41)], 50));
+    h.informer.start();
+    await h.until(() => h.events().length === 3, "the relist's events");
+    assert.deepEqual(h.events(), ["updated a Degraded", "created c Active", "deleted b Active"]);
+    assert.equal(h.informer.stats.relists, 1);
+    await h.until(() => h.api.watchVersions().length === 2, "the second watch");
+    assert.deepEqual(h.api.watchVersions(), ["10", "50"]);
+  } finally {
+    await h.stop();
+  }
+});
+
+Deno.test("HTTP 410 on the watch relists too", async () => {
+  const h = await harness();
+  try {
+    h.api.lists.push(() => list([persona("a", 5)], 10));
+    h.api.watches.push(() => status(410, "Expired", "too old resource version"));
+    h.api.lists.push(() => list([persona("a", 5)], 60));
+    h.informer.start();
+    await h.until(() => h.api.watchVersions().length === 2, "the watch after the relist");
+    assert.deepEqual(h.api.watchVersions(), ["10", "60"]);
+    assert.deepEqual(h.events(), []);
+    assert.equal(h.informer.stats.relists, 1);
+  } finally {
+    await h.stop();
+  }
+});
+
+Deno.test("a stalled watch is abandoned and resumed from the last version", async () => {
+  const h = await harness({ stallMs: 300 });
+  try {
+    h.api.lists.push(() => list([], 10));
+    h.api.watches.push(() => stream([line("ADDED", persona("a", 11))], "hang"));
+    h.api.watches.push(() => stream([line("MODIFIED", persona("a", 12, "Failed"))], "hang"));
+    const started = Date.now();
+    h.informer.start();
+    await h.until(() => h.events().length === 2, "the event after the stall");
+    assert.ok(Date.now() - started >= 300);
+    assert.deepEqual(h.api.watchVersions().slice(0, 2), ["10", "11"]);
+    assert.match(
+      String(h.log.lines.find((l) => l.level === "warn")?.reason),
+      /sent nothing for 0 s|sent nothing/,
+    );
+  } finally {
+    await h.stop();
+  }
+});
+
+Deno.test("a connection reset mid-line resumes from the last good version", async () => {
+  const h = await harness();
+  try {
+    h.api.lists.push(() => list([], 10));
+    const cut = line("MODIFIED", persona("a", 12, "Failed"));
+    h.api.watches.push(() =>
+      stream([line("ADDED", persona("a", 11)), cut.slice(0, 30), 100], "reset")
+    );
+    h.api.watches.push(() => stream([cut], "hang"));
+    h.informer.start();
+    await h.until(() => h.events().length === 2, "the cut event, resent");
+    assert.deepEqual(h.events(), ["created a Active", "updated a Failed"]);
+    assert.deepEqual(h.api.watchVersions(), ["10", "11"]);
+  } finally {
+    await h.stop();
+  }
+});
+
+Deno.test("pagination follows continue tokens; an expired token restarts the listing", async () => {
+  const h = await harness();
+  try {
+    h.api.lists.push(() => list([persona("a", 1)], 10, "page-2"));
+    h.api.lists.push(() => status(410, "Expired", "The provided continue parameter is too old"));
+    h.api.lists.push(() => list([persona("a", 1)], 20, "page-2b"));
+    h.api.lists.push((url) => {
+      assert.equal(url.searchParams.get("continue"), "page-2b");
+      return list([persona("b", 2)], 20);
+    });
+    h.informer.start();
+    await h.until(() => h.state.ready, "the listing");
+    assert.equal(h.state.stats().get("personas")?.objects, 2);
+    assert.deepEqual(h.api.watchVersions(), ["20"]);
+    const lists = h.api.seen.filter((u) => !u.searchParams.has("watch"));
+    assert.ok(lists.every((u) => u.searchParams.get("limit") === "500"));
+  } finally {
+    await h.stop();
+  }
+});
+
+Deno.test("refusals are reported, retried with backoff, and clear once the list works", async () => {
+  const h = await harness();
+  try {
+    h.api.lists.push(() =>
+      status(
+        403,
+        "Forbidden",
+        'applicationpersonas.dorgu.io is forbidden: User "system:serviceaccount:x:y" cannot list resource "applicationpersonas"',
+      )
+    );
+    h.api.lists.push(() => status(404, "NotFound", "the server could not find the requested resource"));
+    h.api.lists.push(() => list([persona("a", 1)], 10));
+    h.informer.start();
+    await h.until(() => h.log.lines.filter((l) => l.level === "warn").length === 2, "two warnings");
+    const [forbidden, missing] = h.log.lines.filter((l) => l.level === "warn");
+    assert.equal(forbidden.msg, "Cannot read applicationpersonas.dorgu.io/v1 in all namespaces; retrying");
+    assert.match(String(forbidden.reason), /^permission denied: .*cannot list resource "applicationpersonas".*Grant get, list and watch/);
+    assert.match(String(missing.reason), /does not serve applicationpersonas.* \(is its CRD installed\?\)/);
+    await h.until(() => h.state.ready, "the list");
+    assert.ok(h.log.lines.some((l) => l.msg === "Reading applicationpersonas.dorgu.io/v1 in all namespaces again"));
+    assert.deepEqual(Object.fromEntries(h.state.pending()), {});
+  } finally {
+    await h.stop();
+  }
+});
