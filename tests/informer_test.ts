@@ -29,10 +29,17 @@ function stream(
       if (end === "reset") controller.error(new Error("reset"));
     },
   });
-  return new Response(body, { headers: { "content-type": "application/json" } });
+  return new Response(body, {
+    headers: { "content-type": "application/json" },
+  });
 }
 
-function persona(name: string, rv: number, phase = "Active", uid = `uid-${name}`) {
+function persona(
+  name: string,
+  rv: number,
+  phase = "Active",
+  uid = `uid-${name}`,
+) {
   return {
     apiVersion: "dorgu.io/v1",
     kind: "ApplicationPersona",
@@ -55,7 +62,13 @@ function line(type: string, object: unknown): string {
 }
 
 function status(code: number, reason: string, message: string): Response {
-  return Response.json({ kind: "Status", status: "Failure", code, reason, message }, {
+  return Response.json({
+    kind: "Status",
+    status: "Failure",
+    code,
+    reason,
+    message,
+  }, {
     status: code,
   });
 }
@@ -68,7 +81,11 @@ class FakeApi {
   readonly #idle: AbortController = new AbortController();
 
   constructor() {
-    this.#server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
+    this.#server = Deno.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      onListen: () => {},
+    }, (req) => {
       const url = new URL(req.url);
       this.seen.push(url);
       const queue = url.searchParams.has("watch") ? this.watches : this.lists;
@@ -79,7 +96,10 @@ class FakeApi {
         return new Response(
           new ReadableStream({
             start: (controller) =>
-              this.#idle.signal.addEventListener("abort", () => controller.close()),
+              this.#idle.signal.addEventListener(
+                "abort",
+                () => controller.close(),
+              ),
           }),
         );
       }
@@ -107,7 +127,10 @@ async function harness(options: { stallMs?: number } = {}) {
   const api = new FakeApi();
   const hub = new Hub({ historySize: 100 });
   const log = captureLog();
-  const state = new ClusterState(hub, { log: log.logger, resources: ["personas"] });
+  const state = new ClusterState(hub, {
+    log: log.logger,
+    resources: ["personas"],
+  });
   const client = new KubeClient({
     load: () =>
       Promise.resolve({
@@ -141,7 +164,11 @@ async function harness(options: { stallMs?: number } = {}) {
     const deadline = Date.now() + 5000;
     while (!check()) {
       if (Date.now() > deadline) {
-        throw new Error(`Timed out waiting for ${what}; events: ${events()}; seen: ${api.seen.join(" ")}`);
+        throw new Error(
+          `Timed out waiting for ${what}; events: ${events()}; seen: ${
+            api.seen.join(" ")
+          }`,
+        );
       }
       await delay(10);
     }
@@ -174,7 +201,10 @@ Deno.test("watch lines decode across any chunking, even inside a character", asy
 });
 
 Deno.test("a stream that ends mid-line is an error, not a silent loss", async () => {
-  const body = stream([line("ADDED", persona("a", 2)), '{"type":"MODIFIED","obj']).body!;
+  const body = stream([
+    line("ADDED", persona("a", 2)),
+    '{"type":"MODIFIED","obj',
+  ]).body!;
   const seen: string[] = [];
   await assert.rejects(async () => {
     for await (const event of readWatchEvents(body)) seen.push(event.type);
@@ -188,7 +218,13 @@ Deno.test("list, then watch from the list's version; a line split over chunks ar
     h.api.lists.push(() => list([persona("a", 5)], 10));
     const update = line("MODIFIED", persona("a", 11, "Degraded"));
     h.api.watches.push(() =>
-      stream([update.slice(0, 7), 20, update.slice(7, 50), 20, update.slice(50)], "hang")
+      stream([
+        update.slice(0, 7),
+        20,
+        update.slice(7, 50),
+        20,
+        update.slice(50),
+      ], "hang")
     );
     h.informer.start();
     await h.until(() => h.events().length === 1, "the update");
@@ -208,9 +244,14 @@ Deno.test("a malformed line restarts the watch from the last good version and lo
   try {
     h.api.lists.push(() => list([], 10));
     h.api.watches.push(() =>
-      stream([line("ADDED", persona("a", 11)), '{"type": "MODIFIED", garbage\n'], "hang")
+      stream([
+        line("ADDED", persona("a", 11)),
+        '{"type": "MODIFIED", garbage\n',
+      ], "hang")
     );
-    h.api.watches.push(() => stream([line("MODIFIED", persona("a", 12, "Failed"))], "hang"));
+    h.api.watches.push(() =>
+      stream([line("MODIFIED", persona("a", 12, "Failed"))], "hang")
+    );
     h.informer.start();
     await h.until(() => h.events().length === 2, "both events");
     assert.deepEqual(h.events(), ["created a Active", "updated a Failed"]);
@@ -236,10 +277,16 @@ Deno.test("an ERROR event with 410 relists, and the relist emits exactly what ch
         message: "too old resource version: 10 (50)",
       })], "hang")
     );
-    h.api.lists.push(() => list([persona("a", 40, "Degraded"), persona("c", 41)], 50));
+    h.api.lists.push(() =>
+      list([persona("a", 40, "Degraded"), persona("c", 41)], 50)
+    );
     h.informer.start();
     await h.until(() => h.events().length === 3, "the relist's events");
-    assert.deepEqual(h.events(), ["updated a Degraded", "created c Active", "deleted b Active"]);
+    assert.deepEqual(h.events(), [
+      "updated a Degraded",
+      "created c Active",
+      "deleted b Active",
+    ]);
     assert.equal(h.informer.stats.relists, 1);
     await h.until(() => h.api.watchVersions().length === 2, "the second watch");
     assert.deepEqual(h.api.watchVersions(), ["10", "50"]);
@@ -252,10 +299,15 @@ Deno.test("HTTP 410 on the watch relists too", async () => {
   const h = await harness();
   try {
     h.api.lists.push(() => list([persona("a", 5)], 10));
-    h.api.watches.push(() => status(410, "Expired", "too old resource version"));
+    h.api.watches.push(() =>
+      status(410, "Expired", "too old resource version")
+    );
     h.api.lists.push(() => list([persona("a", 5)], 60));
     h.informer.start();
-    await h.until(() => h.api.watchVersions().length === 2, "the watch after the relist");
+    await h.until(
+      () => h.api.watchVersions().length === 2,
+      "the watch after the relist",
+    );
     assert.deepEqual(h.api.watchVersions(), ["10", "60"]);
     assert.deepEqual(h.events(), []);
     assert.equal(h.informer.stats.relists, 1);
@@ -269,7 +321,9 @@ Deno.test("a stalled watch is abandoned and resumed from the last version", asyn
   try {
     h.api.lists.push(() => list([], 10));
     h.api.watches.push(() => stream([line("ADDED", persona("a", 11))], "hang"));
-    h.api.watches.push(() => stream([line("MODIFIED", persona("a", 12, "Failed"))], "hang"));
+    h.api.watches.push(() =>
+      stream([line("MODIFIED", persona("a", 12, "Failed"))], "hang")
+    );
     const started = Date.now();
     h.informer.start();
     await h.until(() => h.events().length === 2, "the event after the stall");
@@ -306,7 +360,9 @@ Deno.test("pagination follows continue tokens; an expired token restarts the lis
   const h = await harness();
   try {
     h.api.lists.push(() => list([persona("a", 1)], 10, "page-2"));
-    h.api.lists.push(() => status(410, "Expired", "The provided continue parameter is too old"));
+    h.api.lists.push(() =>
+      status(410, "Expired", "The provided continue parameter is too old")
+    );
     h.api.lists.push(() => list([persona("a", 1)], 20, "page-2b"));
     h.api.lists.push((url) => {
       assert.equal(url.searchParams.get("continue"), "page-2b");
@@ -333,16 +389,39 @@ Deno.test("refusals are reported, retried with backoff, and clear once the list 
         'applicationpersonas.dorgu.io is forbidden: User "system:serviceaccount:x:y" cannot list resource "applicationpersonas"',
       )
     );
-    h.api.lists.push(() => status(404, "NotFound", "the server could not find the requested resource"));
+    h.api.lists.push(() =>
+      status(
+        404,
+        "NotFound",
+        "the server could not find the requested resource",
+      )
+    );
     h.api.lists.push(() => list([persona("a", 1)], 10));
     h.informer.start();
-    await h.until(() => h.log.lines.filter((l) => l.level === "warn").length === 2, "two warnings");
+    await h.until(
+      () => h.log.lines.filter((l) => l.level === "warn").length === 2,
+      "two warnings",
+    );
     const [forbidden, missing] = h.log.lines.filter((l) => l.level === "warn");
-    assert.equal(forbidden.msg, "Cannot read applicationpersonas.dorgu.io/v1 in all namespaces; retrying");
-    assert.match(String(forbidden.reason), /^permission denied: .*cannot list resource "applicationpersonas".*Grant get, list and watch/);
-    assert.match(String(missing.reason), /does not serve applicationpersonas.* \(is its CRD installed\?\)/);
+    assert.equal(
+      forbidden.msg,
+      "Cannot read applicationpersonas.dorgu.io/v1 in all namespaces; retrying",
+    );
+    assert.match(
+      String(forbidden.reason),
+      /^permission denied: .*cannot list resource "applicationpersonas".*Grant get, list and watch/,
+    );
+    assert.match(
+      String(missing.reason),
+      /does not serve applicationpersonas.* \(is its CRD installed\?\)/,
+    );
     await h.until(() => h.state.ready, "the list");
-    assert.ok(h.log.lines.some((l) => l.msg === "Reading applicationpersonas.dorgu.io/v1 in all namespaces again"));
+    assert.ok(
+      h.log.lines.some((l) =>
+        l.msg ===
+          "Reading applicationpersonas.dorgu.io/v1 in all namespaces again"
+      ),
+    );
     assert.deepEqual(Object.fromEntries(h.state.pending()), {});
   } finally {
     await h.stop();

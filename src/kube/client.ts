@@ -73,7 +73,7 @@ export class KubeClient {
       signal: options.signal,
     };
     const response = access.insecure
-      ? await insecureFetch(`${access.server}${path}`, init)
+      ? await insecureFetch(`${access.server}${path}`, init, access)
       : await fetch(`${access.server}${path}`, {
         ...init,
         client: this.#client(access),
@@ -141,6 +141,7 @@ async function insecureFetch(
     body?: string;
     signal?: AbortSignal;
   },
+  tls: Pick<KubeAccess, "caCerts" | "cert" | "key">,
 ): Promise<Response> {
   const https = await import("node:https");
   const { Readable } = await import("node:stream");
@@ -149,6 +150,11 @@ async function insecureFetch(
       method: init.method,
       headers: init.headers,
       rejectUnauthorized: false,
+      // An explicit list, even empty, keeps node:tls from loading the
+      // system store (which would need --allow-sys).
+      ca: tls.caCerts,
+      cert: tls.cert,
+      key: tls.key,
       signal: init.signal,
     }, (incoming) => {
       const headers = new Headers();

@@ -104,7 +104,7 @@ export class CredentialLoader {
         for (const file of files.slice(1)) {
           const next = new KubeConfig();
           next.loadFromFile(file);
-          config.mergeConfig(next);
+          mergeLikeKubectl(config, next);
         }
       } catch (error) {
         throw new Error(
@@ -136,6 +136,28 @@ export class CredentialLoader {
       );
     }
     return config;
+  }
+}
+
+/**
+ * Merges `next` into `config` the way kubectl merges KUBECONFIG files: the
+ * first file to name a cluster, user or context wins, and so does the first
+ * file with a current-context.
+ */
+function mergeLikeKubectl(config: KubeConfig, next: KubeConfig): void {
+  if (!config.currentContext && next.currentContext) {
+    config.setCurrentContext(next.currentContext);
+  }
+  const has = (list: { name: string }[], name: string) =>
+    list.some((item) => item.name === name);
+  for (const cluster of next.clusters) {
+    if (!has(config.clusters, cluster.name)) config.addCluster(cluster);
+  }
+  for (const user of next.users) {
+    if (!has(config.users, user.name)) config.addUser(user);
+  }
+  for (const context of next.contexts) {
+    if (!has(config.contexts, context.name)) config.addContext(context);
   }
 }
 

@@ -8,6 +8,7 @@
  * etcd, otherwise from tests/tools/ensure_assets.sh (built once from the Go
  * module proxy, cached under ~/.cache/dorgu-ws).
  */
+import { loadAll } from "js-yaml";
 import { delay } from "./server.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -28,6 +29,27 @@ export async function assetsDir(): Promise<string> {
   return new TextDecoder().decode(output.stdout).trim();
 }
 
+/** The project's CRDs for ApplicationPersona and ClusterPersona. */
+export async function crdManifests(): Promise<Record<string, unknown>[]> {
+  return loadAll(
+    await Deno.readTextFile(`${ROOT}examples/crds/dorgu.io.yaml`),
+  ) as Record<string, unknown>[];
+}
+
+async function openssl(cwd: string, args: string[]): Promise<void> {
+  const output = await new Deno.Command("openssl", {
+    args,
+    cwd,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!output.success) {
+    throw new Error(
+      `openssl ${args[0]} failed: ${new TextDecoder().decode(output.stderr)}`,
+    );
+  }
+}
+
 function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
@@ -42,38 +64,146 @@ function pem(label: string, der: ArrayBuffer): string {
   }\n-----END ${label}-----\n`;
 }
 
-/** A running control plane. */
-export class Envtest {
+/** One kube-apiserver process and an admin client for it. */
+export class Apiserver {
   /** `https://127.0.0.1:PORT`. */
   readonly server: string;
-  /** The API server's self-signed serving certificate, PEM. */
+  /** Its self-signed serving certificate, PEM. */
   caCert = "";
-  /** A kubeconfig for the admin user (system:masters). */
+  readonly #args: string[];
+  readonly #binary: string;
+  readonly #certDir: string;
+  #process: Deno.ChildProcess | undefined;
+  #http: Deno.HttpClient | undefined;
+
+  /** Prepares an apiserver; `start` runs it. */
+  constructor(binary: string, args: string[], certDir: string) {
+    const port = freePort();
+    this.server = `https://127.0.0.1:${port}`;
+    this.#binary = binary;
+    this.#certDir = certDir;
+    this.#args = [...args, `--cert-dir=${certDir}`, `--secure-port=${port}`];
+  }
+
+  /** Starts the process (with `extraArgs`, if any) and waits for /readyz. */
+  async start(extraArgs: string[] = []): Promise<void> {
+    await Deno.mkdir(this.#certDir, { recursive: true });
+    const child = new Deno.Command(this.#binary, {
+      args: [...this.#args, ...extraArgs],
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    this.#process = child;
+    const stderr: string[] = [];
+    (async () => {
+      for await (
+        const chunk of child.stderr.pipeThrough(new TextDecoderStream())
+      ) {
+        stderr.push(chunk);
+        if (stderr.length > 200) stderr.shift();
+      }
+    })();
+    let exited = false;
+    child.status.then(() => exited = true);
+    const deadline = Date.now() + 90_000;
+    while (true) {
+      if (Date.now() > deadline || exited) {
+        throw new Error(
+          `kube-apiserver did not become ready:\n${
+            stderr.join("").slice(-3000)
+          }`,
+        );
+      }
+      try {
+        this.caCert = await Deno.readTextFile(`${this.#certDir}/apiserver.crt`);
+        this.#http?.close();
+        this.#http = Deno.createHttpClient({ caCerts: [this.caCert] });
+        const response = await this.fetch("/readyz");
+        await response.body?.cancel();
+        if (response.ok) return;
+      } catch {
+        // Not up yet.
+      }
+      await delay(200);
+    }
+  }
+
+  /** Kills the process. */
+  async stop(): Promise<void> {
+    const child = this.#process;
+    this.#process = undefined;
+    if (!child) return;
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Already gone.
+    }
+    await child.status;
+  }
+
+  /** A request as the admin. */
+  fetch(path: string, init: RequestInit = {}): Promise<Response> {
+    return fetch(`${this.server}${path}`, {
+      ...init,
+      client: this.#http,
+      headers: {
+        authorization: `Bearer ${ADMIN_TOKEN}`,
+        "content-type": "application/json",
+        ...init.headers,
+      },
+    });
+  }
+
+  /** A JSON request as the admin; throws on a non-2xx answer. */
+  async api(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<Record<string, unknown>> {
+    const response = await this.fetch(path, {
+      method,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      headers: method === "PATCH"
+        ? { "content-type": "application/merge-patch+json" }
+        : {},
+    });
+    const text = await response.text();
+    if (!response.ok) {
+      throw new Error(`${method} ${path}: ${response.status} ${text}`);
+    }
+    return text ? JSON.parse(text) : {};
+  }
+
+  /** Releases the client. */
+  close(): void {
+    this.#http?.close();
+  }
+}
+
+/** etcd and a kube-apiserver (plus, on demand, more apiservers on the same etcd). */
+export class Envtest {
+  /** The apiserver dorgu-ws is pointed at. */
+  readonly primary: Apiserver;
+  /** A kubeconfig for the admin user (system:masters) on the primary. */
   readonly kubeconfig: string;
   readonly #dir: string;
   readonly #assets: string;
-  readonly #etcdPort: number;
-  readonly #peerPort: number;
-  readonly #apiPort: number;
+  readonly #etcdPort = freePort();
+  readonly #peerPort = freePort();
   #etcd: Deno.ChildProcess | undefined;
-  #apiserver: Deno.ChildProcess | undefined;
-  #http: Deno.HttpClient | undefined;
+  #others: Apiserver[] = [];
 
   private constructor(dir: string, assets: string) {
     this.#dir = dir;
     this.#assets = assets;
-    this.#etcdPort = freePort();
-    this.#peerPort = freePort();
-    this.#apiPort = freePort();
-    this.server = `https://127.0.0.1:${this.#apiPort}`;
     this.kubeconfig = `${dir}/kubeconfig`;
+    this.primary = this.#apiserver("primary");
   }
 
-  /** Starts etcd and kube-apiserver and waits until the API is ready. */
+  /** Starts etcd and the primary apiserver and waits until the API is ready. */
   static async start(): Promise<Envtest> {
     const assets = await assetsDir();
     const dir = await Deno.makeTempDir({ prefix: "dorgu-ws-envtest-" });
-    const env = new Envtest(dir, assets);
     const keys = await crypto.subtle.generateKey(
       { name: "ECDSA", namedCurve: "P-256" },
       true,
@@ -81,26 +211,77 @@ export class Envtest {
     );
     await Deno.writeTextFile(
       `${dir}/sa.key`,
-      await pem(
+      pem(
         "PRIVATE KEY",
         await crypto.subtle.exportKey("pkcs8", keys.privateKey),
       ),
     );
     await Deno.writeTextFile(
       `${dir}/sa.pub`,
-      await pem(
-        "PUBLIC KEY",
-        await crypto.subtle.exportKey("spki", keys.publicKey),
-      ),
+      pem("PUBLIC KEY", await crypto.subtle.exportKey("spki", keys.publicKey)),
     );
     await Deno.writeTextFile(
       `${dir}/tokens.csv`,
       `${ADMIN_TOKEN},admin,admin-uid,"system:masters"\n`,
     );
-    await Deno.mkdir(`${dir}/certs`);
+    // A CA the apiserver trusts for client certificates.
+    await openssl(dir, [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-keyout",
+      "client-ca.key",
+      "-out",
+      "client-ca.crt",
+      "-days",
+      "2",
+      "-subj",
+      "/CN=dorgu-ws-test-client-ca",
+    ]);
+    const env = new Envtest(dir, assets);
     env.#startEtcd();
-    await env.startApiserver();
+    await env.primary.start();
+    await env.writeKubeconfig(env.kubeconfig, { token: ADMIN_TOKEN });
     return env;
+  }
+
+  #apiserver(name: string): Apiserver {
+    const args = [
+      `--etcd-servers=http://127.0.0.1:${this.#etcdPort}`,
+      "--bind-address=127.0.0.1",
+      "--advertise-address=127.0.0.1",
+      "--endpoint-reconciler-type=none",
+      "--service-cluster-ip-range=10.0.0.0/24",
+      "--allow-privileged=true",
+      "--authorization-mode=RBAC",
+      `--token-auth-file=${this.#dir}/tokens.csv`,
+      "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+      `--service-account-key-file=${this.#dir}/sa.pub`,
+      `--service-account-signing-key-file=${this.#dir}/sa.key`,
+      "--disable-admission-plugins=ServiceAccount",
+      "--enable-priority-and-fairness=false",
+    ];
+    args.push(`--client-ca-file=${this.#dir}/client-ca.crt`);
+    return new Apiserver(
+      `${this.#assets}/kube-apiserver`,
+      args,
+      `${this.#dir}/certs-${name}`,
+    );
+  }
+
+  /**
+   * Starts another apiserver on the same etcd: changes made through it
+   * happen while dorgu-ws, pointed at the stopped primary, cannot see them.
+   */
+  async startSecondary(): Promise<Apiserver> {
+    const apiserver = this.#apiserver(`secondary-${this.#others.length}`);
+    this.#others.push(apiserver);
+    await apiserver.start();
+    return apiserver;
   }
 
   #startEtcd(): void {
@@ -129,79 +310,13 @@ export class Envtest {
     }).spawn();
   }
 
-  /** Starts (or restarts) kube-apiserver on the same port and waits for /readyz. */
-  async startApiserver(): Promise<void> {
-    this.#apiserver = new Deno.Command(`${this.#assets}/kube-apiserver`, {
-      args: [
-        `--etcd-servers=http://127.0.0.1:${this.#etcdPort}`,
-        `--cert-dir=${this.#dir}/certs`,
-        `--secure-port=${this.#apiPort}`,
-        "--bind-address=127.0.0.1",
-        "--advertise-address=127.0.0.1",
-        "--endpoint-reconciler-type=none",
-        "--service-cluster-ip-range=10.0.0.0/24",
-        "--allow-privileged=true",
-        "--authorization-mode=RBAC",
-        `--token-auth-file=${this.#dir}/tokens.csv`,
-        "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-        `--service-account-key-file=${this.#dir}/sa.pub`,
-        `--service-account-signing-key-file=${this.#dir}/sa.key`,
-        "--disable-admission-plugins=ServiceAccount",
-        "--enable-priority-and-fairness=false",
-        "--v=0",
-      ],
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    const stderr: string[] = [];
-    (async () => {
-      for await (
-        const chunk of this.#apiserver!.stderr.pipeThrough(
-          new TextDecoderStream(),
-        )
-      ) {
-        stderr.push(chunk);
-        if (stderr.length > 200) stderr.shift();
-      }
-    })();
-    const deadline = Date.now() + 90_000;
-    let exited = false;
-    this.#apiserver.status.then(() => exited = true);
-    while (true) {
-      if (Date.now() > deadline || exited) {
-        throw new Error(
-          `kube-apiserver did not become ready:\n${
-            stderr.join("").slice(-3000)
-          }`,
-        );
-      }
-      try {
-        this.caCert = await Deno.readTextFile(
-          `${this.#dir}/certs/apiserver.crt`,
-        );
-        this.#http?.close();
-        this.#http = Deno.createHttpClient({ caCerts: [this.caCert] });
-        const response = await this.fetch("/readyz");
-        await response.body?.cancel();
-        if (response.ok) break;
-      } catch {
-        // Not up yet.
-      }
-      await delay(200);
-    }
-    await this.#writeKubeconfig(this.kubeconfig, { token: ADMIN_TOKEN });
-  }
-
-  /** Kills kube-apiserver (etcd keeps running). */
-  async stopApiserver(): Promise<void> {
-    if (!this.#apiserver) return;
-    try {
-      this.#apiserver.kill("SIGKILL");
-    } catch {
-      // Already gone.
-    }
-    await this.#apiserver.status;
-    this.#apiserver = undefined;
+  /** Admin JSON request to the primary. */
+  api(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<Record<string, unknown>> {
+    return this.primary.api(method, path, body);
   }
 
   /**
@@ -226,59 +341,45 @@ export class Envtest {
     return revision;
   }
 
-  /** A request to the API server as the admin. */
-  fetch(path: string, init: RequestInit = {}): Promise<Response> {
-    return fetch(`${this.server}${path}`, {
-      ...init,
-      client: this.#http,
-      headers: {
-        authorization: `Bearer ${ADMIN_TOKEN}`,
-        "content-type": "application/json",
-        ...init.headers,
-      },
-    });
-  }
-
-  /** Sends a JSON request as the admin; throws on a non-2xx answer. */
-  async api(
-    method: string,
-    path: string,
-    body?: unknown,
-  ): Promise<Record<string, unknown>> {
-    const response = await this.fetch(path, {
-      method,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      headers: method === "PATCH"
-        ? { "content-type": "application/merge-patch+json" }
-        : {},
-    });
-    const text = await response.text();
-    if (!response.ok) {
-      throw new Error(`${method} ${path}: ${response.status} ${text}`);
-    }
-    return text ? JSON.parse(text) : {};
-  }
-
-  /** Creates every document of a multi-document YAML or JSON manifest. */
+  /** Creates each object (through the primary). */
   async apply(objects: Record<string, unknown>[]): Promise<void> {
     for (const object of objects) {
       await this.api("POST", collectionOf(object), object);
     }
   }
 
+  /** Installs the dorgu CRDs and waits until they are served. */
+  async installCrds(): Promise<void> {
+    await this.apply(await crdManifests());
+    for (const plural of ["applicationpersonas", "clusterpersonas"]) {
+      const deadline = Date.now() + 20_000;
+      while (true) {
+        const response = await this.primary.fetch(
+          `/apis/dorgu.io/v1/${plural}`,
+        );
+        await response.body?.cancel();
+        if (response.ok) break;
+        if (Date.now() > deadline) {
+          throw new Error(`The ${plural} CRD is not served.`);
+        }
+        await delay(100);
+      }
+    }
+  }
+
   /**
    * Mints a token for a service account (creating the account) and writes
-   * a kubeconfig for it. Returns the kubeconfig path.
+   * a kubeconfig for it. Returns the kubeconfig path and the token.
    */
-  async serviceAccountKubeconfig(
+  async serviceAccount(
     namespace: string,
     name: string,
-  ): Promise<string> {
+  ): Promise<{ kubeconfig: string; token: string }> {
     await this.ensureNamespace(namespace);
     await this.api("POST", `/api/v1/namespaces/${namespace}/serviceaccounts`, {
       metadata: { name },
     }).catch((error) => {
-      if (!/AlreadyExists|409/.test(String(error))) throw error;
+      if (!/AlreadyExists/.test(String(error))) throw error;
     });
     const request = await this.api(
       "POST",
@@ -290,21 +391,79 @@ export class Envtest {
       },
     );
     const token = (request.status as { token: string }).token;
-    const path = `${this.#dir}/kubeconfig-${namespace}-${name}`;
-    await this.#writeKubeconfig(path, { token });
-    return path;
+    const kubeconfig = `${this.#dir}/kubeconfig-${namespace}-${name}`;
+    await this.writeKubeconfig(kubeconfig, { token });
+    return { kubeconfig, token };
+  }
+
+  /** A client certificate and key (PEM) for `user` in `group`, signed by the client CA. */
+  async clientCertificate(
+    user: string,
+    group: string,
+  ): Promise<{ cert: string; key: string }> {
+    const name = `client-${user}`;
+    await openssl(this.#dir, [
+      "req",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-keyout",
+      `${name}.key`,
+      "-out",
+      `${name}.csr`,
+      "-subj",
+      `/O=${group}/CN=${user}`,
+    ]);
+    // Extensions make it an X.509 v3 certificate, which TLS stacks require.
+    await Deno.writeTextFile(
+      `${this.#dir}/client.ext`,
+      "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=clientAuth\n",
+    );
+    await openssl(this.#dir, [
+      "x509",
+      "-req",
+      "-in",
+      `${name}.csr`,
+      "-CA",
+      "client-ca.crt",
+      "-CAkey",
+      "client-ca.key",
+      "-CAcreateserial",
+      "-out",
+      `${name}.crt`,
+      "-days",
+      "1",
+      "-extfile",
+      "client.ext",
+    ]);
+    return {
+      cert: await Deno.readTextFile(`${this.#dir}/${name}.crt`),
+      key: await Deno.readTextFile(`${this.#dir}/${name}.key`),
+    };
   }
 
   /** Creates a namespace unless it exists. */
   async ensureNamespace(name: string): Promise<void> {
     await this.api("POST", "/api/v1/namespaces", { metadata: { name } }).catch(
       (error) => {
-        if (!/AlreadyExists|409/.test(String(error))) throw error;
+        if (!/AlreadyExists/.test(String(error))) throw error;
       },
     );
   }
 
-  async #writeKubeconfig(path: string, user: { token: string }): Promise<void> {
+  /** A temporary directory that lives as long as the environment. */
+  get dir(): string {
+    return this.#dir;
+  }
+
+  /** Writes a kubeconfig for the primary with the given user entry. */
+  async writeKubeconfig(
+    path: string,
+    user: Record<string, unknown>,
+    cluster: Record<string, unknown> = {},
+  ): Promise<void> {
     await Deno.writeTextFile(
       path,
       JSON.stringify({
@@ -313,11 +472,12 @@ export class Envtest {
         clusters: [{
           name: "envtest",
           cluster: {
-            server: this.server,
-            "certificate-authority-data": btoa(this.caCert),
+            server: this.primary.server,
+            "certificate-authority-data": btoa(this.primary.caCert),
+            ...cluster,
           },
         }],
-        users: [{ name: "user", user: { token: user.token } }],
+        users: [{ name: "user", user }],
         contexts: [{
           name: "envtest",
           context: { cluster: "envtest", user: "user" },
@@ -329,7 +489,10 @@ export class Envtest {
 
   /** Stops everything and removes the temporary directory. */
   async stop(): Promise<void> {
-    await this.stopApiserver();
+    for (const apiserver of [this.primary, ...this.#others]) {
+      await apiserver.stop();
+      apiserver.close();
+    }
     if (this.#etcd) {
       try {
         this.#etcd.kill("SIGKILL");
@@ -338,7 +501,6 @@ export class Envtest {
       }
       await this.#etcd.status;
     }
-    this.#http?.close();
     await Deno.remove(this.#dir, { recursive: true }).catch(() => {});
   }
 }
@@ -367,9 +529,8 @@ export function collectionOf(object: Record<string, unknown>): string {
   const base = CORE.has(kind) && apiVersion === "v1"
     ? "/api/v1"
     : `/apis/${apiVersion}`;
-  const plural = kind.toLowerCase().endsWith("y")
-    ? `${kind.toLowerCase().slice(0, -1)}ies`
-    : `${kind.toLowerCase()}s`;
+  const lower = kind.toLowerCase();
+  const plural = lower.endsWith("y") ? `${lower.slice(0, -1)}ies` : `${lower}s`;
   if (CLUSTER_SCOPED.has(kind)) return `${base}/${plural}`;
   return `${base}/namespaces/${metadata.namespace ?? "default"}/${plural}`;
 }

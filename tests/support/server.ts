@@ -12,6 +12,9 @@ import {
 } from "../../src/server/serve.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
+// Children get the same module cache even when a test changes HOME.
+const DENO_DIR = Deno.env.get("DENO_DIR") ??
+  `${Deno.env.get("HOME")}/.cache/deno`;
 
 /** Copies the bundled example cluster into a fresh temporary directory. */
 export async function copyExamples(): Promise<string> {
@@ -113,7 +116,7 @@ export async function spawnServer(
     : [...args, "--websocket-addr", "127.0.0.1:0"];
   const child = new Deno.Command(Deno.execPath(), {
     args: binaryCommand(["serve", ...withAddr]),
-    env: { NO_COLOR: "1", ...options.env },
+    env: { NO_COLOR: "1", DENO_DIR, ...options.env },
     stdout: "null",
     stderr: "piped",
   }).spawn();
@@ -193,7 +196,7 @@ export async function runCli(
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const output = await new Deno.Command(Deno.execPath(), {
     args: binaryCommand(args),
-    env: { NO_COLOR: "1", ...options.env },
+    env: { NO_COLOR: "1", DENO_DIR, ...options.env },
     stdout: "piped",
     stderr: "piped",
     signal: AbortSignal.timeout(options.timeoutMs ?? 20_000),
