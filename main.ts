@@ -29,6 +29,11 @@ export async function main(args: string[]): Promise<number> {
         const { runServe } = await import("./src/server/serve.ts");
         return await runServe(rest);
       }
+      case "watch":
+      case "get": {
+        const { runClient } = await import("./src/cli/mod.ts");
+        return await runClient(command, rest);
+      }
       case "version":
       case "--version":
         console.log(`dorgu-ws ${VERSION}`);

@@ -123,7 +123,7 @@ class FakeApi {
   }
 }
 
-async function harness(options: { stallMs?: number } = {}) {
+function harness(options: { stallMs?: number } = {}) {
   const api = new FakeApi();
   const hub = new Hub({ historySize: 100 });
   const log = captureLog();
@@ -213,7 +213,7 @@ Deno.test("a stream that ends mid-line is an error, not a silent loss", async ()
 });
 
 Deno.test("list, then watch from the list's version; a line split over chunks arrives whole", async () => {
-  const h = await harness();
+  const h = harness();
   try {
     h.api.lists.push(() => list([persona("a", 5)], 10));
     const update = line("MODIFIED", persona("a", 11, "Degraded"));
@@ -240,7 +240,7 @@ Deno.test("list, then watch from the list's version; a line split over chunks ar
 });
 
 Deno.test("a malformed line restarts the watch from the last good version and loses nothing", async () => {
-  const h = await harness();
+  const h = harness();
   try {
     h.api.lists.push(() => list([], 10));
     h.api.watches.push(() =>
@@ -266,7 +266,7 @@ Deno.test("a malformed line restarts the watch from the last good version and lo
 });
 
 Deno.test("an ERROR event with 410 relists, and the relist emits exactly what changed", async () => {
-  const h = await harness();
+  const h = harness();
   try {
     h.api.lists.push(() => list([persona("a", 5), persona("b", 6)], 10));
     h.api.watches.push(() =>
@@ -296,7 +296,7 @@ Deno.test("an ERROR event with 410 relists, and the relist emits exactly what ch
 });
 
 Deno.test("HTTP 410 on the watch relists too", async () => {
-  const h = await harness();
+  const h = harness();
   try {
     h.api.lists.push(() => list([persona("a", 5)], 10));
     h.api.watches.push(() =>
@@ -317,7 +317,7 @@ Deno.test("HTTP 410 on the watch relists too", async () => {
 });
 
 Deno.test("a stalled watch is abandoned and resumed from the last version", async () => {
-  const h = await harness({ stallMs: 300 });
+  const h = harness({ stallMs: 300 });
   try {
     h.api.lists.push(() => list([], 10));
     h.api.watches.push(() => stream([line("ADDED", persona("a", 11))], "hang"));
@@ -339,7 +339,7 @@ Deno.test("a stalled watch is abandoned and resumed from the last version", asyn
 });
 
 Deno.test("a connection reset mid-line resumes from the last good version", async () => {
-  const h = await harness();
+  const h = harness();
   try {
     h.api.lists.push(() => list([], 10));
     const cut = line("MODIFIED", persona("a", 12, "Failed"));
@@ -357,7 +357,7 @@ Deno.test("a connection reset mid-line resumes from the last good version", asyn
 });
 
 Deno.test("pagination follows continue tokens; an expired token restarts the listing", async () => {
-  const h = await harness();
+  const h = harness();
   try {
     h.api.lists.push(() => list([persona("a", 1)], 10, "page-2"));
     h.api.lists.push(() =>
@@ -380,7 +380,7 @@ Deno.test("pagination follows continue tokens; an expired token restarts the lis
 });
 
 Deno.test("refusals are reported, retried with backoff, and clear once the list works", async () => {
-  const h = await harness();
+  const h = harness();
   try {
     h.api.lists.push(() =>
       status(

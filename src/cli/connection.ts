@@ -1,0 +1,272 @@
+/**
+ * The client's connection to a dorgu-ws server: connect with a timeout,
+ * send a message and await its reply by requestId, receive events. Every
+ * server message is validated against the protocol schemas, so a server
+ * that drifts from the contract is an error here, not a silent misreading.
+ */
+import * as v from "valibot";
+import {
+  type ErrorPayload,
+  type EventMessage,
+  type ResponseMessage,
+  type ServerMessage,
+  ServerMessageSchema,
+  timestamp,
+  type Topic,
+} from "../protocol/mod.ts";
+
+/** A failure the user sees as one line; `exitCode` is what the process returns. */
+export class ClientError extends Error {
+  /** The process exit code. */
+  readonly exitCode: number;
+
+  /** Creates the error. */
+  constructor(message: string, exitCode = 1) {
+    super(message);
+    this.name = "ClientError";
+    this.exitCode = exitCode;
+  }
+}
+
+/** An `error` reply from the server. */
+export class ServerError extends ClientError {
+  /** The protocol error code. */
+  readonly code: ErrorPayload["code"];
+
+  /** Creates the error from the reply's payload. */
+  constructor(payload: ErrorPayload) {
+    super(payload.message);
+    this.name = "ServerError";
+    this.code = payload.code;
+  }
+}
+
+/** Options for {@link Connection.open}. */
+export interface ConnectOptions {
+  /** Bearer token for servers run with `--auth token`. */
+  token?: string;
+  /** How long to wait for the connection and for each reply, in ms. */
+  timeoutMs: number;
+}
+
+let nextRequest = 1;
+
+/** An open connection. */
+export class Connection {
+  /** Called for every event message. */
+  onEvent: (message: EventMessage) => void = () => {};
+  /** Resolves with a reason when the connection ends. */
+  readonly closed: Promise<string>;
+  readonly #socket: WebSocket;
+  readonly #url: string;
+  readonly #timeoutMs: number;
+  readonly #pending = new Map<
+    string,
+    { resolve: (m: ResponseMessage) => void; reject: (e: Error) => void }
+  >();
+
+  private constructor(socket: WebSocket, url: string, timeoutMs: number) {
+    this.#socket = socket;
+    this.#url = url;
+    this.#timeoutMs = timeoutMs;
+    this.closed = new Promise((resolve) => {
+      socket.addEventListener("close", (event) => {
+        const reason = closeReason(event);
+        for (const { reject } of this.#pending.values()) {
+          reject(
+            new ClientError(`The connection to ${url} closed: ${reason}.`),
+          );
+        }
+        this.#pending.clear();
+        resolve(reason);
+      });
+    });
+    socket.addEventListener("message", (event) => this.#receive(event.data));
+  }
+
+  /** Connects to `url`; throws {@link ClientError} with a clear reason. */
+  static async open(url: string, options: ConnectOptions): Promise<Connection> {
+    let socket: WebSocket;
+    try {
+      socket = new WebSocket(url, {
+        headers: options.token
+          ? { authorization: `Bearer ${options.token}` }
+          : undefined,
+      });
+    } catch (error) {
+      throw new ClientError(
+        `--url ${url} is not a WebSocket URL (${
+          (error as Error).message
+        }); use ws://host:port/ws or wss://...`,
+        2,
+      );
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(
+              new ClientError(
+                `No answer from ${url} within ${options.timeoutMs / 1000} s.`,
+              ),
+            ),
+          options.timeoutMs,
+        );
+        socket.onopen = () => resolve();
+        socket.onerror = (event) =>
+          reject(
+            new ClientError(
+              connectFailure(
+                url,
+                (event as ErrorEvent).message,
+                !!options.token,
+              ),
+            ),
+          );
+      });
+    } catch (error) {
+      socket.onerror = null;
+      try {
+        socket.close();
+      } catch {
+        // Never opened.
+      }
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+    socket.onerror = null;
+    return new Connection(socket, url, options.timeoutMs);
+  }
+
+  /**
+   * Sends `type` on `topic` and resolves with the `response`; an `error`
+   * reply rejects with {@link ServerError}, no reply in time with
+   * {@link ClientError}.
+   */
+  call(
+    type: string,
+    topic: Topic,
+    payload?: unknown,
+  ): Promise<ResponseMessage> {
+    const requestId = `dorgu-ws-${nextRequest++}`;
+    return new Promise<ResponseMessage>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(requestId);
+        reject(
+          new ClientError(
+            `No reply from ${this.#url} to ${type} ${topic} within ${
+              this.#timeoutMs / 1000
+            } s.`,
+          ),
+        );
+      }, this.#timeoutMs);
+      this.#pending.set(requestId, {
+        resolve: (message) => {
+          clearTimeout(timer);
+          resolve(message);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      });
+      try {
+        this.#socket.send(JSON.stringify({
+          type,
+          topic,
+          requestId,
+          payload,
+          timestamp: timestamp(),
+        }));
+      } catch (error) {
+        this.#pending.get(requestId)?.reject(error as Error);
+        this.#pending.delete(requestId);
+      }
+    });
+  }
+
+  /** Closes the connection. */
+  close(): void {
+    try {
+      this.#socket.close(1000);
+    } catch {
+      // Already closed.
+    }
+  }
+
+  #receive(data: unknown): void {
+    let message: ServerMessage;
+    try {
+      const parsed = v.safeParse(ServerMessageSchema, JSON.parse(String(data)));
+      if (!parsed.success) throw new Error(parsed.issues[0].message);
+      message = parsed.output;
+    } catch (error) {
+      for (const { reject } of this.#pending.values()) {
+        reject(
+          new ClientError(
+            `The server sent a message this client does not understand (${
+              (error as Error).message
+            }); are client and server the same version?`,
+          ),
+        );
+      }
+      this.#pending.clear();
+      return;
+    }
+    if (message.type === "event") {
+      this.onEvent(message);
+      return;
+    }
+    const waiting = message.requestId
+      ? this.#pending.get(message.requestId)
+      : undefined;
+    if (!waiting) return;
+    this.#pending.delete(message.requestId as string);
+    if (message.type === "error") {
+      waiting.reject(new ServerError(message.payload));
+    } else waiting.resolve(message);
+  }
+}
+
+function connectFailure(
+  url: string,
+  detail: string,
+  sentToken: boolean,
+): string {
+  const status = /status code:? (\d{3})/i.exec(detail)?.[1];
+  switch (status) {
+    case "401":
+      return sentToken
+        ? `${url} refused the token (HTTP 401); check --token.`
+        : `${url} requires a token (HTTP 401); pass --token or set DORGU_WS_TOKEN.`;
+    case "403":
+      return `${url} refused the connection (HTTP 403).`;
+    case "404":
+      return `${url} is not a dorgu-ws WebSocket endpoint (HTTP 404); the path is /ws, as in ws://localhost:9090/ws.`;
+    case "503":
+      return `${url} is busy or shutting down (HTTP 503); try again shortly.`;
+    case undefined:
+      break;
+    default:
+      return `${url} refused the WebSocket upgrade (HTTP ${status}).`;
+  }
+  if (/tcp connect|connection refused/i.test(detail)) {
+    return `Cannot connect to ${url}: connection refused. Is dorgu-ws running there? (In a cluster: kubectl port-forward svc/dorgu-ws 9090.)`;
+  }
+  if (/dns/i.test(detail)) {
+    return `Cannot connect to ${url}: its host name does not resolve.`;
+  }
+  return `Cannot connect to ${url}: ${detail.replace(/^NetworkError: /, "")}.`;
+}
+
+function closeReason(event: CloseEvent): string {
+  if (event.code === 1001) return "the server is going away (1001)";
+  if (event.code === 1008) return `the server closed it (1008 ${event.reason})`;
+  if (event.code === 1009) return "a message was too big (1009)";
+  if (event.code === 1000) return "closed (1000)";
+  return event.reason
+    ? `${event.reason} (${event.code})`
+    : `code ${event.code}`;
+}
