@@ -3,7 +3,7 @@
  *
  *   deno task bench [--clients 1000] [--events 2000] [--idle 10000]
  *                   [--processes 2] [--rounds 5]
- *                   [--only fanout,idle,ingest,startup]
+ *                   [--only fanout,idle,ingest,startup,client]
  */
 import { parseArgs } from "node:util";
 import { idle, throughput } from "./fanout.ts";
@@ -20,7 +20,7 @@ const { values } = parseArgs({
   },
 });
 const only = new Set(
-  values.only?.split(",") ?? ["fanout", "idle", "ingest", "startup"],
+  values.only?.split(",") ?? ["fanout", "idle", "ingest", "startup", "client"],
 );
 const clients = Number(values.clients);
 const events = Number(values.events);
@@ -198,6 +198,30 @@ if (only.has("startup")) {
     target: 1500,
     higherIsBetter: false,
   });
+}
+
+if (only.has("client")) {
+  console.error("client: process start to exit, median of 15");
+  const result = await child([
+    "run",
+    "-A",
+    new URL("./client.ts", import.meta.url).pathname,
+    "15",
+  ]);
+  absolutes.push(
+    {
+      metric: "client start-up (dorgu-ws version), ms",
+      value: result.startupMs,
+      target: 300,
+      higherIsBetter: false,
+    },
+    {
+      metric: "dorgu-ws get personas, end to end, ms",
+      value: result.getMs,
+      target: 300,
+      higherIsBetter: false,
+    },
+  );
 }
 
 if (absolutes.length) {

@@ -1,0 +1,324 @@
+/**
+ * `dorgu-ws watch` and `dorgu-ws get`, run as the binary runs, against a
+ * real server (directory source), also run as the binary runs.
+ */
+import assert from "node:assert/strict";
+import { load } from "js-yaml";
+import * as v from "valibot";
+import { ServerMessageSchema } from "../src/protocol/mod.ts";
+import { spawnCli, TcpProxy } from "./support/proc.ts";
+import {
+  copyExamples,
+  delay,
+  runCli,
+  type ServerProcess,
+  spawnServer,
+} from "./support/server.ts";
+
+const unsanitized = { sanitizeOps: false, sanitizeResources: false };
+
+async function exampleServer(args: string[] = []): Promise<{ dir: string; server: ServerProcess; url: string }> {
+  const dir = await copyExamples();
+  const server = await spawnServer(["--source", dir, ...args]);
+  return { dir, server, url: `ws://127.0.0.1:${server.port}/ws` };
+}
+
+async function edit(path: string, from: string, to: string): Promise<void> {
+  const text = await Deno.readTextFile(path);
+  assert.ok(text.includes(from), `${path} lacks ${from}`);
+  await Deno.writeTextFile(path, text.replace(from, to));
+}
+
+Deno.test({
+  name: "get prints kubectl-like tables",
+  ...unsanitized,
+  async fn() {
+    const { server, url } = await exampleServer();
+    try {
+      const personas = await runCli(["get", "personas", "--url", url]);
+      assert.equal(personas.code, 0, personas.stderr);
+      assert.equal(
+        personas.stdout,
+        [
+          "NAMESPACE    NAME              APP               TYPE     TIER       PHASE      HEALTH",
+          "production   invoice-worker    invoice-worker    worker   standard   Failed     Unhealthy",
+          "production   order-service     order-service     api      critical   Active     Healthy",
+          "production   payment-gateway   payment-gateway   api      critical   Degraded   Degraded",
+          "production   storefront        storefront        web      frontend   Active     Healthy",
+          "staging      order-service     order-service     api      critical   Pending    Unknown",
+          "staging      search-api        search-api        api      standard   Degraded   Unhealthy",
+          "",
+        ].join("\n"),
+      );
+      const staging = await runCli(["get", "personas", "-n", "staging", "--url", url]);
+      assert.equal(staging.stdout.trim().split("\n").length, 3);
+      const cluster = await runCli(["get", "cluster", "--url", url]);
+      assert.equal(
+        cluster.stdout,
+        "NAME           ENVIRONMENT   PHASE   VERSION   PLATFORM   NODES   APPS   ADDONS\n" +
+          "eu-west-prod   production    Ready   v1.29.4   EKS        3       6      argocd,prometheus,cert-manager\n",
+      );
+      const deployments = await runCli(["get", "deployments", "-n", "production", "--url", url]);
+      assert.match(
+        deployments.stdout.split("\n")[0],
+        /^NAMESPACE +NAME +READY +UP-TO-DATE +AVAILABLE +ROLLOUT +PERSONA +IMAGES$/,
+      );
+      assert.match(
+        deployments.stdout,
+        /production +payment-gateway +2\/3 +3 +2 +progressing +payment-gateway +ghcr\.io\/acme\/payment-gateway:1\.9\.0,envoyproxy\/envoy:v1\.29\.2/,
+      );
+      const empty = await runCli(["get", "personas", "-n", "nowhere", "--url", url]);
+      assert.equal(empty.code, 0);
+      assert.equal(empty.stdout, "");
+      assert.equal(empty.stderr.trim(), "No personas found in namespace nowhere.");
+    } finally {
+      await server.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "get -o json and -o yaml print the answer for scripts; DORGU_WS_URL sets the server",
+  ...unsanitized,
+  async fn() {
+    const { server, url } = await exampleServer();
+    try {
+      const json = await runCli(["get", "personas", "-n", "staging", "-o", "json"], {
+        env: { DORGU_WS_URL: url },
+      });
+      assert.equal(json.code, 0, json.stderr);
+      const parsed = JSON.parse(json.stdout);
+      assert.deepEqual(parsed.personas.map((p: { name: string }) => p.name), ["order-service", "search-api"]);
+      const yaml = await runCli(["get", "cluster", "-o", "yaml", "--url", url]);
+      assert.deepEqual(load(yaml.stdout), {
+        name: "eu-west-prod",
+        environment: "production",
+        phase: "Ready",
+        kubernetesVersion: "v1.29.4",
+        platform: "EKS",
+        nodeCount: 3,
+        applicationCount: 6,
+        addons: ["argocd", "prometheus", "cert-manager"],
+      });
+    } finally {
+      await server.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "watch prints one timestamped line per event; -o json one message a line; Ctrl+C exits 0",
+  ...unsanitized,
+  async fn() {
+    const { dir, server, url } = await exampleServer();
+    const text = spawnCli(["watch", "personas", "--url", url]);
+    const json = spawnCli(["watch", "deployments", "-n", "production", "-o", "json", "--url", url]);
+    try {
+      await delay(1500);
+      await edit(`${dir}/production/personas.yaml`, "phase: Failed", "phase: Active");
+      await edit(`${dir}/production/deployments.yaml`, "readyReplicas: 2", "readyReplicas: 3");
+      const [line] = await text.waitFor((l) => l.includes("invoice-worker"));
+      assert.match(
+        line,
+        /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ  updated   production\/invoice-worker  phase=Active health=Unhealthy$/,
+      );
+      const [message] = await json.waitFor((l) => l.includes("payment-gateway"));
+      const parsed = v.parse(ServerMessageSchema, JSON.parse(message));
+      assert.equal(parsed.type, "event");
+      assert.equal((parsed.payload as { readyReplicas: number }).readyReplicas, 3);
+      assert.equal(await text.stop("SIGINT"), 0);
+      assert.equal(await json.stop("SIGINT"), 0);
+      assert.deepEqual(text.stderr, []);
+    } finally {
+      await text.stop();
+      await json.stop();
+      await server.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "watch across a network blip resumes without loss; across a restart it re-lists and says so",
+  ...unsanitized,
+  async fn() {
+    const { dir, server } = await exampleServer();
+    const proxy = new TcpProxy(server.port);
+    proxy.start();
+    const file = `${dir}/production/personas.yaml`;
+    const watch = spawnCli(["watch", "personas", "--url", `ws://127.0.0.1:${proxy.port}/ws`]);
+    let restarted: ServerProcess | undefined;
+    try {
+      await delay(1500);
+      await edit(file, "phase: Failed", "phase: Pending");
+      await watch.waitFor((l) => l.includes("invoice-worker  phase=Pending"));
+      // The connection drops; the server stays up (same epoch).
+      proxy.stop();
+      await watch.waitFor((l) => l.includes("lost the connection"), { stream: "stderr" });
+      await edit(file, "phase: Pending", "phase: Active");
+      await edit(file, "status: Healthy\n", "status: Degraded\n");
+      await delay(500);
+      proxy.start();
+      await watch.waitFor((l) => l.includes("replayed 2 missed events"), { stream: "stderr" });
+      await watch.waitFor((l) => l.includes("order-service  phase=Active health=Degraded"));
+      const updates = watch.stdout.filter((l) => l.includes(" updated "));
+      assert.equal(updates.length, 3, updates.join("\n"));
+      // Both edits may land in one rescan, so their order is not fixed.
+      assert.deepEqual(updates.slice(1).map((l) => l.replace(/^\S+  updated +/, "")).sort(), [
+        "production/invoice-worker  phase=Active health=Unhealthy",
+        "production/order-service  phase=Active health=Degraded",
+      ]);
+
+      // A restart: a new process, a new epoch, nothing to replay.
+      await server.stop();
+      await edit(file, "phase: Degraded", "phase: Failed");
+      restarted = await spawnServer(["--source", dir, "--websocket-addr", `127.0.0.1:${server.port}`]);
+      await watch.waitFor((l) => l.includes("cannot replay what was missed"), { stream: "stderr" });
+      const listed = await watch.waitFor((l) => l.includes(" listed "), { count: 6 });
+      assert.ok(listed.some((l) => /listed +production\/payment-gateway  phase=Failed/.test(l)), listed.join("\n"));
+      assert.equal(watch.stdout.filter((l) => l.includes(" updated ")).length, 3);
+      assert.equal(await watch.stop("SIGINT"), 0);
+    } finally {
+      proxy.stop();
+      await watch.stop();
+      await server.stop();
+      await restarted?.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "errors are one clear line and a non-zero exit",
+  ...unsanitized,
+  async fn() {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const closedPort = (listener.addr as Deno.NetAddr).port;
+    listener.close();
+    const refused = await runCli(["get", "personas", "--url", `ws://127.0.0.1:${closedPort}/ws`]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr.trim(), /^dorgu-ws: Cannot connect to ws:\/\/127\.0\.0\.1:\d+\/ws: connection refused\. Is dorgu-ws running there\?/);
+    assert.equal(refused.stderr.trim().split("\n").length, 1);
+    const refusedWatch = await runCli(["watch", "events", "--url", `ws://127.0.0.1:${closedPort}/ws`]);
+    assert.equal(refusedWatch.code, 1);
+
+    // A port that accepts but never answers.
+    const silent = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const held: Deno.Conn[] = [];
+    (async () => {
+      for await (const conn of silent) held.push(conn);
+    })().catch(() => {});
+    const started = Date.now();
+    const timeout = await runCli([
+      "get",
+      "cluster",
+      "--timeout",
+      "1s",
+      "--url",
+      `ws://127.0.0.1:${(silent.addr as Deno.NetAddr).port}/ws`,
+    ]);
+    assert.equal(timeout.code, 1);
+    assert.match(timeout.stderr.trim(), /^dorgu-ws: No answer from ws:\/\/127\.0\.0\.1:\d+\/ws within 1 s\.$/);
+    assert.ok(Date.now() - started < 10_000);
+    silent.close();
+    held.forEach((c) => c.close());
+
+    const empty = await Deno.makeTempDir();
+    const { server, url } = await (async () => {
+      const server = await spawnServer(["--source", empty]);
+      return { server, url: `ws://127.0.0.1:${server.port}/ws` };
+    })();
+    try {
+      const missing = await runCli(["get", "cluster", "--url", url]);
+      assert.equal(missing.code, 1);
+      assert.equal(
+        missing.stderr.trim(),
+        "dorgu-ws: No ClusterPersona exists yet; the dorgu operator creates one when it discovers the cluster.",
+      );
+      const wrongPath = await runCli(["get", "personas", "--url", url.replace("/ws", "/nope")]);
+      assert.equal(wrongPath.code, 1);
+      assert.match(wrongPath.stderr, /is not a dorgu-ws WebSocket endpoint \(HTTP 404\); the path is \/ws/);
+    } finally {
+      await server.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "usage errors exit 2 with the usage line",
+  async fn() {
+    const cases: [string[], RegExp][] = [
+      [["get"], /^dorgu-ws: get what\?; choose personas, cluster, deployments\.$/],
+      [["get", "events"], /^dorgu-ws: cannot get 'events'/],
+      [["watch", "pods"], /^dorgu-ws: cannot watch 'pods'; choose personas, cluster, events, deployments\.$/],
+      [["get", "personas", "-o", "xml"], /^dorgu-ws: -o must be table, json, yaml, got 'xml'\.$/],
+      [["watch", "events", "-o", "yaml"], /^dorgu-ws: -o must be text, json/],
+      [["get", "cluster", "-n", "prod"], /cluster-scoped/],
+      [["get", "personas", "-n", "Bad_NS"], /is not a namespace name/],
+      [["get", "personas", "--url", "http://localhost:9090/ws"], /--url must be a ws:\/\/ or wss:\/\/ URL/],
+      [["get", "personas", "--bogus"], /^dorgu-ws: unknown option '--bogus'/],
+      [["get", "personas", "--timeout", "soon"], /--timeout must be a duration/],
+    ];
+    for (const [args, pattern] of cases) {
+      const result = await runCli(args);
+      assert.equal(result.code, 2, `${args.join(" ")}: ${result.stderr}`);
+      const lines = result.stderr.trim().split("\n");
+      assert.match(lines[0], pattern, args.join(" "));
+      if (!args.includes("--timeout")) {
+        assert.match(lines.at(-1) ?? "", /^Usage: dorgu-ws (get|watch) /, args.join(" "));
+      }
+    }
+  },
+});
+
+Deno.test({
+  name: "a server that requires a token: --token, DORGU_WS_TOKEN, and a clear refusal",
+  ...unsanitized,
+  async fn() {
+    const tokens = await Deno.makeTempFile();
+    await Deno.writeTextFile(tokens, "s3cret,ops\n");
+    const { server, url } = await exampleServer(["--auth", "token", "--token-file", tokens]);
+    try {
+      const none = await runCli(["get", "cluster", "--url", url]);
+      assert.equal(none.code, 1);
+      assert.match(none.stderr.trim(), /requires a token \(HTTP 401\); pass --token or set DORGU_WS_TOKEN\.$/);
+      const wrong = await runCli(["get", "cluster", "--url", url, "--token", "nope"]);
+      assert.match(wrong.stderr.trim(), /refused the token \(HTTP 401\)/);
+      const flag = await runCli(["get", "cluster", "--url", url, "--token", "s3cret"]);
+      assert.equal(flag.code, 0, flag.stderr);
+      const env = await runCli(["get", "cluster", "--url", url], { env: { DORGU_WS_TOKEN: "s3cret" } });
+      assert.equal(env.code, 0, env.stderr);
+    } finally {
+      await server.stop();
+    }
+  },
+});
+
+Deno.test("the client path never loads the server, the hub or the Kubernetes client", async () => {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", new URL("../main.ts", import.meta.url).pathname],
+    stdout: "piped",
+  }).output();
+  const graph = JSON.parse(new TextDecoder().decode(output.stdout)) as {
+    modules: { specifier: string; dependencies?: { specifier: string; code?: { specifier: string }; isDynamic?: boolean }[] }[];
+    packages?: Record<string, string>;
+  };
+  const bySpecifier = new Map(graph.modules.map((m) => [m.specifier, m]));
+  const main = graph.modules.find((m) => m.specifier.endsWith("/main.ts"))!;
+  const cli = main.dependencies?.find((d) => d.specifier.endsWith("src/cli/mod.ts"));
+  assert.ok(cli?.isDynamic, "main.ts loads the client lazily");
+  // Everything main.ts and the client load without a dynamic import.
+  const reached = new Set<string>();
+  const visit = (specifier: string) => {
+    if (reached.has(specifier)) return;
+    reached.add(specifier);
+    for (const dep of bySpecifier.get(specifier)?.dependencies ?? []) {
+      if (!dep.isDynamic && dep.code?.specifier) visit(dep.code.specifier);
+    }
+  };
+  visit(main.specifier);
+  visit(cli!.code!.specifier);
+  const loaded = [...reached];
+  assert.ok(loaded.some((s) => s.includes("src/cli/connection.ts")));
+  for (const forbidden of [/src\/server\//, /src\/hub\//, /src\/kube\//, /src\/sources\//, /client-node/, /js-yaml/]) {
+    assert.deepEqual(loaded.filter((s) => forbidden.test(s)), [], String(forbidden));
+  }
+});

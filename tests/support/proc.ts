@@ -1,0 +1,150 @@
+/**
+ * A `dorgu-ws` subprocess run as the binary runs (main.ts with the binary's
+ * permissions), with its stdout and stderr read line by line as they come.
+ */
+import { binaryCommand, delay } from "./server.ts";
+
+const DENO_DIR = Deno.env.get("DENO_DIR") ??
+  `${Deno.env.get("HOME")}/.cache/deno`;
+
+/** A running CLI process. */
+export interface CliProcess {
+  /** Lines printed to stdout so far. */
+  stdout: string[];
+  /** Lines printed to stderr so far. */
+  stderr: string[];
+  /** Waits until `count` stdout (or stderr) lines match. */
+  waitFor(
+    match: (line: string) => boolean,
+    options?: { count?: number; stream?: "stdout" | "stderr"; timeoutMs?: number },
+  ): Promise<string[]>;
+  /** Sends `signal` and resolves with the exit code. */
+  stop(signal?: Deno.Signal): Promise<number>;
+  /** Resolves with the exit code when the process ends by itself. */
+  status: Promise<Deno.CommandStatus>;
+}
+
+async function collect(stream: ReadableStream<Uint8Array>, lines: string[]) {
+  let rest = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    rest += chunk;
+    const parts = rest.split("\n");
+    rest = parts.pop() ?? "";
+    lines.push(...parts);
+  }
+  if (rest) lines.push(rest);
+}
+
+/** Starts `dorgu-ws ARGS`. */
+export function spawnCli(
+  args: string[],
+  options: { env?: Record<string, string> } = {},
+): CliProcess {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: binaryCommand(args),
+    env: { NO_COLOR: "1", DENO_DIR, ...options.env },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const done = Promise.all([
+    collect(child.stdout, stdout),
+    collect(child.stderr, stderr),
+  ]);
+  return {
+    stdout,
+    stderr,
+    status: child.status,
+    async waitFor(match, { count = 1, stream = "stdout", timeoutMs = 15_000 } = {}) {
+      const lines = stream === "stdout" ? stdout : stderr;
+      const deadline = Date.now() + timeoutMs;
+      while (true) {
+        const found = lines.filter(match);
+        if (found.length >= count) return found;
+        if (Date.now() > deadline) {
+          throw new Error(
+            `Timed out waiting for ${count} matching ${stream} lines; stdout:\n${
+              stdout.join("\n")
+            }\nstderr:\n${stderr.join("\n")}`,
+          );
+        }
+        await delay(25);
+      }
+    },
+    async stop(signal: Deno.Signal = "SIGINT") {
+      try {
+        child.kill(signal);
+      } catch {
+        // Already gone.
+      }
+      const { code } = await child.status;
+      await done;
+      return code;
+    },
+  };
+}
+
+/**
+ * A TCP proxy that can drop every connection and refuse new ones, to play
+ * a network blip between a client and a server that stays up.
+ */
+export class TcpProxy {
+  readonly port: number;
+  #target: number;
+  #listener: Deno.Listener | undefined;
+  #connections = new Set<Deno.Conn>();
+
+  /** Creates a proxy to `target` on a free port; call `start`. */
+  constructor(target: number) {
+    this.#target = target;
+    const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    this.port = (probe.addr as Deno.NetAddr).port;
+    probe.close();
+  }
+
+  /** Accepts connections and relays them. */
+  start(): void {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: this.port });
+    this.#listener = listener;
+    (async () => {
+      for await (const client of listener) {
+        let upstream: Deno.Conn;
+        try {
+          upstream = await Deno.connect({ hostname: "127.0.0.1", port: this.#target });
+        } catch {
+          client.close();
+          continue;
+        }
+        this.#connections.add(client);
+        this.#connections.add(upstream);
+        const close = () => {
+          for (const conn of [client, upstream]) {
+            this.#connections.delete(conn);
+            try {
+              conn.close();
+            } catch {
+              // Already closed.
+            }
+          }
+        };
+        client.readable.pipeTo(upstream.writable).catch(() => {}).finally(close);
+        upstream.readable.pipeTo(client.writable).catch(() => {}).finally(close);
+      }
+    })().catch(() => {});
+  }
+
+  /** Drops every connection and stops listening. */
+  stop(): void {
+    this.#listener?.close();
+    this.#listener = undefined;
+    for (const conn of this.#connections) {
+      try {
+        conn.close();
+      } catch {
+        // Already closed.
+      }
+    }
+    this.#connections.clear();
+  }
+}
