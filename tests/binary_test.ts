@@ -10,9 +10,8 @@ import { TestClient } from "./support/ws_client.ts";
 
 Deno.test("the demo and start tasks run with the binary's permissions", () => {
   for (const task of ["demo", "start"] as const) {
-    const flags = manifest.tasks[task].split(" ").filter((w) =>
-      w.startsWith("--allow")
-    );
+    const words = manifest.tasks[task].split(" ");
+    const flags = words.slice(2, words.indexOf("main.ts"));
     assert.deepEqual(flags, [...RUNTIME_PERMISSIONS], task);
   }
   for (

@@ -12,11 +12,16 @@
  * - run: exec credential plugins (aws, gke-gcloud-auth-plugin, kubelogin),
  *   whose names only the user's kubeconfig knows.
  *
- * Not granted: write, ffi, sys, import.
+ * Not granted: write, ffi, sys. `--no-prompt`: a missing permission is an
+ * error, never an interactive question.
  */
 export const RUNTIME_PERMISSIONS: readonly string[] = [
   "--allow-net",
   "--allow-read",
   "--allow-env",
   "--allow-run",
+  "--no-prompt",
 ];
+
+/** Files the binary embeds besides its module graph: the demo cluster. */
+export const EMBEDDED_FILES: readonly string[] = ["examples/cluster"];

@@ -34,7 +34,7 @@ export const SERVE_FLAGS: FlagSpecs = {
     type: "string",
     value: "SRC",
     help:
-      "'kubernetes', or a directory of manifests to serve instead of a cluster",
+      "'kubernetes'; a directory of manifests to serve instead of a cluster; or 'demo', the example cluster built in",
     default: "kubernetes",
   },
   kubeconfig: {

@@ -128,7 +128,11 @@ async function createSource(
   // YAML parser cost memory and start-up time a server without them saves.
   if (config.source !== "kubernetes") {
     const { DirectorySource } = await import("../sources/directory.ts");
-    return new DirectorySource(config.source, state, { log });
+    // `demo` is the example cluster, embedded in the binary.
+    const dir = config.source === "demo"
+      ? new URL("../../examples/cluster", import.meta.url).pathname
+      : config.source;
+    return new DirectorySource(dir, state, { log });
   }
   const { ClusterSource } = await import("../sources/cluster.ts");
   return new ClusterSource(state, {

@@ -16,7 +16,11 @@ export interface CliProcess {
   /** Waits until `count` stdout (or stderr) lines match. */
   waitFor(
     match: (line: string) => boolean,
-    options?: { count?: number; stream?: "stdout" | "stderr"; timeoutMs?: number },
+    options?: {
+      count?: number;
+      stream?: "stdout" | "stderr";
+      timeoutMs?: number;
+    },
   ): Promise<string[]>;
   /** Sends `signal` and resolves with the exit code. */
   stop(signal?: Deno.Signal): Promise<number>;
@@ -56,7 +60,10 @@ export function spawnCli(
     stdout,
     stderr,
     status: child.status,
-    async waitFor(match, { count = 1, stream = "stdout", timeoutMs = 15_000 } = {}) {
+    async waitFor(
+      match,
+      { count = 1, stream = "stdout", timeoutMs = 15_000 } = {},
+    ) {
       const lines = stream === "stdout" ? stdout : stderr;
       const deadline = Date.now() + timeoutMs;
       while (true) {
@@ -111,7 +118,10 @@ export class TcpProxy {
       for await (const client of listener) {
         let upstream: Deno.Conn;
         try {
-          upstream = await Deno.connect({ hostname: "127.0.0.1", port: this.#target });
+          upstream = await Deno.connect({
+            hostname: "127.0.0.1",
+            port: this.#target,
+          });
         } catch {
           client.close();
           continue;
@@ -128,8 +138,12 @@ export class TcpProxy {
             }
           }
         };
-        client.readable.pipeTo(upstream.writable).catch(() => {}).finally(close);
-        upstream.readable.pipeTo(client.writable).catch(() => {}).finally(close);
+        client.readable.pipeTo(upstream.writable).catch(() => {}).finally(
+          close,
+        );
+        upstream.readable.pipeTo(client.writable).catch(() => {}).finally(
+          close,
+        );
       }
     })().catch(() => {});
   }

@@ -1,0 +1,46 @@
+{{/* The chart name, overridable. */}}
+{{- define "dorgu-ws.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* The release's full name: release-chart, unless the release already says it. */}}
+{{- define "dorgu-ws.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Labels on every object. */}}
+{{- define "dorgu-ws.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{ include "dorgu-ws.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end -}}
+
+{{/* Labels that select the pods. */}}
+{{- define "dorgu-ws.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "dorgu-ws.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{/* The service account the pods run as. */}}
+{{- define "dorgu-ws.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "dorgu-ws.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Read-only access to what dorgu-ws watches. */}}
+{{- define "dorgu-ws.readVerbs" -}}
+["get", "list", "watch"]
+{{- end -}}
