@@ -175,7 +175,7 @@ Deno.test({
       const [line] = await text.waitFor((l) => l.includes("invoice-worker"));
       assert.match(
         line,
-        /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ  updated   production\/invoice-worker  phase=Active health=Unhealthy$/,
+        /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ {2}updated {3}production\/invoice-worker {2}phase=Active health=Unhealthy$/,
       );
       const [message] = await json.waitFor((l) =>
         l.includes("payment-gateway")
@@ -260,7 +260,7 @@ Deno.test({
       });
       assert.ok(
         listed.some((l) =>
-          /listed +production\/payment-gateway  phase=Failed/.test(l)
+          /listed +production\/payment-gateway {2}phase=Failed/.test(l)
         ),
         listed.join("\n"),
       );
