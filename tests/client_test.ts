@@ -236,7 +236,7 @@ Deno.test({
       assert.equal(updates.length, 3, updates.join("\n"));
       // Both edits may land in one rescan, so their order is not fixed.
       assert.deepEqual(
-        updates.slice(1).map((l) => l.replace(/^\S+  updated +/, "")).sort(),
+        updates.slice(1).map((l) => l.replace(/^\S+ {2}updated +/, "")).sort(),
         [
           "production/invoice-worker  phase=Active health=Unhealthy",
           "production/order-service  phase=Active health=Degraded",
