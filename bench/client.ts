@@ -4,6 +4,7 @@
  * connect, request, table), run as the binary runs, against a server on
  * the example cluster. Prints one `result {json}` line (medians, ms).
  */
+import { waitReady } from "../tests/support/server.ts";
 import { RUNTIME_PERMISSIONS } from "../tools/permissions.ts";
 
 const rounds = Number(Deno.args[0] ?? 15);
@@ -47,16 +48,7 @@ function median(values: number[]): number {
 }
 
 try {
-  while (true) {
-    try {
-      const response = await fetch(`http://127.0.0.1:${port}/ready`);
-      await response.body?.cancel();
-      if (response.ok) break;
-    } catch {
-      // Not up yet.
-    }
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await waitReady(`http://127.0.0.1:${port}`, { pollMs: 20 });
   const startup: number[] = [];
   const get: number[] = [];
   for (let i = 0; i < rounds; i++) {

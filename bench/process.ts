@@ -1,4 +1,5 @@
 /** Child processes the benchmarks drive over stdin and stdout lines. */
+import { readLines } from "../tests/support/lines.ts";
 
 /** A child process speaking a line protocol. */
 export class LineProcess {
@@ -28,20 +29,13 @@ export class LineProcess {
     }).spawn();
     this.child = child;
     this.#writer = child.stdin.getWriter();
-    (async () => {
-      let rest = "";
-      for await (
-        const chunk of child.stdout.pipeThrough(new TextDecoderStream())
-      ) {
-        rest += chunk;
-        const lines = rest.split("\n");
-        rest = lines.pop() ?? "";
-        this.#lines.push(...lines);
-        this.#wake();
-      }
+    readLines(child.stdout, (line) => {
+      this.#lines.push(line);
+      this.#wake();
+    }).finally(() => {
       this.#done = true;
       this.#wake();
-    })();
+    });
   }
 
   /** Sends one command line. */

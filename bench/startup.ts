@@ -6,6 +6,7 @@
  */
 import { RUNTIME_PERMISSIONS } from "../tools/permissions.ts";
 import { Envtest } from "../tests/support/envtest.ts";
+import { waitReady } from "../tests/support/server.ts";
 import { realisticPersona } from "./ingest.ts";
 
 const personas = Number(Deno.args[0] ?? 1000);
@@ -54,16 +55,7 @@ try {
       stdout: "null",
       stderr: "inherit",
     }).spawn();
-    while (true) {
-      try {
-        const response = await fetch(`http://127.0.0.1:${port}/ready`);
-        await response.body?.cancel();
-        if (response.ok) break;
-      } catch {
-        // Not listening yet.
-      }
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+    await waitReady(`http://127.0.0.1:${port}`, { pollMs: 5 });
     times.push(performance.now() - started);
     child.kill("SIGTERM");
     await child.status;

@@ -10,6 +10,7 @@ import { spawnCli, TcpProxy } from "./support/proc.ts";
 import {
   copyExamples,
   delay,
+  editFile,
   runCli,
   type ServerProcess,
   spawnServer,
@@ -23,12 +24,6 @@ async function exampleServer(
   const dir = await copyExamples();
   const server = await spawnServer(["--source", dir, ...args]);
   return { dir, server, url: `ws://127.0.0.1:${server.port}/ws` };
-}
-
-async function edit(path: string, from: string, to: string): Promise<void> {
-  const text = await Deno.readTextFile(path);
-  assert.ok(text.includes(from), `${path} lacks ${from}`);
-  await Deno.writeTextFile(path, text.replace(from, to));
 }
 
 Deno.test({
@@ -162,12 +157,12 @@ Deno.test({
     ]);
     try {
       await delay(1500);
-      await edit(
+      await editFile(
         `${dir}/production/personas.yaml`,
         "phase: Failed",
         "phase: Active",
       );
-      await edit(
+      await editFile(
         `${dir}/production/deployments.yaml`,
         "readyReplicas: 2",
         "readyReplicas: 3",
@@ -215,15 +210,15 @@ Deno.test({
     let restarted: ServerProcess | undefined;
     try {
       await delay(1500);
-      await edit(file, "phase: Failed", "phase: Pending");
+      await editFile(file, "phase: Failed", "phase: Pending");
       await watch.waitFor((l) => l.includes("invoice-worker  phase=Pending"));
       // The connection drops; the server stays up (same epoch).
       proxy.stop();
       await watch.waitFor((l) => l.includes("lost the connection"), {
         stream: "stderr",
       });
-      await edit(file, "phase: Pending", "phase: Active");
-      await edit(file, "status: Healthy\n", "status: Degraded\n");
+      await editFile(file, "phase: Pending", "phase: Active");
+      await editFile(file, "status: Healthy\n", "status: Degraded\n");
       await delay(500);
       proxy.start();
       await watch.waitFor((l) => l.includes("replayed 2 missed events"), {
@@ -245,7 +240,7 @@ Deno.test({
 
       // A restart: a new process, a new epoch, nothing to replay.
       await server.stop();
-      await edit(file, "phase: Degraded", "phase: Failed");
+      await editFile(file, "phase: Degraded", "phase: Failed");
       restarted = await spawnServer([
         "--source",
         dir,

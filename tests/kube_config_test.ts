@@ -12,26 +12,15 @@ import { patchStatus, persona } from "./support/cluster_objects.ts";
 import { Envtest } from "./support/envtest.ts";
 import {
   captureLog,
-  delay,
   runCli,
   spawnServer,
   startTestServer,
+  waitReady,
 } from "./support/server.ts";
 import { TestClient } from "./support/ws_client.ts";
 
 const unsanitized = { sanitizeOps: false, sanitizeResources: false };
 let env: Envtest;
-
-async function waitReady(url: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (true) {
-    const response = await fetch(`${url}/ready`);
-    const body = await response.text();
-    if (response.ok) return;
-    if (Date.now() > deadline) throw new Error(`Not ready: ${body}`);
-    await delay(100);
-  }
-}
 
 /** Runs the binary with a kubeconfig and checks it lists the cluster. */
 async function servesWith(
@@ -94,24 +83,9 @@ Deno.test({
   name: "an exec credential plugin",
   ...unsanitized,
   async fn() {
-    const { token } = await env.serviceAccount("kube-system", "exec-user");
-    await env.api(
-      "POST",
-      "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
-      {
-        metadata: { name: "exec-user-admin" },
-        roleRef: {
-          apiGroup: "rbac.authorization.k8s.io",
-          kind: "ClusterRole",
-          name: "cluster-admin",
-        },
-        subjects: [{
-          kind: "ServiceAccount",
-          namespace: "kube-system",
-          name: "exec-user",
-        }],
-      },
-    );
+    const { token } = await env.serviceAccount("kube-system", "exec-user", {
+      clusterRole: "cluster-admin",
+    });
     const plugin = `${env.dir}/credential-plugin`;
     const marker = `${env.dir}/plugin-ran`;
     await Deno.writeTextFile(
@@ -143,23 +117,11 @@ Deno.test({
   ...unsanitized,
   async fn() {
     const path = `${env.dir}/kubeconfig-insecure`;
-    await Deno.writeTextFile(
-      path,
-      JSON.stringify({
-        apiVersion: "v1",
-        kind: "Config",
-        clusters: [{
-          name: "c",
-          cluster: {
-            server: env.primary.server,
-            "insecure-skip-tls-verify": true,
-          },
-        }],
-        users: [{ name: "u", user: { token: "dorgu-ws-test-admin" } }],
-        contexts: [{ name: "c", context: { cluster: "c", user: "u" } }],
-        "current-context": "c",
-      }),
-    );
+    // No CA at all: the certificate cannot be verified, only skipped.
+    await env.writeKubeconfig(path, { token: "dorgu-ws-test-admin" }, {
+      "certificate-authority-data": undefined,
+      "insecure-skip-tls-verify": true,
+    });
     await servesWith(["--kubeconfig", path]);
   },
 });
@@ -246,27 +208,9 @@ Deno.test({
   name: "a rotated token file is read again on reconnect",
   ...unsanitized,
   async fn() {
-    const first = await env.serviceAccount("kube-system", "rotating-1");
-    const second = await env.serviceAccount("kube-system", "rotating-2");
-    for (const name of ["rotating-1", "rotating-2"]) {
-      await env.api(
-        "POST",
-        "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
-        {
-          metadata: { name },
-          roleRef: {
-            apiGroup: "rbac.authorization.k8s.io",
-            kind: "ClusterRole",
-            name: "cluster-admin",
-          },
-          subjects: [{
-            kind: "ServiceAccount",
-            namespace: "kube-system",
-            name,
-          }],
-        },
-      );
-    }
+    const admin = { clusterRole: "cluster-admin" };
+    const first = await env.serviceAccount("kube-system", "rotating-1", admin);
+    const second = await env.serviceAccount("kube-system", "rotating-2", admin);
     const tokenFile = `${env.dir}/token`;
     await Deno.writeTextFile(tokenFile, first.token);
     const path = `${env.dir}/kubeconfig-token-file`;

@@ -22,6 +22,7 @@ import {
   spawnServer,
   startTestServer,
   type TestServer,
+  waitReady,
 } from "./support/server.ts";
 import { type Message, TestClient } from "./support/ws_client.ts";
 
@@ -48,17 +49,6 @@ async function clusterServer(
       }),
   });
   return { server, log };
-}
-
-async function waitReady(url: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (true) {
-    const response = await fetch(`${url}/ready`);
-    const body = await response.text();
-    if (response.ok) return;
-    if (Date.now() > deadline) throw new Error(`Not ready: ${body}`);
-    await delay(100);
-  }
 }
 
 async function eventually(

@@ -11,7 +11,12 @@ import {
   ServerMessageSchema,
 } from "../src/protocol/mod.ts";
 import { RawSocket } from "./support/raw_ws.ts";
-import { copyExamples, delay, startTestServer } from "./support/server.ts";
+import {
+  copyExamples,
+  delay,
+  editFile,
+  startTestServer,
+} from "./support/server.ts";
 import { type Message, TestClient } from "./support/ws_client.ts";
 
 const SEED_TIMESTAMP = "2026-03-23T10:00:00Z";
@@ -20,12 +25,6 @@ async function exampleServer(overrides = {}) {
   const dir = await copyExamples();
   const server = await startTestServer({ source: dir, ...overrides });
   return { dir, server };
-}
-
-async function editFile(path: string, from: string, to: string): Promise<void> {
-  const text = await Deno.readTextFile(path);
-  assert.ok(text.includes(from), `${path} does not contain ${from}`);
-  await Deno.writeTextFile(path, text.replace(from, to));
 }
 
 function assertWellFormed(messages: Message[]): void {

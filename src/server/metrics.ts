@@ -36,157 +36,195 @@ export interface MetricsInput {
 /** The content type Prometheus expects. */
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
+type Kind = "counter" | "gauge";
+
+/** One metric family: name, type, help, and how to read its samples. */
+interface Family {
+  name: string;
+  kind: Kind;
+  help: string;
+  /** Label name, for families with one sample per key. */
+  label?: string;
+  samples: (input: MetricsInput) => Map<string, number> | number;
+}
+
+function perKey<K extends string, T>(
+  map: Map<K, T>,
+  pick: (value: T) => number,
+): Map<string, number> {
+  return new Map([...map].map(([key, value]) => [key, pick(value)]));
+}
+
+const FAMILIES: Family[] = [
+  {
+    name: "dorgu_ws_connections",
+    kind: "gauge",
+    help: "Open WebSocket connections.",
+    samples: (i) => i.connections.open,
+  },
+  {
+    name: "dorgu_ws_connections_accepted_total",
+    kind: "counter",
+    help: "WebSocket upgrades accepted.",
+    samples: (i) => i.connections.accepted,
+  },
+  {
+    name: "dorgu_ws_connections_rejected_total",
+    kind: "counter",
+    help: "WebSocket upgrades refused, by reason.",
+    label: "reason",
+    samples: (i) => i.connections.rejected,
+  },
+  {
+    name: "dorgu_ws_connections_closed_total",
+    kind: "counter",
+    help: "WebSocket connections ended, by cause.",
+    label: "cause",
+    samples: (i) => i.connections.closed,
+  },
+  {
+    name: "dorgu_ws_subscriptions",
+    kind: "gauge",
+    help: "Subscriptions per topic.",
+    label: "topic",
+    samples: (i) => perKey(i.topics, (t) => t.subscribers),
+  },
+  {
+    name: "dorgu_ws_events_published_total",
+    kind: "counter",
+    help: "Events published per topic.",
+    label: "topic",
+    samples: (i) => perKey(i.topics, (t) => t.offset),
+  },
+  {
+    name: "dorgu_ws_messages_sent_total",
+    kind: "counter",
+    help: "Event messages handed to clients per topic.",
+    label: "topic",
+    samples: (i) => perKey(i.topics, (t) => t.sent),
+  },
+  {
+    name: "dorgu_ws_messages_dropped_total",
+    kind: "counter",
+    help: "Events dropped per topic because a client's send buffer was full.",
+    label: "topic",
+    samples: (i) => perKey(i.topics, (t) => t.dropped),
+  },
+  {
+    name: "dorgu_ws_ring_buffer_events",
+    kind: "gauge",
+    help: "Events held in each topic's ring buffer.",
+    label: "topic",
+    samples: (i) => perKey(i.topics, (t) => t.held),
+  },
+  {
+    name: "dorgu_ws_ring_buffer_capacity",
+    kind: "gauge",
+    help: "Capacity of each topic's ring buffer.",
+    label: "topic",
+    samples: (i) => perKey(i.topics, (t) => t.capacity),
+  },
+  {
+    name: "dorgu_ws_errors_total",
+    kind: "counter",
+    help: "Error replies sent, by code.",
+    label: "code",
+    samples: (i) => i.dispatch.errors,
+  },
+  {
+    name: "dorgu_ws_rate_limited_total",
+    kind: "counter",
+    help: "Client messages refused by the rate limit.",
+    samples: (i) => i.dispatch.rateLimited,
+  },
+  {
+    name: "dorgu_ws_cache_objects",
+    kind: "gauge",
+    help: "Objects cached per resource.",
+    label: "resource",
+    samples: (i) => perKey(i.resources, (r) => r.objects),
+  },
+  {
+    name: "dorgu_ws_resource_synced",
+    kind: "gauge",
+    help: "Whether each resource has completed its first list (1) or not (0).",
+    label: "resource",
+    samples: (i) => perKey(i.resources, (r) => r.synced ? 1 : 0),
+  },
+  {
+    name: "dorgu_ws_projection_errors_total",
+    kind: "counter",
+    help:
+      "Objects skipped per resource because they lacked the expected shape.",
+    label: "resource",
+    samples: (i) => perKey(i.resources, (r) => r.decodeErrors),
+  },
+  {
+    name: "dorgu_ws_watch_restarts_total",
+    kind: "counter",
+    help: "Watches restarted per resource.",
+    label: "resource",
+    samples: (i) => perKey(i.watches, (w) => w.restarts),
+  },
+  {
+    name: "dorgu_ws_watch_relists_total",
+    kind: "counter",
+    help: "Full relists per resource after the first list.",
+    label: "resource",
+    samples: (i) => perKey(i.watches, (w) => w.relists),
+  },
+  {
+    name: "dorgu_ws_watch_decode_errors_total",
+    kind: "counter",
+    help: "Watch stream lines that could not be decoded, per resource.",
+    label: "resource",
+    samples: (i) => perKey(i.watches, (w) => w.decodeErrors),
+  },
+  {
+    name: "process_resident_memory_bytes",
+    kind: "gauge",
+    help: "Resident memory size in bytes.",
+    samples: () => Deno.memoryUsage().rss,
+  },
+  {
+    name: "dorgu_ws_heap_used_bytes",
+    kind: "gauge",
+    help: "JavaScript heap in use.",
+    samples: () => Deno.memoryUsage().heapUsed,
+  },
+];
+
 /** Renders every metric. */
 export function renderMetrics(input: MetricsInput): string {
-  const out: string[] = [];
-  const family = (
-    name: string,
-    type: "counter" | "gauge" | "histogram",
-    help: string,
-    samples: [Record<string, string>, number][],
-  ) => {
-    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-    for (const [labels, value] of samples) {
-      out.push(`${name}${formatLabels(labels)} ${value}`);
+  const out: string[] = [
+    "# HELP dorgu_ws_build_info Build information.",
+    "# TYPE dorgu_ws_build_info gauge",
+    `dorgu_ws_build_info${formatLabels({ version: VERSION })} 1`,
+  ];
+  for (const family of FAMILIES) {
+    out.push(
+      `# HELP ${family.name} ${family.help}`,
+      `# TYPE ${family.name} ${family.kind}`,
+    );
+    const samples = family.samples(input);
+    if (typeof samples === "number") {
+      out.push(`${family.name} ${samples}`);
+      continue;
     }
-  };
-  const byKey = <K extends string, T>(
-    map: Map<K, T>,
-    label: string,
-    pick: (value: T) => number,
-  ): [Record<string, string>, number][] =>
-    [...map].map(([key, value]) => [{ [label]: key }, pick(value)]);
-
-  family("dorgu_ws_build_info", "gauge", "Build information.", [[{
-    version: VERSION,
-  }, 1]]);
-  const c = input.connections;
-  family("dorgu_ws_connections", "gauge", "Open WebSocket connections.", [[
-    {},
-    c.open,
-  ]]);
-  family(
-    "dorgu_ws_connections_accepted_total",
-    "counter",
-    "WebSocket upgrades accepted.",
-    [[{}, c.accepted]],
-  );
-  family(
-    "dorgu_ws_connections_rejected_total",
-    "counter",
-    "WebSocket upgrades refused, by reason.",
-    byKey(c.rejected, "reason", (n) => n),
-  );
-  family(
-    "dorgu_ws_connections_closed_total",
-    "counter",
-    "WebSocket connections ended, by cause.",
-    byKey(c.closed, "cause", (n) => n),
-  );
-  const t = input.topics;
-  family(
-    "dorgu_ws_subscriptions",
-    "gauge",
-    "Subscriptions per topic.",
-    byKey(t, "topic", (s) => s.subscribers),
-  );
-  family(
-    "dorgu_ws_events_published_total",
-    "counter",
-    "Events published per topic.",
-    byKey(t, "topic", (s) => s.offset),
-  );
-  family(
-    "dorgu_ws_messages_sent_total",
-    "counter",
-    "Event messages handed to clients per topic.",
-    byKey(t, "topic", (s) => s.sent),
-  );
-  family(
-    "dorgu_ws_messages_dropped_total",
-    "counter",
-    "Events dropped per topic because a client's send buffer was full.",
-    byKey(t, "topic", (s) => s.dropped),
-  );
-  family(
-    "dorgu_ws_ring_buffer_events",
-    "gauge",
-    "Events held in each topic's ring buffer.",
-    byKey(t, "topic", (s) => s.held),
-  );
-  family(
-    "dorgu_ws_ring_buffer_capacity",
-    "gauge",
-    "Capacity of each topic's ring buffer.",
-    byKey(t, "topic", (s) => s.capacity),
-  );
+    for (const [key, value] of samples) {
+      out.push(
+        `${family.name}${
+          formatLabels({ [family.label as string]: key })
+        } ${value}`,
+      );
+    }
+  }
   histogram(
     out,
     "dorgu_ws_request_duration_seconds",
     "Time to answer a request, per topic.",
     input.dispatch.latency,
   );
-  family(
-    "dorgu_ws_errors_total",
-    "counter",
-    "Error replies sent, by code.",
-    byKey(input.dispatch.errors, "code", (n) => n),
-  );
-  family(
-    "dorgu_ws_rate_limited_total",
-    "counter",
-    "Client messages refused by the rate limit.",
-    [[{}, input.dispatch.rateLimited]],
-  );
-  const r = input.resources;
-  family(
-    "dorgu_ws_cache_objects",
-    "gauge",
-    "Objects cached per resource.",
-    byKey(r, "resource", (s) => s.objects),
-  );
-  family(
-    "dorgu_ws_resource_synced",
-    "gauge",
-    "Whether each resource has completed its first list (1) or not (0).",
-    byKey(r, "resource", (s) => s.synced ? 1 : 0),
-  );
-  family(
-    "dorgu_ws_projection_errors_total",
-    "counter",
-    "Objects skipped per resource because they lacked the expected shape.",
-    byKey(r, "resource", (s) => s.decodeErrors),
-  );
-  const w = input.watches;
-  family(
-    "dorgu_ws_watch_restarts_total",
-    "counter",
-    "Watches restarted per resource.",
-    byKey(w, "resource", (s) => s.restarts),
-  );
-  family(
-    "dorgu_ws_watch_relists_total",
-    "counter",
-    "Full relists per resource after the first list.",
-    byKey(w, "resource", (s) => s.relists),
-  );
-  family(
-    "dorgu_ws_watch_decode_errors_total",
-    "counter",
-    "Watch stream lines that could not be decoded, per resource.",
-    byKey(w, "resource", (s) => s.decodeErrors),
-  );
-  const memory = Deno.memoryUsage();
-  family(
-    "process_resident_memory_bytes",
-    "gauge",
-    "Resident memory size in bytes.",
-    [[{}, memory.rss]],
-  );
-  family("dorgu_ws_heap_used_bytes", "gauge", "JavaScript heap in use.", [[
-    {},
-    memory.heapUsed,
-  ]]);
   return out.join("\n") + "\n";
 }
 

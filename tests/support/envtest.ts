@@ -36,6 +36,15 @@ export async function crdManifests(): Promise<Record<string, unknown>[]> {
   ) as Record<string, unknown>[];
 }
 
+// A new P-256 key, unencrypted, for `openssl req`.
+const NEW_EC_KEY = [
+  "-newkey",
+  "ec",
+  "-pkeyopt",
+  "ec_paramgen_curve:prime256v1",
+  "-nodes",
+];
+
 async function openssl(cwd: string, args: string[]): Promise<void> {
   const output = await new Deno.Command("openssl", {
     args,
@@ -228,11 +237,7 @@ export class Envtest {
     await openssl(dir, [
       "req",
       "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
+      ...NEW_EC_KEY,
       "-keyout",
       "client-ca.key",
       "-out",
@@ -368,12 +373,14 @@ export class Envtest {
   }
 
   /**
-   * Mints a token for a service account (creating the account) and writes
-   * a kubeconfig for it. Returns the kubeconfig path and the token.
+   * Mints a token for a service account (creating the account, and binding
+   * it to `clusterRole` if given) and writes a kubeconfig for it. Returns
+   * the kubeconfig path and the token.
    */
   async serviceAccount(
     namespace: string,
     name: string,
+    options: { clusterRole?: string } = {},
   ): Promise<{ kubeconfig: string; token: string }> {
     await this.ensureNamespace(namespace);
     await this.api("POST", `/api/v1/namespaces/${namespace}/serviceaccounts`, {
@@ -381,6 +388,21 @@ export class Envtest {
     }).catch((error) => {
       if (!/AlreadyExists/.test(String(error))) throw error;
     });
+    if (options.clusterRole) {
+      await this.api(
+        "POST",
+        "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+        {
+          metadata: { name: `${namespace}-${name}-${options.clusterRole}` },
+          roleRef: {
+            apiGroup: "rbac.authorization.k8s.io",
+            kind: "ClusterRole",
+            name: options.clusterRole,
+          },
+          subjects: [{ kind: "ServiceAccount", namespace, name }],
+        },
+      );
+    }
     const request = await this.api(
       "POST",
       `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`,
@@ -404,11 +426,7 @@ export class Envtest {
     const name = `client-${user}`;
     await openssl(this.#dir, [
       "req",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
+      ...NEW_EC_KEY,
       "-keyout",
       `${name}.key`,
       "-out",

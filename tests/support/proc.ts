@@ -2,10 +2,8 @@
  * A `dorgu-ws` subprocess run as the binary runs (main.ts with the binary's
  * permissions), with its stdout and stderr read line by line as they come.
  */
-import { binaryCommand, delay } from "./server.ts";
-
-const DENO_DIR = Deno.env.get("DENO_DIR") ??
-  `${Deno.env.get("HOME")}/.cache/deno`;
+import { readLines } from "./lines.ts";
+import { binaryCommand, delay, DENO_DIR } from "./server.ts";
 
 /** A running CLI process. */
 export interface CliProcess {
@@ -28,17 +26,6 @@ export interface CliProcess {
   status: Promise<Deno.CommandStatus>;
 }
 
-async function collect(stream: ReadableStream<Uint8Array>, lines: string[]) {
-  let rest = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    rest += chunk;
-    const parts = rest.split("\n");
-    rest = parts.pop() ?? "";
-    lines.push(...parts);
-  }
-  if (rest) lines.push(rest);
-}
-
 /** Starts `dorgu-ws ARGS`. */
 export function spawnCli(
   args: string[],
@@ -53,8 +40,8 @@ export function spawnCli(
   const stdout: string[] = [];
   const stderr: string[] = [];
   const done = Promise.all([
-    collect(child.stdout, stdout),
-    collect(child.stderr, stderr),
+    readLines(child.stdout, (line) => stdout.push(line)),
+    readLines(child.stderr, (line) => stderr.push(line)),
   ]);
   return {
     stdout,

@@ -3,6 +3,7 @@
  * the way the compiled binary runs (same entry point, same permissions).
  */
 import { RUNTIME_PERMISSIONS } from "../../tools/permissions.ts";
+import { readLines } from "./lines.ts";
 import { createLogger, type Logger } from "../../src/log.ts";
 import { DEFAULT_CONFIG, type ServeConfig } from "../../src/server/config.ts";
 import {
@@ -12,8 +13,8 @@ import {
 } from "../../src/server/serve.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
-// Children get the same module cache even when a test changes HOME.
-const DENO_DIR = Deno.env.get("DENO_DIR") ??
+/** Children get the same module cache even when a test changes HOME. */
+export const DENO_DIR: string = Deno.env.get("DENO_DIR") ??
   `${Deno.env.get("HOME")}/.cache/deno`;
 
 /** Copies the bundled example cluster into a fresh temporary directory. */
@@ -122,26 +123,14 @@ export async function spawnServer(
   }).spawn();
   const logs: (Record<string, unknown> | string)[] = [];
   let wake = () => {};
-  (async () => {
-    let rest = "";
-    for await (
-      const chunk of child.stderr.pipeThrough(new TextDecoderStream())
-    ) {
-      rest += chunk;
-      const lines = rest.split("\n");
-      rest = lines.pop() ?? "";
-      for (const line of lines) {
-        try {
-          logs.push(JSON.parse(line));
-        } catch {
-          logs.push(line);
-        }
-      }
-      wake();
+  readLines(child.stderr, (line) => {
+    try {
+      logs.push(JSON.parse(line));
+    } catch {
+      logs.push(line);
     }
-    if (rest) logs.push(rest);
     wake();
-  })();
+  }).finally(() => wake());
   const waitForLog = async (
     match: (line: Record<string, unknown>) => boolean,
     timeoutMs = 10_000,
@@ -211,4 +200,30 @@ export async function runCli(
 /** Resolves after `ms`. */
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls `/ready` under `url` (listening or not yet) until it answers 200. */
+export async function waitReady(
+  url: string,
+  options: { timeoutMs?: number; pollMs?: number } = {},
+): Promise<void> {
+  const deadline = Date.now() + (options.timeoutMs ?? 20_000);
+  while (true) {
+    const response = await fetch(`${url}/ready`).catch(() => undefined);
+    const body = await response?.text();
+    if (response?.ok) return;
+    if (Date.now() > deadline) throw new Error(`Not ready: ${body}`);
+    await delay(options.pollMs ?? 100);
+  }
+}
+
+/** Replaces `from` with `to` in a file, failing if `from` is not there. */
+export async function editFile(
+  path: string,
+  from: string,
+  to: string,
+): Promise<void> {
+  const text = await Deno.readTextFile(path);
+  if (!text.includes(from)) throw new Error(`${path} does not contain ${from}`);
+  await Deno.writeTextFile(path, text.replace(from, to));
 }
