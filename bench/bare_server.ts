@@ -15,7 +15,11 @@ const server = Deno.serve({
   port: 0,
   onListen: () => {},
 }, (request) => {
-  const { socket, response } = Deno.upgradeWebSocket(request);
+  // The same keepalive as dorgu-ws (a ping after 30 s of silence), so both
+  // carry the same background traffic.
+  const { socket, response } = Deno.upgradeWebSocket(request, {
+    idleTimeout: 60,
+  });
   socket.onmessage = (event) => {
     const message = JSON.parse(event.data as string);
     sockets.add(socket);

@@ -2,7 +2,7 @@
  * `deno task bench`: every dorgu-ws benchmark, with its target.
  *
  *   deno task bench [--clients 1000] [--events 2000] [--idle 10000]
- *                   [--processes 2] [--rounds 5]
+ *                   [--processes 2] [--rounds 15]
  *                   [--only fanout,idle,ingest,startup,client]
  */
 import { parseArgs } from "node:util";
@@ -15,7 +15,7 @@ const { values } = parseArgs({
     events: { type: "string", default: "2000" },
     idle: { type: "string", default: "10000" },
     processes: { type: "string", default: "2" },
-    rounds: { type: "string", default: "5" },
+    rounds: { type: "string", default: "15" },
     only: { type: "string" },
   },
 });
