@@ -427,3 +427,19 @@ Deno.test("refusals are reported, retried with backoff, and clear once the list 
     await h.stop();
   }
 });
+
+Deno.test("a watch that keeps ending at once backs off instead of spinning", async () => {
+  const h = harness();
+  try {
+    h.api.lists.push(() => list([], 10));
+    for (let i = 0; i < 50; i++) h.api.watches.push(() => stream([]));
+    h.informer.start();
+    await delay(600);
+    // Backoff 10, 20, 40, 40... ms: a dozen watches, not hundreds.
+    const watches = h.api.watchVersions().length;
+    assert.ok(watches >= 3 && watches <= 25, `${watches} watches in 600 ms`);
+    assert.ok(h.api.watchVersions().every((v) => v === "10"));
+  } finally {
+    await h.stop();
+  }
+});

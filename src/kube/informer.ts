@@ -101,10 +101,18 @@ export class Informer {
           listed = true;
           this.#recovered();
         }
+        const started = Date.now();
+        const before = this.#version;
         await this.#watch();
+        this.stats.restarts++;
+        // A watch that ends at once with nothing in it (a proxy cutting
+        // long requests, say) must not turn into a tight reconnect loop.
+        if (Date.now() - started < 1000 && this.#version === before) {
+          await this.#sleep(this.#backoff(failures++));
+          continue;
+        }
         this.#recovered();
         failures = 0;
-        this.stats.restarts++;
       } catch (error) {
         if (this.#stopped) break;
         if (error instanceof GoneError || isGone(error)) {
