@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { loadAll } from "js-yaml";
 import { patchStatus, persona } from "./support/cluster_objects.ts";
 import { assetsDir, collectionOf, Envtest } from "./support/envtest.ts";
-import { delay, spawnServer } from "./support/server.ts";
+import { delay, spawnServer, waitReady } from "./support/server.ts";
 import { TestClient } from "./support/ws_client.ts";
 
 const CHART = new URL("../helm/dorgu-ws", import.meta.url).pathname;
@@ -86,6 +86,7 @@ const VARIANTS: Record<string, string[]> = {
     "auth.existingSecret=dorgu-ws-tokens",
     "allowedOrigins={https://ops.example.com}",
   ],
+  kubeauth: ["auth.mode=kubernetes"],
 };
 
 Deno.test("helm lint passes", async () => {
@@ -197,6 +198,25 @@ Deno.test("values switch on the optional parts", async () => {
   const headless = await render(VARIANTS.headless);
   assert.equal(find(headless, "Service").length, 0);
   assert.ok(pod(headless).container.args.includes("--enable-websocket=false"));
+  const kubeauth = await render(VARIANTS.kubeauth);
+  assert.ok(pod(kubeauth).container.args.includes("--auth=kubernetes"));
+  assert.deepEqual(
+    find(kubeauth, "ClusterRole").find((r) => r.metadata.name.endsWith("-auth"))
+      ?.rules,
+    [
+      {
+        apiGroups: ["authentication.k8s.io"],
+        resources: ["tokenreviews"],
+        verbs: ["create"],
+      },
+      {
+        apiGroups: ["authorization.k8s.io"],
+        resources: ["subjectaccessreviews"],
+        verbs: ["create"],
+      },
+      { apiGroups: [""], resources: ["namespaces"], verbs: ["list"] },
+    ],
+  );
   const token = await render(VARIANTS.token);
   const { container, spec } = pod(token);
   assert.ok(container.args.includes("--auth=token"));
@@ -293,8 +313,8 @@ Deno.test({
         checked++;
       }
     }
-    // Six variants, thirty-odd objects, all of them accepted.
-    assert.equal(checked, 36);
+    // Seven variants, forty-odd objects, all of them accepted.
+    assert.equal(checked, 43);
   },
 });
 
@@ -400,6 +420,35 @@ Deno.test({
   ...unsanitized,
   async fn() {
     await proveStreaming(VARIANTS.namespaced, "staging");
+  },
+});
+
+Deno.test({
+  name: "the chart's auth role lets --auth kubernetes review a user's token",
+  ...unsanitized,
+  async fn() {
+    const server = await runAsChartAccount(VARIANTS.kubeauth);
+    try {
+      await waitReady(`http://127.0.0.1:${server.port}`);
+      const user = await env.serviceAccount("prod", "operator", {
+        clusterRole: "cluster-admin",
+      });
+      const client = await TestClient.connect(
+        `ws://127.0.0.1:${server.port}/ws`,
+        {
+          headers: { authorization: `Bearer ${user.token}` },
+        },
+      );
+      const listed = await client.call("request", "personas");
+      assert.equal(listed.type, "response");
+      await client.close();
+      assert.deepEqual(
+        server.logs.filter((l) => typeof l === "object" && l.level === "warn"),
+        [],
+      );
+    } finally {
+      await server.stop();
+    }
   },
 });
 

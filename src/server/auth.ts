@@ -22,8 +22,10 @@ export interface Principal {
 
 /** Decides whether an upgrade request may connect. */
 export interface Authenticator {
-  /** The principal, or a reason to refuse with 401. */
-  authenticate(request: Request): Promise<Principal | { refused: string }>;
+  /** The principal, or a reason to refuse (with 401 unless `status` says otherwise). */
+  authenticate(
+    request: Request,
+  ): Promise<Principal | { refused: string; status?: number }>;
 }
 
 /** The subprotocol a browser offers along with `bearer.<base64url token>`. */
@@ -157,7 +159,8 @@ export class TokenFileAuthenticator implements Authenticator {
   }
 }
 
-async function sha256(text: string): Promise<string> {
+/** Hex SHA-256 of `text`: tokens are looked up and cached by their hash. */
+export async function sha256(text: string): Promise<string> {
   const digest = await crypto.subtle.digest(
     "SHA-256",
     new TextEncoder().encode(text),

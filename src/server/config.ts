@@ -72,7 +72,8 @@ export const SERVE_FLAGS: FlagSpecs = {
   auth: {
     type: "string",
     value: "MODE",
-    help: "'none', or 'token' (bearer tokens listed in --token-file)",
+    help:
+      "'none'; 'token' (bearer tokens listed in --token-file); or 'kubernetes' (TokenReview, and namespaces the user may list)",
     default: "none",
   },
   "token-file": {
@@ -141,7 +142,7 @@ const ConfigSchema = v.object({
   namespaces: v.array(NamespaceSchema),
   historySize: v.number(),
   allowedOrigins: v.array(v.string()),
-  auth: v.picklist(["none", "token"]),
+  auth: v.picklist(["none", "token", "kubernetes"]),
   tokenFile: v.optional(v.string()),
   maxConnections: v.number(),
   rateLimit: v.number(),

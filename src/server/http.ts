@@ -132,9 +132,15 @@ export function createHandler(ctx: HandlerContext): Handler {
     if (ctx.authenticator) {
       const result = await ctx.authenticator.authenticate(request);
       if ("refused" in result) {
-        return refuse("unauthorized", 401, result.refused, {
-          "www-authenticate": 'Bearer realm="dorgu-ws"',
-        });
+        const status = result.status ?? 401;
+        return refuse(
+          status === 401 ? "unauthorized" : "auth_unavailable",
+          status,
+          result.refused,
+          status === 401
+            ? { "www-authenticate": 'Bearer realm="dorgu-ws"' }
+            : {},
+        );
       }
       principal = result;
     }

@@ -60,13 +60,7 @@ export async function startServer(
     maxMessageBytes: config.maxMessageBytes,
     log,
   });
-  let authenticator: Authenticator | undefined;
-  if (config.auth === "token") {
-    authenticator = await TokenFileAuthenticator.load(
-      config.tokenFile as string,
-      { log },
-    );
-  }
+  const authenticator = await createAuthenticator(config, log);
   const source = options.source?.(state, log) ??
     await createSource(config, state, log);
   await source.start();
@@ -117,6 +111,27 @@ export async function startServer(
       return stopping;
     },
   };
+}
+
+async function createAuthenticator(
+  config: ServeConfig,
+  log: Logger,
+): Promise<Authenticator | undefined> {
+  if (config.auth === "token") {
+    return await TokenFileAuthenticator.load(config.tokenFile as string, {
+      log,
+    });
+  }
+  if (config.auth !== "kubernetes") return undefined;
+  const [{ KubernetesAuthenticator }, { CredentialLoader, KubeClient }] =
+    await Promise.all([import("./kube_auth.ts"), import("../kube/mod.ts")]);
+  const credentials = new CredentialLoader({
+    kubeconfig: config.kubeconfig,
+    context: config.context,
+  });
+  // Fail at start, with the reason, when there are no credentials at all.
+  await credentials.load();
+  return new KubernetesAuthenticator(new KubeClient(credentials), { log });
 }
 
 async function createSource(
