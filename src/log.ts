@@ -73,6 +73,3 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       createLogger({ ...options, fields: { ...base, ...fields } }),
   };
 }
-
-/** A logger that drops everything, for tests and benchmarks. */
-export const silentLogger: Logger = createLogger({ write: () => {} });

@@ -499,3 +499,62 @@ Deno.test("the client path never loads the server, the hub or the Kubernetes cli
     );
   }
 });
+
+Deno.test({
+  name:
+    "a server that breaks the protocol is one clear error, not a garbled line",
+  ...unsanitized,
+  async fn() {
+    // A fake server: answers the subscribe, then sends an event whose
+    // payload is not a PersonaEvent.
+    const server = Deno.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      onListen: () => {},
+    }, (req) => {
+      const { socket, response } = Deno.upgradeWebSocket(req);
+      socket.onmessage = (e) => {
+        const { requestId } = JSON.parse(e.data);
+        const timestamp = new Date().toISOString();
+        socket.send(JSON.stringify({
+          type: "response",
+          topic: "personas",
+          requestId,
+          payload: {
+            status: "subscribed",
+            topic: "personas",
+            epoch: "e",
+            offset: 0,
+          },
+          timestamp,
+          epoch: "e",
+          offset: 0,
+        }));
+        socket.send(JSON.stringify({
+          type: "event",
+          topic: "personas",
+          payload: { eventType: "exploded", name: 7 },
+          timestamp,
+          offset: 1,
+        }));
+      };
+      return response;
+    });
+    try {
+      const result = await runCli([
+        "watch",
+        "personas",
+        "--url",
+        `ws://127.0.0.1:${server.addr.port}/ws`,
+      ]);
+      assert.equal(result.code, 1);
+      assert.equal(result.stdout, "");
+      assert.match(
+        result.stderr.trim(),
+        /^dorgu-ws: The server sent a message this client does not understand \(payload\.eventType: .*\); are client and server the same version\?$/,
+      );
+    } finally {
+      await server.shutdown();
+    }
+  },
+});

@@ -6,8 +6,13 @@
  */
 import * as v from "valibot";
 import {
+  ClusterEventSchema,
+  DeploymentEventSchema,
+  describeIssues,
   type ErrorPayload,
   type EventMessage,
+  EventsTopicPayloadSchema,
+  PersonaEventSchema,
   type ResponseMessage,
   type ServerMessage,
   ServerMessageSchema,
@@ -55,6 +60,8 @@ let nextRequest = 1;
 export class Connection {
   /** Called for every event message. */
   onEvent: (message: EventMessage) => void = () => {};
+  /** Called when the server sends something that breaks the protocol. */
+  onMisunderstood: (error: ClientError) => void = () => {};
   /** Resolves with a reason when the connection ends. */
   readonly closed: Promise<string>;
   readonly #socket: WebSocket;
@@ -196,6 +203,18 @@ export class Connection {
     }
   }
 
+  // A message that breaks the contract ends the connection with a clear
+  // error rather than being shown half-understood.
+  #misunderstood(reason: string): void {
+    const error = new ClientError(
+      `The server sent a message this client does not understand (${reason}); are client and server the same version?`,
+    );
+    for (const { reject } of this.#pending.values()) reject(error);
+    this.#pending.clear();
+    this.onMisunderstood(error);
+    this.close();
+  }
+
   #receive(data: unknown): void {
     let message: ServerMessage;
     try {
@@ -203,19 +222,18 @@ export class Connection {
       if (!parsed.success) throw new Error(parsed.issues[0].message);
       message = parsed.output;
     } catch (error) {
-      for (const { reject } of this.#pending.values()) {
-        reject(
-          new ClientError(
-            `The server sent a message this client does not understand (${
-              (error as Error).message
-            }); are client and server the same version?`,
-          ),
-        );
-      }
-      this.#pending.clear();
+      this.#misunderstood((error as Error).message);
       return;
     }
     if (message.type === "event") {
+      const payload = v.safeParse(
+        EVENT_PAYLOADS[message.topic],
+        message.payload,
+      );
+      if (!payload.success) {
+        this.#misunderstood(describeIssues(payload.issues, "payload"));
+        return;
+      }
       this.onEvent(message);
       return;
     }
@@ -229,6 +247,13 @@ export class Connection {
     } else waiting.resolve(message);
   }
 }
+
+const EVENT_PAYLOADS: Record<Topic, v.GenericSchema> = {
+  personas: PersonaEventSchema,
+  cluster: ClusterEventSchema,
+  deployments: DeploymentEventSchema,
+  events: EventsTopicPayloadSchema,
+};
 
 function connectFailure(
   url: string,

@@ -302,6 +302,9 @@ async function watch(options: ClientOptions): Promise<number> {
         }
         relisting = false;
       };
+      // A server that breaks the protocol is not worth reconnecting to.
+      let broken: ClientError | undefined;
+      open.onMisunderstood = (error) => broken = error;
       open.onEvent = (message) => {
         if (message.offset <= skipUpTo || relisting) return;
         if (!filtered && position && message.offset > position.offset + 1) {
@@ -342,6 +345,7 @@ async function watch(options: ClientOptions): Promise<number> {
       }
       failures = 0;
       const reason = await open.closed;
+      if (broken) throw broken;
       if (stopping) break;
       const wait = backoff(failures++);
       notice(

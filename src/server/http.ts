@@ -173,7 +173,11 @@ export function createHandler(ctx: HandlerContext): Handler {
       count(connections.closed, cause);
       ctx.hub.detach(closed);
       if (cause !== "shutdown") {
-        ctx.log.info("Closed a client", { session: closed.id, cause });
+        ctx.log.info("Closed a client", {
+          session: closed.id,
+          user: closed.user,
+          cause,
+        });
       }
     },
   };
