@@ -475,3 +475,23 @@ Deno.test("a failure inside a query is an internal error for that request only",
   assert.match(logged[0], /"level":"error".*"error":"boom"/);
   assert.equal(dispatcher.stats.errors.get("internal"), 1);
 });
+
+Deno.test("binary frames: too big closes 1009, others are invalid_message, all rate limited", () => {
+  const hub = newHub(8);
+  const dispatcher = new Dispatcher(hub, {
+    notReady: () => undefined,
+    answer: () => ({}),
+  }, { maxMessageBytes: 1024 });
+  const small = session(hub);
+  for (let i = 0; i < 4; i++) {
+    dispatcher.receive(small.session, new ArrayBuffer(8));
+  }
+  assert.deepEqual(
+    small.socket.sent.map((f) => JSON.parse(f).payload.code),
+    ["invalid_message", "invalid_message", "invalid_message", "rate_limited"],
+  );
+  const big = session(hub);
+  dispatcher.receive(big.session, new ArrayBuffer(2048));
+  assert.deepEqual(big.socket.closedWith?.[0], 1009);
+  assert.equal(big.socket.sent.length, 0);
+});

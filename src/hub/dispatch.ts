@@ -9,6 +9,7 @@ import {
   type ErrorCode,
   type ErrorPayload,
   parseClientMessage,
+  type ParseResult,
   type Query,
   timestamp,
   type Topic,
@@ -95,18 +96,7 @@ export class Dispatcher {
   /** Handles one inbound frame from `session`. */
   receive(session: Session, data: unknown): void {
     if (session.closed) return;
-    if (typeof data !== "string") {
-      this.#error(session, {
-        code: "invalid_message",
-        message: "Binary frames are not supported; send JSON as text frames.",
-      });
-      return;
-    }
-    // A UTF-16 unit is at most 3 UTF-8 bytes, so most frames skip the count.
-    if (
-      data.length > this.#maxBytes ||
-      (data.length * 3 > this.#maxBytes && utf8Length(data) > this.#maxBytes)
-    ) {
+    if (tooBig(data, this.#maxBytes)) {
       session.close(
         "message_too_big",
         CLOSE_CODES.messageTooBig,
@@ -115,7 +105,15 @@ export class Dispatcher {
       return;
     }
     const started = performance.now();
-    const parsed = parseClientMessage(data);
+    const parsed: ParseResult = typeof data === "string"
+      ? parseClientMessage(data)
+      : {
+        ok: false,
+        error: {
+          code: "invalid_message",
+          message: "Binary frames are not supported; send JSON as text frames.",
+        },
+      };
     if (!session.takeToken(started)) {
       this.#stats.rateLimited++;
       this.#error(session, {
@@ -241,6 +239,14 @@ export class Dispatcher {
       timestamp: timestamp(),
     });
   }
+}
+
+function tooBig(data: unknown, max: number): boolean {
+  if (typeof data !== "string") {
+    return data instanceof ArrayBuffer && data.byteLength > max;
+  }
+  // A UTF-16 unit is at most 3 UTF-8 bytes, so most frames skip the count.
+  return data.length > max || (data.length * 3 > max && utf8Length(data) > max);
 }
 
 function requestedNamespace(message: ClientMessage): string | undefined {
