@@ -59,6 +59,7 @@ export class DirectorySource {
   #dirty = new Set<string>();
   #watcher: Deno.FsWatcher | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  // Rescans run one after another, never two at once.
   #scanning: Promise<void> = Promise.resolve();
   #stopped = false;
 
@@ -105,11 +106,6 @@ export class DirectorySource {
     } catch {
       // Already closed.
     }
-  }
-
-  /** Resolves once any rescan under way has finished (for tests). */
-  settled(): Promise<void> {
-    return this.#scanning;
   }
 
   #follow(): void {
