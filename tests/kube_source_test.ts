@@ -586,6 +586,22 @@ Deno.test({
     await assertConverged(view);
     const relists = server.source.watchStats?.().get("personas")?.relists ?? 0;
     assert.ok(relists >= 1, "the personas informer relisted");
+    const metrics = await (await fetch(`${server.httpUrl}/metrics`)).text();
+    assert.match(
+      metrics,
+      new RegExp(
+        `^dorgu_ws_watch_relists_total\\{resource="personas"\\} ${relists}$`,
+        "m",
+      ),
+    );
+    assert.match(
+      metrics,
+      /^dorgu_ws_watch_restarts_total\{resource="personas"\} [1-9]\d*$/m,
+    );
+    assert.match(
+      metrics,
+      /^dorgu_ws_watch_decode_errors_total\{resource="personas"\} 0$/m,
+    );
     assert.ok(
       log.lines.some((l) =>
         l.msg === "The watch's resource version expired; relisting"
