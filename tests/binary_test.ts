@@ -5,7 +5,17 @@
 import assert from "node:assert/strict";
 import manifest from "../deno.json" with { type: "json" };
 import { RUNTIME_PERMISSIONS } from "../tools/permissions.ts";
-import { copyExamples, delay, runCli, spawnServer } from "./support/server.ts";
+import {
+  checkErrorCodes,
+  checkMessageTypes,
+} from "./support/protocol_check.ts";
+import {
+  copyExamples,
+  delay,
+  editFile,
+  runCli,
+  spawnServer,
+} from "./support/server.ts";
 import { TestClient } from "./support/ws_client.ts";
 
 Deno.test("the demo and start tasks run with the binary's permissions", () => {
@@ -191,5 +201,91 @@ Deno.test("version and help", async () => {
     ]
   ) {
     assert.ok(help.stdout.includes(flag), flag);
+  }
+});
+
+Deno.test("the binary answers every message type and error code like the library", async () => {
+  const dir = await copyExamples();
+  const server = await spawnServer(["--source", dir]);
+  try {
+    const url = `ws://127.0.0.1:${server.port}/ws`;
+    await checkMessageTypes(
+      url,
+      () =>
+        editFile(
+          `${dir}/production/personas.yaml`,
+          "phase: Failed",
+          "phase: Active",
+        ),
+    );
+    await checkErrorCodes(url);
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("the binary answers forbidden, rate_limited and not_ready", async () => {
+  const dir = await copyExamples();
+  const tokens = await Deno.makeTempFile();
+  await Deno.writeTextFile(tokens, "dev-token,dev,staging\n");
+  const server = await spawnServer([
+    "--source",
+    dir,
+    "--auth",
+    "token",
+    "--token-file",
+    tokens,
+    "--rate-limit",
+    "1",
+    "--rate-burst",
+    "3",
+  ]);
+  try {
+    const client = await TestClient.connect(
+      `ws://127.0.0.1:${server.port}/ws`,
+      {
+        headers: { authorization: "Bearer dev-token" },
+      },
+    );
+    const forbidden = await client.call("request", "personas", {
+      namespace: "production",
+    });
+    assert.equal(forbidden.payload?.code, "forbidden");
+    for (let i = 0; i < 5; i++) {
+      client.send({ type: "request", topic: "cluster", requestId: `r${i}` });
+    }
+    const limited = await client.waitFor(
+      (m) => m.payload?.code === "rate_limited",
+      "rate_limited",
+    );
+    assert.match(limited.requestId ?? "", /^r\d$/);
+    await client.close();
+  } finally {
+    await server.stop();
+  }
+  // A cluster that cannot be reached: nothing is listed, so requests wait.
+  const kubeconfig = await Deno.makeTempFile();
+  await Deno.writeTextFile(
+    kubeconfig,
+    JSON.stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [{ name: "c", cluster: { server: "https://127.0.0.1:1" } }],
+      users: [{ name: "u", user: { token: "t" } }],
+      contexts: [{ name: "c", context: { cluster: "c", user: "u" } }],
+      "current-context": "c",
+    }),
+  );
+  const unreachable = await spawnServer(["--kubeconfig", kubeconfig]);
+  try {
+    const client = await TestClient.connect(
+      `ws://127.0.0.1:${unreachable.port}/ws`,
+    );
+    const reply = await client.call("request", "personas");
+    assert.equal(reply.payload?.code, "not_ready");
+    assert.match(reply.payload?.message ?? "", /ApplicationPersona objects/);
+    await client.close();
+  } finally {
+    await unreachable.stop();
   }
 });

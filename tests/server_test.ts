@@ -8,8 +8,12 @@ import * as v from "valibot";
 import {
   ClusterInfoSchema,
   PersonaSummarySchema,
-  ServerMessageSchema,
 } from "../src/protocol/mod.ts";
+import {
+  assertWellFormed,
+  checkErrorCodes,
+  checkMessageTypes,
+} from "./support/protocol_check.ts";
 import { RawSocket } from "./support/raw_ws.ts";
 import {
   copyExamples,
@@ -17,7 +21,7 @@ import {
   editFile,
   startTestServer,
 } from "./support/server.ts";
-import { type Message, TestClient } from "./support/ws_client.ts";
+import { TestClient } from "./support/ws_client.ts";
 
 const SEED_TIMESTAMP = "2026-03-23T10:00:00Z";
 
@@ -25,16 +29,6 @@ async function exampleServer(overrides = {}) {
   const dir = await copyExamples();
   const server = await startTestServer({ source: dir, ...overrides });
   return { dir, server };
-}
-
-function assertWellFormed(messages: Message[]): void {
-  for (const message of messages) {
-    const result = v.safeParse(ServerMessageSchema, message);
-    assert.ok(
-      result.success,
-      `not a valid server message: ${JSON.stringify(message)}`,
-    );
-  }
 }
 
 Deno.test("the seed's example messages get the seed's shapes back", async () => {
@@ -336,70 +330,19 @@ Deno.test("deployments and events requests answer from the cache and the log", a
   await client.close();
 });
 
-Deno.test("every error code reaches the client, echoing requestId and topic", async () => {
-  const { server } = await exampleServer({ rateBurst: 100 });
+Deno.test("every message type and every error code, echoing requestId and topic", async () => {
+  const { dir, server } = await exampleServer({ rateBurst: 100 });
   await using _ = server;
-  const client = await TestClient.connect(server.wsUrl);
-  const expect = async (
-    message: string | Record<string, unknown>,
-    code: string,
-    id?: string,
-  ) => {
-    client.send(message);
-    const reply = await client.waitFor(
-      (m) =>
-        m.type === "error" && m.requestId === id && m.payload?.code === code,
-      `${code} for ${JSON.stringify(message).slice(0, 80)}`,
-    );
-    assert.ok((reply.payload?.message ?? "").length > 10);
-    return reply;
-  };
-  await expect("{not json", "invalid_json");
-  await expect(
-    { type: 7, topic: "personas", requestId: "a" },
-    "invalid_message",
-    "a",
+  await checkMessageTypes(
+    server.wsUrl,
+    () =>
+      editFile(
+        `${dir}/production/personas.yaml`,
+        "phase: Failed",
+        "phase: Active",
+      ),
   );
-  await expect(
-    { type: "dance", topic: "personas", requestId: "b" },
-    "unknown_message_type",
-    "b",
-  );
-  const unknown = await expect(
-    { type: "subscribe", topic: "pods", requestId: "c" },
-    "unknown_topic",
-    "c",
-  );
-  assert.equal(unknown.topic, "pods");
-  const notFound = await expect(
-    {
-      type: "request",
-      topic: "cluster",
-      requestId: "d",
-      payload: { name: "mars" },
-    },
-    "not_found",
-    "d",
-  );
-  assert.equal(notFound.topic, "cluster");
-  await expect(
-    {
-      type: "subscribe",
-      topic: "personas",
-      requestId: "e",
-      payload: { namespace: "Prod" },
-    },
-    "invalid_message",
-    "e",
-  );
-  client.socket.send(new Uint8Array([1, 2, 3]));
-  const binary = await client.waitFor(
-    (m) => m.type === "error" && /Binary frames/.test(m.payload?.message ?? ""),
-    "the binary-frame error",
-  );
-  assert.equal(binary.payload?.code, "invalid_message");
-  assertWellFormed(client.received);
-  await client.close();
+  await checkErrorCodes(server.wsUrl);
 });
 
 Deno.test("not_ready until the source has listed; /ready says what is missing", async () => {
