@@ -6,6 +6,10 @@
  *
  *   deno task compile [--target TRIPLE]... [--output PATH] [--dry-run]
  *
+ * The build runs in a staging copy with a local node_modules from which
+ * source maps and type declarations are removed: the runtime never reads
+ * them, and they would double the binary's size.
+ *
  * `deno compile` fetches a runtime stub per target from Deno's release
  * host; where that host is unreachable, point DENORT_BIN at a denort
  * binary for the target.
@@ -25,6 +29,8 @@ export const TARGETS: Record<string, string> = {
 export function compileArgs(target: string, output: string): string[] {
   return [
     "compile",
+    // Types are checked before staging, where the declarations are gone.
+    "--no-check",
     ...RUNTIME_PERMISSIONS,
     ...EMBEDDED_FILES.flatMap((path) => ["--include", path]),
     "--target",
@@ -33,6 +39,59 @@ export function compileArgs(target: string, output: string): string[] {
     output,
     "main.ts",
   ];
+}
+
+/** What goes into the binary: the entry point, its sources, the demo. */
+const SOURCES = ["deno.json", "deno.lock", "main.ts", "src", ...EMBEDDED_FILES];
+
+// npm packages carry source maps and type declarations the runtime never
+// reads; for @kubernetes/client-node they are more than half its size.
+const UNUSED_AT_RUN_TIME = /\.(map|d\.ts|d\.mts|d\.cts)$/;
+
+/**
+ * Copies the sources into `dir` with a local node_modules, and removes from
+ * it what the binary does not need, so `deno compile` embeds less.
+ */
+async function stage(root: string, dir: string): Promise<void> {
+  const copy = async (from: string, to: string) => {
+    const info = await Deno.stat(from);
+    if (!info.isDirectory) {
+      await Deno.mkdir(to.slice(0, to.lastIndexOf("/")), { recursive: true });
+      await Deno.copyFile(from, to);
+      return;
+    }
+    for await (const entry of Deno.readDir(from)) {
+      await copy(`${from}/${entry.name}`, `${to}/${entry.name}`);
+    }
+  };
+  for (const path of SOURCES) await copy(`${root}${path}`, `${dir}/${path}`);
+  const manifest = JSON.parse(await Deno.readTextFile(`${dir}/deno.json`));
+  manifest.nodeModulesDir = "auto";
+  await Deno.writeTextFile(
+    `${dir}/deno.json`,
+    JSON.stringify(manifest, null, 2),
+  );
+  const install = await new Deno.Command("deno", {
+    args: ["install", "--frozen"],
+    cwd: dir,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!install.success) {
+    throw new Error(
+      `deno install failed:\n${new TextDecoder().decode(install.stderr)}`,
+    );
+  }
+  const prune = async (path: string) => {
+    for await (const entry of Deno.readDir(path)) {
+      const child = `${path}/${entry.name}`;
+      if (entry.isDirectory) await prune(child);
+      else if (entry.isFile && UNUSED_AT_RUN_TIME.test(entry.name)) {
+        await Deno.remove(child);
+      }
+    }
+  };
+  await prune(`${dir}/node_modules`);
 }
 
 if (import.meta.main) {
@@ -60,27 +119,48 @@ if (import.meta.main) {
     Deno.exit(2);
   }
   const root = new URL("../", import.meta.url).pathname;
-  for (const target of targets) {
-    const output = values.output ?? `dist/${TARGETS[target]}`;
-    const args = compileArgs(target, output);
-    console.log(`deno ${args.join(" ")}`);
-    if (values["dry-run"]) continue;
-    const result = await new Deno.Command("deno", {
-      args,
-      cwd: root,
-      stderr: "piped",
-    }).output();
-    const stderr = new TextDecoder().decode(result.stderr);
-    if (!result.success) {
-      const unreachable =
-        /download|dl\.deno\.land|error sending request|dns error/i.test(stderr);
-      console.error(
-        unreachable
-          ? `compile: deno compile could not fetch its runtime stub for ${target}; build where dl.deno.land is reachable, or set DENORT_BIN to a denort binary for ${target}.`
-          : `compile: deno compile failed for ${target}:\n${stderr}`,
-      );
-      Deno.exit(1);
+  const staging = values["dry-run"]
+    ? ""
+    : await Deno.makeTempDir({ prefix: "dorgu-ws-compile-" });
+  try {
+    if (staging) {
+      const check = await new Deno.Command("deno", {
+        args: ["check", "main.ts"],
+        cwd: root,
+      }).output();
+      if (!check.success) {
+        console.error("compile: main.ts does not type-check (see above).");
+        Deno.exit(1);
+      }
+      await stage(root, staging);
     }
-    console.log(`built ${output}`);
+    for (const target of targets) {
+      const output = values.output ?? `dist/${TARGETS[target]}`;
+      const absolute = output.startsWith("/") ? output : `${root}${output}`;
+      const args = compileArgs(target, absolute);
+      console.log(`deno ${compileArgs(target, output).join(" ")}`);
+      if (values["dry-run"]) continue;
+      const result = await new Deno.Command("deno", {
+        args,
+        cwd: staging,
+        stderr: "piped",
+      }).output();
+      const stderr = new TextDecoder().decode(result.stderr);
+      if (!result.success) {
+        const unreachable =
+          /download|dl\.deno\.land|error sending request|dns error/i.test(
+            stderr,
+          );
+        console.error(
+          unreachable
+            ? `compile: deno compile could not fetch its runtime stub for ${target}; build where dl.deno.land is reachable, or set DENORT_BIN to a denort binary for ${target}.`
+            : `compile: deno compile failed for ${target}:\n${stderr}`,
+        );
+        Deno.exit(1);
+      }
+      console.log(`built ${output}`);
+    }
+  } finally {
+    if (staging) await Deno.remove(staging, { recursive: true });
   }
 }
