@@ -212,11 +212,10 @@ Deno.test("the binary answers every message type and error code like the library
     await checkMessageTypes(
       url,
       () =>
-        editFile(
-          `${dir}/production/personas.yaml`,
-          "phase: Failed",
-          "phase: Active",
-        ),
+        editFile(`${dir}/production/personas.yaml`, {
+          from: "phase: Failed",
+          to: "phase: Active",
+        }),
     );
     await checkErrorCodes(url);
   } finally {

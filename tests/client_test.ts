@@ -157,16 +157,14 @@ Deno.test({
     ]);
     try {
       await delay(1500);
-      await editFile(
-        `${dir}/production/personas.yaml`,
-        "phase: Failed",
-        "phase: Active",
-      );
-      await editFile(
-        `${dir}/production/deployments.yaml`,
-        "readyReplicas: 2",
-        "readyReplicas: 3",
-      );
+      await editFile(`${dir}/production/personas.yaml`, {
+        from: "phase: Failed",
+        to: "phase: Active",
+      });
+      await editFile(`${dir}/production/deployments.yaml`, {
+        from: "readyReplicas: 2",
+        to: "readyReplicas: 3",
+      });
       const [line] = await text.waitFor((l) => l.includes("invoice-worker"));
       assert.match(
         line,
@@ -210,15 +208,18 @@ Deno.test({
     let restarted: ServerProcess | undefined;
     try {
       await delay(1500);
-      await editFile(file, "phase: Failed", "phase: Pending");
+      await editFile(file, { from: "phase: Failed", to: "phase: Pending" });
       await watch.waitFor((l) => l.includes("invoice-worker  phase=Pending"));
       // The connection drops; the server stays up (same epoch).
       proxy.stop();
       await watch.waitFor((l) => l.includes("lost the connection"), {
         stream: "stderr",
       });
-      await editFile(file, "phase: Pending", "phase: Active");
-      await editFile(file, "status: Healthy\n", "status: Degraded\n");
+      await editFile(file, { from: "phase: Pending", to: "phase: Active" });
+      await editFile(file, {
+        from: "status: Healthy\n",
+        to: "status: Degraded\n",
+      });
       await delay(500);
       proxy.start();
       await watch.waitFor((l) => l.includes("replayed 2 missed events"), {
@@ -240,7 +241,7 @@ Deno.test({
 
       // A restart: a new process, a new epoch, nothing to replay.
       await server.stop();
-      await editFile(file, "phase: Degraded", "phase: Failed");
+      await editFile(file, { from: "phase: Degraded", to: "phase: Failed" });
       restarted = await spawnServer([
         "--source",
         dir,

@@ -120,8 +120,7 @@ Deno.test({
     const api = env.primary;
     await env.apply([
       persona("prod", "order-service", {
-        phase: "Active",
-        health: { status: "Healthy" },
+        status: { phase: "Active", health: { status: "Healthy" } },
       }),
       clusterPersona("prod-cluster", {
         phase: "Ready",
@@ -257,9 +256,12 @@ Deno.test({
           }),
         { cluster: 1 },
       );
-      await step(() => env.apply([deployment("staging", "search", 2)]), {
-        deployments: 1,
-      });
+      await step(
+        () => env.apply([deployment("staging", "search", { replicas: 2 })]),
+        {
+          deployments: 1,
+        },
+      );
       await step(
         () =>
           patchStatus(
@@ -275,12 +277,10 @@ Deno.test({
       await step(
         () =>
           env.apply([
-            kubeEvent(
-              "prod",
-              "order-service-7d9f.1",
-              "order-service-7d9f",
-              "BackOff",
-            ),
+            kubeEvent("prod", "order-service-7d9f.1", {
+              involved: "order-service-7d9f",
+              reason: "BackOff",
+            }),
           ]),
         { events: 1 },
       );
@@ -512,7 +512,7 @@ async function resetWorld(): Promise<void> {
   await env.apply([
     persona("prod", "steady"),
     persona("prod", "leaving"),
-    deployment("prod", "worker", 2),
+    deployment("prod", "worker", { replicas: 2 }),
   ]);
   await patchStatus(
     env.primary,

@@ -108,16 +108,14 @@ Deno.test("a subscriber receives PersonaEvents for edits, with consecutive offse
   await using _ = server;
   const client = await TestClient.connect(server.wsUrl);
   await client.call("subscribe", "personas");
-  await editFile(
-    `${dir}/production/personas.yaml`,
-    "phase: Failed",
-    "phase: Active",
-  );
-  await editFile(
-    `${dir}/staging/staging.json`,
-    '"status": "Unknown"',
-    '"status": "Healthy"',
-  );
+  await editFile(`${dir}/production/personas.yaml`, {
+    from: "phase: Failed",
+    to: "phase: Active",
+  });
+  await editFile(`${dir}/staging/staging.json`, {
+    from: '"status": "Unknown"',
+    to: '"status": "Healthy"',
+  });
   const events = await client.waitForCount(
     (m) => m.type === "event",
     2,
@@ -151,16 +149,14 @@ Deno.test("namespace and name filters hold back everything else", async () => {
   const byName = await TestClient.connect(server.wsUrl);
   await staging.call("subscribe", "deployments", { namespace: "staging" });
   await byName.call("subscribe", "deployments", { name: "payment-gateway" });
-  await editFile(
-    `${dir}/production/deployments.yaml`,
-    "readyReplicas: 2",
-    "readyReplicas: 3",
-  );
-  await editFile(
-    `${dir}/staging/staging.json`,
-    '"readyReplicas": 0',
-    '"readyReplicas": 1',
-  );
+  await editFile(`${dir}/production/deployments.yaml`, {
+    from: "readyReplicas: 2",
+    to: "readyReplicas: 3",
+  });
+  await editFile(`${dir}/staging/staging.json`, {
+    from: '"readyReplicas": 0',
+    to: '"readyReplicas": 1',
+  });
   const [stagingEvent] = await staging.waitForCount(
     (m) => m.type === "event",
     1,
@@ -191,7 +187,7 @@ Deno.test("resume replays exactly the missed events; a foreign epoch must re-lis
   await observer.call("subscribe", "personas");
   const edit = async (from: string, to: string) => {
     const before = observer.events("personas").length;
-    await editFile(file, from, to);
+    await editFile(file, { from, to });
     await observer.waitForCount(
       (m) => m.type === "event",
       before + 1,
@@ -260,7 +256,7 @@ Deno.test("a list carries the stream position, so list-then-watch has no gap or 
   const file = `${dir}/production/personas.yaml`;
   const client = await TestClient.connect(server.wsUrl);
   await client.call("subscribe", "personas");
-  await editFile(file, "phase: Failed", "phase: Pending");
+  await editFile(file, { from: "phase: Failed", to: "phase: Pending" });
   await client.waitForCount((m) => m.type === "event", 1, "event");
   const list = await client.call("request", "personas");
   assert.equal(list.epoch, server.hub.epoch);
@@ -268,7 +264,7 @@ Deno.test("a list carries the stream position, so list-then-watch has no gap or 
   const listed = (list.payload?.personas as { name: string; phase: string }[])
     .find((p) => p.name === "invoice-worker");
   assert.equal(listed?.phase, "Pending");
-  await editFile(file, "phase: Pending", "phase: Active");
+  await editFile(file, { from: "phase: Pending", to: "phase: Active" });
   const [, next] = await client.waitForCount(
     (m) => m.type === "event",
     2,
@@ -292,7 +288,10 @@ Deno.test("unsubscribe stops events and is idempotent", async () => {
       topic: "cluster",
     });
   }
-  await editFile(`${dir}/cluster.yaml`, "phase: Ready", "phase: Degraded");
+  await editFile(`${dir}/cluster.yaml`, {
+    from: "phase: Ready",
+    to: "phase: Degraded",
+  });
   await delay(400);
   assert.equal(client.events("cluster").length, 0);
   await client.close();
@@ -336,11 +335,10 @@ Deno.test("every message type and every error code, echoing requestId and topic"
   await checkMessageTypes(
     server.wsUrl,
     () =>
-      editFile(
-        `${dir}/production/personas.yaml`,
-        "phase: Failed",
-        "phase: Active",
-      ),
+      editFile(`${dir}/production/personas.yaml`, {
+        from: "phase: Failed",
+        to: "phase: Active",
+      }),
   );
   await checkErrorCodes(server.wsUrl);
 });

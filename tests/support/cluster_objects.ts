@@ -11,15 +11,17 @@ import type { Message } from "./ws_client.ts";
 export function persona(
   namespace: string,
   name: string,
-  status: Record<string, unknown> = {},
-  spec: Record<string, unknown> = {},
+  options: {
+    status?: Record<string, unknown>;
+    spec?: Record<string, unknown>;
+  } = {},
 ): Record<string, unknown> {
   return {
     apiVersion: "dorgu.io/v1",
     kind: "ApplicationPersona",
     metadata: { name, namespace },
-    spec: { name, type: "api", tier: "critical", ...spec },
-    status,
+    spec: { name, type: "api", tier: "critical", ...options.spec },
+    status: options.status ?? {},
   };
 }
 
@@ -41,8 +43,9 @@ export function clusterPersona(
 export function deployment(
   namespace: string,
   name: string,
-  replicas = 3,
+  options: { replicas?: number } = {},
 ): Record<string, unknown> {
+  const replicas = options.replicas ?? 3;
   return {
     apiVersion: "apps/v1",
     kind: "Deployment",
@@ -64,9 +67,9 @@ export function deployment(
 export function kubeEvent(
   namespace: string,
   name: string,
-  involved: string,
-  reason: string,
+  options: { involved: string; reason: string },
 ): Record<string, unknown> {
+  const { involved, reason } = options;
   const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
   return {
     apiVersion: "v1",

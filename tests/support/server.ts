@@ -220,9 +220,9 @@ export async function waitReady(
 /** Replaces `from` with `to` in a file, failing if `from` is not there. */
 export async function editFile(
   path: string,
-  from: string,
-  to: string,
+  edit: { from: string; to: string },
 ): Promise<void> {
+  const { from, to } = edit;
   const text = await Deno.readTextFile(path);
   if (!text.includes(from)) throw new Error(`${path} does not contain ${from}`);
   await Deno.writeTextFile(path, text.replace(from, to));
