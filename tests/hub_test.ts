@@ -345,7 +345,7 @@ Deno.test("replayed events do not use up the send buffer", () => {
     since: { epoch: "E", offset: 0 },
   });
   for (const event of outcome.replay) {
-    c.session.replay(event.frame, event.bytes);
+    c.session.replay(event);
   }
   assert.equal(c.socket.sent.length, 20);
   now += LATER;

@@ -17,7 +17,7 @@ import {
 } from "../protocol/mod.ts";
 import { Histogram, LATENCY_BUCKETS } from "./histogram.ts";
 import type { Hub } from "./hub.ts";
-import { CLOSE_CODES, type Session, utf8Length } from "./session.ts";
+import { type Session, utf8Length } from "./session.ts";
 
 /** Where `request` messages are answered from: the source's cache. */
 export interface QuerySource {
@@ -99,7 +99,6 @@ export class Dispatcher {
     if (tooBig(data, this.#maxBytes)) {
       session.close(
         "message_too_big",
-        CLOSE_CODES.messageTooBig,
         `Message too big: the limit is ${this.#maxBytes} bytes.`,
       );
       return;
@@ -146,7 +145,7 @@ export class Dispatcher {
           });
           this.#respond(session, message, outcome.payload);
           for (const event of outcome.replay) {
-            session.replay(event.frame, event.bytes);
+            session.replay(event);
           }
           break;
         }

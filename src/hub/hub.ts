@@ -13,12 +13,7 @@ import {
   TOPICS,
 } from "../protocol/mod.ts";
 import { RingBuffer } from "./ring_buffer.ts";
-import {
-  CLOSE_CODES,
-  type Session,
-  type Subscription,
-  utf8Length,
-} from "./session.ts";
+import { type Session, type Subscription, utf8Length } from "./session.ts";
 
 /** One published event, as the ring buffer holds it. */
 export interface StoredEvent {
@@ -161,7 +156,7 @@ export class Hub {
     const now = this.#clock();
     for (const subscription of stream.subscribers) {
       if (!matches(subscription, event)) continue;
-      if (subscription.session.deliver(frame, event.bytes, now)) sent++;
+      if (subscription.session.deliver(event, now)) sent++;
       else dropped++;
     }
     stream.sent += sent;
@@ -260,7 +255,7 @@ export class Hub {
   /** Closes every session with 1001, for shutdown. */
   closeAll(reason: string): void {
     for (const session of [...this.#sessions]) {
-      session.close("shutdown", CLOSE_CODES.goingAway, reason);
+      session.close("shutdown", reason);
       this.detach(session);
     }
   }

@@ -20,6 +20,14 @@ export interface ClientSocket {
   close(code?: number, reason?: string): void;
 }
 
+/** A serialized message and its UTF-8 size, as events are kept. */
+export interface OutboundFrame {
+  /** The message, serialized. */
+  readonly frame: string;
+  /** UTF-8 length of `frame`. */
+  readonly bytes: number;
+}
+
 /** What a subscription lets through: filters and the client's namespace scope. */
 export interface Subscription {
   /** The session that receives the events. */
@@ -35,16 +43,23 @@ export type CloseCause =
   | "write_timeout"
   | "send_buffer_full"
   | "message_too_big"
-  | "shutdown"
-  | "idle";
+  | "shutdown";
 
-/** Close codes the server uses. */
-export const CLOSE_CODES = {
-  normal: 1000,
-  goingAway: 1001,
-  policyViolation: 1008,
-  messageTooBig: 1009,
-} as const;
+/** The close code and default reason the server uses for each cause. */
+export const CLOSE_FRAMES: Readonly<
+  Record<CloseCause, { code: number; reason: string }>
+> = {
+  write_timeout: {
+    code: 1008,
+    reason: "Write timeout: the client stopped reading.",
+  },
+  send_buffer_full: {
+    code: 1008,
+    reason: "Send buffer full: read your messages.",
+  },
+  message_too_big: { code: 1009, reason: "Message too big." },
+  shutdown: { code: 1001, reason: "The server is shutting down." },
+};
 
 /**
  * How long a message may wait for its first chance to be written before it
@@ -161,7 +176,7 @@ export class Session {
    * full. `now` is the publisher's clock reading, shared by the whole
    * fan-out. Returns false when the event was dropped for this client.
    */
-  deliver(frame: string, bytes: number, now: number): boolean {
+  deliver(message: OutboundFrame, now: number): boolean {
     if (this.#closed) return false;
     if (
       this.#lengths.length - this.#head - this.#exempt >= this.#limit &&
@@ -170,7 +185,7 @@ export class Session {
       this.dropped++;
       return false;
     }
-    this.#push(frame, bytes, now);
+    this.#push(message.frame, message.bytes, now);
     return true;
   }
 
@@ -179,10 +194,10 @@ export class Session {
    * they are bounded by the topic's history, and dropping one would make
    * the resume it belongs to fail.
    */
-  replay(frame: string, bytes: number): void {
+  replay(message: OutboundFrame): void {
     if (this.#closed) return;
-    this.#push(frame, bytes, this.#clock());
-    this.#lengths[this.#lengths.length - 1] = -bytes;
+    this.#push(message.frame, message.bytes, this.#clock());
+    this.#lengths[this.#lengths.length - 1] = -message.bytes;
     this.#exempt++;
   }
 
@@ -197,11 +212,7 @@ export class Session {
       this.#lengths.length - this.#head - this.#exempt >= this.#limit &&
       this.#full(now)
     ) {
-      this.close(
-        "send_buffer_full",
-        CLOSE_CODES.policyViolation,
-        "Send buffer full: read your messages.",
-      );
+      this.close("send_buffer_full");
       return;
     }
     const frame = JSON.stringify(message);
@@ -243,11 +254,7 @@ export class Session {
       return true;
     }
     if (now - this.#progressAt < writeTimeoutMs) return true;
-    this.close(
-      "write_timeout",
-      CLOSE_CODES.policyViolation,
-      "Write timeout: the client stopped reading.",
-    );
+    this.close("write_timeout");
     return false;
   }
 
@@ -255,12 +262,14 @@ export class Session {
    * Closes the session from the server side. Idempotent. Deno cannot abort
    * a connection whose peer stopped reading, so the close frame may wait
    * behind unread data; the session is forgotten at once either way.
+   * `reason` replaces the cause's default close reason.
    */
-  close(cause: CloseCause, code: number, reason: string): void {
+  close(cause: CloseCause, reason?: string): void {
     if (this.#closed) return;
     this.#closed = true;
+    const frame = CLOSE_FRAMES[cause];
     try {
-      this.#socket.close(code, reason);
+      this.#socket.close(frame.code, reason ?? frame.reason);
     } catch {
       // Already closing or closed: nothing more to do.
     }

@@ -106,7 +106,7 @@ export class ClusterSource implements Source {
             upsert: (object) => this.#state.upsert(resource, object),
             remove: (object) => this.#state.remove(resource, object),
             problem: (message) =>
-              this.#state.setProblem(resource, message, namespace),
+              this.#state.setProblem(resource, message, { namespace }),
           },
           log: this.#log,
           ...this.#options.informer,

@@ -131,11 +131,12 @@ export class ClusterState implements QuerySource {
   setProblem(
     resource: Resource,
     problem: string | undefined,
-    namespace?: string,
+    options: { namespace?: string } = {},
   ): void {
+    const scope = options.namespace ?? "*";
     const problems = this.#problems.get(resource) ?? new Map();
-    if (problem === undefined) problems.delete(namespace ?? "*");
-    else problems.set(namespace ?? "*", problem);
+    if (problem === undefined) problems.delete(scope);
+    else problems.set(scope, problem);
     this.#problems.set(resource, problems);
   }
 
