@@ -288,3 +288,47 @@ Deno.test("the binary answers forbidden, rate_limited and not_ready", async () =
     await unreachable.stop();
   }
 });
+
+Deno.test("--enable-websocket=false keeps health, readiness and metrics, and refuses /ws", async () => {
+  const dir = await copyExamples();
+  const server = await spawnServer([
+    "--source",
+    dir,
+    "--enable-websocket=false",
+  ]);
+  try {
+    const base = `http://127.0.0.1:${server.port}`;
+    const ws = await fetch(`${base}/ws`);
+    assert.equal(ws.status, 404);
+    assert.match(await ws.text(), /WebSockets are disabled on this server/);
+    for (const path of ["/health", "/ready", "/metrics"]) {
+      const response = await fetch(`${base}${path}`);
+      assert.equal(response.status, 200, path);
+      await response.body?.cancel();
+    }
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("a malformed token file stops start-up with the line that is wrong", async () => {
+  const tokens = await Deno.makeTempFile();
+  await Deno.writeTextFile(tokens, "# tokens\ngood,user\nno-user-here\n");
+  const dir = await copyExamples();
+  const result = await runCli([
+    "serve",
+    "--source",
+    dir,
+    "--auth",
+    "token",
+    "--token-file",
+    tokens,
+    "--websocket-addr",
+    "127.0.0.1:0",
+  ]);
+  assert.equal(result.code, 1);
+  assert.equal(
+    result.stderr.trim(),
+    `dorgu-ws: ${tokens}:3: expected 'token,user[,namespaces]'.`,
+  );
+});

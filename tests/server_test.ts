@@ -16,6 +16,7 @@ import {
 } from "./support/protocol_check.ts";
 import { RawSocket } from "./support/raw_ws.ts";
 import {
+  captureLog,
   copyExamples,
   delay,
   editFile,
@@ -801,4 +802,36 @@ Deno.test("token auth: 401 without a valid token; scoped tokens see only their n
     ),
   );
   await dev.close();
+});
+
+Deno.test("a changed token file is picked up; a broken one keeps the last good tokens", async () => {
+  const dir = await copyExamples();
+  const tokenFile = await Deno.makeTempFile();
+  await Deno.writeTextFile(tokenFile, "first,ops\n");
+  const log = captureLog();
+  const server = await startTestServer(
+    { source: dir, auth: "token", tokenFile },
+    { log: log.logger },
+  );
+  await using _ = server;
+  const status = async (token: string) => {
+    const { socket, status } = await RawSocket.connect(server.port, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    socket.close();
+    return status;
+  };
+  assert.equal(await status("first"), 101);
+  await Deno.writeTextFile(tokenFile, "first,ops\nbroken line\n");
+  await delay(2100);
+  assert.equal(await status("first"), 101);
+  assert.ok(
+    log.lines.some((l) =>
+      l.msg === "Cannot reload the token file; keeping the last good one"
+    ),
+  );
+  await Deno.writeTextFile(tokenFile, "second,ops\n");
+  await delay(2100);
+  assert.equal(await status("second"), 101);
+  assert.equal(await status("first"), 401);
 });
