@@ -90,7 +90,10 @@ export class TokenFileAuthenticator implements Authenticator {
   #path: string;
   #log: Logger;
   #byHash = new Map<string, Principal>();
-  #mtime = -1;
+  // The text last read: a change within the file system's timestamp
+  // granularity would leave mtime as it was, so compare contents.
+  #text: string | undefined;
+  #rejected: string | undefined;
   #checkedAt = 0;
 
   private constructor(path: string, log: Logger) {
@@ -131,8 +134,7 @@ export class TokenFileAuthenticator implements Authenticator {
     if (now - this.#checkedAt < 2000) return;
     this.#checkedAt = now;
     try {
-      const stat = await Deno.stat(this.#path);
-      if ((stat.mtime?.getTime() ?? 0) !== this.#mtime) await this.#reload();
+      await this.#reload();
     } catch (error) {
       this.#log.warn(
         "Cannot reload the token file; keeping the last good one",
@@ -145,17 +147,22 @@ export class TokenFileAuthenticator implements Authenticator {
   }
 
   async #reload(): Promise<void> {
-    const stat = await Deno.stat(this.#path);
-    const tokens = parseTokenFile(
-      await Deno.readTextFile(this.#path),
-      this.#path,
-    );
+    const text = await Deno.readTextFile(this.#path);
+    if (text === this.#text || text === this.#rejected) return;
+    let tokens: Map<string, Principal>;
+    try {
+      tokens = parseTokenFile(text, this.#path);
+    } catch (error) {
+      // Reported once, not on every check while it stays broken.
+      this.#rejected = text;
+      throw error;
+    }
     const byHash = new Map<string, Principal>();
     for (const [token, principal] of tokens) {
       byHash.set(await sha256(token), principal);
     }
     this.#byHash = byHash;
-    this.#mtime = stat.mtime?.getTime() ?? 0;
+    this.#text = text;
   }
 }
 
