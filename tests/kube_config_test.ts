@@ -90,7 +90,7 @@ Deno.test({
     const marker = `${env.dir}/plugin-ran`;
     await Deno.writeTextFile(
       plugin,
-      `#!/bin/sh\ntouch ${marker}\ncat <<'EOF'\n${
+      `#!/bin/sh\necho ran >> ${marker}\ncat <<'EOF'\n${
         JSON.stringify({
           apiVersion: "client.authentication.k8s.io/v1",
           kind: "ExecCredential",
@@ -108,7 +108,34 @@ Deno.test({
       },
     });
     await servesWith(["--kubeconfig", path]);
-    await Deno.stat(marker);
+    assert.ok((await Deno.readTextFile(marker)).length > 0, "the plugin ran");
+
+    // Watching and reviewing client tokens share one credential loader, so
+    // the plugin's credential is fetched once, not once per user of it.
+    await Deno.remove(marker);
+    const server = await spawnServer([
+      "--kubeconfig",
+      path,
+      "--auth",
+      "kubernetes",
+    ]);
+    try {
+      await waitReady(`http://127.0.0.1:${server.port}`);
+      const client = await TestClient.connect(
+        `ws://127.0.0.1:${server.port}/ws`,
+        {
+          headers: { authorization: `Bearer ${token}` },
+        },
+      );
+      assert.equal((await client.call("request", "personas")).type, "response");
+      await client.close();
+    } finally {
+      await server.stop();
+    }
+    assert.equal(
+      (await Deno.readTextFile(marker)).trim().split("\n").length,
+      1,
+    );
   },
 });
 
@@ -220,7 +247,7 @@ Deno.test({
       log: log.logger,
       source: (state, logger) =>
         new ClusterSource(state, {
-          kubeconfig: path,
+          credentials: new CredentialLoader({ kubeconfig: path }),
           namespaces: [],
           log: logger,
           informer: { backoffMs: [100, 500] },

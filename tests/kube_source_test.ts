@@ -5,6 +5,7 @@
  * restarted, etcd compacted, permissions missing.
  */
 import assert from "node:assert/strict";
+import { CredentialLoader } from "../src/kube/mod.ts";
 import { ClusterSource } from "../src/sources/cluster.ts";
 import {
   apiPersonas,
@@ -42,7 +43,9 @@ async function clusterServer(
     log: log.logger,
     source: (state, logger) =>
       new ClusterSource(state, {
-        kubeconfig: options.kubeconfig ?? env.kubeconfig,
+        credentials: new CredentialLoader({
+          kubeconfig: options.kubeconfig ?? env.kubeconfig,
+        }),
         namespaces: options.namespaces ?? [],
         log: logger,
         informer: { backoffMs: [100, 800] },

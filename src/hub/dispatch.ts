@@ -17,7 +17,7 @@ import {
 } from "../protocol/mod.ts";
 import { Histogram, LATENCY_BUCKETS } from "./histogram.ts";
 import type { Hub } from "./hub.ts";
-import { type Session, utf8Length } from "./session.ts";
+import { inScope, type Session, utf8Length } from "./session.ts";
 
 /** Where `request` messages are answered from: the source's cache. */
 export interface QuerySource {
@@ -28,7 +28,7 @@ export interface QuerySource {
    * namespaces). Throws {@link QueryError} for an answerable refusal.
    */
   answer(
-    query: Exclude<Query, { topic: "events" }>,
+    query: Query,
     scope: ReadonlySet<string> | null,
   ): unknown;
 }
@@ -50,8 +50,6 @@ export class QueryError extends Error {
 export interface DispatcherOptions {
   /** Largest inbound message in bytes; larger ones close with 1009. */
   maxMessageBytes: number;
-  /** Events `request events` returns without a `limit`. */
-  defaultEventsLimit?: number;
   /** Where unexpected failures are logged. */
   log?: Logger;
 }
@@ -71,7 +69,6 @@ export class Dispatcher {
   #hub: Hub;
   #queries: QuerySource;
   #maxBytes: number;
-  #defaultLimit: number;
   #log: Logger;
   #stats: DispatchStats = {
     latency: new Map(TOPICS.map((t) => [t, new Histogram(LATENCY_BUCKETS)])),
@@ -84,7 +81,6 @@ export class Dispatcher {
     this.#hub = hub;
     this.#queries = queries;
     this.#maxBytes = options.maxMessageBytes;
-    this.#defaultLimit = options.defaultEventsLimit ?? 100;
     this.#log = options.log ?? createLogger();
   }
 
@@ -128,7 +124,7 @@ export class Dispatcher {
     }
     const message = parsed.message;
     const namespace = requestedNamespace(message);
-    if (namespace && session.scope && !session.scope.has(namespace)) {
+    if (namespace && !inScope(session.scope, namespace)) {
       this.#error(session, {
         code: "forbidden",
         message:
@@ -186,15 +182,7 @@ export class Dispatcher {
     }
     let payload: unknown;
     try {
-      payload = query.topic === "events"
-        ? {
-          events: this.#hub.recent("events", {
-            namespace: query.namespace,
-            limit: query.limit ?? this.#defaultLimit,
-            scope: session.scope,
-          }),
-        }
-        : this.#queries.answer(query, session.scope);
+      payload = this.#queries.answer(query, session.scope);
     } catch (error) {
       if (!(error instanceof QueryError)) throw error;
       this.#error(session, { code: error.code, message: error.message }, echo);

@@ -13,7 +13,12 @@ import {
   TOPICS,
 } from "../protocol/mod.ts";
 import { RingBuffer } from "./ring_buffer.ts";
-import { type Session, type Subscription, utf8Length } from "./session.ts";
+import {
+  inScope,
+  type Session,
+  type Subscription,
+  utf8Length,
+} from "./session.ts";
 
 /** One published event, as the ring buffer holds it. */
 export interface StoredEvent {
@@ -234,7 +239,7 @@ export class Hub {
     for (let i = ring.size - 1; i >= 0 && picked.length < options.limit; i--) {
       const event = ring.at(i) as StoredEvent;
       if (options.namespace && event.namespace !== options.namespace) continue;
-      if (options.scope && !options.scope.has(event.namespace)) continue;
+      if (!inScope(options.scope ?? null, event.namespace)) continue;
       picked.push(event.payload);
     }
     return picked.reverse();
@@ -308,8 +313,7 @@ function matches(subscription: Subscription, event: StoredEvent): boolean {
     subscription.name !== undefined &&
     subscription.name !== event.name && subscription.name !== event.alias
   ) return false;
-  const scope = subscription.session.scope;
-  return scope === null || event.namespace === "" || scope.has(event.namespace);
+  return inScope(subscription.session.scope, event.namespace);
 }
 
 function randomEpoch(): string {

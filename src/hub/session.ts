@@ -20,6 +20,17 @@ export interface ClientSocket {
   close(code?: number, reason?: string): void;
 }
 
+/**
+ * Whether a client limited to `scope` (`null`: unlimited) may see objects
+ * in `namespace`. Cluster-scoped objects (namespace "") are seen by all.
+ */
+export function inScope(
+  scope: ReadonlySet<string> | null,
+  namespace: string,
+): boolean {
+  return scope === null || namespace === "" || scope.has(namespace);
+}
+
 /** A serialized message and its UTF-8 size, as events are kept. */
 export interface OutboundFrame {
   /** The message, serialized. */
@@ -178,10 +189,7 @@ export class Session {
    */
   deliver(message: OutboundFrame, now: number): boolean {
     if (this.#closed) return false;
-    if (
-      this.#lengths.length - this.#head - this.#exempt >= this.#limit &&
-      this.#full(now)
-    ) {
+    if (this.#full(now)) {
       this.dropped++;
       return false;
     }
@@ -208,10 +216,7 @@ export class Session {
   reply(message: object): void {
     if (this.#closed) return;
     const now = this.#clock();
-    if (
-      this.#lengths.length - this.#head - this.#exempt >= this.#limit &&
-      this.#full(now)
-    ) {
+    if (this.#full(now)) {
       this.close("send_buffer_full");
       return;
     }
@@ -296,6 +301,10 @@ export class Session {
   // Whether the client has let its buffer fill: `limit` messages it has had
   // time to take are still unread, or far more than that are queued at all.
   #full(now: number): boolean {
+    // Cheap check first: the window is far below the limit almost always.
+    if (this.#lengths.length - this.#head - this.#exempt < this.#limit) {
+      return false;
+    }
     const unread = this.#settle() - this.#exempt;
     if (unread < this.#limit) return false;
     if (unread >= this.#limit * HARD_LIMIT_FACTOR) return true;

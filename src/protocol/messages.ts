@@ -85,6 +85,9 @@ export const ClusterQuerySchema = v.object({
 /** The most events one `request events` returns. */
 export const MAX_EVENTS_LIMIT = 10_000;
 
+/** Events `request events` returns without a `limit`. */
+export const DEFAULT_EVENTS_LIMIT = 100;
+
 /** Payload of `request events`. */
 export const EventsQuerySchema = v.object({
   namespace: v.optional(NamespaceSchema),

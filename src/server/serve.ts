@@ -3,6 +3,8 @@
  * `Deno.serve`, the write-timeout sweep, and a graceful SIGTERM.
  */
 import { Dispatcher, Hub } from "../hub/mod.ts";
+// Types only: the Kubernetes modules load when a Kubernetes feature is on.
+import type { CredentialLoader } from "../kube/mod.ts";
 import { createLogger, type Logger } from "../log.ts";
 import type { Source } from "../sources/source.ts";
 import { ClusterState } from "../sources/state.ts";
@@ -60,9 +62,13 @@ export async function startServer(
     maxMessageBytes: config.maxMessageBytes,
     log,
   });
-  const authenticator = await createAuthenticator(config, log);
+  const credentials = kubeCredentials(config);
+  const authenticator = await createAuthenticator(config, {
+    log,
+    credentials,
+  });
   const source = options.source?.(state, log) ??
-    await createSource(config, state, log);
+    await createSource(config, state, { log, credentials });
   await source.start();
 
   const handler = createHandler({
@@ -113,32 +119,53 @@ export async function startServer(
   };
 }
 
+/**
+ * One credential loader for everything that talks to the API server, so an
+ * exec plugin runs once per expiry, not once per user of the credentials.
+ * Loaded only when a Kubernetes feature is on.
+ */
+function kubeCredentials(
+  config: ServeConfig,
+): () => Promise<CredentialLoader> {
+  let loader: Promise<CredentialLoader> | undefined;
+  return () =>
+    loader ??= import("../kube/mod.ts").then(({ CredentialLoader }) =>
+      new CredentialLoader({
+        kubeconfig: config.kubeconfig,
+        context: config.context,
+      })
+    );
+}
+
 async function createAuthenticator(
   config: ServeConfig,
-  log: Logger,
+  options: { log: Logger; credentials: ReturnType<typeof kubeCredentials> },
 ): Promise<Authenticator | undefined> {
   if (config.auth === "token") {
     return await TokenFileAuthenticator.load(config.tokenFile as string, {
-      log,
+      log: options.log,
     });
   }
   if (config.auth !== "kubernetes") return undefined;
-  const [{ KubernetesAuthenticator }, { CredentialLoader, KubeClient }] =
-    await Promise.all([import("./kube_auth.ts"), import("../kube/mod.ts")]);
-  const credentials = new CredentialLoader({
-    kubeconfig: config.kubeconfig,
-    context: config.context,
-  });
+  const [{ KubernetesAuthenticator }, { KubeClient }, credentials] =
+    await Promise.all([
+      import("./kube_auth.ts"),
+      import("../kube/mod.ts"),
+      options.credentials(),
+    ]);
   // Fail at start, with the reason, when there are no credentials at all.
   await credentials.load();
-  return new KubernetesAuthenticator(new KubeClient(credentials), { log });
+  return new KubernetesAuthenticator(new KubeClient(credentials), {
+    log: options.log,
+  });
 }
 
 async function createSource(
   config: ServeConfig,
   state: ClusterState,
-  log: Logger,
+  options: { log: Logger; credentials: ReturnType<typeof kubeCredentials> },
 ): Promise<Source> {
+  const log = options.log;
   // Each source is loaded only when chosen: the Kubernetes client and the
   // YAML parser cost memory and start-up time a server without them saves.
   if (config.source !== "kubernetes") {
@@ -151,8 +178,7 @@ async function createSource(
   }
   const { ClusterSource } = await import("../sources/cluster.ts");
   return new ClusterSource(state, {
-    kubeconfig: config.kubeconfig,
-    context: config.context,
+    credentials: await options.credentials(),
     namespaces: config.namespaces,
     log,
   });

@@ -2,12 +2,7 @@
  * The Kubernetes source: one informer per followed resource (and per
  * namespace with `--namespace`), each feeding the {@link ClusterState}.
  */
-import {
-  CredentialLoader,
-  Informer,
-  KubeClient,
-  type KubeConfigOptions,
-} from "../kube/mod.ts";
+import { type CredentialSource, Informer, KubeClient } from "../kube/mod.ts";
 import { createLogger, type Logger } from "../log.ts";
 import {
   type Resource,
@@ -19,7 +14,9 @@ import type { Source, WatchStats } from "./source.ts";
 import type { ClusterState } from "./state.ts";
 
 /** Options for {@link ClusterSource}. */
-export interface ClusterSourceOptions extends KubeConfigOptions {
+export interface ClusterSourceOptions {
+  /** Credentials for the API server, shared with anything else using them. */
+  credentials: CredentialSource;
   /** Namespaces to watch namespaced resources in; empty for all. */
   namespaces: readonly string[];
   /** Structured log. */
@@ -58,7 +55,7 @@ export class ClusterSource implements Source {
   #state: ClusterState;
   #options: ClusterSourceOptions;
   #log: Logger;
-  #loader: CredentialLoader;
+  #credentials: CredentialSource;
   #client: KubeClient;
   #informers: { resource: Resource; informer: Informer }[] = [];
 
@@ -67,8 +64,8 @@ export class ClusterSource implements Source {
     this.#state = state;
     this.#options = options;
     this.#log = options.log ?? createLogger();
-    this.#loader = new CredentialLoader(options);
-    this.#client = new KubeClient(this.#loader);
+    this.#credentials = options.credentials;
+    this.#client = new KubeClient(options.credentials);
   }
 
   /**
@@ -77,7 +74,7 @@ export class ClusterSource implements Source {
    * the informers retry and `/ready` says what they wait for.
    */
   async start(): Promise<void> {
-    const access = await this.#loader.load();
+    const access = await this.#credentials.load();
     this.#log.info("Following the cluster", {
       server: access.server,
       credentials: access.describe,

@@ -7,17 +7,18 @@
  *
  * This is the one place events are derived; every source goes through it.
  */
-import { QueryError, type QuerySource } from "../hub/mod.ts";
+import { inScope, QueryError, type QuerySource } from "../hub/mod.ts";
 import type { Hub } from "../hub/mod.ts";
 import { createLogger, type Logger } from "../log.ts";
-import type {
-  ClusterEvent,
-  ClusterInfo,
-  DeploymentSummary,
-  PersonaSummary,
-  Query,
-  Topic,
-  ValidationEvent,
+import {
+  type ClusterEvent,
+  type ClusterInfo,
+  DEFAULT_EVENTS_LIMIT,
+  type DeploymentSummary,
+  type PersonaSummary,
+  type Query,
+  type Topic,
+  type ValidationEvent,
 } from "../protocol/mod.ts";
 import {
   type ClusterProjection,
@@ -229,11 +230,8 @@ export class ClusterState implements QuerySource {
       : `${kind} objects are still being listed; retry in a moment.`;
   }
 
-  /** Answers a `request` from the cache. */
-  answer(
-    query: Exclude<Query, { topic: "events" }>,
-    scope: ReadonlySet<string> | null,
-  ): unknown {
+  /** Answers a `request` from the cache (or, for events, the log). */
+  answer(query: Query, scope: ReadonlySet<string> | null): unknown {
     switch (query.topic) {
       case "personas":
         return {
@@ -249,6 +247,14 @@ export class ClusterState implements QuerySource {
         };
       case "cluster":
         return clusterInfo(this.#pickCluster(query.name));
+      case "events":
+        return {
+          events: this.#hub.recent("events", {
+            namespace: query.namespace,
+            limit: query.limit ?? DEFAULT_EVENTS_LIMIT,
+            scope,
+          }),
+        };
     }
   }
 
@@ -384,17 +390,19 @@ export class ClusterState implements QuerySource {
     next: PersonaProjection | undefined,
     live: boolean,
   ): void {
-    // Deployments whose persona link may move: the app this persona
-    // claimed before and the one it claims now.
-    const apps = new Set<string>();
-    for (const p of [previous, next]) {
-      if (p?.appName) apps.add(`${p.namespace}/${p.appName}`);
+    // The app index changes only when the persona claims another app (or
+    // appears, or goes): most updates are status churn and skip it.
+    const relinked = previous?.appName !== next?.appName;
+    const linkedBefore = new Map<string, string | undefined>();
+    if (relinked) {
+      for (const p of [previous, next]) {
+        if (!p?.appName) continue;
+        const app = `${p.namespace}/${p.appName}`;
+        linkedBefore.set(app, this.#apps.get(app)?.[0]);
+      }
+      if (previous?.appName) this.#unclaim(previous);
+      if (next?.appName) this.#claim(next);
     }
-    const linkedBefore = new Map(
-      [...apps].map((app) => [app, this.#apps.get(app)?.[0]]),
-    );
-    if (previous?.appName) this.#unclaim(previous);
-    if (next?.appName) this.#claim(next);
 
     if (live) {
       for (
@@ -543,7 +551,7 @@ function select<P extends { namespace: string; name: string }>(
       continue;
     }
     if (query.name !== undefined && item.name !== query.name) continue;
-    if (scope && !scope.has(item.namespace)) continue;
+    if (!inScope(scope, item.namespace)) continue;
     picked.push(item);
   }
   return picked.sort((a, b) =>
