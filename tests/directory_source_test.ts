@@ -209,3 +209,23 @@ Deno.test("a source directory that does not exist is a clear error", async () =>
     /Cannot read the source directory \/nonexistent\/dorgu/,
   );
 });
+
+Deno.test("a source directory that disappears keeps what was read, and says so", async () => {
+  const dir = await copyExamples();
+  const { state, source, log } = await startSource(dir);
+  try {
+    await Deno.remove(dir, { recursive: true });
+    await until(
+      () =>
+        log.lines.find((l) =>
+          l.msg === "Cannot list the source directory; keeping what was read" ||
+          l.msg === "Stopped watching the source directory"
+        ),
+      "a warning about the directory",
+    );
+    assert.equal(state.stats().get("personas")?.objects, 6);
+    assert.equal(state.ready, true);
+  } finally {
+    source.stop();
+  }
+});

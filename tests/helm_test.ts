@@ -7,7 +7,11 @@
  */
 import assert from "node:assert/strict";
 import { loadAll } from "js-yaml";
-import { patchStatus, persona } from "./support/cluster_objects.ts";
+import {
+  LEAST_RULES,
+  patchStatus,
+  persona,
+} from "./support/cluster_objects.ts";
 import { assetsDir, collectionOf, Envtest } from "./support/envtest.ts";
 import { delay, spawnServer, waitReady } from "./support/server.ts";
 import { TestClient } from "./support/ws_client.ts";
@@ -122,19 +126,7 @@ Deno.test("the default release: ClusterIP service on 9090, least RBAC, probes, r
     }],
   });
   const [role] = find(manifests, "ClusterRole");
-  assert.deepEqual(role.rules, [
-    {
-      apiGroups: ["dorgu.io"],
-      resources: ["applicationpersonas", "clusterpersonas"],
-      verbs: ["get", "list", "watch"],
-    },
-    {
-      apiGroups: ["apps"],
-      resources: ["deployments"],
-      verbs: ["get", "list", "watch"],
-    },
-    { apiGroups: [""], resources: ["events"], verbs: ["get", "list", "watch"] },
-  ]);
+  assert.deepEqual(role.rules, LEAST_RULES);
   const { spec, container } = pod(manifests);
   assert.deepEqual(spec.securityContext, {
     runAsNonRoot: true,

@@ -396,13 +396,19 @@ Deno.test("refusals are reported, retried with backoff, and clear once the list 
         "the server could not find the requested resource",
       )
     );
+    // A proxy in front of the API answers in plain text.
+    h.api.lists.push(() =>
+      new Response("Unauthorized: token expired\n", { status: 401 })
+    );
     h.api.lists.push(() => list([persona("a", 1)], 10));
     h.informer.start();
     await h.until(
-      () => h.log.lines.filter((l) => l.level === "warn").length === 2,
-      "two warnings",
+      () => h.log.lines.filter((l) => l.level === "warn").length === 3,
+      "three warnings",
     );
-    const [forbidden, missing] = h.log.lines.filter((l) => l.level === "warn");
+    const [forbidden, missing, unauthorized] = h.log.lines.filter((l) =>
+      l.level === "warn"
+    );
     assert.equal(
       forbidden.msg,
       "Cannot read applicationpersonas.dorgu.io/v1 in all namespaces; retrying",
@@ -414,6 +420,10 @@ Deno.test("refusals are reported, retried with backoff, and clear once the list 
     assert.match(
       String(missing.reason),
       /does not serve applicationpersonas.* \(is its CRD installed\?\)/,
+    );
+    assert.equal(
+      unauthorized.reason,
+      "the API server rejected the credentials: Unauthorized: token expired",
     );
     await h.until(() => h.state.ready, "the list");
     assert.ok(

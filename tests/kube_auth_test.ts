@@ -4,7 +4,11 @@
  * namespaces in which it may list ApplicationPersonas.
  */
 import assert from "node:assert/strict";
-import { patchStatus, persona } from "./support/cluster_objects.ts";
+import {
+  LEAST_RULES,
+  patchStatus,
+  persona,
+} from "./support/cluster_objects.ts";
 import { Envtest } from "./support/envtest.ts";
 import { RawSocket } from "./support/raw_ws.ts";
 import {
@@ -67,13 +71,8 @@ Deno.test({
       "kubernetes",
     ]);
     await waitReady(`http://127.0.0.1:${server.port}`);
-    const status = async (headers: Record<string, string>) => {
-      const { socket, status } = await RawSocket.connect(server.port, {
-        headers,
-      });
-      socket.close();
-      return status;
-    };
+    const status = (headers: Record<string, string>) =>
+      RawSocket.upgradeStatus(server.port, headers);
     assert.equal(await status({}), 401);
     assert.equal(
       await status({ authorization: "Bearer not-a-real-token" }),
@@ -168,23 +167,7 @@ Deno.test({
         apiVersion: "rbac.authorization.k8s.io/v1",
         kind: "ClusterRole",
         metadata: { name: "reader-only" },
-        rules: [
-          {
-            apiGroups: ["dorgu.io"],
-            resources: ["applicationpersonas", "clusterpersonas"],
-            verbs: ["get", "list", "watch"],
-          },
-          {
-            apiGroups: ["apps"],
-            resources: ["deployments"],
-            verbs: ["get", "list", "watch"],
-          },
-          {
-            apiGroups: [""],
-            resources: ["events"],
-            verbs: ["get", "list", "watch"],
-          },
-        ],
+        rules: LEAST_RULES,
       },
       {
         apiVersion: "rbac.authorization.k8s.io/v1",
@@ -209,11 +192,12 @@ Deno.test({
       "kubernetes",
     ]);
     const { token } = await env.serviceAccount("users", "alice");
-    const { socket, status } = await RawSocket.connect(server.port, {
-      headers: { authorization: `Bearer ${token}` },
-    });
-    socket.close();
-    assert.equal(status, 503);
+    assert.equal(
+      await RawSocket.upgradeStatus(server.port, {
+        authorization: `Bearer ${token}`,
+      }),
+      503,
+    );
     const warning = await server.waitForLog((l) => l.level === "warn");
     assert.match(
       String(warning.msg),

@@ -12,6 +12,7 @@ import {
   clusterPersona,
   deployment,
   kubeEvent,
+  LEAST_RULES,
   patchStatus,
   persona,
   TopicView,
@@ -655,15 +656,10 @@ Deno.test({
   ...unsanitized,
   async fn() {
     const account = await env.serviceAccount("dorgu-system", "dorgu-ws");
-    await grant("dorgu-ws-reader", [
-      {
-        apiGroups: ["dorgu.io"],
-        resources: ["applicationpersonas", "clusterpersonas"],
-        verbs: READ_ONLY,
-      },
-      { apiGroups: ["apps"], resources: ["deployments"], verbs: READ_ONLY },
-      { apiGroups: [""], resources: ["events"], verbs: READ_ONLY },
-    ], { namespace: "dorgu-system", name: "dorgu-ws" });
+    await grant("dorgu-ws-reader", LEAST_RULES, {
+      namespace: "dorgu-system",
+      name: "dorgu-ws",
+    });
     const server = await spawnServer(["--kubeconfig", account.kubeconfig]);
     try {
       await waitReady(`http://127.0.0.1:${server.port}`);

@@ -699,14 +699,8 @@ Deno.test("browser origins: same-origin and allowed ones connect, others get 403
     allowedOrigins: ["https://ops.example.com", "https://*.dorgu.dev"],
   });
   await using _ = server;
-  const tryOrigin = async (origin?: string) => {
-    const headers: Record<string, string> = origin ? { origin } : {};
-    const { socket, status } = await RawSocket.connect(server.port, {
-      headers,
-    });
-    socket.close();
-    return status;
-  };
+  const tryOrigin = (origin?: string) =>
+    RawSocket.upgradeStatus(server.port, origin ? { origin } : {});
   assert.equal(await tryOrigin(), 101);
   assert.equal(await tryOrigin(`http://127.0.0.1:${server.port}`), 101);
   assert.equal(await tryOrigin("https://ops.example.com"), 101);
@@ -735,9 +729,7 @@ Deno.test("the connection limit refuses the connection over it with 503", async 
   await using _ = server;
   const a = await TestClient.connect(server.wsUrl);
   const b = await TestClient.connect(server.wsUrl);
-  const { socket, status } = await RawSocket.connect(server.port);
-  socket.close();
-  assert.equal(status, 503);
+  assert.equal(await RawSocket.upgradeStatus(server.port), 503);
   await a.close();
   await delay(50);
   const c = await TestClient.connect(server.wsUrl);
@@ -758,13 +750,8 @@ Deno.test("token auth: 401 without a valid token; scoped tokens see only their n
     tokenFile,
   });
   await using _ = server;
-  const status = async (headers: Record<string, string>) => {
-    const { socket, status } = await RawSocket.connect(server.port, {
-      headers,
-    });
-    socket.close();
-    return status;
-  };
+  const status = (headers: Record<string, string>) =>
+    RawSocket.upgradeStatus(server.port, headers);
   assert.equal(await status({}), 401);
   assert.equal(await status({ authorization: "Bearer wrong" }), 401);
   assert.equal(await status({ authorization: "Bearer admin-secret" }), 101);
@@ -814,13 +801,8 @@ Deno.test("a changed token file is picked up; a broken one keeps the last good t
     { log: log.logger },
   );
   await using _ = server;
-  const status = async (token: string) => {
-    const { socket, status } = await RawSocket.connect(server.port, {
-      headers: { authorization: `Bearer ${token}` },
-    });
-    socket.close();
-    return status;
-  };
+  const status = (token: string) =>
+    RawSocket.upgradeStatus(server.port, { authorization: `Bearer ${token}` });
   assert.equal(await status("first"), 101);
   await Deno.writeTextFile(tokenFile, "first,ops\nbroken line\n");
   await delay(2100);

@@ -7,6 +7,24 @@ import assert from "node:assert/strict";
 import type { Apiserver } from "./envtest.ts";
 import type { Message } from "./ws_client.ts";
 
+/**
+ * The least RBAC rules dorgu-ws needs: get, list and watch on the four
+ * resources it follows, and nothing else.
+ */
+export const LEAST_RULES = [
+  {
+    apiGroups: ["dorgu.io"],
+    resources: ["applicationpersonas", "clusterpersonas"],
+    verbs: ["get", "list", "watch"],
+  },
+  {
+    apiGroups: ["apps"],
+    resources: ["deployments"],
+    verbs: ["get", "list", "watch"],
+  },
+  { apiGroups: [""], resources: ["events"], verbs: ["get", "list", "watch"] },
+];
+
 /** An ApplicationPersona manifest. */
 export function persona(
   namespace: string,

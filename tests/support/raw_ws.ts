@@ -65,6 +65,16 @@ export class RawSocket {
     }
   }
 
+  /** The HTTP status an upgrade with `headers` gets (101 when accepted). */
+  static async upgradeStatus(
+    port: number,
+    headers: Record<string, string> = {},
+  ): Promise<number> {
+    const { socket, status } = await RawSocket.connect(port, { headers });
+    socket.close();
+    return status;
+  }
+
   /** Sends one masked frame, as a client must. */
   async sendFrame(opcode: number, payload: Uint8Array): Promise<void> {
     const length = payload.length;
