@@ -14,9 +14,9 @@ const sockets = new Set<WebSocketConnection>();
 let offset = 0;
 
 const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-const server: HttpServer = new HttpServer(listener, {
-  handler: (request) => {
-    const { socket, response } = server.upgrade(request);
+new HttpServer(listener, {
+  handler: (_request, info) => {
+    const { socket, response } = info.upgrade();
     socket.handlers = {
       text(s, text) {
         const message = JSON.parse(text);

@@ -38,6 +38,7 @@ export class HttpError extends Error {
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // Field values: visible characters, spaces, tabs and obs-text; no controls.
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+const VISIBLE_ASCII = /^[!-~]+$/;
 const MAX_HEADERS = 100;
 const latin1 = new TextDecoder("latin1");
 
@@ -72,7 +73,7 @@ export function parseRequestHead(
   if (protocol !== "HTTP/1.1" && protocol !== "HTTP/1.0") {
     throw new HttpError(505, "Only HTTP/1.1 is served here.");
   }
-  if (!target.startsWith("/") || /[\x00-\x20\x7f-\xff]/.test(target)) {
+  if (!target.startsWith("/") || !VISIBLE_ASCII.test(target)) {
     throw new HttpError(400, "The request target must be a path.");
   }
   const headers: [string, string][] = [];

@@ -44,15 +44,24 @@ export interface ConnectionLimits {
   maxFiles?: number;
 }
 
-/** Who sent a request. */
+/** Who sent a request, and the way to accept it as a WebSocket. */
 export interface RequestInfo {
   /** The peer's address, `host:port`. */
   remoteAddr: string;
   /** Whether the connection is TLS. */
   tls: boolean;
+  /**
+   * Accepts the request as a WebSocket upgrade. Returns the connection,
+   * not yet started, and the response the handler must return for the
+   * switch to happen. Throws {@link HttpError} for an invalid upgrade or
+   * when the connection limit is reached.
+   */
+  upgrade(
+    options?: { protocol?: string },
+  ): { socket: WebSocketConnection; response: Response };
 }
 
-/** Serves one request; may call {@link HttpServer.upgrade}. */
+/** Serves one request; may accept it as a WebSocket with `info.upgrade`. */
 export type RequestHandler = (
   request: Request,
   info: RequestInfo,
@@ -100,7 +109,6 @@ export class HttpServer {
   #log: Logger;
   #listeners = new Set<Deno.Listener>();
   #http = new Map<Deno.Conn, HttpConnection>();
-  #requests = new WeakMap<Request, HttpConnection>();
   #sockets = new Set<WebSocketConnection>();
   #sweeper: ReturnType<typeof setInterval>;
   #stopping = false;
@@ -140,18 +148,11 @@ export class HttpServer {
     return this.#http.size;
   }
 
-  /**
-   * Accepts `request` as a WebSocket upgrade. Returns the connection, not
-   * yet started, and the response the handler must return for the switch
-   * to happen. Throws {@link HttpError} for an invalid upgrade or when the
-   * connection limit is reached.
-   */
-  upgrade(
+  #upgrade(
+    http: HttpConnection,
     request: Request,
     options: { protocol?: string } = {},
   ): { socket: WebSocketConnection; response: Response } {
-    const http = this.#requests.get(request);
-    if (!http) throw new Error("This request did not come from this server.");
     const accept = acceptUpgrade(request);
     if (this.#sockets.size >= this.#options.limits.maxWebSockets) {
       throw new HttpError(503, "Too many connections: try again later.");
@@ -249,7 +250,7 @@ export class HttpServer {
   async #serve(http: HttpConnection, tls: boolean): Promise<void> {
     const limits = this.#options.limits;
     const conn = http.conn;
-    const info: RequestInfo = { remoteAddr: formatAddr(conn.remoteAddr), tls };
+    const remoteAddr = formatAddr(conn.remoteAddr);
     let buffer = new Uint8Array(Math.min(4096, limits.maxHeadBytes));
     let end = 0;
     let handedOver = false;
@@ -285,7 +286,7 @@ export class HttpServer {
             response: textResponse(failure.status, failure.message),
             keepAlive: false,
           }
-          : await this.#respond(http, head as RequestHead, info);
+          : await this.#respond(http, head as RequestHead, { remoteAddr, tls });
         const upgrade = http.upgrade;
         if (upgrade && outcome.response === upgrade.response) {
           const used = (head as RequestHead).bytes;
@@ -321,7 +322,7 @@ export class HttpServer {
   async #respond(
     http: HttpConnection,
     head: RequestHead,
-    info: RequestInfo,
+    peer: { remoteAddr: string; tls: boolean },
   ): Promise<{ response: Response; keepAlive: boolean }> {
     try {
       const { keepAlive } = checkFraming(head);
@@ -329,7 +330,10 @@ export class HttpServer {
         method: head.method,
         headers: head.headers,
       });
-      this.#requests.set(request, http);
+      const info: RequestInfo = {
+        ...peer,
+        upgrade: (options) => this.#upgrade(http, request, options),
+      };
       return {
         response: await this.#options.handler(request, info),
         keepAlive,
