@@ -135,14 +135,8 @@ async function ingest(objects: number, personas: number): Promise<number> {
     return new Response(body);
   });
   const hub = new Hub({ historySize: 1024 });
-  const session = new Session({
-    send: () => {},
-    bufferedAmount: 0,
-    close: () => {},
-  }, {
-    sendBuffer: 256,
-    rateLimit: 1,
-    rateBurst: 1,
+  const session = new Session({ send: () => "queued" }, {
+    scope: { allows: () => true },
   });
   hub.attach(session);
   hub.subscribe(session, "personas", { filter: {} });

@@ -7,7 +7,7 @@ import {
   OPCODE,
   validCloseCode,
 } from "../src/transport/frames.ts";
-import { SendQueue } from "../src/transport/send_queue.ts";
+import { HARD_FACTOR, SendQueue } from "../src/transport/send_queue.ts";
 
 const MASK = new Uint8Array([0x37, 0xfa, 0x21, 0x3d]);
 const text = (s: string, fin = true) =>
@@ -225,34 +225,60 @@ Deno.test("frames: lengths use the 7-bit, 16-bit and 64-bit forms", () => {
   }
 });
 
-Deno.test("send queue: events drop at the budgets, replies are refused, replays pass", () => {
+Deno.test("send queue: stale frames count against the budgets, a fresh burst only against the hard cap", () => {
   const queue = new SendQueue({ maxMessages: 3, maxBytes: 100 });
   const frame = (n: number) => new Uint8Array(n);
   assert.equal(
-    queue.offer(frame(400), "event"),
+    queue.offer(frame(400), "event", 0),
     "queued",
     "one big frame fits an empty queue",
   );
   assert.equal(
-    queue.offer(frame(10), "event"),
-    "dropped",
-    "over the byte budget",
+    queue.offer(frame(10), "event", 0),
+    "queued",
+    "a fresh burst is not held against the client",
   );
-  assert.equal(queue.offer(frame(10), "reply"), "refused");
-  assert.equal(queue.offer(frame(10), "replay"), "queued");
-  assert.equal(queue.take(1000)?.length, 410, "joined into one write");
+  assert.equal(
+    queue.offer(frame(10), "event", 150),
+    "dropped",
+    "the big frame has waited past the grace",
+  );
+  assert.equal(queue.offer(frame(10), "reply", 150), "refused");
+  assert.equal(queue.offer(frame(10), "replay", 150), "queued");
+  assert.equal(queue.take(1000)?.length, 420, "joined into one write");
   assert.equal(queue.bytes, 0);
   for (let i = 0; i < 3; i++) {
-    assert.equal(queue.offer(frame(1), "event"), "queued");
+    assert.equal(queue.offer(frame(1), "event", 200), "queued");
   }
   assert.equal(
-    queue.offer(frame(1), "event"),
-    "dropped",
-    "over the message budget",
+    queue.offer(frame(1), "event", 250),
+    "queued",
+    "within the grace",
   );
-  assert.equal(queue.offer(frame(1), "reply"), "refused");
+  assert.equal(
+    queue.offer(frame(1), "event", 301),
+    "dropped",
+    "three stale messages",
+  );
+  assert.equal(queue.offer(frame(1), "reply", 301), "refused");
   assert.equal(queue.take(2)?.length, 2);
-  assert.equal(queue.messages, 1);
+  assert.equal(queue.messages, 2);
   queue.clear();
   assert.equal(queue.take(10), undefined);
+});
+
+Deno.test("send queue: the hard cap bounds even a fresh burst, in messages and bytes", () => {
+  const queue = new SendQueue({ maxMessages: 2, maxBytes: 1000 });
+  let queued = 0;
+  for (let i = 0; i < 100; i++) {
+    if (queue.offer(new Uint8Array(1), "event", 0) === "queued") queued++;
+  }
+  assert.equal(queued, 2 * HARD_FACTOR);
+  const bytes = new SendQueue({ maxMessages: 1000, maxBytes: 100 });
+  queued = 0;
+  for (let i = 0; i < 100; i++) {
+    if (bytes.offer(new Uint8Array(30), "event", 0) === "queued") queued++;
+  }
+  assert.equal(queued * 30 <= 100 * HARD_FACTOR, true);
+  assert.equal(queued, Math.floor((100 * HARD_FACTOR) / 30));
 });

@@ -15,7 +15,7 @@ import {
 } from "../flags.ts";
 import { LOG_LEVELS } from "../log.ts";
 import { NamespaceSchema } from "../protocol/mod.ts";
-import { checkOriginPatterns } from "./origin.ts";
+import { checkHostPatterns, checkOriginPatterns } from "./origin.ts";
 
 /** The flags of `dorgu-ws serve`. */
 export const SERVE_FLAGS: FlagSpecs = {
@@ -81,11 +81,31 @@ export const SERVE_FLAGS: FlagSpecs = {
     value: "PATH",
     help: "Lines of 'token,user[,namespaces]' for --auth token",
   },
+  "allowed-hosts": {
+    type: "string",
+    multiple: true,
+    value: "HOST",
+    help:
+      "Host names clients may use besides IP addresses and localhost, e.g. dorgu-ws.dorgu-system.svc or *.example.com (repeatable); guards against DNS rebinding",
+  },
   "max-connections": {
     type: "string",
     value: "N",
     help: "Open WebSocket connections allowed at once",
     default: "10000",
+  },
+  "max-pending-connections": {
+    type: "string",
+    value: "N",
+    help:
+      "Connections not yet upgraded allowed at once; when full, the oldest one still sending its request is closed",
+    default: "256",
+  },
+  "header-timeout": {
+    type: "string",
+    value: "DUR",
+    help: "Time a client has to send its HTTP request head",
+    default: "10s",
   },
   "rate-limit": {
     type: "string",
@@ -105,6 +125,12 @@ export const SERVE_FLAGS: FlagSpecs = {
     help: "Messages a client may leave unread before its events are dropped",
     default: "256",
   },
+  "send-buffer-bytes": {
+    type: "string",
+    value: "SIZE",
+    help: "Bytes a client may leave unread before its events are dropped",
+    default: "4MiB",
+  },
   "write-timeout": {
     type: "string",
     value: "DUR",
@@ -122,6 +148,12 @@ export const SERVE_FLAGS: FlagSpecs = {
     value: "SIZE",
     help: "Largest message a client may send",
     default: "512KiB",
+  },
+  "message-timeout": {
+    type: "string",
+    value: "DUR",
+    help: "Time a client has to finish a message it has started sending",
+    default: "10s",
   },
   "log-level": {
     type: "string",
@@ -142,9 +174,14 @@ const ConfigSchema = v.object({
   namespaces: v.array(NamespaceSchema),
   historySize: v.number(),
   allowedOrigins: v.array(v.string()),
+  allowedHosts: v.array(v.string()),
   auth: v.picklist(["none", "token", "kubernetes"]),
   tokenFile: v.optional(v.string()),
   maxConnections: v.number(),
+  maxPendingConnections: v.number(),
+  headerTimeoutMs: v.pipe(v.number(), v.minValue(1)),
+  messageTimeoutMs: v.pipe(v.number(), v.minValue(1)),
+  sendBufferBytes: v.number(),
   rateLimit: v.number(),
   rateBurst: v.number(),
   sendBuffer: v.number(),
@@ -166,8 +203,13 @@ export const DEFAULT_CONFIG: ServeConfig = {
   namespaces: [],
   historySize: 1024,
   allowedOrigins: [],
+  allowedHosts: [],
   auth: "none",
   maxConnections: 10_000,
+  maxPendingConnections: 256,
+  headerTimeoutMs: 10_000,
+  messageTimeoutMs: 10_000,
+  sendBufferBytes: 4 * 1024 * 1024,
   rateLimit: 20,
   rateBurst: 50,
   sendBuffer: 256,
@@ -248,9 +290,16 @@ export function parseServeArgs(
     namespaces: list("namespace"),
     historySize: count("history-size", 1, 1_000_000, 1024),
     allowedOrigins: list("allowed-origins"),
+    allowedHosts: list("allowed-hosts"),
     auth: text("auth") ?? "none",
     tokenFile: text("token-file"),
     maxConnections: count("max-connections", 1, 1_000_000, 10_000),
+    maxPendingConnections: count("max-pending-connections", 1, 1_000_000, 256),
+    headerTimeoutMs: duration("header-timeout", 10_000),
+    messageTimeoutMs: duration("message-timeout", 10_000),
+    sendBufferBytes: text("send-buffer-bytes") === undefined
+      ? 4 * 1024 * 1024
+      : parseSize(text("send-buffer-bytes") as string, "--send-buffer-bytes"),
     rateLimit: count("rate-limit", 1, 100_000, 20),
     rateBurst: count("rate-burst", 1, 100_000, 50),
     sendBuffer: count("send-buffer", 1, 1_000_000, 256),
@@ -275,6 +324,7 @@ export function parseServeArgs(
   const config = parsed.output;
   try {
     checkOriginPatterns(config.allowedOrigins);
+    checkHostPatterns(config.allowedHosts);
   } catch (error) {
     throw new UsageError((error as Error).message);
   }

@@ -1,19 +1,24 @@
 /**
- * Starting and stopping the service: the hub, the state and its source,
- * `Deno.serve`, the write-timeout sweep, and a graceful SIGTERM.
+ * Starting and stopping the service: the hub, the sources' state and its
+ * source, the transport and its routes, and a graceful SIGTERM. The
+ * composition root: every other module gets what it needs from here.
  */
-import { Dispatcher, Hub } from "../hub/mod.ts";
+import { Hub } from "../hub/mod.ts";
 // Types only: the Kubernetes modules load when a Kubernetes feature is on.
 import type { CredentialLoader } from "../kube/mod.ts";
 import { createLogger, type Logger } from "../log.ts";
 import type { Source } from "../sources/source.ts";
 import { createState } from "../sources/state.ts";
 import type { Store } from "../sources/store.ts";
+import { connectionsAllowedByFileLimit, HttpServer } from "../transport/mod.ts";
 import { VERSION } from "../version.ts";
 import { type Authenticator, TokenFileAuthenticator } from "./auth.ts";
 import { formatFlags } from "../flags.ts";
 import { parseServeArgs, SERVE_FLAGS, type ServeConfig } from "./config.ts";
-import { createHandler } from "./http.ts";
+import { health, metrics, ready, version } from "./endpoints.ts";
+import { Inbound } from "./inbound.ts";
+import { createRouter } from "./routes.ts";
+import { createUpgradeRoute } from "./upgrade.ts";
 
 /** Options for {@link startServer}. */
 export interface StartOptions {
@@ -59,10 +64,7 @@ export async function startServer(
       ? { personas: namespaces, deployments: namespaces, events: namespaces }
       : undefined,
   });
-  const dispatcher = new Dispatcher(hub, queries, {
-    maxMessageBytes: config.maxMessageBytes,
-    log,
-  });
+  const inbound = new Inbound(hub, { queries, log });
   const credentials = kubeCredentials(config);
   const authenticator = await createAuthenticator(config, {
     log,
@@ -72,51 +74,114 @@ export async function startServer(
     await createSource(config, store, { log, credentials });
   await source.start();
 
-  const handler = createHandler({
+  let draining = false;
+  // The routes need the server's counts; the server needs the routes.
+  const transport: { server?: HttpServer } = {};
+  const upgrade = createUpgradeRoute({
     config,
     hub,
-    dispatcher,
-    store,
-    source,
+    inbound,
     authenticator,
     log,
+    openConnections: () => transport.server?.webSockets.size ?? 0,
+    draining: () => draining,
   });
-  const server = listen(config, handler.handle, log);
-  const sweepEvery = Math.min(1000, Math.max(50, config.writeTimeoutMs / 4));
-  const sweeper = setInterval(() => {
-    hub.sweep(performance.now(), config.writeTimeoutMs);
-  }, sweepEvery);
+  const router = createRouter([
+    { path: "/ws", methods: ["*"], handle: upgrade.handle },
+    { path: "/health", handle: health },
+    { path: "/ready", handle: () => ready(store, { draining }) },
+    { path: "/version", handle: version },
+    {
+      path: "/metrics",
+      handle: () =>
+        metrics({
+          connections: upgrade.stats,
+          transport: transportStats(transport.server as HttpServer),
+          refused: router.refused,
+          topics: hub.stats(),
+          inbound: inbound.stats,
+          resources: store.stats(),
+          watches: source.watchStats?.() ?? new Map(),
+        }),
+    },
+  ], { allowedHosts: config.allowedHosts, log });
+
+  const maxFiles = connectionsAllowedByFileLimit();
+  if (
+    maxFiles !== undefined &&
+    config.maxConnections + config.maxPendingConnections > maxFiles
+  ) {
+    log.warn(
+      "The open-file limit allows fewer connections than configured; connections past it are closed as they arrive. Raise the limit (ulimit -n) or lower --max-connections",
+      {
+        fileLimitConnections: maxFiles,
+        maxConnections: config.maxConnections,
+        maxPendingConnections: config.maxPendingConnections,
+      },
+    );
+  }
+  const listener = listen(config, log);
+  const server = new HttpServer(listener, {
+    handler: router.handle,
+    limits: {
+      maxWebSockets: config.maxConnections,
+      maxHttp: config.maxPendingConnections,
+      headerTimeoutMs: config.headerTimeoutMs,
+      writeTimeoutMs: config.writeTimeoutMs,
+      maxHeadBytes: 16 * 1024,
+      maxFiles,
+    },
+    websocket: {
+      maxMessageBytes: config.maxMessageBytes,
+      messageTimeoutMs: config.messageTimeoutMs,
+      sendBufferMessages: config.sendBuffer,
+      sendBufferBytes: config.sendBufferBytes,
+      pingIntervalMs: config.readTimeoutMs / 2,
+      readTimeoutMs: config.readTimeoutMs,
+      writeTimeoutMs: config.writeTimeoutMs,
+    },
+    log,
+  });
+  const addr = listener.addr as Deno.NetAddr;
   log.info("dorgu-ws is serving", {
     version: VERSION,
-    addr: server.addr.hostname.includes(":")
-      ? `[${server.addr.hostname}]:${server.addr.port}`
-      : `${server.addr.hostname}:${server.addr.port}`,
+    addr: addr.hostname.includes(":")
+      ? `[${addr.hostname}]:${addr.port}`
+      : `${addr.hostname}:${addr.port}`,
     source: config.source,
+    auth: config.auth,
+    websocket: config.enableWebsocket,
     epoch: hub.epoch,
   });
 
+  transport.server = server;
   let stopping: Promise<void> | undefined;
   return {
-    addr: server.addr,
+    addr,
     hub,
     store,
     source,
     shutdown(graceMs = 4000) {
       stopping ??= (async () => {
-        handler.drain();
-        clearInterval(sweeper);
+        draining = true;
         source.stop();
-        hub.closeAll("The server is shutting down.");
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        await Promise.race([
-          server.shutdown(),
-          new Promise((resolve) => timer = setTimeout(resolve, graceMs)),
-        ]);
-        clearTimeout(timer);
-        log.info("dorgu-ws stopped");
+        const clients = server.webSockets.size;
+        await server.shutdown(graceMs, "The server is shutting down.");
+        log.info("dorgu-ws stopped", { clients });
       })();
       return stopping;
     },
+  };
+}
+
+function transportStats(server: HttpServer) {
+  let queuedBytes = 0;
+  for (const socket of server.webSockets) queuedBytes += socket.queuedBytes;
+  return {
+    webSockets: server.webSockets.size,
+    http: server.httpConnections,
+    shed: server.counters.shed,
+    queuedBytes,
   };
 }
 
@@ -185,17 +250,10 @@ async function createSource(
   });
 }
 
-function listen(
-  config: ServeConfig,
-  handle: (request: Request) => Promise<Response>,
-  log: Logger,
-): Deno.HttpServer<Deno.NetAddr> {
-  const serve = (hostname: string) => {
+function listen(config: ServeConfig, log: Logger): Deno.Listener {
+  const open = (hostname: string) => {
     try {
-      return Deno.serve(
-        { hostname, port: config.port, onListen: () => {} },
-        handle,
-      );
+      return Deno.listen({ hostname, port: config.port });
     } catch (error) {
       if (error instanceof Deno.errors.AddrInUse) {
         throw new Error(
@@ -205,15 +263,15 @@ function listen(
       throw error;
     }
   };
-  if (config.hostname !== "") return serve(config.hostname);
+  if (config.hostname !== "") return open(config.hostname);
   // Like Go's ":9090": every interface, IPv6 and IPv4 where the host has
   // IPv6, IPv4 alone where it does not.
   try {
-    return serve("[::]");
+    return open("::");
   } catch (error) {
     if (!(error instanceof Deno.errors.AddrNotAvailable)) throw error;
     log.debug("IPv6 is unavailable; listening on IPv4 only", { error });
-    return serve("0.0.0.0");
+    return open("0.0.0.0");
   }
 }
 

@@ -123,10 +123,14 @@ export function checkFraming(head: RequestHead): { keepAlive: boolean } {
   let keepAlive = head.version === "1.1";
   for (const [name, value] of head.headers) {
     if (name === "host") hosts++;
-    else if (name === "transfer-encoding") {
-      throw new HttpError(501, "Request bodies are not accepted here.");
-    } else if (name === "content-length" && value !== "0") {
-      throw new HttpError(413, "Request bodies are not accepted here.");
+    else if (
+      name === "transfer-encoding" ||
+      (name === "content-length" && value !== "0")
+    ) {
+      throw new HttpError(
+        400,
+        "Request bodies are not accepted here: every endpoint is a GET.",
+      );
     } else if (name === "connection") {
       const tokens = value.toLowerCase().split(",").map((t) => t.trim());
       if (tokens.includes("close")) keepAlive = false;

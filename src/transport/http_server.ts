@@ -98,6 +98,7 @@ interface HttpConnection {
 
 // Descriptors kept free for everything that is not a client connection.
 const FILE_RESERVE = 64;
+// Timers are checked this often, or four times per the shortest timeout.
 const SWEEP_MS = 1000;
 const BUSY_LIMIT_MS = 60_000;
 
@@ -118,7 +119,17 @@ export class HttpServer {
   constructor(listener: Deno.Listener, options: HttpServerOptions) {
     this.#options = options;
     this.#log = options.log ?? createLogger();
-    this.#sweeper = setInterval(() => this.#sweep(), SWEEP_MS);
+    const shortest = Math.min(
+      options.limits.headerTimeoutMs,
+      options.limits.writeTimeoutMs,
+      options.websocket.pingIntervalMs,
+      options.websocket.messageTimeoutMs,
+      options.websocket.writeTimeoutMs,
+    );
+    this.#sweeper = setInterval(
+      () => this.#sweep(),
+      Math.max(25, Math.min(SWEEP_MS, shortest / 4)),
+    );
     this.listen(listener);
   }
 
@@ -293,6 +304,8 @@ export class HttpServer {
           handedOver = await this.#switch(http, buffer.slice(used, end));
           return;
         }
+        // A handler that accepted the upgrade but answered otherwise.
+        http.upgrade?.socket.abort();
         http.upgrade = undefined;
         const keepAlive = outcome.keepAlive && !this.#stopping;
         const body = (head as RequestHead | null)?.method === "HEAD"
@@ -315,6 +328,9 @@ export class HttpServer {
       if (!handedOver) {
         this.#http.delete(conn);
         close(conn);
+        // An upgrade whose response could not be written still tells its
+        // owner that it ended.
+        http.upgrade?.socket.abort();
       }
     }
   }

@@ -69,7 +69,11 @@ export interface WebSocketHandlers {
   text(socket: WebSocketConnection, text: string): void;
   /** A complete binary message (its bytes are not kept). */
   binary(socket: WebSocketConnection, bytes: number): void;
-  /** The connection has ended; called once. */
+  /**
+   * The connection has stopped being open: called once, as soon as the
+   * closing handshake starts or the connection is lost. Nothing sent after
+   * this is delivered.
+   */
   closed(socket: WebSocketConnection, info: CloseInfo): void;
 }
 
@@ -79,7 +83,7 @@ export interface WebSocketOptions {
   limits: WebSocketLimits;
   /** The subprotocol agreed in the handshake, or "". */
   protocol: string;
-  /** Called once when the connection has ended, before the handlers. */
+  /** Called once when the connection is gone (its socket closed). */
   release?: (socket: WebSocketConnection) => void;
   /** Milliseconds on a monotonic clock; `performance.now` by default. */
   clock?: () => number;
@@ -88,6 +92,10 @@ export interface WebSocketOptions {
 // The most one write carries: joining more frames than this into one
 // buffer would copy more than it saves.
 const MAX_BATCH = 64 * 1024;
+// A client's next message waits while this much is queued for it (or half
+// its byte budget, if less): a client pipelining requests it does not read
+// holds at most this, plus one reply.
+const BACKLOG_BYTES = 1024 * 1024;
 // How long a closing handshake may take before the connection is cut.
 const CLOSE_GRACE_MS = 2000;
 const PING = encodeFrame(OPCODE.ping, new Uint8Array(0));
@@ -142,6 +150,8 @@ export class WebSocketConnection {
   #written = 0;
   #progressAt = 0;
   #drained: (() => void) | undefined;
+  #backlogBytes: number;
+  #notified = false;
 
   /** Wraps `conn`, whose upgrade response has been written. */
   constructor(conn: Deno.Conn, options: WebSocketOptions) {
@@ -158,6 +168,10 @@ export class WebSocketConnection {
       maxBytes: options.limits.sendBufferBytes,
     });
     this.#heardAt = this.#clock();
+    this.#backlogBytes = Math.min(
+      BACKLOG_BYTES,
+      options.limits.sendBufferBytes / 2,
+    );
   }
 
   /** Whether the connection has started closing or has closed. */
@@ -165,14 +179,12 @@ export class WebSocketConnection {
     return this.#state !== "open";
   }
 
-  /** Bytes waiting to be written. */
+  /**
+   * Bytes queued and not yet handed to the socket. At most one more write,
+   * of up to 64 KiB, may be under way besides.
+   */
   get queuedBytes(): number {
-    return this.#queue.bytes + (this.#inFlight?.length ?? 0) - this.#written;
-  }
-
-  /** Bytes this connection holds: read buffers and the outbound queue. */
-  get heldBytes(): number {
-    return this.#reader.heldBytes + this.queuedBytes;
+    return this.#queue.bytes;
   }
 
   /**
@@ -185,13 +197,18 @@ export class WebSocketConnection {
   }
 
   /**
-   * Queues one encoded frame. Returns what happened to it; a reply that
-   * does not fit closes the connection with 1008, since replies must never
-   * be lost silently.
+   * Queues one encoded frame, sent at `at` (the sender's reading of the
+   * monotonic clock, shared by a whole fan-out). Returns what happened to
+   * it; a reply that does not fit closes the connection with 1008, since
+   * replies must never be lost silently.
    */
-  send(frame: Uint8Array, priority: Priority): Offer | "closed" {
+  send(
+    frame: Uint8Array,
+    priority: Priority,
+    at: number = this.#clock(),
+  ): Offer | "closed" {
     if (this.#state !== "open") return "closed";
-    const offer = this.#queue.offer(frame, priority);
+    const offer = this.#queue.offer(frame, priority, at);
     if (offer === "queued") {
       if (!this.#writing) this.#flush();
     } else if (offer === "refused") {
@@ -218,9 +235,19 @@ export class WebSocketConnection {
     if (!options.flush) this.#queue.clear();
     this.#awaitEcho = cause !== "client";
     this.#closeBy = this.#clock() + CLOSE_GRACE_MS;
-    this.#queue.offer(encodeClose(options.code, options.reason), "replay");
+    this.#queue.offer(
+      encodeClose(options.code, options.reason),
+      "replay",
+      this.#clock(),
+    );
     if (!this.#writing) this.#flush();
     this.#drained?.();
+    this.#notify(this.#closing);
+  }
+
+  /** Ends the connection at once, without a closing handshake. */
+  abort(cause: CloseCause = "client_gone"): void {
+    this.#finish(this.#closing ?? { cause, code: 1006, reason: "" });
   }
 
   /** Checks the timers; the server calls this about once a second. */
@@ -232,11 +259,10 @@ export class WebSocketConnection {
       return;
     }
     if (this.#writing && now - this.#progressAt >= limits.writeTimeoutMs) {
-      // A peer that takes nothing gets no close frame either: it could not
-      // be written. Cut the connection and free its queue now.
-      this.#finish({
-        cause: "write_timeout",
-        code: 1006,
+      // Its queue is freed now; the close frame goes out after the write
+      // under way, should the peer ever read again before the grace ends.
+      this.close("write_timeout", {
+        code: CLOSE_CODE.policy,
         reason: "Write timeout: the client stopped reading.",
       });
       return;
@@ -264,7 +290,7 @@ export class WebSocketConnection {
       now - this.#pingAt >= limits.pingIntervalMs
     ) {
       this.#pingAt = now;
-      this.#queue.offer(PING, "replay");
+      this.#queue.offer(PING, "replay", now);
       if (!this.#writing) this.#flush();
     }
   }
@@ -343,15 +369,16 @@ export class WebSocketConnection {
       case "close":
         if (this.#state === "open") {
           // Echo the code, as the handshake asks, then end once it is out.
+          // The owner hears the code and reason the client sent.
+          this.#notify({
+            cause: "client",
+            code: item.code ?? 1005,
+            reason: item.reason,
+          });
           this.close("client", {
             code: item.code ?? CLOSE_CODE.normal,
             reason: "",
           });
-          this.#closing = {
-            cause: "client",
-            code: item.code ?? 1005,
-            reason: item.reason,
-          };
         } else {
           this.#finish(this.#closing as CloseInfo);
         }
@@ -368,7 +395,7 @@ export class WebSocketConnection {
   // Whether replies and events waiting for this client are enough that
   // its next message should wait until they drain.
   #backlogged(): boolean {
-    return this.#queue.bytes > this.#limits.sendBufferBytes / 2 ||
+    return this.#queue.bytes > this.#backlogBytes ||
       this.#queue.messages > this.#limits.sendBufferMessages / 2;
   }
 
@@ -392,7 +419,7 @@ export class WebSocketConnection {
   }
 
   #backloggedLow(): boolean {
-    return this.#queue.bytes > this.#limits.sendBufferBytes / 4 ||
+    return this.#queue.bytes > this.#backlogBytes / 2 ||
       this.#queue.messages > this.#limits.sendBufferMessages / 4;
   }
 
@@ -449,7 +476,13 @@ export class WebSocketConnection {
       // Already closed by the peer's reset.
     }
     this.#drained?.();
+    this.#notify(info);
     this.#release?.(this);
+  }
+
+  #notify(info: CloseInfo): void {
+    if (this.#notified) return;
+    this.#notified = true;
     this.handlers.closed(this, info);
   }
 }
