@@ -11,17 +11,79 @@ import type { RolloutState } from "../protocol/mod.ts";
 import { describeIssues } from "../protocol/mod.ts";
 import type { Resource } from "./resources.ts";
 
-const Text = v.nullish(
-  v.union([
-    v.string(),
-    v.pipe(v.union([v.number(), v.boolean()]), v.transform(String)),
-  ]),
-  "",
-);
+/** Longest `metadata.name`: Kubernetes names are DNS-1123 subdomains. */
+export const MAX_NAME_LENGTH = 253;
+/** Longest namespace: Kubernetes namespaces are DNS-1123 labels. */
+export const MAX_NAMESPACE_LENGTH = 63;
+/** Longest short field (phase, type, image, node, reason, timestamp...). */
+export const MAX_TEXT_LENGTH = 1024;
+/** Longest message: an Event's message, a validation issue. */
+export const MAX_MESSAGE_LENGTH = 4096;
+/** Most entries of a list field (issues, addons, containers, conditions). */
+export const MAX_LIST_ITEMS = 256;
+/** Most nodes of a ClusterPersona: Kubernetes' own limit of a cluster. */
+export const MAX_NODES = 5000;
+
+const DNS1123_SUBDOMAIN =
+  /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+// Empty too: a namespaced object without one is in "default".
+const DNS1123_LABEL = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)?$/;
+
+// A display field: a string, or a number or boolean shown as one (a
+// hand-edited `tier: 1` is shown rather than dropped), at most `max` long.
+const text = (max: number) =>
+  v.nullish(
+    v.pipe(
+      v.union([
+        v.string(),
+        v.pipe(v.union([v.number(), v.boolean()]), v.transform(String)),
+      ]),
+      v.maxLength(max, `must be at most ${max} characters`),
+    ),
+    "",
+  );
+const Text = text(MAX_TEXT_LENGTH);
+const Message = text(MAX_MESSAGE_LENGTH);
+const ShortName = text(MAX_NAME_LENGTH);
+// A list field of at most `max` entries; the length is checked before any
+// entry is looked at.
+const list = <S extends v.GenericSchema>(item: S, max: number) =>
+  v.nullish(
+    v.pipe(
+      v.array(v.unknown()),
+      v.maxLength(max, `must have at most ${max} entries`),
+      v.array(item),
+    ),
+    [],
+  );
 const Count = v.nullish(v.number(), 0);
 const Metadata = v.object({
-  name: v.pipe(v.string(), v.minLength(1)),
-  namespace: Text,
+  name: v.pipe(
+    v.string(),
+    v.minLength(1, "must not be empty"),
+    v.maxLength(
+      MAX_NAME_LENGTH,
+      `must be at most ${MAX_NAME_LENGTH} characters`,
+    ),
+    v.regex(
+      DNS1123_SUBDOMAIN,
+      "must be a DNS-1123 subdomain: lower-case letters, digits, '-' and '.', starting and ending with a letter or digit",
+    ),
+  ),
+  namespace: v.nullish(
+    v.pipe(
+      v.string(),
+      v.maxLength(
+        MAX_NAMESPACE_LENGTH,
+        `must be at most ${MAX_NAMESPACE_LENGTH} characters`,
+      ),
+      v.regex(
+        DNS1123_LABEL,
+        "must be a DNS-1123 label: lower-case letters, digits and '-', starting and ending with a letter or digit",
+      ),
+    ),
+    "",
+  ),
   uid: Text,
   creationTimestamp: Text,
   generation: v.nullish(v.number()),
@@ -116,15 +178,15 @@ export interface Projections {
 
 const PersonaSchema = v.object({
   metadata: Metadata,
-  spec: Obj({ name: Text, type: Text, tier: Text }),
+  spec: Obj({ name: ShortName, type: Text, tier: Text }),
   status: Obj({
     phase: Text,
     health: Obj({ status: Text }),
     validation: v.nullish(v.object({
       passed: v.nullish(v.boolean(), false),
-      issues: v.nullish(
-        v.array(v.object({ severity: Text, message: Text })),
-        [],
+      issues: list(
+        v.object({ severity: Text, message: Message }),
+        MAX_LIST_ITEMS,
       ),
     })),
   }),
@@ -132,16 +194,16 @@ const PersonaSchema = v.object({
 
 const ClusterSchema = v.object({
   metadata: Metadata,
-  spec: Obj({ name: Text, environment: Text }),
+  spec: Obj({ name: ShortName, environment: Text }),
   status: Obj({
     phase: Text,
     kubernetesVersion: Text,
     platform: Text,
     applicationCount: Count,
-    nodes: v.nullish(v.array(v.object({ name: Text })), []),
-    addons: v.nullish(
-      v.array(v.object({ name: Text, installed: v.nullish(v.boolean()) })),
-      [],
+    nodes: list(v.object({ name: ShortName }), MAX_NODES),
+    addons: list(
+      v.object({ name: Text, installed: v.nullish(v.boolean()) }),
+      MAX_LIST_ITEMS,
     ),
   }),
 });
@@ -154,7 +216,7 @@ const DeploymentSchema = v.object({
     replicas: v.nullish(v.number()),
     template: Obj({
       spec: Obj({
-        containers: v.nullish(v.array(v.object({ image: Text })), []),
+        containers: list(v.object({ image: Text }), MAX_LIST_ITEMS),
       }),
     }),
   }),
@@ -164,7 +226,7 @@ const DeploymentSchema = v.object({
     readyReplicas: Count,
     updatedReplicas: Count,
     availableReplicas: Count,
-    conditions: v.nullish(v.array(Condition), []),
+    conditions: list(Condition, MAX_LIST_ITEMS),
   }),
 });
 
@@ -172,8 +234,8 @@ const EventSchema = v.object({
   metadata: Metadata,
   type: Text,
   reason: Text,
-  message: Text,
-  involvedObject: Obj({ kind: Text, namespace: Text, name: Text }),
+  message: Message,
+  involvedObject: Obj({ kind: Text, namespace: Text, name: ShortName }),
   count: v.nullish(v.number()),
   lastTimestamp: Text,
   eventTime: Text,
