@@ -19,5 +19,7 @@ export * from "./deployments.ts";
 export * from "./events.ts";
 export * from "./queries.ts";
 export * from "./state.ts";
+export * from "./manifest_files.ts";
+export * from "./manifests.ts";
 export * from "./directory.ts";
 export * from "./source.ts";
