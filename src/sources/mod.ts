@@ -7,6 +7,7 @@
  * @module
  */
 export * from "./resources.ts";
+export * from "./fields.ts";
 export * from "./projections.ts";
 export * from "./change.ts";
 export * from "./sink.ts";

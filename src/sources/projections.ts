@@ -1,52 +1,25 @@
 /**
  * Object -> projection: the few fields of each Kubernetes object the
  * protocol needs, validated with valibot. Only projections are cached, so
- * memory per object stays small however large the objects are.
- *
- * Display fields accept strings, numbers and booleans, since a hand-edited
- * CRD object with `tier: 1` should still be shown rather than dropped.
+ * memory per object stays small however large the objects are; the
+ * fields' bounds are in `fields.ts`.
  */
 import * as v from "valibot";
 import type { RolloutState } from "../protocol/mod.ts";
 import { describeIssues } from "../protocol/mod.ts";
+import {
+  Count,
+  MAX_LIST_ITEMS,
+  MAX_NODES,
+  Message,
+  Metadata,
+  ShortName,
+  Text,
+} from "./fields.ts";
 import type { Resource } from "./resources.ts";
 
-/** Longest `metadata.name`: Kubernetes names are DNS-1123 subdomains. */
-export const MAX_NAME_LENGTH = 253;
-/** Longest namespace: Kubernetes namespaces are DNS-1123 labels. */
-export const MAX_NAMESPACE_LENGTH = 63;
-/** Longest short field (phase, type, image, node, reason, timestamp...). */
-export const MAX_TEXT_LENGTH = 1024;
-/** Longest message: an Event's message, a validation issue. */
-export const MAX_MESSAGE_LENGTH = 4096;
-/** Most entries of a list field (issues, addons, containers, conditions). */
-export const MAX_LIST_ITEMS = 256;
-/** Most nodes of a ClusterPersona: Kubernetes' own limit of a cluster. */
-export const MAX_NODES = 5000;
-
-const DNS1123_SUBDOMAIN =
-  /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-// Empty too: a namespaced object without one is in "default".
-const DNS1123_LABEL = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)?$/;
-
-// A display field: a string, or a number or boolean shown as one (a
-// hand-edited `tier: 1` is shown rather than dropped), at most `max` long.
-const text = (max: number) =>
-  v.nullish(
-    v.pipe(
-      v.union([
-        v.string(),
-        v.pipe(v.union([v.number(), v.boolean()]), v.transform(String)),
-      ]),
-      v.maxLength(max, `must be at most ${max} characters`),
-    ),
-    "",
-  );
-const Text = text(MAX_TEXT_LENGTH);
-const Message = text(MAX_MESSAGE_LENGTH);
-const ShortName = text(MAX_NAME_LENGTH);
-// A list field of at most `max` entries; the length is checked before any
-// entry is looked at.
+// A list field of at most `max` entries, absent or null reading as []. The
+// length is checked before any entry is looked at.
 const list = <S extends v.GenericSchema>(item: S, max: number) =>
   v.nullish(
     v.pipe(
@@ -56,38 +29,6 @@ const list = <S extends v.GenericSchema>(item: S, max: number) =>
     ),
     [],
   );
-const Count = v.nullish(v.number(), 0);
-const Metadata = v.object({
-  name: v.pipe(
-    v.string(),
-    v.minLength(1, "must not be empty"),
-    v.maxLength(
-      MAX_NAME_LENGTH,
-      `must be at most ${MAX_NAME_LENGTH} characters`,
-    ),
-    v.regex(
-      DNS1123_SUBDOMAIN,
-      "must be a DNS-1123 subdomain: lower-case letters, digits, '-' and '.', starting and ending with a letter or digit",
-    ),
-  ),
-  namespace: v.nullish(
-    v.pipe(
-      v.string(),
-      v.maxLength(
-        MAX_NAMESPACE_LENGTH,
-        `must be at most ${MAX_NAMESPACE_LENGTH} characters`,
-      ),
-      v.regex(
-        DNS1123_LABEL,
-        "must be a DNS-1123 label: lower-case letters, digits and '-', starting and ending with a letter or digit",
-      ),
-    ),
-    "",
-  ),
-  uid: Text,
-  creationTimestamp: Text,
-  generation: v.nullish(v.number()),
-});
 // An optional nested object: absent or null reads as {}, so its own
 // defaults still apply.
 const Obj = <T extends v.ObjectEntries>(entries: T) =>
