@@ -13,7 +13,7 @@ async function startSource(dir: string) {
   const { store, queries } = createState(hub, { log: log.logger });
   const source = new DirectorySource(dir, store, {
     log: log.logger,
-    debounceMs: 30,
+    pollMs: 30,
   });
   await source.start();
   return { hub, store, queries, source, log };
@@ -54,7 +54,7 @@ Deno.test("the example cluster loads completely and is ready", async () => {
       new Set(["Healthy", "Degraded", "Unhealthy", "Unknown"]),
     );
   } finally {
-    source.stop();
+    await source.stop();
   }
 });
 
@@ -104,7 +104,7 @@ Deno.test("edits, new files and deletions become events", async () => {
       "the staging personas deleted",
     );
   } finally {
-    source.stop();
+    await source.stop();
   }
 });
 
@@ -154,7 +154,7 @@ Deno.test("a malformed file is logged with its path and reason; the rest keep wo
     assert.match(String(shapeWarning.reason), /metadata\.name/);
     assert.equal(store.stats().get("personas")?.objects, 6);
   } finally {
-    source.stop();
+    await source.stop();
   }
 });
 
@@ -224,6 +224,6 @@ Deno.test("a source directory that disappears keeps what was read, and says so",
     assert.equal(store.stats().get("personas")?.objects, 6);
     assert.equal(store.readiness.ready, true);
   } finally {
-    source.stop();
+    await source.stop();
   }
 });

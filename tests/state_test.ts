@@ -518,3 +518,83 @@ Deno.test("an object without the expected shape is skipped and logged, the rest 
   assert.equal(warnings.length, 2);
   assert.match(String(warnings[1].reason), /status\.validation\.issues/);
 });
+
+Deno.test("objects outside Kubernetes' bounds are skipped, logged and counted, never published", () => {
+  const { store, log, published, sync } = setup();
+  for (const r of RESOURCES) sync(r, []);
+  const good = persona("fine");
+  const tooMany = (n: number) =>
+    Array.from(
+      { length: n },
+      (_, i) => ({ severity: "info", message: `${i}` }),
+    );
+  const bad: [string, unknown][] = [
+    ["a 1 MiB name", persona("a".repeat(1024 * 1024))],
+    ["a 254-character name", persona("a".repeat(254))],
+    ["an upper-case name", persona("Web")],
+    ["a name with a slash", persona("a/b")],
+    ["a 64-character namespace", persona("x", { namespace: "n".repeat(64) })],
+    ["a namespace with a dot", persona("x", { namespace: "a.b" })],
+    ["a 1 MiB app name", persona("x", { app: "a".repeat(1024 * 1024) })],
+    ["a 2 KiB phase", persona("x", { phase: "P".repeat(2048) })],
+    [
+      "257 validation issues",
+      persona("x", {
+        validation: { passed: false, issues: tooMany(257) },
+      }),
+    ],
+    [
+      "a 5 KiB issue",
+      persona("x", {
+        validation: {
+          passed: false,
+          issues: [{ severity: "error", message: "m".repeat(5000) }],
+        },
+      }),
+    ],
+  ];
+  for (const [, object] of bad) store.upsert("personas", object);
+  store.upsert("personas", good);
+  store.upsert(
+    "clusters",
+    cluster(Array.from({ length: 5001 }, (_, i) => `n${i}`)),
+  );
+  store.upsert("events", {
+    ...kubeEvent("e", 1, "t"),
+    message: "m".repeat(4097),
+  });
+  const stats = store.stats();
+  assert.equal(stats.get("personas")?.decodeErrors, bad.length);
+  assert.equal(stats.get("personas")?.objects, 1);
+  assert.equal(stats.get("clusters")?.decodeErrors, 1);
+  assert.equal(stats.get("events")?.decodeErrors, 1);
+  assert.deepEqual(published("personas").map((e) => e.name), ["fine"]);
+  assert.deepEqual(published("cluster"), []);
+  assert.deepEqual(published("events"), []);
+  const reasons = log.lines.filter((l) => l.level === "warn").map((l) =>
+    String(l.reason)
+  );
+  assert.equal(reasons.length, bad.length + 2);
+  assert.match(reasons[0], /^metadata\.name: must be at most 253 characters/);
+  assert.match(reasons[2], /^metadata\.name: must be a DNS-1123 subdomain/);
+  assert.match(
+    reasons[4],
+    /^metadata\.namespace: must be at most 63 characters/,
+  );
+  assert.match(
+    reasons[8],
+    /^status\.validation\.issues: must have at most 256 entries/,
+  );
+  assert.match(reasons[10], /^status\.nodes: must have at most 5000 entries/);
+  assert.match(reasons[11], /^message: must be at most 4096 characters/);
+  // Within the bounds: the longest name and namespace Kubernetes allows.
+  const longest = persona(
+    `${"a".repeat(63)}.${"b".repeat(63)}.${"c".repeat(63)}.${"d".repeat(61)}`,
+    {
+      namespace: "n".repeat(63),
+    },
+  );
+  assert.equal(longest.metadata.name.length, 253);
+  store.upsert("personas", longest);
+  assert.equal(store.stats().get("personas")?.objects, 2);
+});

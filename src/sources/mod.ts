@@ -7,6 +7,7 @@
  * @module
  */
 export * from "./resources.ts";
+export * from "./fields.ts";
 export * from "./projections.ts";
 export * from "./change.ts";
 export * from "./sink.ts";
@@ -19,5 +20,7 @@ export * from "./deployments.ts";
 export * from "./events.ts";
 export * from "./queries.ts";
 export * from "./state.ts";
+export * from "./manifest_files.ts";
+export * from "./manifests.ts";
 export * from "./directory.ts";
 export * from "./source.ts";
