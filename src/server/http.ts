@@ -19,6 +19,7 @@ import {
   renderMetrics,
 } from "./metrics.ts";
 import { originAllowed } from "./origin.ts";
+import { buildInfo } from "../version.ts";
 
 /** What the handler works with. */
 export interface HandlerContext {
@@ -243,6 +244,10 @@ export function createHandler(ctx: HandlerContext): Handler {
           return new Response("ok\n", { headers: TEXT });
         case "/ready":
           return ready();
+        case "/version":
+          return new Response(JSON.stringify(buildInfo()) + "\n", {
+            headers: JSON_TYPE,
+          });
         case "/metrics":
           return new Response(
             renderMetrics({
@@ -256,7 +261,7 @@ export function createHandler(ctx: HandlerContext): Handler {
           );
       }
       return new Response(
-        "Not found: this server serves /ws, /health, /ready and /metrics.\n",
+        "Not found: this server serves /ws, /health, /ready, /metrics and /version.\n",
         { status: 404, headers: TEXT },
       );
     } catch (error) {

@@ -10,8 +10,7 @@ import type { Source } from "../sources/source.ts";
 import { ClusterState } from "../sources/state.ts";
 import { VERSION } from "../version.ts";
 import { type Authenticator, TokenFileAuthenticator } from "./auth.ts";
-import { formatFlags } from "../flags.ts";
-import { parseServeArgs, SERVE_FLAGS, type ServeConfig } from "./config.ts";
+import { parseServeArgs, type ServeConfig, serveHelp } from "./config.ts";
 import { createHandler } from "./http.ts";
 
 /** Options for {@link startServer}. */
@@ -223,11 +222,7 @@ function listen(
 export async function runServe(args: string[]): Promise<number> {
   const config = parseServeArgs(args);
   if (config === "help") {
-    console.log(
-      `Usage: dorgu-ws serve [flags]\n\nServes the dorgu WebSocket API for a Kubernetes cluster, or for a directory\nof manifests with --source DIR.\n\nFlags:\n${
-        formatFlags(SERVE_FLAGS)
-      }`,
-    );
+    console.log(serveHelp());
     return 0;
   }
   const server = await startServer(config);
