@@ -10,31 +10,14 @@ import { readLines } from "./support/lines.ts";
 import { spawnCli } from "./support/proc.ts";
 import {
   binaryCommand,
-  copyExamples,
   delay,
   DENO_DIR,
   editFile,
   runCli,
-  type ServerProcess,
-  spawnServer,
+  spawnExample,
 } from "./support/server.ts";
 
 const unsanitized = { sanitizeOps: false, sanitizeResources: false };
-
-async function exampleServer(): Promise<
-  { dir: string; server: ServerProcess; url: string } & AsyncDisposable
-> {
-  const dir = await copyExamples();
-  const server = await spawnServer(["--source", dir]);
-  return {
-    dir,
-    server,
-    url: `ws://127.0.0.1:${server.port}/ws`,
-    [Symbol.asyncDispose]: async () => {
-      await server.stop();
-    },
-  };
-}
 
 async function get(url: string, ...args: string[]) {
   return await runCli(["get", ...args, "--url", url]);
@@ -44,7 +27,7 @@ Deno.test({
   name: "short, singular and CRD names list the same as the plural",
   ...unsanitized,
   async fn() {
-    await using demo = await exampleServer();
+    await using demo = await spawnExample();
     const aliases: Record<string, string[]> = {
       personas: ["ap", "persona", "applicationpersonas", "ApplicationPersona"],
       cluster: ["cp", "clusters", "clusterpersona"],
@@ -68,7 +51,7 @@ Deno.test({
     "get NAME...: one or more objects by name, a missing one is one line and exit 1",
   ...unsanitized,
   async fn() {
-    await using demo = await exampleServer();
+    await using demo = await spawnExample();
     const both = await get(demo.url, "personas", "order-service");
     assert.equal(both.code, 0, both.stderr);
     assert.equal(
@@ -138,7 +121,7 @@ Deno.test({
   name: "-A, --no-headers, -o name and -o wide",
   ...unsanitized,
   async fn() {
-    await using demo = await exampleServer();
+    await using demo = await spawnExample();
     const all = await get(demo.url, "ap", "-A", "--no-headers");
     assert.equal(all.code, 0, all.stderr);
     const rows = all.stdout.trim().split("\n");
@@ -193,7 +176,7 @@ Deno.test({
   name: "-l selects on the columns the data has",
   ...unsanitized,
   async fn() {
-    await using demo = await exampleServer();
+    await using demo = await spawnExample();
     const critical = await get(
       demo.url,
       "ap",
@@ -238,7 +221,7 @@ Deno.test({
     "get events: validation results and Kubernetes Events, oldest first, with kubectl events' filters",
   ...unsanitized,
   async fn() {
-    await using demo = await exampleServer();
+    await using demo = await spawnExample();
     const all = await get(demo.url, "events");
     assert.equal(all.code, 0, all.stderr);
     const lines = all.stdout.trimEnd().split("\n");
@@ -360,7 +343,7 @@ Deno.test({
   name: "get -w prints the table, then one row per change lined up under it",
   ...unsanitized,
   async fn() {
-    await using demo = await exampleServer();
+    await using demo = await spawnExample();
     const personas = spawnCli([
       "get",
       "ap",
@@ -432,7 +415,7 @@ Deno.test({
     "watch prints the current state (for events, the history) first; --watch-only prints changes alone",
   ...unsanitized,
   async fn() {
-    await using demo = await exampleServer();
+    await using demo = await spawnExample();
     const state = spawnCli(["watch", "ap", "-n", "staging", "--url", demo.url]);
     const changes = spawnCli([
       "watch",
@@ -510,7 +493,7 @@ Deno.test({
     "watch ... | head -1 exits soon after the next event once head has gone",
   ...unsanitized,
   async fn() {
-    await using demo = await exampleServer();
+    await using demo = await spawnExample();
     const quote = (arg: string) => `'${arg.replaceAll("'", "'\\''")}'`;
     const watch = [
       Deno.execPath(),

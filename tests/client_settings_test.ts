@@ -8,30 +8,24 @@
 import assert from "node:assert/strict";
 import manifest from "../deno.json" with { type: "json" };
 import { envName } from "../src/flags.ts";
-import { CLIENT_FLAGS } from "../src/cli/options.ts";
+import { CLIENT_FLAGS } from "../src/cli/client_flags.ts";
 import { SERVE_FLAGS } from "../src/server/config.ts";
 import { RUNTIME_PERMISSIONS } from "../tools/permissions.ts";
 import {
-  copyExamples,
+  closedUrl,
   DENO_DIR,
+  type ExampleServer,
   runCli,
-  type ServerProcess,
-  spawnServer,
+  spawnExample,
 } from "./support/server.ts";
 
 const unsanitized = { sanitizeOps: false, sanitizeResources: false };
 
-async function exampleServer(
-  args: string[] = [],
-): Promise<{ server: ServerProcess; url: string } & AsyncDisposable> {
-  const server = await spawnServer(["--source", await copyExamples(), ...args]);
-  return {
-    server,
-    url: `ws://127.0.0.1:${server.port}/ws`,
-    [Symbol.asyncDispose]: async () => {
-      await server.stop();
-    },
-  };
+/** A server that wants the bearer token `s3cret`. */
+async function guardedServer(): Promise<ExampleServer> {
+  const tokens = await Deno.makeTempFile();
+  await Deno.writeTextFile(tokens, "s3cret,ops\n");
+  return await spawnExample(["--auth", "token", "--token-file", tokens]);
 }
 
 /** An empty config directory, so no developer's own file takes part. */
@@ -50,7 +44,7 @@ Deno.test({
   name: "no server variable changes what the client does",
   ...unsanitized,
   async fn() {
-    await using demo = await exampleServer();
+    await using demo = await spawnExample();
     const xdg = await configHome();
     // Every DORGU_WS_* name either table knows but the client's two, set
     // to values that would break the client if it read them.
@@ -88,14 +82,7 @@ Deno.test({
     "DORGU_WS_URL and DORGU_WS_TOKEN set the server and token; errors name the variable",
   ...unsanitized,
   async fn() {
-    const tokens = await Deno.makeTempFile();
-    await Deno.writeTextFile(tokens, "s3cret,ops\n");
-    await using demo = await exampleServer([
-      "--auth",
-      "token",
-      "--token-file",
-      tokens,
-    ]);
+    await using demo = await guardedServer();
     const xdg = await configHome();
     const env = { XDG_CONFIG_HOME: xdg, DORGU_WS_URL: demo.url };
     const ok = await runCli(["get", "cp", "-o", "name"], {
@@ -138,15 +125,8 @@ Deno.test({
     "named servers in the config file: current, --server, token-file, a default namespace",
   ...unsanitized,
   async fn() {
-    await using open = await exampleServer();
-    const tokens = await Deno.makeTempFile();
-    await Deno.writeTextFile(tokens, "s3cret,ops\n");
-    await using guarded = await exampleServer([
-      "--auth",
-      "token",
-      "--token-file",
-      tokens,
-    ]);
+    await using open = await spawnExample();
+    await using guarded = await guardedServer();
     const xdg = await configHome({
       "config.yaml": `current: lab
 servers:
@@ -261,15 +241,7 @@ Deno.test("a broken config file is one line naming the file and the fault; --url
     );
     assert.match(line, pattern, text);
     // With --url the file decides nothing and is not read.
-    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const port = (listener.addr as Deno.NetAddr).port;
-    listener.close();
-    const bypass = await runCli([
-      "get",
-      "ap",
-      "--url",
-      `ws://127.0.0.1:${port}/ws`,
-    ], {
+    const bypass = await runCli(["get", "ap", "--url", closedUrl()], {
       env: { XDG_CONFIG_HOME: xdg },
     });
     assert.match(bypass.stderr, /connection refused/);
@@ -280,7 +252,7 @@ Deno.test({
   name: "version: the client's build, and the server's from /version",
   ...unsanitized,
   async fn() {
-    await using demo = await exampleServer();
+    await using demo = await spawnExample();
     const client = new RegExp(
       `^Client Version: ${
         manifest.version.replaceAll(".", "\\.")
@@ -317,14 +289,7 @@ Deno.test({
     });
     assert.deepEqual(JSON.parse(json.stdout).serverVersion, info);
 
-    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const port = (listener.addr as Deno.NetAddr).port;
-    listener.close();
-    const down = await runCli([
-      "version",
-      "--url",
-      `ws://127.0.0.1:${port}/ws`,
-    ]);
+    const down = await runCli(["version", "--url", closedUrl()]);
     assert.equal(down.code, 1);
     assert.match(down.stdout.trim(), client);
     assert.match(
@@ -512,7 +477,7 @@ Deno.test({
     "deno install with the README's command puts a working dorgu-ws on PATH",
   ...unsanitized,
   async fn() {
-    await using demo = await exampleServer();
+    await using demo = await spawnExample();
     const root = await Deno.makeTempDir({ prefix: "dorgu-ws-install-" });
     const checkout = new URL("../", import.meta.url).pathname;
     // The README's command, run from the checkout.

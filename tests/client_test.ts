@@ -8,6 +8,7 @@ import * as v from "valibot";
 import { ServerMessageSchema } from "../src/protocol/mod.ts";
 import { spawnCli, TcpProxy } from "./support/proc.ts";
 import {
+  closedUrl,
   copyExamples,
   delay,
   editFile,
@@ -354,15 +355,8 @@ Deno.test({
   name: "errors are one clear line and a non-zero exit",
   ...unsanitized,
   async fn() {
-    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const closedPort = (listener.addr as Deno.NetAddr).port;
-    listener.close();
-    const refused = await runCli([
-      "get",
-      "personas",
-      "--url",
-      `ws://127.0.0.1:${closedPort}/ws`,
-    ]);
+    const closed = closedUrl();
+    const refused = await runCli(["get", "personas", "--url", closed]);
     assert.equal(refused.code, 1);
     assert.match(
       refused.stderr.trim(),
@@ -374,12 +368,7 @@ Deno.test({
       refused.stderr,
       /kubectl -n NAMESPACE port-forward svc\/dorgu-ws 9090/,
     );
-    const refusedWatch = await runCli([
-      "watch",
-      "events",
-      "--url",
-      `ws://127.0.0.1:${closedPort}/ws`,
-    ]);
+    const refusedWatch = await runCli(["watch", "events", "--url", closed]);
     assert.equal(refusedWatch.code, 1);
 
     // A port that accepts but never answers.

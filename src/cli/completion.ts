@@ -9,7 +9,7 @@
 import { type FlagSpecs, UsageError } from "../flags.ts";
 import { TOPICS } from "../protocol/mod.ts";
 import { SERVE_FLAGS } from "../server/config.ts";
-import { flagsOf } from "./options.ts";
+import { flagsOf } from "./client_flags.ts";
 import { RESOURCES } from "./resources.ts";
 import { loadConfigFile } from "./settings.ts";
 

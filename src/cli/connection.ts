@@ -19,19 +19,7 @@ import {
   timestamp,
   type Topic,
 } from "../protocol/mod.ts";
-
-/** A failure the user sees as one line; `exitCode` is what the process returns. */
-export class ClientError extends Error {
-  /** The process exit code. */
-  readonly exitCode: number;
-
-  /** Creates the error. */
-  constructor(message: string, exitCode = 1) {
-    super(message);
-    this.name = "ClientError";
-    this.exitCode = exitCode;
-  }
-}
+import { ClientError } from "./errors.ts";
 
 /** An `error` reply from the server. */
 export class ServerError extends ClientError {
@@ -102,7 +90,7 @@ export class Connection {
       });
     } catch (error) {
       throw new ClientError(
-        `--url ${url} is not a WebSocket URL (${
+        `${url} is not a WebSocket URL (${
           (error as Error).message
         }); use ws://host:port/ws or wss://...`,
         2,

@@ -17,12 +17,10 @@ import type {
   Topic,
 } from "../protocol/mod.ts";
 import { Backoff, delay } from "../retry.ts";
-import {
-  ClientError,
-  Connection,
-  type ConnectOptions,
-  ServerError,
-} from "./connection.ts";
+import type { ClientOptions } from "./options.ts";
+import { listingExtras, serverFilter } from "./items.ts";
+import { Connection, type ConnectOptions, ServerError } from "./connection.ts";
+import { ClientError } from "./errors.ts";
 
 /** What the follower hands on, in order. */
 export interface FollowSink {
@@ -237,4 +235,23 @@ export class Follower {
     this.#failure ??= error;
     this.#connection?.close();
   }
+}
+
+/** A follower for a `get -w` or `watch` command line, noticing on stderr. */
+export function followerFor(
+  options: ClientOptions,
+  sink: FollowSink,
+  signal: AbortSignal,
+): Follower {
+  return new Follower({
+    url: options.target.url,
+    token: options.target.token,
+    timeoutMs: options.timeoutMs,
+    topic: options.topic,
+    filter: serverFilter(options),
+    listing: listingExtras(options),
+    changesOnly: options.follow === "only",
+    notice: (text) => console.error(`dorgu-ws: ${text}`),
+    signal,
+  }, sink);
 }

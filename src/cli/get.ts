@@ -16,7 +16,7 @@ import {
 } from "../protocol/mod.ts";
 import { Connection } from "./connection.ts";
 import { viewEvent } from "./events.ts";
-import { Follower, type FollowSink } from "./follower.ts";
+import { type Follower, followerFor, type FollowSink } from "./follower.ts";
 import { columnsFor, detectStyle, TableWriter } from "./format.ts";
 import {
   itemsOf,
@@ -37,17 +37,7 @@ export async function runGet(
 ): Promise<number> {
   if (options.follow !== "no") {
     const sink = new RowSink(options);
-    const follower = new Follower({
-      url: options.target.url,
-      token: options.target.token,
-      timeoutMs: options.timeoutMs,
-      topic: options.topic,
-      filter: serverFilter(options),
-      listing: listingExtras(options),
-      changesOnly: options.follow === "only",
-      notice: (text) => console.error(`dorgu-ws: ${text}`),
-      signal,
-    }, sink);
+    const follower = followerFor(options, sink, signal);
     sink.follower = follower;
     await follower.run();
     return 0;

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { ClientError } from "./connection.ts";
+import { ClientError } from "./errors.ts";
 import { runGet } from "./get.ts";
 import { clientHelp, parseClientArgs } from "./options.ts";
 import { OutputClosed } from "./output.ts";

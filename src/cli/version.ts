@@ -4,7 +4,6 @@
  *
  * @module
  */
-import * as v from "valibot";
 import {
   formatFlags,
   parseChoice,
@@ -14,17 +13,9 @@ import {
   UsageError,
 } from "../flags.ts";
 import { type BuildInfo, buildInfo } from "../version.ts";
-import { ClientError } from "./connection.ts";
-import { CLIENT_FLAGS, flagsOf } from "./options.ts";
+import { CLIENT_FLAGS, flagsOf } from "./client_flags.ts";
+import { ClientError } from "./errors.ts";
 import { writeLine } from "./output.ts";
-import { resolveTarget } from "./settings.ts";
-
-const BuildInfoSchema = v.object({
-  version: v.string(),
-  commit: v.string(),
-  deno: v.string(),
-  target: v.string(),
-});
 
 const USAGE =
   `Usage: dorgu-ws version [-o json|yaml] [--url URL | --server NAME]
@@ -71,6 +62,8 @@ export async function runVersion(args: string[]): Promise<number> {
   let server: BuildInfo | undefined;
   let failure: string | undefined;
   if (named) {
+    // Only now: reading the config file and the server costs start-up time.
+    const { resolveTarget } = await import("./settings.ts");
     const target = await resolveTarget({
       url: parsed.sources.url === "--url" ? url : undefined,
       envUrl: parsed.sources.url === "DORGU_WS_URL" ? url : undefined,
@@ -124,6 +117,13 @@ async function serverVersion(
     );
   }
   const body = await response.text();
+  const v = await import("valibot");
+  const BuildInfoSchema = v.object({
+    version: v.string(),
+    commit: v.string(),
+    deno: v.string(),
+    target: v.string(),
+  });
   const parsed = response.ok
     ? v.safeParse(BuildInfoSchema, safeJson(body))
     : undefined;

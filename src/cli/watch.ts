@@ -12,9 +12,9 @@ import type {
   Topic,
 } from "../protocol/mod.ts";
 import { viewEvent } from "./events.ts";
-import { Follower } from "./follower.ts";
+import { followerFor } from "./follower.ts";
 import { detectStyle, eventLine } from "./format.ts";
-import { listingExtras, serverFilter, wanted, wantedItems } from "./items.ts";
+import { wanted, wantedItems } from "./items.ts";
 import type { ClientOptions } from "./options.ts";
 import { writeLine } from "./output.ts";
 
@@ -27,17 +27,7 @@ export async function runWatch(
   const json = options.output === "json";
   const show = (message: EventMessage) =>
     writeLine(json ? JSON.stringify(message) : eventLine(style, message));
-  await new Follower({
-    url: options.target.url,
-    token: options.target.token,
-    timeoutMs: options.timeoutMs,
-    topic: options.topic,
-    filter: serverFilter(options),
-    listing: listingExtras(options),
-    changesOnly: options.follow === "only",
-    notice: (text) => console.error(`dorgu-ws: ${text}`),
-    signal,
-  }, {
+  await followerFor(options, {
     listed(response) {
       const items = wantedItems(options, response.payload);
       if (json) {
@@ -58,7 +48,7 @@ export async function runWatch(
     event(message) {
       if (wanted(options, message.payload)) show(message);
     },
-  }).run();
+  }, signal).run();
   return 0;
 }
 
