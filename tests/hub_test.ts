@@ -449,9 +449,11 @@ Deno.test("a failure inside a query is an internal error for that request only",
   const logged: string[] = [];
   const dispatcher = new Dispatcher(hub, {
     notReady: () => undefined,
-    answer: () => {
+    personas: () => {
       throw new TypeError("boom");
     },
+    deployments: () => [],
+    clusterPersona: () => ({ ok: false, reason: "none" }),
   }, {
     maxMessageBytes: 1024,
     log: createLogger({ write: (line) => logged.push(line) }),
@@ -480,7 +482,9 @@ Deno.test("binary frames: too big closes 1009, others are invalid_message, all r
   const hub = newHub(8);
   const dispatcher = new Dispatcher(hub, {
     notReady: () => undefined,
-    answer: () => ({}),
+    personas: () => [],
+    deployments: () => [],
+    clusterPersona: () => ({ ok: false, reason: "none" }),
   }, { maxMessageBytes: 1024 });
   const small = session(hub);
   for (let i = 0; i < 4; i++) {

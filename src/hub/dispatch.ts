@@ -6,10 +6,14 @@
 import { createLogger, type Logger } from "../log.ts";
 import {
   type ClientMessage,
+  type ClusterInfo,
+  DEFAULT_EVENTS_LIMIT,
+  type DeploymentSummary,
   type ErrorCode,
   type ErrorPayload,
   parseClientMessage,
   type ParseResult,
+  type PersonaSummary,
   type Query,
   timestamp,
   type Topic,
@@ -19,31 +23,25 @@ import { Histogram, LATENCY_BUCKETS } from "./histogram.ts";
 import type { Hub } from "./hub.ts";
 import { inScope, type Session, utf8Length } from "./session.ts";
 
-/** Where `request` messages are answered from: the source's cache. */
+/**
+ * Where `request` messages are answered from: queries over the source's
+ * cache. They return everything matching the query; the dispatcher keeps
+ * a client to its namespace scope. A ClusterPersona lookup that finds
+ * nothing says why, and the client receives that as `not_found`.
+ */
 export interface QuerySource {
   /** Why `topic` cannot be answered yet; undefined once it can. */
   notReady(topic: Topic): string | undefined;
-  /**
-   * Answers `query` for a client that may see `scope` (`null`: all
-   * namespaces). Throws {@link QueryError} for an answerable refusal.
-   */
-  answer(
-    query: Query,
-    scope: ReadonlySet<string> | null,
-  ): unknown;
-}
-
-/** A refusal with a protocol error code, thrown by a {@link QuerySource}. */
-export class QueryError extends Error {
-  /** The error code the client receives. */
-  readonly code: ErrorCode;
-
-  /** Creates a refusal with `code` and a message for the client. */
-  constructor(code: ErrorCode, message: string) {
-    super(message);
-    this.code = code;
-    this.name = "QueryError";
-  }
+  /** Personas matching the namespace and name. */
+  personas(query: { namespace?: string; name?: string }): PersonaSummary[];
+  /** Deployments matching the namespace and name. */
+  deployments(
+    query: { namespace?: string; name?: string },
+  ): DeploymentSummary[];
+  /** The ClusterPersona named `name`, or the default one. */
+  clusterPersona(
+    name: string | undefined,
+  ): { ok: true; value: ClusterInfo } | { ok: false; reason: string };
 }
 
 /** Options for {@link Dispatcher}. */
@@ -180,13 +178,46 @@ export class Dispatcher {
       this.#error(session, { code: "not_ready", message: notReady }, echo);
       return;
     }
+    const scope = session.scope;
     let payload: unknown;
-    try {
-      payload = this.#queries.answer(query, session.scope);
-    } catch (error) {
-      if (!(error instanceof QueryError)) throw error;
-      this.#error(session, { code: error.code, message: error.message }, echo);
-      return;
+    switch (query.topic) {
+      case "personas":
+        payload = {
+          personas: this.#queries.personas(query).filter((p) =>
+            inScope(scope, p.namespace)
+          ),
+        };
+        break;
+      case "deployments":
+        payload = {
+          deployments: this.#queries.deployments(query).filter((d) =>
+            inScope(scope, d.namespace)
+          ),
+        };
+        break;
+      case "cluster": {
+        const found = this.#queries.clusterPersona(query.name);
+        if (!found.ok) {
+          this.#error(
+            session,
+            { code: "not_found", message: found.reason },
+            echo,
+          );
+          return;
+        }
+        payload = found.value;
+        break;
+      }
+      case "events":
+        // A log, not a state: answered from the topic's history.
+        payload = {
+          events: this.#hub.recent("events", {
+            namespace: query.namespace,
+            limit: query.limit ?? DEFAULT_EVENTS_LIMIT,
+            scope,
+          }),
+        };
+        break;
     }
     this.#respond(session, echo, payload);
   }

@@ -10,7 +10,7 @@ import {
   type SessionPolicy,
 } from "../hub/mod.ts";
 import type { Logger } from "../log.ts";
-import type { ClusterState, Source } from "../sources/mod.ts";
+import type { Source, Store } from "../sources/mod.ts";
 import { type Authenticator, SUBPROTOCOL } from "./auth.ts";
 import type { ServeConfig } from "./config.ts";
 import {
@@ -30,7 +30,7 @@ export interface HandlerContext {
   /** Routes inbound messages. */
   dispatcher: Dispatcher;
   /** The cache, for readiness and metrics. */
-  state: ClusterState;
+  store: Store;
   /** The source, for its watch counters. */
   source: Source;
   /** Checks credentials when `--auth` is on. */
@@ -215,7 +215,7 @@ export function createHandler(ctx: HandlerContext): Handler {
 
   function ready(): Response {
     const pending: Record<string, string> = Object.fromEntries(
-      ctx.state.pending(),
+      ctx.store.readiness.pending(),
     );
     if (draining) pending.server = "shutting down";
     if (Object.keys(pending).length === 0) {
@@ -254,7 +254,7 @@ export function createHandler(ctx: HandlerContext): Handler {
               connections,
               topics: ctx.hub.stats(),
               dispatch: ctx.dispatcher.stats,
-              resources: ctx.state.stats(),
+              resources: ctx.store.stats(),
               watches: ctx.source.watchStats?.() ?? new Map(),
             }),
             { headers: { "content-type": METRICS_CONTENT_TYPE } },

@@ -7,7 +7,8 @@ import { Dispatcher, Hub } from "../hub/mod.ts";
 import type { CredentialLoader } from "../kube/mod.ts";
 import { createLogger, type Logger } from "../log.ts";
 import type { Source } from "../sources/source.ts";
-import { ClusterState } from "../sources/state.ts";
+import { createState } from "../sources/state.ts";
+import type { Store } from "../sources/store.ts";
 import { VERSION } from "../version.ts";
 import { type Authenticator, TokenFileAuthenticator } from "./auth.ts";
 import { parseServeArgs, type ServeConfig, serveHelp } from "./config.ts";
@@ -18,7 +19,7 @@ export interface StartOptions {
   /** Structured log; default JSON lines on stderr at the configured level. */
   log?: Logger;
   /** Builds the source instead of `config.source` (benchmarks use this). */
-  source?: (state: ClusterState, log: Logger) => Source;
+  source?: (store: Store, log: Logger) => Source;
   /** Pins the epoch (tests). */
   epoch?: string;
 }
@@ -30,7 +31,7 @@ export interface RunningServer {
   /** The topic registry. */
   readonly hub: Hub;
   /** The projection cache. */
-  readonly state: ClusterState;
+  readonly store: Store;
   /** The source feeding the cache. */
   readonly source: Source;
   /**
@@ -51,13 +52,13 @@ export async function startServer(
     epoch: options.epoch,
   });
   const namespaces = config.source === "kubernetes" ? config.namespaces : [];
-  const state = new ClusterState(hub, {
+  const { store, queries } = createState(hub, {
     log,
-    scopes: namespaces.length
+    namespaces: namespaces.length
       ? { personas: namespaces, deployments: namespaces, events: namespaces }
       : undefined,
   });
-  const dispatcher = new Dispatcher(hub, state, {
+  const dispatcher = new Dispatcher(hub, queries, {
     maxMessageBytes: config.maxMessageBytes,
     log,
   });
@@ -66,15 +67,15 @@ export async function startServer(
     log,
     credentials,
   });
-  const source = options.source?.(state, log) ??
-    await createSource(config, state, { log, credentials });
+  const source = options.source?.(store, log) ??
+    await createSource(config, store, { log, credentials });
   await source.start();
 
   const handler = createHandler({
     config,
     hub,
     dispatcher,
-    state,
+    store,
     source,
     authenticator,
     log,
@@ -97,7 +98,7 @@ export async function startServer(
   return {
     addr: server.addr,
     hub,
-    state,
+    store,
     source,
     shutdown(graceMs = 4000) {
       stopping ??= (async () => {
@@ -161,7 +162,7 @@ async function createAuthenticator(
 
 async function createSource(
   config: ServeConfig,
-  state: ClusterState,
+  store: Store,
   options: { log: Logger; credentials: ReturnType<typeof kubeCredentials> },
 ): Promise<Source> {
   const log = options.log;
@@ -173,10 +174,10 @@ async function createSource(
     const dir = config.source === "demo"
       ? new URL("../../examples/cluster", import.meta.url).pathname
       : config.source;
-    return new DirectorySource(dir, state, { log });
+    return new DirectorySource(dir, store, { log });
   }
-  const { ClusterSource } = await import("../sources/cluster.ts");
-  return new ClusterSource(state, {
+  const { KubernetesSource } = await import("../sources/kubernetes.ts");
+  return new KubernetesSource(store, {
     credentials: await options.credentials(),
     namespaces: config.namespaces,
     log,

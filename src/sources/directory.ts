@@ -3,14 +3,14 @@
  * documents per file, or JSON; `List` objects are unpacked). The directory
  * is watched, and every edit, new file and deletion becomes the same events
  * a live cluster would produce, because each rescan is a resync of the
- * {@link ClusterState}.
+ * {@link Store}.
  */
 import { loadAll } from "js-yaml";
 import * as v from "valibot";
 import { createLogger, type Logger } from "../log.ts";
 import { PROJECT, ProjectionError, projectionKey } from "./projections.ts";
 import { type Resource, resourceOfManifest, RESOURCES } from "./resources.ts";
-import type { ClusterState } from "./state.ts";
+import type { Store } from "./store.ts";
 
 const MANIFEST_EXTENSIONS = [".yaml", ".yml", ".json"];
 // Files larger than this are not manifests anyone edits by hand.
@@ -22,8 +22,6 @@ export interface DirectorySourceOptions {
   log?: Logger;
   /** Quiet time after a file change before rescanning, in ms. Default 100. */
   debounceMs?: number;
-  /** Whether to follow changes; default true. */
-  watch?: boolean;
 }
 
 interface Manifest {
@@ -48,10 +46,9 @@ const ManifestHeader = v.object({
 /** Serves the cluster described by the manifests in one directory. */
 export class DirectorySource {
   #dir: string;
-  #state: ClusterState;
+  #store: Store;
   #log: Logger;
   #debounceMs: number;
-  #watch: boolean;
   #files = new Map<string, FileEntry>();
   // Paths the watcher reported since the last rescan. They are re-read
   // whatever their stat says: an edit within the file system's timestamp
@@ -63,17 +60,16 @@ export class DirectorySource {
   #scanning: Promise<void> = Promise.resolve();
   #stopped = false;
 
-  /** Creates a source reading `dir` into `state`. */
+  /** Creates a source reading `dir` into `store`. */
   constructor(
     dir: string,
-    state: ClusterState,
+    store: Store,
     options: DirectorySourceOptions = {},
   ) {
     this.#dir = dir;
-    this.#state = state;
+    this.#store = store;
     this.#log = (options.log ?? createLogger()).with({ source: dir });
     this.#debounceMs = options.debounceMs ?? 100;
-    this.#watch = options.watch ?? true;
   }
 
   /**
@@ -94,7 +90,7 @@ export class DirectorySource {
     // The watcher reports absolute, resolved paths; list files the same way.
     this.#dir = await Deno.realPath(this.#dir);
     await this.#rescan();
-    if (this.#watch) this.#follow();
+    this.#follow();
   }
 
   /** Stops following changes. */
@@ -200,7 +196,7 @@ export class DirectorySource {
   }
 
   #publish(): void {
-    const listings = new Map(RESOURCES.map((r) => [r, this.#state.resync(r)]));
+    const listings = new Map(RESOURCES.map((r) => [r, this.#store.resync(r)]));
     const owners = new Map<string, string>();
     for (const [path, entry] of this.#files) {
       for (const { resource, key, object } of entry.manifests) {
