@@ -47,6 +47,39 @@ Deno.test({
 });
 
 Deno.test({
+  name: "watch takes the same names: its listing is what get lists",
+  ...unsanitized,
+  async fn() {
+    await using demo = await spawnExample();
+    for (
+      const [short, plural] of [["ap", "personas"], ["cp", "cluster"], [
+        "deploy",
+        "deployments",
+      ], ["ev", "events"]]
+    ) {
+      const listed = JSON.parse(
+        (await get(demo.url, plural, "-o", "json")).stdout,
+      );
+      const watch = spawnCli(["watch", short, "-o", "json", "--url", demo.url]);
+      try {
+        const [first] = await watch.waitFor(() => true);
+        const { type, payload } = JSON.parse(first);
+        assert.equal(type, "response", short);
+        const items = short === "cp" ? [payload] : payload[plural];
+        assert.deepEqual(
+          items.map((item: { name: string }) => item.name).sort(),
+          listed.items.map((item: { name: string }) => item.name).sort(),
+          short,
+        );
+        assert.equal(await watch.stop("SIGINT"), 0);
+      } finally {
+        await watch.stop();
+      }
+    }
+  },
+});
+
+Deno.test({
   name:
     "get NAME...: one or more objects by name, a missing one is one line and exit 1",
   ...unsanitized,

@@ -127,12 +127,7 @@ export const SERVE_FLAGS: Record<string, ServeFlag> = {
     value: "N",
     help: "Events each topic keeps for resume and 'request events'",
     default: "1024",
-    read: (value, what) => ({
-      historySize: parseInteger(String(value), what, {
-        min: 1,
-        max: 1_000_000,
-      }),
-    }),
+    read: wholeNumber("historySize", { min: 1, max: 1_000_000 }),
   },
   "allowed-origins": {
     type: "string",
@@ -173,60 +168,42 @@ export const SERVE_FLAGS: Record<string, ServeFlag> = {
     value: "N",
     help: "Open WebSocket connections allowed at once",
     default: "10000",
-    read: (value, what) => ({
-      maxConnections: parseInteger(String(value), what, {
-        min: 1,
-        max: 1_000_000,
-      }),
-    }),
+    read: wholeNumber("maxConnections", { min: 1, max: 1_000_000 }),
   },
   "rate-limit": {
     type: "string",
     value: "N",
     help: "Messages per second a client may send, on average",
     default: "20",
-    read: (value, what) => ({
-      rateLimit: parseInteger(String(value), what, { min: 1, max: 100_000 }),
-    }),
+    read: wholeNumber("rateLimit", { min: 1, max: 100_000 }),
   },
   "rate-burst": {
     type: "string",
     value: "N",
     help: "Messages a client may send in one burst",
     default: "50",
-    read: (value, what) => ({
-      rateBurst: parseInteger(String(value), what, { min: 1, max: 100_000 }),
-    }),
+    read: wholeNumber("rateBurst", { min: 1, max: 100_000 }),
   },
   "send-buffer": {
     type: "string",
     value: "N",
     help: "Messages a client may leave unread before its events are dropped",
     default: "256",
-    read: (value, what) => ({
-      sendBuffer: parseInteger(String(value), what, {
-        min: 1,
-        max: 1_000_000,
-      }),
-    }),
+    read: wholeNumber("sendBuffer", { min: 1, max: 1_000_000 }),
   },
   "write-timeout": {
     type: "string",
     value: "DUR",
     help: "Close a client that takes nothing for this long",
     default: "10s",
-    read: (value, what) => ({
-      writeTimeoutMs: parseDuration(String(value), what),
-    }),
+    read: duration("writeTimeoutMs"),
   },
   "read-timeout": {
     type: "string",
     value: "DUR",
     help: "Close a client silent for this long; pings go out at half of it",
     default: "60s",
-    read: (value, what) => ({
-      readTimeoutMs: parseDuration(String(value), what),
-    }),
+    read: duration("readTimeoutMs"),
   },
   "max-message-size": {
     type: "string",
@@ -369,6 +346,19 @@ function defaultOf(flag: ServeFlag): FlagValue | undefined {
   return flag.type === "boolean"
     ? parseBoolean(flag.default, "default")
     : flag.default;
+}
+
+type Reader = NonNullable<ServeFlag["read"]>;
+
+function wholeNumber(
+  key: keyof ServeConfig,
+  range: { min: number; max: number },
+): Reader {
+  return (value, what) => ({ [key]: parseInteger(String(value), what, range) });
+}
+
+function duration(key: keyof ServeConfig): Reader {
+  return (value, what) => ({ [key]: parseDuration(String(value), what) });
 }
 
 function list(value: FlagValue): string[] {
