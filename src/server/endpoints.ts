@@ -2,7 +2,7 @@
  * The plain HTTP endpoints: liveness, readiness, the build, and metrics.
  */
 import type { Store } from "../sources/mod.ts";
-import { VERSION } from "../version.ts";
+import { buildInfo } from "../version.ts";
 import {
   METRICS_CONTENT_TYPE,
   type MetricsInput,
@@ -39,14 +39,9 @@ export function ready(store: Store, options: { draining: boolean }): Response {
 
 /** `/version`: the build, for clients and operators. */
 export function version(): Response {
-  return new Response(
-    JSON.stringify({
-      version: VERSION,
-      deno: Deno.version.deno,
-      target: Deno.build.target,
-    }) + "\n",
-    { headers: JSON_TYPE },
-  );
+  return new Response(JSON.stringify(buildInfo()) + "\n", {
+    headers: JSON_TYPE,
+  });
 }
 
 /** `/metrics`: the Prometheus text format. */

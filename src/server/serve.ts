@@ -13,8 +13,7 @@ import type { Store } from "../sources/store.ts";
 import { connectionsAllowedByFileLimit, HttpServer } from "../transport/mod.ts";
 import { VERSION } from "../version.ts";
 import { type Authenticator, TokenFileAuthenticator } from "./auth.ts";
-import { formatFlags } from "../flags.ts";
-import { parseServeArgs, SERVE_FLAGS, type ServeConfig } from "./config.ts";
+import { parseServeArgs, type ServeConfig, serveHelp } from "./config.ts";
 import { health, metrics, ready, version } from "./endpoints.ts";
 import { Inbound } from "./inbound.ts";
 import { createRouter } from "./routes.ts";
@@ -282,11 +281,7 @@ function listen(config: ServeConfig, log: Logger): Deno.Listener {
 export async function runServe(args: string[]): Promise<number> {
   const config = parseServeArgs(args);
   if (config === "help") {
-    console.log(
-      `Usage: dorgu-ws serve [flags]\n\nServes the dorgu WebSocket API for a Kubernetes cluster, or for a directory\nof manifests with --source DIR.\n\nFlags:\n${
-        formatFlags(SERVE_FLAGS)
-      }`,
-    );
+    console.log(serveHelp());
     return 0;
   }
   const server = await startServer(config);

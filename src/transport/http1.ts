@@ -53,6 +53,11 @@ export function parseRequestHead(
 ): RequestHead | null {
   const end = findHeadEnd(buffer, options.end);
   if (end < 0) {
+    // Fail at once on bytes that cannot start a request (a TLS handshake
+    // sent to a plain port, say) rather than when the head times out.
+    if (!plausibleStart(buffer, options.end)) {
+      throw new HttpError(400, "This is not an HTTP/1.1 request.");
+    }
     if (options.end >= options.maxBytes) {
       throw new HttpError(431, "Request header fields too large.");
     }
@@ -101,6 +106,24 @@ export function parseRequestHead(
     bytes: end,
   };
 }
+
+// Whether the bytes so far can begin a request line: a method token and a
+// space, then nothing but visible characters and spaces up to the first CR.
+function plausibleStart(buffer: Uint8Array, end: number): boolean {
+  let i = 0;
+  for (; i < end && buffer[i] !== 32; i++) {
+    if (!TOKEN_BYTE[buffer[i]]) return false;
+  }
+  for (; i < end && buffer[i] !== 13; i++) {
+    if (buffer[i] < 32 || buffer[i] > 126) return false;
+  }
+  return true;
+}
+
+const TOKEN_BYTE: boolean[] = Array.from(
+  { length: 256 },
+  (_, byte) => TOKEN.test(String.fromCharCode(byte)),
+);
 
 // Offset just past the blank line ending the head, or -1.
 function findHeadEnd(buffer: Uint8Array, end: number): number {
