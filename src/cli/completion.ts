@@ -125,7 +125,7 @@ _dorgu_ws() {
     --type) COMPREPLY=($(compgen -W "Normal Warning" -- "$cur")); return ;;
     --log-level) COMPREPLY=($(compgen -W "debug info warn error" -- "$cur")); return ;;
     --auth) COMPREPLY=($(compgen -W "none token kubernetes" -- "$cur")); return ;;
-    --source|--kubeconfig|--token-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --source|--kubeconfig|--token-file|--ca-file|--tls-cert-file|--tls-private-key-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     ${takesValue.join("|")}) return ;;
   esac
   case "$command" in

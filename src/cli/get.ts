@@ -44,6 +44,7 @@ export async function runGet(
   }
   const connection = await Connection.open(options.target.url, {
     token: options.target.token,
+    tls: options.target.tls,
     timeoutMs: options.timeoutMs,
   });
   let response: ResponseMessage;

@@ -7,6 +7,7 @@
  */
 import * as v from "valibot";
 import {
+  envName,
   type FlagSpec,
   type FlagValue,
   formatFlags,
@@ -36,6 +37,8 @@ const ConfigSchema = v.object({
   allowedHosts: v.array(v.string()),
   auth: v.picklist(["none", "token", "kubernetes"]),
   tokenFile: v.optional(v.string()),
+  tlsCertFile: v.optional(v.string()),
+  tlsPrivateKeyFile: v.optional(v.string()),
   maxConnections: v.number(),
   maxPendingConnections: v.number(),
   headerTimeoutMs: v.pipe(v.number(), v.minValue(1)),
@@ -186,6 +189,19 @@ export const SERVE_FLAGS: Record<string, ServeFlag> = {
     help: "Lines of 'token,user[,namespaces]' for --auth token",
     read: (value) => ({ tokenFile: String(value) }),
   },
+  "tls-cert-file": {
+    type: "string",
+    value: "PATH",
+    help:
+      "Serve TLS (wss://, https://) with this PEM certificate chain; re-read when it changes. Needs --tls-private-key-file",
+    read: (value) => ({ tlsCertFile: String(value) }),
+  },
+  "tls-private-key-file": {
+    type: "string",
+    value: "PATH",
+    help: "The PEM private key of --tls-cert-file",
+    read: (value) => ({ tlsPrivateKeyFile: String(value) }),
+  },
   "max-connections": {
     type: "string",
     value: "N",
@@ -303,6 +319,9 @@ Examples:
   # The example cluster built in, with bearer tokens
   dorgu-ws serve --source demo --auth token --token-file tokens.csv
 
+  # TLS, with a certificate renewed in place (by cert-manager, say)
+  dorgu-ws serve --tls-cert-file tls.crt --tls-private-key-file tls.key
+
 Flags:
 ${formatFlags(SERVE_FLAGS)}`;
 }
@@ -366,6 +385,19 @@ export function parseServeArgs(
       `${
         sourceOf(parsed, "auth")
       } token needs --token-file (or DORGU_WS_TOKEN_FILE) with the tokens.`,
+    );
+  }
+  if (
+    (config.tlsCertFile === undefined) !==
+      (config.tlsPrivateKeyFile === undefined)
+  ) {
+    const [given, missing] = config.tlsCertFile === undefined
+      ? ["tls-private-key-file", "tls-cert-file"]
+      : ["tls-cert-file", "tls-private-key-file"];
+    throw new UsageError(
+      `${sourceOf(parsed, given)} needs --${missing} (or ${
+        envName(missing)
+      }) too: TLS takes a certificate and its private key.`,
     );
   }
   return config;

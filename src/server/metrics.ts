@@ -3,12 +3,21 @@
  * from the counters each component keeps.
  */
 import type { TopicStats } from "../hub/mod.ts";
-import type { Topic } from "../protocol/mod.ts";
-import type { Resource, ResourceStats, WatchStats } from "../sources/mod.ts";
-import { VERSION } from "../version.ts";
+import { ERROR_CODES, type Topic, TOPICS } from "../protocol/mod.ts";
+import {
+  type Resource,
+  RESOURCES,
+  type ResourceStats,
+  type WatchStats,
+} from "../sources/mod.ts";
+import { CLOSE_CAUSES, SHED_REASONS } from "../transport/mod.ts";
+import { buildInfo } from "../version.ts";
 import type { Histogram } from "./histogram.ts";
 import type { InboundStats } from "./inbound.ts";
-import type { ConnectionStats } from "./upgrade.ts";
+import type { ProcessStats } from "./process_stats.ts";
+import { HOST_REFUSAL } from "./routes.ts";
+import type { TlsStats } from "./tls.ts";
+import { type ConnectionStats, REFUSAL_REASONS } from "./upgrade.ts";
 
 /** What the transport reports about its connections. */
 export interface TransportStats {
@@ -38,6 +47,14 @@ export interface MetricsInput {
   resources: Map<Resource, ResourceStats>;
   /** Per-resource watch counters (empty for the directory source). */
   watches: Map<Resource, WatchStats>;
+  /** Whether `/ready` answers 200. */
+  ready: boolean;
+  /** `--max-connections`. */
+  maxConnections: number;
+  /** The process's own figures. */
+  process: ProcessStats;
+  /** TLS renewals, when TLS is on. */
+  tls?: TlsStats;
 }
 
 /** The content type Prometheus expects. */
@@ -52,7 +69,13 @@ interface Family {
   help: string;
   /** Label name, for families with one sample per key. */
   label?: string;
-  samples: (input: MetricsInput) => Map<string, number> | number;
+  /**
+   * Label values known up front: each is reported from the start, at 0
+   * until counted, so rules over them work before the first increment.
+   */
+  keys?: readonly string[];
+  /** The samples; undefined leaves the family out (not measurable here). */
+  samples: (input: MetricsInput) => Map<string, number> | number | undefined;
 }
 
 function perKey<K extends string, T>(
@@ -81,6 +104,7 @@ const FAMILIES: Family[] = [
     help:
       "Connections closed by the server as they arrived or while idle, by reason (file_limit, http_limit, evicted, header_timeout, write_timeout, draining).",
     label: "reason",
+    keys: SHED_REASONS,
     samples: (i) => i.transport.shed,
   },
   {
@@ -88,6 +112,7 @@ const FAMILIES: Family[] = [
     kind: "counter",
     help: "Requests refused before any route, by reason (host).",
     label: "reason",
+    keys: [HOST_REFUSAL],
     samples: (i) => i.refused,
   },
   {
@@ -108,6 +133,7 @@ const FAMILIES: Family[] = [
     kind: "counter",
     help: "WebSocket upgrades refused, by reason.",
     label: "reason",
+    keys: REFUSAL_REASONS,
     samples: (i) => i.connections.rejected,
   },
   {
@@ -115,6 +141,7 @@ const FAMILIES: Family[] = [
     kind: "counter",
     help: "WebSocket connections ended, by cause.",
     label: "cause",
+    keys: CLOSE_CAUSES,
     samples: (i) => i.connections.closed,
   },
   {
@@ -122,6 +149,7 @@ const FAMILIES: Family[] = [
     kind: "gauge",
     help: "Subscriptions per topic.",
     label: "topic",
+    keys: TOPICS,
     samples: (i) => perKey(i.topics, (t) => t.subscribers),
   },
   {
@@ -129,6 +157,7 @@ const FAMILIES: Family[] = [
     kind: "counter",
     help: "Events published per topic.",
     label: "topic",
+    keys: TOPICS,
     samples: (i) => perKey(i.topics, (t) => t.offset),
   },
   {
@@ -136,6 +165,7 @@ const FAMILIES: Family[] = [
     kind: "counter",
     help: "Event messages handed to clients per topic.",
     label: "topic",
+    keys: TOPICS,
     samples: (i) => perKey(i.topics, (t) => t.sent),
   },
   {
@@ -143,6 +173,7 @@ const FAMILIES: Family[] = [
     kind: "counter",
     help: "Events dropped per topic because a client's send buffer was full.",
     label: "topic",
+    keys: TOPICS,
     samples: (i) => perKey(i.topics, (t) => t.dropped),
   },
   {
@@ -150,6 +181,7 @@ const FAMILIES: Family[] = [
     kind: "gauge",
     help: "Events held in each topic's ring buffer.",
     label: "topic",
+    keys: TOPICS,
     samples: (i) => perKey(i.topics, (t) => t.held),
   },
   {
@@ -157,6 +189,7 @@ const FAMILIES: Family[] = [
     kind: "gauge",
     help: "Capacity of each topic's ring buffer.",
     label: "topic",
+    keys: TOPICS,
     samples: (i) => perKey(i.topics, (t) => t.capacity),
   },
   {
@@ -164,6 +197,7 @@ const FAMILIES: Family[] = [
     kind: "counter",
     help: "Error replies sent, by code.",
     label: "code",
+    keys: ERROR_CODES,
     samples: (i) => i.inbound.errors,
   },
   {
@@ -177,6 +211,7 @@ const FAMILIES: Family[] = [
     kind: "gauge",
     help: "Objects cached per resource.",
     label: "resource",
+    keys: RESOURCES,
     samples: (i) => perKey(i.resources, (r) => r.objects),
   },
   {
@@ -184,6 +219,7 @@ const FAMILIES: Family[] = [
     kind: "gauge",
     help: "Whether each resource has completed its first list (1) or not (0).",
     label: "resource",
+    keys: RESOURCES,
     samples: (i) => perKey(i.resources, (r) => r.synced ? 1 : 0),
   },
   {
@@ -192,6 +228,7 @@ const FAMILIES: Family[] = [
     help:
       "Objects skipped per resource because they lacked the expected shape.",
     label: "resource",
+    keys: RESOURCES,
     samples: (i) => perKey(i.resources, (r) => r.decodeErrors),
   },
   {
@@ -199,6 +236,7 @@ const FAMILIES: Family[] = [
     kind: "counter",
     help: "Watches restarted per resource.",
     label: "resource",
+    keys: RESOURCES,
     samples: (i) => perKey(i.watches, (w) => w.restarts),
   },
   {
@@ -206,6 +244,7 @@ const FAMILIES: Family[] = [
     kind: "counter",
     help: "Full relists per resource after the first list.",
     label: "resource",
+    keys: RESOURCES,
     samples: (i) => perKey(i.watches, (w) => w.relists),
   },
   {
@@ -213,13 +252,81 @@ const FAMILIES: Family[] = [
     kind: "counter",
     help: "Watch stream lines that could not be decoded, per resource.",
     label: "resource",
+    keys: RESOURCES,
     samples: (i) => perKey(i.watches, (w) => w.decodeErrors),
+  },
+  {
+    name: "dorgu_ws_ready",
+    kind: "gauge",
+    help:
+      "Whether the server is ready (1: /ready answers 200) or not (0: a first list is pending, or it is shutting down).",
+    samples: (i) => i.ready ? 1 : 0,
+  },
+  {
+    name: "dorgu_ws_max_connections",
+    kind: "gauge",
+    help: "WebSocket connections allowed at once (--max-connections).",
+    samples: (i) => i.maxConnections,
+  },
+  {
+    name: "dorgu_ws_memory_limit_bytes",
+    kind: "gauge",
+    help:
+      "Memory the process may use: its cgroup's limit (the container's), or the machine's memory where that is less or there is none.",
+    samples: (i) => i.process.memoryLimitBytes,
+  },
+  {
+    name: "dorgu_ws_tls_reloads_total",
+    kind: "counter",
+    help:
+      "Changed TLS certificate files, by result: renewed (served from then on) or failed (the previous pair kept serving).",
+    label: "result",
+    keys: ["renewed", "failed"],
+    samples: (i) =>
+      i.tls &&
+      new Map([["renewed", i.tls.renewed], ["failed", i.tls.failed]]),
+  },
+  {
+    name: "dorgu_ws_tls_certificate_expiry_timestamp_seconds",
+    kind: "gauge",
+    help: "When the TLS certificate served expires, seconds since the epoch.",
+    samples: (i) => i.tls?.expiresAt,
+  },
+  {
+    name: "process_cpu_seconds_total",
+    kind: "counter",
+    help: "Total user and system CPU time spent in seconds.",
+    samples: (i) => i.process.cpuSeconds,
+  },
+  {
+    name: "process_start_time_seconds",
+    kind: "gauge",
+    help: "Start time of the process since unix epoch in seconds.",
+    samples: (i) => i.process.startTimeSeconds,
+  },
+  {
+    name: "process_open_fds",
+    kind: "gauge",
+    help: "Number of open file descriptors.",
+    samples: (i) => i.process.openFds,
+  },
+  {
+    name: "process_max_fds",
+    kind: "gauge",
+    help: "Maximum number of open file descriptors.",
+    samples: (i) => i.process.maxFds,
   },
   {
     name: "process_resident_memory_bytes",
     kind: "gauge",
     help: "Resident memory size in bytes.",
-    samples: () => Deno.memoryUsage().rss,
+    samples: (i) => i.process.residentBytes,
+  },
+  {
+    name: "process_virtual_memory_bytes",
+    kind: "gauge",
+    help: "Virtual memory size in bytes.",
+    samples: (i) => i.process.virtualBytes,
   },
   {
     name: "dorgu_ws_heap_used_bytes",
@@ -231,22 +338,34 @@ const FAMILIES: Family[] = [
 
 /** Renders every metric. */
 export function renderMetrics(input: MetricsInput): string {
+  const build = buildInfo();
   const out: string[] = [
-    "# HELP dorgu_ws_build_info Build information.",
+    "# HELP dorgu_ws_build_info The build: version, commit and Deno version.",
     "# TYPE dorgu_ws_build_info gauge",
-    `dorgu_ws_build_info${formatLabels({ version: VERSION })} 1`,
+    `dorgu_ws_build_info${
+      formatLabels({
+        version: build.version,
+        commit: build.commit,
+        deno: build.deno,
+      })
+    } 1`,
   ];
   for (const family of FAMILIES) {
+    const samples = family.samples(input);
+    if (samples === undefined) continue;
     out.push(
       `# HELP ${family.name} ${family.help}`,
       `# TYPE ${family.name} ${family.kind}`,
     );
-    const samples = family.samples(input);
     if (typeof samples === "number") {
       out.push(`${family.name} ${samples}`);
       continue;
     }
-    for (const [key, value] of samples) {
+    const seeded = new Map<string, number>(
+      (family.keys ?? []).map((key) => [key, 0]),
+    );
+    for (const [key, value] of samples) seeded.set(key, value);
+    for (const [key, value] of seeded) {
       out.push(
         `${family.name}${
           formatLabels({ [family.label as string]: key })

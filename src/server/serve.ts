@@ -6,16 +6,18 @@
 import { Hub } from "../hub/mod.ts";
 // Types only: the Kubernetes modules load when a Kubernetes feature is on.
 import type { CredentialLoader } from "../kube/mod.ts";
-import { createLogger, type Logger } from "../log.ts";
+import { createLogger, type Logger, throttleLog } from "../log.ts";
 import type { Source } from "../sources/source.ts";
 import { createState } from "../sources/state.ts";
 import type { Store } from "../sources/store.ts";
+import type { TlsStats } from "./tls.ts";
 import { connectionsAllowedByFileLimit, HttpServer } from "../transport/mod.ts";
 import { VERSION } from "../version.ts";
 import { type Authenticator, TokenFileAuthenticator } from "./auth.ts";
 import { parseServeArgs, type ServeConfig, serveHelp } from "./config.ts";
 import { health, metrics, ready, version } from "./endpoints.ts";
 import { Inbound } from "./inbound.ts";
+import { readProcessStats } from "./process_stats.ts";
 import { createRouter } from "./routes.ts";
 import { createUpgradeRoute } from "./upgrade.ts";
 
@@ -27,6 +29,8 @@ export interface StartOptions {
   source?: (store: Store, log: Logger) => Source;
   /** Pins the epoch (tests). */
   epoch?: string;
+  /** How often the TLS files are read for a renewal, ms. Default 5 s. */
+  tlsReloadMs?: number;
 }
 
 /** A running server. */
@@ -63,7 +67,9 @@ export async function startServer(
       ? { personas: namespaces, deployments: namespaces, events: namespaces }
       : undefined,
   });
-  const inbound = new Inbound(hub, { queries, log });
+  // One rate limit for every line a peer can make repeat.
+  const limited = throttleLog(log);
+  const inbound = new Inbound(hub, { queries, log, limited });
   const credentials = kubeCredentials(config);
   const authenticator = await createAuthenticator(config, {
     log,
@@ -82,13 +88,17 @@ export async function startServer(
     inbound,
     authenticator,
     log,
+    limited,
     openConnections: () => transport.server?.webSockets.size ?? 0,
     draining: () => draining,
   });
   const router = createRouter([
     { path: "/ws", methods: ["*"], handle: upgrade.handle },
     { path: "/health", handle: health },
-    { path: "/ready", handle: () => ready(store, { draining }) },
+    {
+      path: "/ready",
+      handle: () => ready(store.readiness.pending(), { draining }),
+    },
     { path: "/version", handle: version },
     {
       path: "/metrics",
@@ -101,9 +111,13 @@ export async function startServer(
           inbound: inbound.stats,
           resources: store.stats(),
           watches: source.watchStats?.() ?? new Map(),
+          ready: !draining && store.readiness.pending().size === 0,
+          maxConnections: config.maxConnections,
+          process: readProcessStats(),
+          tls: renewal?.stats,
         }),
     },
-  ], { allowedHosts: config.allowedHosts, log });
+  ], { allowedHosts: config.allowedHosts, log, limited });
 
   const maxFiles = connectionsAllowedByFileLimit();
   if (
@@ -119,7 +133,11 @@ export async function startServer(
       },
     );
   }
-  const listener = listen(config, log);
+  const { bound, tls } = await listenMaybeTls(config, {
+    log,
+    reloadMs: options.tlsReloadMs ?? 5000,
+  });
+  const listener = bound.listener;
   const server = new HttpServer(listener, {
     handler: router.handle,
     limits: {
@@ -141,15 +159,24 @@ export async function startServer(
     },
     log,
   });
+  const renewal = tls?.start(server);
   const addr = listener.addr as Deno.NetAddr;
   log.info("dorgu-ws is serving", {
     version: VERSION,
     addr: addr.hostname.includes(":")
       ? `[${addr.hostname}]:${addr.port}`
       : `${addr.hostname}:${addr.port}`,
-    source: config.source,
+    tls: config.tlsCertFile !== undefined,
+    tlsCertFile: config.tlsCertFile,
     auth: config.auth,
+    source: config.source,
+    namespaces: namespaces.length ? namespaces : undefined,
     websocket: config.enableWebsocket,
+    allowedOrigins: config.allowedOrigins.length
+      ? config.allowedOrigins
+      : undefined,
+    allowedHosts: config.allowedHosts.length ? config.allowedHosts : undefined,
+    maxConnections: config.maxConnections,
     epoch: hub.epoch,
   });
 
@@ -165,7 +192,12 @@ export async function startServer(
         draining = true;
         source.stop();
         const clients = server.webSockets.size;
-        await server.shutdown(graceMs, "The server is shutting down.");
+        log.info("dorgu-ws is stopping", { clients });
+        await Promise.all([
+          server.shutdown(graceMs, "The server is shutting down."),
+          renewal?.stop(),
+        ]);
+        limited.close();
         log.info("dorgu-ws stopped", { clients });
       })();
       return stopping;
@@ -249,10 +281,19 @@ async function createSource(
   });
 }
 
-function listen(config: ServeConfig, log: Logger): Deno.Listener {
+/** A listener and the interface address it was bound to. */
+interface Bound {
+  listener: Deno.Listener;
+  hostname: string;
+}
+
+function listen(
+  config: ServeConfig,
+  options: { log: Logger; open: (hostname: string) => Deno.Listener },
+): Bound {
   const open = (hostname: string) => {
     try {
-      return Deno.listen({ hostname, port: config.port });
+      return { listener: options.open(hostname), hostname };
     } catch (error) {
       if (error instanceof Deno.errors.AddrInUse) {
         throw new Error(
@@ -269,9 +310,70 @@ function listen(config: ServeConfig, log: Logger): Deno.Listener {
     return open("::");
   } catch (error) {
     if (!(error instanceof Deno.errors.AddrNotAvailable)) throw error;
-    log.debug("IPv6 is unavailable; listening on IPv4 only", { error });
+    options.log.debug("IPv6 is unavailable; listening on IPv4 only", {
+      error,
+    });
     return open("0.0.0.0");
   }
+}
+
+/**
+ * Listens with TLS when `--tls-cert-file` is set, and keeps the pair
+ * renewed; plain TCP otherwise.
+ */
+async function listenMaybeTls(
+  config: ServeConfig,
+  options: { log: Logger; reloadMs: number },
+): Promise<{ bound: Bound; tls?: TlsServing }> {
+  if (config.tlsCertFile === undefined) {
+    return {
+      bound: listen(config, {
+        log: options.log,
+        open: (hostname) => Deno.listen({ hostname, port: config.port }),
+      }),
+    };
+  }
+  const { CertificateReloader, listenTls, readPair } = await import(
+    "./tls.ts"
+  );
+  const files = {
+    certFile: config.tlsCertFile,
+    keyFile: config.tlsPrivateKeyFile as string,
+  };
+  const pair = await readPair(files);
+  const bound = listen(config, {
+    log: options.log,
+    open: (hostname) => listenTls({ hostname, port: config.port }, pair),
+  });
+  const port = (bound.listener.addr as Deno.NetAddr).port;
+  let current = bound.listener;
+  const tls: TlsServing = {
+    start(server) {
+      const reloader = new CertificateReloader(files, {
+        current: pair,
+        everyMs: options.reloadMs,
+        log: options.log,
+        // The new listener takes new connections before the old one
+        // closes: not one connection attempt is refused.
+        swap: (next) => {
+          const fresh = listenTls({ hostname: bound.hostname, port }, next);
+          server.listen(fresh);
+          server.unlisten(current);
+          current = fresh;
+        },
+      });
+      return reloader;
+    },
+  };
+  return { bound, tls };
+}
+
+/** TLS that starts renewing once the transport runs. */
+interface TlsServing {
+  start(server: HttpServer): {
+    readonly stats: TlsStats;
+    stop(): Promise<void>;
+  };
 }
 
 /**

@@ -16,7 +16,12 @@
  *
  * @module
  */
-import { createLogger, type Logger } from "../log.ts";
+import {
+  createLogger,
+  type Logger,
+  type ThrottledLogger,
+  throttleLog,
+} from "../log.ts";
 import { acceptUpgrade } from "./handshake.ts";
 import {
   checkFraming,
@@ -79,12 +84,30 @@ export interface HttpServerOptions {
   log?: Logger;
 }
 
+/**
+ * Why the manager closes a connection before it upgrades: past the
+ * open-file limit, past the limit of connections not upgraded, evicted to
+ * make room, too slow to send its head or take its response, or arriving
+ * while the server stops.
+ */
+export const SHED_REASONS = [
+  "file_limit",
+  "http_limit",
+  "evicted",
+  "header_timeout",
+  "write_timeout",
+  "draining",
+] as const;
+
+/** One of {@link SHED_REASONS}. */
+export type ShedReason = typeof SHED_REASONS[number];
+
 /** Connection counters, for `/metrics`. */
 export interface ConnectionCounters {
   /** Connections accepted. */
   accepted: number;
   /** Connections closed by the manager as they arrived or while idle, by reason. */
-  shed: Map<string, number>;
+  shed: Map<ShedReason, number>;
 }
 
 interface HttpConnection {
@@ -95,6 +118,36 @@ interface HttpConnection {
   deadline: number;
   upgrade?: { socket: WebSocketConnection; response: Response; accept: string };
 }
+
+// How each shed is logged: peers that exhaust a limit are worth a warning;
+// slow or idle ones (scanners, half-open sockets) only at debug.
+const SHED_LOG: Record<
+  ShedReason,
+  { level?: "debug" | "warn"; why: string }
+> = {
+  file_limit: {
+    level: "warn",
+    why:
+      "the open-file limit is reached; raise it (ulimit -n) or lower --max-connections",
+  },
+  http_limit: {
+    level: "warn",
+    why: "--max-pending-connections connections are busy with their requests",
+  },
+  evicted: {
+    level: "debug",
+    why: "the oldest one still sending its request made room for a new one",
+  },
+  header_timeout: {
+    level: "debug",
+    why: "its request head did not arrive within --header-timeout",
+  },
+  write_timeout: {
+    level: "debug",
+    why: "it did not take its response within --write-timeout",
+  },
+  draining: { why: "the server is shutting down" },
+};
 
 // Descriptors kept free for everything that is not a client connection.
 const FILE_RESERVE = 64;
@@ -113,12 +166,14 @@ export class HttpServer {
   #sockets = new Set<WebSocketConnection>();
   #sweeper: ReturnType<typeof setInterval>;
   #stopping = false;
-  #fileWarnedAt = -Infinity;
+  // Every line a peer can make repeat goes through this.
+  #limited: ThrottledLogger;
 
   /** Starts serving on `listener`. */
   constructor(listener: Deno.Listener, options: HttpServerOptions) {
     this.#options = options;
     this.#log = options.log ?? createLogger();
+    this.#limited = throttleLog(this.#log);
     const shortest = Math.min(
       options.limits.headerTimeoutMs,
       options.limits.writeTimeoutMs,
@@ -202,6 +257,7 @@ export class HttpServer {
     for (const conn of this.#http.keys()) close(conn);
     for (const socket of this.#sockets) socket.tick(Infinity);
     clearInterval(this.#sweeper);
+    this.#limited.close();
   }
 
   async #acceptLoop(listener: Deno.Listener): Promise<void> {
@@ -213,7 +269,10 @@ export class HttpServer {
         if (!this.#listeners.has(listener) || isClosed(error)) return;
         // Out of descriptors (EMFILE) or a transient failure: wait a moment
         // and go on accepting; the process must never die of it.
-        this.#warnFiles(error as Error);
+        this.#limited.warn(
+          "Accepting a connection failed; retrying. If this says too many open files, raise the open-file limit or lower --max-connections",
+          { error },
+        );
         await new Promise((resolve) => setTimeout(resolve, 100));
         continue;
       }
@@ -241,21 +300,24 @@ export class HttpServer {
     for (const [idle, http] of this.#http) {
       if (http.state !== "head") continue;
       this.#http.delete(idle);
-      close(idle);
-      this.#count("evicted");
+      this.#shed(idle, "evicted");
       return true;
     }
     return this.#shed(conn, "http_limit");
   }
 
-  #shed(conn: Deno.Conn, reason: string): false {
-    this.#count(reason);
+  // Closes a connection that has not upgraded; counts and logs why.
+  #shed(conn: Deno.Conn, reason: ShedReason): false {
+    this.counters.shed.set(reason, (this.counters.shed.get(reason) ?? 0) + 1);
+    const { level, why } = SHED_LOG[reason];
+    if (level) {
+      this.#limited[level](`Closed a connection before it upgraded: ${why}`, {
+        remote: formatAddr(conn.remoteAddr),
+        reason,
+      }, { key: reason });
+    }
     close(conn);
     return false;
-  }
-
-  #count(reason: string): void {
-    this.counters.shed.set(reason, (this.counters.shed.get(reason) ?? 0) + 1);
   }
 
   async #serve(http: HttpConnection, tls: boolean): Promise<void> {
@@ -413,21 +475,13 @@ export class HttpServer {
     for (const [conn, http] of this.#http) {
       if (now >= http.deadline) {
         this.#http.delete(conn);
-        close(conn);
-        this.#count(http.state === "head" ? "header_timeout" : "write_timeout");
+        this.#shed(
+          conn,
+          http.state === "head" ? "header_timeout" : "write_timeout",
+        );
       }
     }
     for (const socket of this.#sockets) socket.tick(now);
-  }
-
-  #warnFiles(error: Error): void {
-    const now = performance.now();
-    if (now - this.#fileWarnedAt < 10_000) return;
-    this.#fileWarnedAt = now;
-    this.#log.warn(
-      "Accepting a connection failed; retrying. If this says too many open files, raise the open-file limit or lower --max-connections",
-      { error },
-    );
   }
 }
 

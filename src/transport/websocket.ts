@@ -40,18 +40,22 @@ export interface WebSocketLimits {
   writeTimeoutMs: number;
 }
 
-/** Why a connection ended. */
-export type CloseCause =
-  | "client"
-  | "client_gone"
-  | "read_timeout"
-  | "write_timeout"
-  | "message_timeout"
-  | "send_buffer_full"
-  | "message_too_big"
-  | "protocol_error"
-  | "invalid_data"
-  | "shutdown";
+/** Every reason a connection can end for. */
+export const CLOSE_CAUSES = [
+  "client",
+  "client_gone",
+  "read_timeout",
+  "write_timeout",
+  "message_timeout",
+  "send_buffer_full",
+  "message_too_big",
+  "protocol_error",
+  "invalid_data",
+  "shutdown",
+] as const;
+
+/** Why a connection ended: one of {@link CLOSE_CAUSES}. */
+export type CloseCause = typeof CLOSE_CAUSES[number];
 
 /** How a connection ended, as its `closed` handler hears it. */
 export interface CloseInfo {

@@ -11,6 +11,9 @@ set -euo pipefail
 KUBE_VERSION="${DORGU_WS_KUBE_VERSION:-v1.37.2}"
 ETCD_VERSION="${DORGU_WS_ETCD_VERSION:-v3.6.16}"
 HELM_VERSION="${DORGU_WS_HELM_VERSION:-v3.22.0}"
+# Prometheus 3.16's module version: promtool checks the chart's alert rules
+# and parses /metrics in the tests.
+PROMETHEUS_VERSION="${DORGU_WS_PROMETHEUS_VERSION:-v0.316.0}"
 CACHE="${DORGU_WS_CACHE:-$HOME/.cache/dorgu-ws}"
 ASSETS="$CACHE/assets-r2-kube-$KUBE_VERSION-etcd-$ETCD_VERSION-helm-$HELM_VERSION"
 
@@ -78,5 +81,9 @@ fi
 if [ ! -x "$ASSETS/helm" ]; then
   log "building helm $HELM_VERSION from the Go module proxy"
   (build_go_tool "$ASSETS" helm "helm.sh/helm/v3@$HELM_VERSION" helm.sh/helm/v3/cmd/helm)
+fi
+if [ ! -x "$ASSETS/promtool" ]; then
+  log "building promtool $PROMETHEUS_VERSION from the Go module proxy"
+  (build_go_tool "$ASSETS" promtool "github.com/prometheus/prometheus@$PROMETHEUS_VERSION" github.com/prometheus/prometheus/cmd/promtool)
 fi
 echo "$ASSETS"
