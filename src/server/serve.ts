@@ -29,8 +29,6 @@ export interface StartOptions {
   source?: (store: Store, log: Logger) => Source;
   /** Pins the epoch (tests). */
   epoch?: string;
-  /** How often the TLS files are read for a renewal, ms. Default 5 s. */
-  tlsReloadMs?: number;
 }
 
 /** A running server. */
@@ -133,10 +131,7 @@ export async function startServer(
       },
     );
   }
-  const { bound, tls } = await listenMaybeTls(config, {
-    log,
-    reloadMs: options.tlsReloadMs ?? 5000,
-  });
+  const { bound, tls } = await listenMaybeTls(config, { log });
   const listener = bound.listener;
   const server = new HttpServer(listener, {
     handler: router.handle,
@@ -323,7 +318,7 @@ function listen(
  */
 async function listenMaybeTls(
   config: ServeConfig,
-  options: { log: Logger; reloadMs: number },
+  options: { log: Logger },
 ): Promise<{ bound: Bound; tls?: TlsServing }> {
   if (config.tlsCertFile === undefined) {
     return {
@@ -333,9 +328,8 @@ async function listenMaybeTls(
       }),
     };
   }
-  const { CertificateReloader, listenTls, readPair } = await import(
-    "./tls.ts"
-  );
+  const { CertificateReloader, listenTls, readPair, RELOAD_INTERVAL_MS } =
+    await import("./tls.ts");
   const files = {
     certFile: config.tlsCertFile,
     keyFile: config.tlsPrivateKeyFile as string,
@@ -351,7 +345,7 @@ async function listenMaybeTls(
     start(server) {
       const reloader = new CertificateReloader(files, {
         current: pair,
-        everyMs: options.reloadMs,
+        everyMs: RELOAD_INTERVAL_MS,
         log: options.log,
         // The new listener takes new connections before the old one
         // closes: not one connection attempt is refused.

@@ -49,10 +49,10 @@ export async function readPair(files: TlsFiles): Promise<TlsPair> {
     try {
       return await Deno.readTextFile(path);
     } catch (error) {
+      // Deno's message repeats the path after the reason.
+      const reason = (error as Error).message.replace(/ \(os error.*$/, "");
       throw new Error(
-        `Cannot read ${flag} ${path}: ${
-          (error as Error).message
-        }; fix the path or the file's permissions.`,
+        `Cannot read ${flag} ${path}: ${reason}; fix the path or the file's permissions.`,
       );
     }
   };
@@ -106,6 +106,12 @@ export function listenTls(address: TlsAddress, pair: TlsPair): Deno.Listener {
     );
   }
 }
+
+/**
+ * How often the files are read: cert-manager renews weeks before expiry,
+ * so seconds of delay cost nothing, and a read of two small files is cheap.
+ */
+export const RELOAD_INTERVAL_MS = 5000;
 
 /** TLS renewal counters, for `/metrics`. */
 export interface TlsStats {

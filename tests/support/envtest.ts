@@ -9,6 +9,7 @@
  * module proxy, cached under ~/.cache/dorgu-ws).
  */
 import { loadAll } from "js-yaml";
+import { createCa, issueCertificate, type TestCa } from "./certs.ts";
 import { delay } from "./server.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -34,29 +35,6 @@ export async function crdManifests(): Promise<Record<string, unknown>[]> {
   return loadAll(
     await Deno.readTextFile(`${ROOT}examples/crds/dorgu.io.yaml`),
   ) as Record<string, unknown>[];
-}
-
-// A new P-256 key, unencrypted, for `openssl req`.
-const NEW_EC_KEY = [
-  "-newkey",
-  "ec",
-  "-pkeyopt",
-  "ec_paramgen_curve:prime256v1",
-  "-nodes",
-];
-
-async function openssl(cwd: string, args: string[]): Promise<void> {
-  const output = await new Deno.Command("openssl", {
-    args,
-    cwd,
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (!output.success) {
-    throw new Error(
-      `openssl ${args[0]} failed: ${new TextDecoder().decode(output.stderr)}`,
-    );
-  }
 }
 
 function freePort(): number {
@@ -197,13 +175,15 @@ export class Envtest {
   readonly kubeconfig: string;
   readonly #dir: string;
   readonly #assets: string;
+  readonly #clientCa: TestCa;
   readonly #etcdPort = freePort();
   readonly #peerPort = freePort();
   #etcd: Deno.ChildProcess | undefined;
   #others: Apiserver[] = [];
 
-  private constructor(dir: string, assets: string) {
+  private constructor(dir: string, assets: string, clientCa: TestCa) {
     this.#dir = dir;
+    this.#clientCa = clientCa;
     this.#assets = assets;
     this.kubeconfig = `${dir}/kubeconfig`;
     this.primary = this.#apiserver("primary");
@@ -234,20 +214,8 @@ export class Envtest {
       `${ADMIN_TOKEN},admin,admin-uid,"system:masters"\n`,
     );
     // A CA the apiserver trusts for client certificates.
-    await openssl(dir, [
-      "req",
-      "-x509",
-      ...NEW_EC_KEY,
-      "-keyout",
-      "client-ca.key",
-      "-out",
-      "client-ca.crt",
-      "-days",
-      "2",
-      "-subj",
-      "/CN=dorgu-ws-test-client-ca",
-    ]);
-    const env = new Envtest(dir, assets);
+    const clientCa = await createCa(dir, "client-ca");
+    const env = new Envtest(dir, assets, clientCa);
     env.#startEtcd();
     await env.primary.start();
     await env.writeKubeconfig(env.kubeconfig, { token: ADMIN_TOKEN });
@@ -423,43 +391,16 @@ export class Envtest {
     user: string,
     group: string,
   ): Promise<{ cert: string; key: string }> {
-    const name = `client-${user}`;
-    await openssl(this.#dir, [
-      "req",
-      ...NEW_EC_KEY,
-      "-keyout",
-      `${name}.key`,
-      "-out",
-      `${name}.csr`,
-      "-subj",
-      `/O=${group}/CN=${user}`,
-    ]);
-    // Extensions make it an X.509 v3 certificate, which TLS stacks require.
-    await Deno.writeTextFile(
-      `${this.#dir}/client.ext`,
-      "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=clientAuth\n",
+    const { cert, key } = await issueCertificate(
+      this.#clientCa,
+      `client-${user}`,
+      {
+        subject: `/O=${group}/CN=${user}`,
+        extensions:
+          "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=clientAuth\n",
+      },
     );
-    await openssl(this.#dir, [
-      "x509",
-      "-req",
-      "-in",
-      `${name}.csr`,
-      "-CA",
-      "client-ca.crt",
-      "-CAkey",
-      "client-ca.key",
-      "-CAcreateserial",
-      "-out",
-      `${name}.crt`,
-      "-days",
-      "1",
-      "-extfile",
-      "client.ext",
-    ]);
-    return {
-      cert: await Deno.readTextFile(`${this.#dir}/${name}.crt`),
-      key: await Deno.readTextFile(`${this.#dir}/${name}.key`),
-    };
+    return { cert, key };
   }
 
   /** Creates a namespace unless it exists. */
