@@ -323,17 +323,46 @@ export class Envtest {
 
   /** Installs the dorgu CRDs and waits until they are served. */
   async installCrds(): Promise<void> {
-    await this.apply(await crdManifests());
-    for (const plural of ["applicationpersonas", "clusterpersonas"]) {
+    await this.#installCrds(await crdManifests());
+  }
+
+  /**
+   * Installs the Prometheus Operator's real ServiceMonitor and
+   * PrometheusRule CRDs (fetched by ensure_assets.sh) and waits until they
+   * are served.
+   */
+  async installPrometheusOperatorCrds(): Promise<void> {
+    const dir = `${this.#assets}/prometheus-operator-crds`;
+    const crds: Record<string, unknown>[] = [];
+    for await (const entry of Deno.readDir(dir)) {
+      if (!entry.name.endsWith(".yaml")) continue;
+      crds.push(
+        ...loadAll(await Deno.readTextFile(`${dir}/${entry.name}`)) as Record<
+          string,
+          unknown
+        >[],
+      );
+    }
+    await this.#installCrds(crds);
+  }
+
+  async #installCrds(crds: Record<string, unknown>[]): Promise<void> {
+    await this.apply(crds);
+    for (const crd of crds) {
+      const spec = crd.spec as {
+        group: string;
+        names: { plural: string };
+        versions: { name: string; served: boolean }[];
+      };
+      const version = spec.versions.find((v) => v.served)?.name;
+      const path = `/apis/${spec.group}/${version}/${spec.names.plural}`;
       const deadline = Date.now() + 20_000;
       while (true) {
-        const response = await this.primary.fetch(
-          `/apis/dorgu.io/v1/${plural}`,
-        );
+        const response = await this.primary.fetch(path);
         await response.body?.cancel();
         if (response.ok) break;
         if (Date.now() > deadline) {
-          throw new Error(`The ${plural} CRD is not served.`);
+          throw new Error(`The ${spec.names.plural} CRD is not served.`);
         }
         await delay(100);
       }

@@ -14,6 +14,9 @@ HELM_VERSION="${DORGU_WS_HELM_VERSION:-v3.22.0}"
 # Prometheus 3.16's module version: promtool checks the chart's alert rules
 # and parses /metrics in the tests.
 PROMETHEUS_VERSION="${DORGU_WS_PROMETHEUS_VERSION:-v0.316.0}"
+# The Prometheus Operator's CRDs (ServiceMonitor, PrometheusRule), for the
+# chart's manifests to be checked against the real schemas.
+PROMETHEUS_OPERATOR_VERSION="${DORGU_WS_PROMETHEUS_OPERATOR_VERSION:-v0.85.0}"
 CACHE="${DORGU_WS_CACHE:-$HOME/.cache/dorgu-ws}"
 ASSETS="$CACHE/assets-r2-kube-$KUBE_VERSION-etcd-$ETCD_VERSION-helm-$HELM_VERSION"
 
@@ -85,5 +88,16 @@ fi
 if [ ! -x "$ASSETS/promtool" ]; then
   log "building promtool $PROMETHEUS_VERSION from the Go module proxy"
   (build_go_tool "$ASSETS" promtool "github.com/prometheus/prometheus@$PROMETHEUS_VERSION" github.com/prometheus/prometheus/cmd/promtool)
+fi
+crds="$ASSETS/prometheus-operator-crds"
+if [ "$(cat "$crds/VERSION" 2>/dev/null)" != "$PROMETHEUS_OPERATOR_VERSION" ]; then
+  log "fetching the Prometheus Operator $PROMETHEUS_OPERATOR_VERSION CRDs from the Go module proxy"
+  dir="$(go mod download -json "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')"
+  rm -rf "$crds" && mkdir -p "$crds"
+  for kind in servicemonitors prometheusrules; do
+    cp "$dir/example/prometheus-operator-crd/monitoring.coreos.com_$kind.yaml" "$crds/"
+  done
+  chmod -R u+w "$crds"
+  echo "$PROMETHEUS_OPERATOR_VERSION" > "$crds/VERSION"
 fi
 echo "$ASSETS"
