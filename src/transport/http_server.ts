@@ -311,9 +311,10 @@ export class HttpServer {
     this.counters.shed.set(reason, (this.counters.shed.get(reason) ?? 0) + 1);
     const { level, why } = SHED_LOG[reason];
     if (level) {
-      this.#limited[level](`Closed a connection before it upgraded: ${why}`, {
+      this.#limited[level]("Closed a connection before it upgraded", {
         remote: formatAddr(conn.remoteAddr),
         reason,
+        why,
       }, { key: reason });
     }
     close(conn);
