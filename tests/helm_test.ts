@@ -19,7 +19,7 @@ import {
   NAMESPACE,
   render,
 } from "./support/chart.ts";
-import { assetsDir, collectionOf, Envtest } from "./support/envtest.ts";
+import { collectionOf, Envtest } from "./support/envtest.ts";
 import { delay, spawnServer, waitReady } from "./support/server.ts";
 import { TestClient } from "./support/ws_client.ts";
 
