@@ -54,12 +54,12 @@ Deno.test({
       const trusted = await get(["--url", url, "--ca-file", ca.certFile]);
       assert.equal(trusted.code, 0, trusted.stderr);
       assert.match(trusted.stdout, /eu-west-prod/);
-      const byName = await get(
-        ["--url", url.replace("127.0.0.1", "localhost")],
-        {
-          DORGU_WS_CA_FILE: ca.certFile,
-        },
-      );
+      const byName = await get([
+        "--url",
+        url.replace("127.0.0.1", "localhost"),
+        "--ca-file",
+        ca.certFile,
+      ]);
       assert.equal(byName.code, 0, byName.stderr);
 
       for (

@@ -98,11 +98,13 @@ export const CLIENT_FLAGS: FlagSpecs = {
     value: "PATH",
     help:
       "PEM certificate of the CA that signed a wss:// server's certificate (a private CA)",
+    env: false,
   },
   "insecure-skip-tls-verify": {
     type: "boolean",
     help:
       "Do not check a wss:// server's certificate: a lab server only, anyone on the way can read and change the traffic",
+    env: false,
   },
   timeout: {
     type: "string",

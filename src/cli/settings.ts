@@ -54,9 +54,9 @@ export interface TargetFlags {
   token?: string;
   /** `DORGU_WS_TOKEN`. */
   envToken?: string;
-  /** `--ca-file` or `DORGU_WS_CA_FILE`. */
+  /** `--ca-file`. */
   caFile?: string;
-  /** `--insecure-skip-tls-verify` or its variable. */
+  /** `--insecure-skip-tls-verify`. */
   insecure?: boolean;
 }
 
