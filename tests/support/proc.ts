@@ -135,6 +135,14 @@ export class TcpProxy {
     })().catch(() => {});
   }
 
+  /**
+   * Sends new connections to `target` from now on: a load balancer that
+   * picks another replica.
+   */
+  retarget(target: number): void {
+    this.#target = target;
+  }
+
   /** Drops every connection and stops listening. */
   stop(): void {
     this.#listener?.close();
