@@ -74,6 +74,19 @@ export interface Family {
   samples: (input: MetricsInput) => Map<string, number> | number | undefined;
 }
 
+function processFamily(
+  name: string,
+  kind: Kind,
+  options: { help: string; pick: (stats: ProcessStats) => number | undefined },
+): Family {
+  return {
+    name,
+    kind,
+    help: options.help,
+    samples: (i) => options.pick(i.process),
+  };
+}
+
 function perKey<K extends string, T>(
   map: Map<K, T>,
   pick: (value: T) => number,
@@ -289,42 +302,31 @@ export const FAMILIES: Family[] = [
     help: "When the TLS certificate served expires, seconds since the epoch.",
     samples: (i) => i.tls?.expiresAt,
   },
-  {
-    name: "process_cpu_seconds_total",
-    kind: "counter",
-    help: "Total user and system CPU time spent in seconds.",
-    samples: (i) => i.process.cpuSeconds,
-  },
-  {
-    name: "process_start_time_seconds",
-    kind: "gauge",
-    help: "Start time of the process since unix epoch in seconds.",
-    samples: (i) => i.process.startTimeSeconds,
-  },
-  {
-    name: "process_open_fds",
-    kind: "gauge",
-    help: "Number of open file descriptors.",
-    samples: (i) => i.process.openFds,
-  },
-  {
-    name: "process_max_fds",
-    kind: "gauge",
-    help: "Maximum number of open file descriptors.",
-    samples: (i) => i.process.maxFds,
-  },
-  {
-    name: "process_resident_memory_bytes",
-    kind: "gauge",
-    help: "Resident memory size in bytes.",
-    samples: (i) => i.process.residentBytes,
-  },
-  {
-    name: "process_virtual_memory_bytes",
-    kind: "gauge",
-    help: "Virtual memory size in bytes.",
-    samples: (i) => i.process.virtualBytes,
-  },
+  // Prometheus' standard process family, as every client library names it.
+  processFamily("process_cpu_seconds_total", "counter", {
+    help: "CPU time used, user and system, in seconds.",
+    pick: (p) => p.cpuSeconds,
+  }),
+  processFamily("process_start_time_seconds", "gauge", {
+    help: "When the process started, in seconds since the Unix epoch.",
+    pick: (p) => p.startTimeSeconds,
+  }),
+  processFamily("process_open_fds", "gauge", {
+    help: "File descriptors open now.",
+    pick: (p) => p.openFds,
+  }),
+  processFamily("process_max_fds", "gauge", {
+    help: "The open-file limit (soft).",
+    pick: (p) => p.maxFds,
+  }),
+  processFamily("process_resident_memory_bytes", "gauge", {
+    help: "Resident memory, in bytes.",
+    pick: (p) => p.residentBytes,
+  }),
+  processFamily("process_virtual_memory_bytes", "gauge", {
+    help: "Virtual memory, in bytes.",
+    pick: (p) => p.virtualBytes,
+  }),
   {
     name: "dorgu_ws_heap_used_bytes",
     kind: "gauge",
