@@ -10,13 +10,13 @@ import { createLogger, type Logger, throttleLog } from "../log.ts";
 import type { Source } from "../sources/source.ts";
 import { createState } from "../sources/state.ts";
 import type { Store } from "../sources/store.ts";
-import type { TlsStats } from "./tls.ts";
 import { connectionsAllowedByFileLimit, HttpServer } from "../transport/mod.ts";
 import { VERSION } from "../version.ts";
 import { type Authenticator, TokenFileAuthenticator } from "./auth.ts";
 import { parseServeArgs, type ServeConfig, serveHelp } from "./config.ts";
 import { health, metrics, ready, version } from "./endpoints.ts";
 import { Inbound } from "./inbound.ts";
+import { listenFor } from "./listen.ts";
 import { readProcessStats } from "./process_stats.ts";
 import { createRouter } from "./routes.ts";
 import { createUpgradeRoute } from "./upgrade.ts";
@@ -131,7 +131,7 @@ export async function startServer(
       },
     );
   }
-  const { bound, tls } = await listenMaybeTls(config, { log });
+  const { bound, tls } = await listenFor(config, { log });
   const listener = bound.listener;
   const server = new HttpServer(listener, {
     handler: router.handle,
@@ -274,100 +274,6 @@ async function createSource(
     namespaces: config.namespaces,
     log,
   });
-}
-
-/** A listener and the interface address it was bound to. */
-interface Bound {
-  listener: Deno.Listener;
-  hostname: string;
-}
-
-function listen(
-  config: ServeConfig,
-  options: { log: Logger; open: (hostname: string) => Deno.Listener },
-): Bound {
-  const open = (hostname: string) => {
-    try {
-      return { listener: options.open(hostname), hostname };
-    } catch (error) {
-      if (error instanceof Deno.errors.AddrInUse) {
-        throw new Error(
-          `Cannot listen on port ${config.port}: it is already in use. Stop the other process or pass another --websocket-addr.`,
-        );
-      }
-      throw error;
-    }
-  };
-  if (config.hostname !== "") return open(config.hostname);
-  // Like Go's ":9090": every interface, IPv6 and IPv4 where the host has
-  // IPv6, IPv4 alone where it does not.
-  try {
-    return open("::");
-  } catch (error) {
-    if (!(error instanceof Deno.errors.AddrNotAvailable)) throw error;
-    options.log.debug("IPv6 is unavailable; listening on IPv4 only", {
-      error,
-    });
-    return open("0.0.0.0");
-  }
-}
-
-/**
- * Listens with TLS when `--tls-cert-file` is set, and keeps the pair
- * renewed; plain TCP otherwise.
- */
-async function listenMaybeTls(
-  config: ServeConfig,
-  options: { log: Logger },
-): Promise<{ bound: Bound; tls?: TlsServing }> {
-  if (config.tlsCertFile === undefined) {
-    return {
-      bound: listen(config, {
-        log: options.log,
-        open: (hostname) => Deno.listen({ hostname, port: config.port }),
-      }),
-    };
-  }
-  const { CertificateReloader, listenTls, readPair, RELOAD_INTERVAL_MS } =
-    await import("./tls.ts");
-  const files = {
-    certFile: config.tlsCertFile,
-    keyFile: config.tlsPrivateKeyFile as string,
-  };
-  const pair = await readPair(files);
-  const bound = listen(config, {
-    log: options.log,
-    open: (hostname) => listenTls({ hostname, port: config.port }, pair),
-  });
-  const port = (bound.listener.addr as Deno.NetAddr).port;
-  let current = bound.listener;
-  const tls: TlsServing = {
-    start(server) {
-      const reloader = new CertificateReloader(files, {
-        current: pair,
-        everyMs: RELOAD_INTERVAL_MS,
-        log: options.log,
-        // The new listener takes new connections before the old one
-        // closes: not one connection attempt is refused.
-        swap: (next) => {
-          const fresh = listenTls({ hostname: bound.hostname, port }, next);
-          server.listen(fresh);
-          server.unlisten(current);
-          current = fresh;
-        },
-      });
-      return reloader;
-    },
-  };
-  return { bound, tls };
-}
-
-/** TLS that starts renewing once the transport runs. */
-interface TlsServing {
-  start(server: HttpServer): {
-    readonly stats: TlsStats;
-    stop(): Promise<void>;
-  };
 }
 
 /**
