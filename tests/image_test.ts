@@ -88,6 +88,12 @@ Deno.test({
         prompt: false,
       },
     );
+    // TLS renewal binds a second listener (SO_REUSEPORT): --unstable-net.
+    assert.match(
+      text,
+      /"unstable_config":\{[^}]*"features":\[[^\]]*"net"/,
+      "the binary runs with --unstable-net",
+    );
     // The module graph, server and client and both sources, and the libraries.
     for (
       const marker of [
