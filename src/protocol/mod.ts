@@ -8,3 +8,4 @@ export * from "./topics.ts";
 export * from "./messages.ts";
 export * from "./payloads.ts";
 export * from "./parse.ts";
+export * from "./event_view.ts";
