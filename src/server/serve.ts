@@ -14,6 +14,7 @@ import { connectionsAllowedByFileLimit, HttpServer } from "../transport/mod.ts";
 import { VERSION } from "../version.ts";
 import { type Authenticator, TokenFileAuthenticator } from "./auth.ts";
 import { parseServeArgs, type ServeConfig, serveHelp } from "./config.ts";
+import { dashboardRoutes, loadDashboard } from "./dashboard.ts";
 import { health, metrics, ready, version } from "./endpoints.ts";
 import { Inbound } from "./inbound.ts";
 import { createRouter } from "./routes.ts";
@@ -69,6 +70,13 @@ export async function startServer(
     log,
     credentials,
   });
+  // The page talks only over /ws: without it there is nothing to show.
+  const dashboard = config.dashboard && config.enableWebsocket
+    ? dashboardRoutes(await loadDashboard(), {
+      authenticator,
+      auth: config.auth,
+    })
+    : [];
   const source = options.source?.(store, log) ??
     await createSource(config, store, { log, credentials });
   await source.start();
@@ -103,6 +111,7 @@ export async function startServer(
           watches: source.watchStats?.() ?? new Map(),
         }),
     },
+    ...dashboard,
   ], { allowedHosts: config.allowedHosts, log });
 
   const maxFiles = connectionsAllowedByFileLimit();
@@ -150,6 +159,7 @@ export async function startServer(
     source: config.source,
     auth: config.auth,
     websocket: config.enableWebsocket,
+    dashboard: dashboard.length > 0,
     epoch: hub.epoch,
   });
 

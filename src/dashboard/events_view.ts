@@ -1,0 +1,100 @@
+/**
+ * The event log, newest first: validation results and Kubernetes Events
+ * read as kubectl shows them (a failed validation is a Warning with reason
+ * `ValidationFailed`), filtered by type, reason, namespace and persona.
+ * The history the server held when the page loaded comes first.
+ *
+ * @module
+ */
+import { h, patchRows, setText } from "./dom.ts";
+import { eventMatches, type Filters } from "./filters.ts";
+import { badge, count, number, timeElement } from "./format.ts";
+import type { LoggedEvent, Model } from "./model.ts";
+
+/** Entries drawn at most; the log keeps more for the filters. */
+export const EVENT_ROWS = 200;
+
+const HEADINGS = ["Time", "Type", "Reason", "Namespace", "Object", "Message"];
+
+/** The events section. */
+export class EventsView {
+  readonly #body: HTMLTableSectionElement;
+  readonly #summary: Element;
+  readonly #model: Model;
+
+  /** Builds the table's head into `table`; `summary` gets the counts line. */
+  constructor(
+    parts: { table: HTMLTableElement; summary: Element },
+    model: Model,
+  ) {
+    this.#model = model;
+    this.#summary = parts.summary;
+    this.#body = h("tbody") as HTMLTableSectionElement;
+    parts.table.append(
+      h(
+        "thead",
+        null,
+        h(
+          "tr",
+          null,
+          HEADINGS.map((heading) => h("th", { scope: "col" }, heading)),
+        ),
+      ),
+      this.#body,
+    );
+  }
+
+  /** Draws the log for `filters`. */
+  render(filters: Filters): void {
+    const model = this.#model;
+    const appOf = (namespace: string, persona: string) =>
+      model.personas.get(`${namespace}/${persona}`)?.appName;
+    const matching = model.events.filter((e) =>
+      eventMatches(e.view, filters, appOf)
+    );
+    const shown = matching.slice(0, EVENT_ROWS);
+    patchRows(
+      this.#body,
+      shown.map((event) => ({
+        key: String(event.id),
+        signature: "",
+        event,
+      })),
+      { render: (row) => renderEvent(row.event) },
+    );
+    const total = model.events.length;
+    const warnings = model.events.filter((e) => e.view.type === "Warning")
+      .length;
+    setText(
+      this.#summary,
+      !model.listed.has("events")
+        ? "Loading events..."
+        : total === 0
+        ? "No events yet."
+        : `${count(total, "event")} held (${number(warnings)} Warning); ${
+          matching.length === total
+            ? "showing the newest"
+            : `${number(matching.length)} match the filters, showing the newest`
+        } ${number(shown.length)}.`,
+    );
+  }
+}
+
+function renderEvent(event: LoggedEvent): Element {
+  const view = event.view;
+  return h(
+    "tr",
+    { class: view.type === "Warning" ? "warning" : undefined },
+    h("td", { class: "time" }, timeElement(event.at)),
+    h("td", null, badge(view.type)),
+    h("td", null, view.reason),
+    h("td", null, view.namespace),
+    h("td", null, `${view.object.kind}/${view.object.name}`),
+    h(
+      "td",
+      { class: "message" },
+      view.message,
+      view.count > 1 && h("span", { class: "muted" }, ` (x${view.count})`),
+    ),
+  );
+}

@@ -1,0 +1,387 @@
+/**
+ * The dashboard's entry point: wires the page's elements, the filters in
+ * the URL, the model, the views and the follower together, and draws at
+ * most every {@link RENDER_EVERY_MS}, so a burst of events costs one
+ * render rather than one per event.
+ *
+ * @module
+ */
+import * as v from "valibot";
+import { fillSelect } from "./dom.ts";
+import { DeploymentsView } from "./deployments_view.ts";
+import { EventsView } from "./events_view.ts";
+import {
+  DEFAULT_FILTERS,
+  type Filters,
+  readFilters,
+  writeFilters,
+} from "./filters.ts";
+import {
+  type AuthAnswer,
+  type ConnectionState,
+  Follower,
+  type Recovery,
+} from "./follow.ts";
+import { clock, timeElement } from "./format.ts";
+import { Link } from "./link.ts";
+import { Model } from "./model.ts";
+import { renderCluster, renderSummary } from "./overview.ts";
+import { PersonasView } from "./personas_view.ts";
+import { h, replaceChildren, setText } from "./dom.ts";
+
+/** The shortest time between two renders. */
+const RENDER_EVERY_MS = 150;
+/** The shortest time between two announcements of new trouble. */
+const ANNOUNCE_EVERY_MS = 3000;
+const TOKEN_KEY = "dorgu-ws.token";
+const HEALTHS = ["Unhealthy", "Degraded", "Unknown", "Healthy"];
+const PHASES = ["Failed", "Degraded", "Pending", "Active"];
+
+const AuthSchema = v.object({
+  ok: v.boolean(),
+  auth: v.string(),
+  user: v.optional(v.string()),
+  message: v.optional(v.string()),
+  retry: v.optional(v.boolean()),
+});
+
+const VersionSchema = v.object({
+  version: v.string(),
+  commit: v.string(),
+  deno: v.string(),
+  target: v.string(),
+});
+
+function byId<T extends HTMLElement = HTMLElement>(id: string): T {
+  const element = document.getElementById(id);
+  if (!element) throw new Error(`The page has no #${id}.`);
+  return element as T;
+}
+
+/** The page's own address for `path`, so a proxy's path prefix is kept. */
+function here(path: string): URL {
+  return new URL(path, location.href);
+}
+
+function start(): void {
+  const model = new Model();
+  const filters: Filters = readFilters(location.search);
+  let filtersChanged = true;
+
+  const setFilters = (patch: Partial<Filters>) => {
+    Object.assign(filters, patch);
+    history.replaceState(
+      null,
+      "",
+      `${location.pathname}${writeFilters(filters)}${location.hash}`,
+    );
+    filtersChanged = true;
+    invalidate();
+  };
+
+  const personasView = new PersonasView({
+    table: byId<HTMLTableElement>("persona-table"),
+    summary: byId("personas-summary"),
+    more: byId("personas-more"),
+  }, {
+    model,
+    context: {
+      setFilters,
+      invalidate: () => invalidate(),
+      // The follower is made below; a row is clicked only after that.
+      loadPersona: (key) => follower.loadPersona(key),
+    },
+  });
+  const deploymentsView = new DeploymentsView({
+    table: byId<HTMLTableElement>("deployment-table"),
+    summary: byId("deployments-summary"),
+  }, model);
+  const eventsView = new EventsView({
+    table: byId<HTMLTableElement>("event-table"),
+    summary: byId("events-summary"),
+  }, model);
+
+  // Every filter control is named after its URL parameter.
+  for (
+    const form of document.querySelectorAll<HTMLFormElement>("form.filters")
+  ) {
+    const controls = [...form.elements].filter((element) =>
+      element instanceof HTMLSelectElement ||
+      element instanceof HTMLInputElement
+    ) as (HTMLSelectElement | HTMLInputElement)[];
+    for (const control of controls) {
+      const name = control.name as keyof Filters;
+      control.value = filters[name];
+      control.addEventListener(
+        control instanceof HTMLInputElement ? "input" : "change",
+        () => setFilters({ [name]: control.value }),
+      );
+    }
+    form.addEventListener("submit", (event) => event.preventDefault());
+    form.addEventListener("reset", (event) => {
+      event.preventDefault();
+      const patch: Partial<Filters> = {};
+      for (const control of controls) {
+        const name = control.name as keyof Filters;
+        patch[name] = DEFAULT_FILTERS[name];
+        control.value = DEFAULT_FILTERS[name];
+      }
+      setFilters(patch);
+    });
+  }
+
+  let scheduled = false;
+  let renderedAt = 0;
+  function invalidate(): void {
+    if (scheduled) return;
+    scheduled = true;
+    const wait = Math.max(0, renderedAt + RENDER_EVERY_MS - performance.now());
+    setTimeout(() => requestAnimationFrame(render), wait);
+  }
+
+  function render(): void {
+    scheduled = false;
+    renderedAt = performance.now();
+    const changed = new Set(model.changed);
+    model.changed.clear();
+    const all = filtersChanged;
+    filtersChanged = false;
+    if (all || changed.has("cluster")) {
+      renderCluster(byId("cluster"), model);
+      document.title = model.cluster
+        ? `${model.cluster.name}: dorgu-ws`
+        : "dorgu-ws";
+    }
+    if (changed.size > 0 || all) {
+      renderSummary(byId("health"), { model, filters, setFilters });
+    }
+    if (all || changed.has("personas")) {
+      personasView.render(filters);
+      const personas = [...model.personas.values()];
+      const namespaces = [
+        ...new Set([
+          ...personas.map((p) => p.namespace),
+          ...[...model.deployments.values()].map((d) => d.namespace),
+        ]),
+      ].sort();
+      fillSelect(byId<HTMLSelectElement>("filter-ns"), {
+        values: namespaces,
+        all: "All namespaces",
+        chosen: filters.ns,
+      });
+      fillSelect(byId<HTMLSelectElement>("filter-health"), {
+        values: [...new Set([...HEALTHS, ...personas.map((p) => p.health)])],
+        all: "Any health",
+        chosen: filters.health,
+      });
+      fillSelect(byId<HTMLSelectElement>("filter-phase"), {
+        values: [...new Set([...PHASES, ...personas.map((p) => p.phase)])],
+        all: "Any phase",
+        chosen: filters.phase,
+      });
+      fillDatalist(
+        byId("persona-names"),
+        [...new Set(personas.map((p) => p.name))].sort(),
+      );
+    }
+    if (all || changed.has("deployments") || changed.has("personas")) {
+      deploymentsView.render(filters);
+    }
+    if (all || changed.has("events")) {
+      eventsView.render(filters);
+      const views = model.events.map((e) => e.view);
+      fillSelect(byId<HTMLSelectElement>("filter-ereason"), {
+        values: [...new Set(views.map((e) => e.reason))].sort(),
+        all: "Any reason",
+        chosen: filters.ereason,
+      });
+      fillSelect(byId<HTMLSelectElement>("filter-ens"), {
+        values: [...new Set(views.map((e) => e.namespace))].sort(),
+        all: "All namespaces",
+        chosen: filters.ens,
+      });
+    }
+    if (model.lastUpdate) {
+      replaceChildren(byId("last-update"), timeElement(model.lastUpdate));
+    }
+  }
+
+  // New trouble is announced, a few at a time, to screen readers (and shown).
+  const trouble: string[] = [];
+  let announcedAt = 0;
+  let announceTimer: ReturnType<typeof setTimeout> | undefined;
+  const announce = () => {
+    announceTimer = undefined;
+    announcedAt = Date.now();
+    const latest = trouble[trouble.length - 1];
+    const text = trouble.length === 1
+      ? latest
+      : `${trouble.length} new problems; the latest: ${latest}`;
+    trouble.length = 0;
+    setText(byId("announcer"), `${clock(new Date())}: ${text}`);
+  };
+  model.onTrouble = (text) => {
+    trouble.push(text);
+    announceTimer ??= setTimeout(
+      announce,
+      Math.max(0, announcedAt + ANNOUNCE_EVERY_MS - Date.now()),
+    );
+  };
+
+  const tokenPanel = byId("token-panel");
+  const tokenForm = byId<HTMLFormElement>("token-form");
+  const tokenInput = byId<HTMLInputElement>("token-input");
+  const storage = {
+    get: () => sessionStorage.getItem(TOKEN_KEY) ?? undefined,
+    set: (token: string | undefined) => {
+      if (token === undefined) sessionStorage.removeItem(TOKEN_KEY);
+      else sessionStorage.setItem(TOKEN_KEY, token);
+      byId("forget-token").hidden = token === undefined;
+    },
+  };
+  byId("forget-token").hidden = storage.get() === undefined;
+  byId("forget-token").addEventListener("click", () => {
+    storage.set(undefined);
+    location.reload();
+  });
+
+  const askToken = (message: string) =>
+    new Promise<string>((resolve) => {
+      setText(byId("token-message"), message);
+      tokenPanel.hidden = false;
+      tokenInput.value = "";
+      tokenInput.focus();
+      tokenForm.onsubmit = (event) => {
+        event.preventDefault();
+        const token = tokenInput.value.trim();
+        if (!token) return;
+        tokenPanel.hidden = true;
+        tokenForm.onsubmit = null;
+        resolve(token);
+      };
+    });
+
+  const checkAuth = async (
+    token: string | undefined,
+  ): Promise<AuthAnswer> => {
+    let body: unknown;
+    try {
+      const response = await fetch(here("ui/auth"), {
+        headers: token ? { authorization: `Bearer ${token}` } : {},
+        cache: "no-store",
+      });
+      body = await response.json();
+    } catch (error) {
+      return {
+        unreachable: `the server does not answer (${(error as Error).message})`,
+      };
+    }
+    const answer = v.safeParse(AuthSchema, body);
+    if (!answer.success) {
+      return {
+        unreachable: "the server's answer about tokens is not readable",
+      };
+    }
+    const { ok, user, message, retry } = answer.output;
+    setText(byId("signed-in"), ok && user ? `Signed in as ${user}` : "");
+    return ok ? { ok, user } : {
+      ok,
+      message: message ?? "refused",
+      retry: retry ?? false,
+    };
+  };
+
+  const url = here("ws");
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  let retryTimer: ReturnType<typeof setInterval> | undefined;
+  const follower = new Follower(model, {
+    url: url.href,
+    open: (target, token) => Link.open(target, { token, timeoutMs: 10_000 }),
+    checkAuth,
+    askToken,
+    token: storage,
+    onState: (state) => showState(state),
+    onRecovery: (recovery) => showRecovery(recovery),
+    onChange: invalidate,
+  });
+
+  function showState(state: ConnectionState): void {
+    const pill = byId("connection");
+    pill.dataset.state = state.state;
+    clearInterval(retryTimer);
+    const detail = byId("connection-detail");
+    switch (state.state) {
+      case "connecting":
+        setText(pill, "Connecting");
+        setText(detail, "");
+        break;
+      case "live":
+        setText(pill, "Live");
+        setText(detail, "");
+        break;
+      case "token":
+        setText(pill, "Waiting for a token");
+        setText(detail, state.message);
+        break;
+      case "failed":
+        setText(pill, "Stopped");
+        setText(detail, `${state.message} Reload the page to try again.`);
+        break;
+      case "reconnecting": {
+        setText(pill, "Reconnecting");
+        const tick = () => {
+          const seconds = Math.max(
+            0,
+            Math.ceil((state.retryAt - Date.now()) / 1000),
+          );
+          setText(
+            detail,
+            `Lost the server: ${state.reason}. Retrying ${
+              seconds > 0 ? `in ${seconds} s` : "now"
+            }.`,
+          );
+        };
+        tick();
+        retryTimer = setInterval(tick, 1000);
+        break;
+      }
+    }
+  }
+
+  function showRecovery(recovery: Recovery): void {
+    const element = byId("recovery");
+    element.dataset.how = recovery.how;
+    setText(
+      element,
+      `${recovery.how === "resumed" ? "Resumed" : "Re-listed"} at ${
+        clock(recovery.at)
+      }: ${recovery.detail}.`,
+    );
+  }
+
+  setInterval(() => follower.refresh(), 500);
+  fetch(here("version"), { cache: "no-store" }).then((r) => r.json()).then(
+    (body) => {
+      const parsed = v.safeParse(VersionSchema, body);
+      if (!parsed.success) return;
+      const { version, commit } = parsed.output;
+      setText(
+        byId("server-version"),
+        `dorgu-ws ${version}${
+          commit === "unknown" ? "" : ` (${commit.slice(0, 12)})`
+        }`,
+      );
+    },
+  ).catch(() => {});
+  invalidate();
+  follower.run();
+}
+
+function fillDatalist(list: HTMLElement, values: string[]): void {
+  const signature = values.join("\n");
+  if (list.dataset.values === signature) return;
+  list.dataset.values = signature;
+  replaceChildren(list, values.map((value) => h("option", { value })));
+}
+
+start();
