@@ -83,6 +83,7 @@ export class Follower {
   readonly #positions = new Map<Topic, Position>();
   /** Events held per topic while its listing is in flight. */
   readonly #held = new Map<Topic, EventMessage[]>();
+  readonly #stopped = new AbortController();
   #link: Link | undefined;
   #epoch: string | undefined;
   #refreshing = false;
@@ -94,13 +95,18 @@ export class Follower {
     this.#options = options;
   }
 
-  /** Connects, follows, and reconnects for as long as the page lives. */
+  /** Connects, follows, and reconnects until {@link Follower.stop}. */
   async run(): Promise<void> {
     const { onState } = this.#options;
-    while (true) {
+    const stopped = this.#stopped.signal;
+    while (!stopped.aborted) {
       onState({ state: "connecting" });
       const link = await this.#connect();
       if (!link) continue;
+      if (stopped.aborted) {
+        link.close();
+        break;
+      }
       this.#link = link;
       link.onEvent = (message) => this.#receive(message);
       let reason: string;
@@ -119,8 +125,14 @@ export class Follower {
       }
       this.#link = undefined;
       this.#held.clear();
-      await this.#wait(reason);
+      if (!stopped.aborted) await this.#wait(reason);
     }
+  }
+
+  /** Stops following: closes the link, and {@link Follower.run} returns. */
+  stop(): void {
+    this.#stopped.abort();
+    this.#link?.close();
   }
 
   /**
@@ -238,7 +250,7 @@ export class Follower {
       reason,
       retryAt: Date.now() + wait,
     });
-    await delay(wait);
+    await delay(wait, this.#stopped.signal);
   }
 
   // Lists and subscribes every topic, then says how the page caught up.
