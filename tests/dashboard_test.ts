@@ -103,12 +103,12 @@ Deno.test({
       assert.match(await text(page, "#health"), /1\s+Failed/);
       // Grouped by namespace, trouble first within each.
       assert.deepEqual(await rows(page, "#persona-table tbody tr.persona"), [
-        "invoice-worker|worker|standard|Failed|Unhealthy|Show",
-        "payment-gateway|api|critical|Degraded|Degraded|Show",
-        "order-service|api|critical|Active|Healthy|Show",
-        "storefront|web|frontend|Active|Healthy|Show",
-        "search-api|api|standard|Degraded|Unhealthy|Show",
-        "order-service|api|critical|Pending|Unknown|Show",
+        "invoice-worker|worker|standard|Failed|Unhealthy|failed, 1 issue",
+        "payment-gateway|api|critical|Degraded|Degraded|failed, 2 issues",
+        "order-service|api|critical|Active|Healthy|passed",
+        "storefront|web|frontend|Active|Healthy|passed, 1 issue",
+        "search-api|api|standard|Degraded|Unhealthy|failed, 2 issues",
+        "order-service|api|critical|Pending|Unknown|passed",
       ]);
       assert.deepEqual(
         await page.evaluate(
@@ -170,10 +170,31 @@ Deno.test({
           !document.querySelector("#cluster").innerText.includes("ip-10-0-3-88")`,
       );
 
-      // A persona's validation, on demand.
-      await page.driver.click(
-        'button[aria-label="Show validation of production/payment-gateway"]',
+      // New trouble is announced (aria-live) as well as drawn.
+      await editFile(`${example.dir}/production/personas.yaml`, {
+        from: "    status: Healthy\n  validation:",
+        to: "    status: Unhealthy\n  validation:",
+      });
+      await waitFor(
+        page,
+        `document.querySelector("#announcer").innerText.includes("storefront")`,
       );
+      assert.match(
+        await text(page, "#announcer"),
+        /^\d\d:\d\d:\d\d: Persona production\/storefront is Unhealthy, phase Active\.$/,
+      );
+      assert.equal(
+        await page.evaluate(
+          `document.querySelector("#announcer").getAttribute("aria-live")`,
+        ),
+        "polite",
+      );
+
+      // A persona's validation, on demand, from the keyboard.
+      await page.driver.focus(
+        'button[aria-label^="Show validation of production/payment-gateway "]',
+      );
+      await page.driver.keyboard.press("Enter");
       await waitFor(
         page,
         `document.querySelector("tr.detail")?.innerText.includes("runAsNonRoot")`,
@@ -190,9 +211,16 @@ Deno.test({
       );
       assert.equal(
         await page.evaluate(
-          `document.querySelector('button[aria-label="Hide validation of production/payment-gateway"]').getAttribute("aria-expanded")`,
+          `document.querySelector('button[aria-label^="Hide validation of production/payment-gateway "]').getAttribute("aria-expanded")`,
         ),
         "true",
+      );
+
+      assert.equal(
+        await page.evaluate(
+          `document.querySelector('th[data-sort="health"]').getAttribute("aria-sort")`,
+        ),
+        "ascending",
       );
 
       // Filters live in the URL, and a link reproduces the view.
@@ -200,9 +228,10 @@ Deno.test({
         '#health button[title="Show only Unhealthy personas"]',
       );
       await waitFor(page, `location.search === "?health=Unhealthy"`);
+      // invoice-worker, storefront (made Unhealthy above), search-api.
       await waitFor(
         page,
-        `document.querySelectorAll("#persona-table tr.persona").length === 2`,
+        `document.querySelectorAll("#persona-table tr.persona").length === 3`,
       );
       const linked = await openDashboard(
         browser,
@@ -213,7 +242,7 @@ Deno.test({
         `document.querySelectorAll("#persona-table tr.persona").length === 1`,
       );
       assert.deepEqual(await rows(linked, "#persona-table tbody tr.persona"), [
-        "search-api|api|standard|Degraded|Unhealthy|Show",
+        "search-api|api|standard|Degraded|Unhealthy|failed, 2 issues",
       ]);
       assert.equal(
         await linked.evaluate(`document.querySelector("#filter-ns").value`),
@@ -272,7 +301,7 @@ Deno.test({
       assert.equal(await text(page, "#connection"), "Live");
       assert.ok(
         (await rows(page, "#persona-table tbody tr.persona")).includes(
-          "payment-gateway|api|critical|Active|Degraded|Show",
+          "payment-gateway|api|critical|Active|Degraded|failed, 2 issues",
         ),
       );
       // While the server was down the browser logged the failed attempts;

@@ -1,7 +1,7 @@
 /**
  * `deno task dashboard`: bundles the dashboard's TypeScript
  * (`src/dashboard/main.ts` and what it imports: the protocol schemas and
- * valibot) into the one script the page loads, `src/dashboard/dist/app.js`,
+ * valibot) into the one script the page loads, `src/dashboard/built/app.js`,
  * with `deno bundle` (esbuild underneath), minified.
  *
  *   deno task dashboard           write the bundle
@@ -17,7 +17,7 @@ export const MAX_BUNDLE_BYTES = 100 * 1024;
 
 const ROOT = new URL("../", import.meta.url).pathname;
 /** The committed bundle. */
-export const BUNDLE = `${ROOT}src/dashboard/dist/app.js`;
+export const BUNDLE = `${ROOT}src/dashboard/built/app.js`;
 
 /** Bundles the page's script and returns it. */
 export async function bundleDashboard(): Promise<Uint8Array> {
@@ -71,7 +71,7 @@ if (import.meta.main) {
       !committed.every((b, i) => b === fresh[i])
     ) {
       console.error(
-        "dashboard: src/dashboard/dist/app.js is not what the sources build; run 'deno task dashboard' and commit it.",
+        "dashboard: src/dashboard/built/app.js is not what the sources build; run 'deno task dashboard' and commit it.",
       );
       Deno.exit(1);
     }
@@ -79,7 +79,7 @@ if (import.meta.main) {
   } else {
     await Deno.writeFile(BUNDLE, fresh);
     console.log(
-      `dashboard: wrote src/dashboard/dist/app.js (${fresh.length} bytes).`,
+      `dashboard: wrote src/dashboard/built/app.js (${fresh.length} bytes).`,
     );
   }
 }

@@ -30,5 +30,5 @@ export const RUNTIME_PERMISSIONS: readonly string[] = [
 export const EMBEDDED_FILES: readonly string[] = [
   "examples/cluster",
   "src/dashboard/page",
-  "src/dashboard/dist",
+  "src/dashboard/built",
 ];

@@ -12,7 +12,7 @@ import { badge, count, number, timeElement } from "./format.ts";
 import type { LoggedEvent, Model } from "./model.ts";
 
 /** Entries drawn at most; the log keeps more for the filters. */
-export const EVENT_ROWS = 200;
+export const EVENT_ROWS = 100;
 
 const HEADINGS = ["Time", "Type", "Reason", "Namespace", "Object", "Message"];
 

@@ -36,6 +36,14 @@ export interface LoggedEvent {
   listed: boolean;
 }
 
+/** A persona's last validation result, as the events topic reported it. */
+export interface ValidationSummary {
+  passed: boolean;
+  issueCount: number;
+  /** The highest severity: error, warning, info, or none. */
+  severity: string;
+}
+
 /** The most events the log keeps; the server's history is usually 1,024. */
 export const MAX_EVENTS = 1000;
 
@@ -58,6 +66,12 @@ export class Model {
   readonly listed = new Set<Topic>();
   /** The event log, newest first. */
   events: LoggedEvent[] = [];
+  /**
+   * Each persona's last validation result, by {@link keyOf}: from the
+   * events topic (its history and live results) and from personas asked
+   * for by name. Unknown for a persona whose result left the history.
+   */
+  readonly validations = new Map<string, ValidationSummary>();
   /** Sections changed since the views last rendered. */
   readonly changed = new Set<Section>();
   /**
@@ -116,6 +130,9 @@ export class Model {
         this.events = events.slice(-MAX_EVENTS).reverse().map((payload) =>
           this.#logged(payload, at, true)
         ).sort((a, b) => a.at < b.at ? 1 : a.at > b.at ? -1 : 0);
+        // Oldest first, so the newest result of each persona stays.
+        for (const payload of events) this.#validated(payload);
+        this.changed.add("personas");
         break;
       }
     }
@@ -150,9 +167,26 @@ export class Model {
     this.changed.add("personas");
   }
 
+  #validated(payload: EventsTopicPayload): void {
+    if (payload.kind !== "validation") return;
+    const { passed, issueCount, severity } = payload;
+    this.validations.set(keyOf(payload), { passed, issueCount, severity });
+  }
+
   // A listing carries no validation: keep what was asked for by name.
   #put(persona: PersonaSummary, before: Map<string, PersonaSummary>): void {
     const key = keyOf(persona);
+    if (persona.validation) {
+      const { passed, issues } = persona.validation;
+      const severities = issues.map((issue) => issue.severity.toLowerCase());
+      this.validations.set(key, {
+        passed,
+        issueCount: issues.length,
+        severity: ["error", "warning", "info"].find((level) =>
+          severities.includes(level)
+        ) ?? (issues.length ? "info" : "none"),
+      });
+    }
     const validation = persona.validation ?? before.get(key)?.validation;
     this.personas.set(
       key,
@@ -186,6 +220,7 @@ export class Model {
     if (event.eventType === "deleted") {
       this.personas.delete(key);
       this.stale.delete(key);
+      this.validations.delete(key);
       return;
     }
     this.personas.set(key, {
@@ -255,7 +290,11 @@ export class Model {
     const logged = this.#logged(payload, at, false);
     this.events.unshift(logged);
     if (this.events.length > MAX_EVENTS) this.events.length = MAX_EVENTS;
-    if (payload.kind === "validation") this.stale.add(keyOf(payload));
+    if (payload.kind === "validation") {
+      this.stale.add(keyOf(payload));
+      this.#validated(payload);
+      this.changed.add("personas");
+    }
     if (logged.view.type === "Warning") {
       const { namespace, object, reason, message } = logged.view;
       this.onTrouble(

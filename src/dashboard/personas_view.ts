@@ -19,10 +19,10 @@ import {
   sortPersonas,
 } from "./filters.ts";
 import { badge, count, number } from "./format.ts";
-import { keyOf, type Model } from "./model.ts";
+import { keyOf, type Model, type ValidationSummary } from "./model.ts";
 
 /** Rows drawn before "Show more". */
-export const PAGE = 500;
+export const PAGE = 100;
 
 const COLUMNS: { label: string; sort?: typeof SORT_KEYS[number] }[] = [
   { label: "Name", sort: "name" },
@@ -216,6 +216,7 @@ export class PersonasView {
           persona.phase,
           persona.health,
           detail ? "open" : "",
+          JSON.stringify(this.#model.validations.get(key) ?? null),
         ].join("\n"),
         kind: "persona",
         persona,
@@ -262,6 +263,7 @@ export class PersonasView {
       );
     }
     const open = this.#details.has(key);
+    const summary = describeValidation(this.#model.validations.get(key));
     return h(
       "tr",
       { class: `persona tone-row-${rowTone(persona)}` },
@@ -283,13 +285,15 @@ export class PersonasView {
           "button",
           {
             type: "button",
-            class: "link",
+            class: `validation tone-${summary.tone}`,
             "aria-expanded": open ? "true" : "false",
             "aria-controls": open ? id : undefined,
-            "aria-label": `${open ? "Hide" : "Show"} validation of ${key}`,
+            "aria-label": `${
+              open ? "Hide" : "Show"
+            } validation of ${key} (${summary.label})`,
             onclick: () => this.#toggle(key),
           },
-          open ? "Hide" : "Show",
+          summary.label,
         ),
       ),
     );
@@ -372,6 +376,23 @@ export class PersonasView {
     const sort = current === key ? `-${key}` : key;
     this.#context.setFilters({ sort });
   }
+}
+
+// The last validation result in a few words, and its tone.
+function describeValidation(
+  result: ValidationSummary | undefined,
+): { label: string; tone: string } {
+  if (!result) return { label: "not known", tone: "unknown" };
+  if (result.issueCount === 0) return { label: "passed", tone: "good" };
+  const label = `${result.passed ? "passed" : "failed"}, ${
+    count(result.issueCount, "issue")
+  }`;
+  const tone = result.severity === "error"
+    ? "bad"
+    : result.severity === "warning"
+    ? "warn"
+    : "info";
+  return { label, tone };
 }
 
 function detailId(key: string): string {

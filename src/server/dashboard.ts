@@ -22,7 +22,7 @@ interface Asset {
 const FILES: Record<string, { file: string; type: string }> = {
   "/": { file: "../dashboard/page/index.html", type: "text/html; charset=utf-8" },
   "/ui/app.js": {
-    file: "../dashboard/dist/app.js",
+    file: "../dashboard/built/app.js",
     type: "text/javascript; charset=utf-8",
   },
   "/ui/style.css": {
