@@ -60,6 +60,36 @@ function rows(page: Page, selector: string): Promise<string[]> {
   );
 }
 
+/**
+ * The page as an operator first sees it, light and dark; written to the
+ * directory `DORGU_WS_SCREENSHOTS` names (the README's are made with
+ * `DORGU_WS_SCREENSHOTS=docs`), else only checked to be images.
+ */
+async function screenshots(page: Page) {
+  const dir = Deno.env.get("DORGU_WS_SCREENSHOTS");
+  // The whole page at a laptop's width.
+  await page.driver.setViewport({ width: 1440, height: 900 });
+  const height = await page.evaluate<number>(
+    "document.documentElement.scrollHeight",
+  );
+  await page.driver.setViewport({ width: 1440, height });
+  const light = await page.driver.screenshot({ type: "png" });
+  await page.driver.setViewport({ width: 1440, height: 900 });
+  await page.driver.emulateMediaFeatures([
+    { name: "prefers-color-scheme", value: "dark" },
+  ]);
+  const dark = await page.driver.screenshot({ type: "png" });
+  await page.driver.emulateMediaFeatures([]);
+  const png = [0x89, 0x50, 0x4e, 0x47];
+  for (const image of [light, dark]) {
+    assert.deepEqual([...image.slice(0, 4)], png);
+  }
+  if (dir) {
+    await Deno.writeFile(`${dir}/dashboard.png`, light);
+    await Deno.writeFile(`${dir}/dashboard-dark.png`, dark);
+  }
+}
+
 async function assertClean(page: Page, allowed?: RegExp) {
   assert.deepEqual(
     page.errors.filter((error) => !allowed?.test(error)),
@@ -79,6 +109,7 @@ Deno.test({
     const browser = await Browser.launch();
     try {
       const page = await openDashboard(browser, base);
+      await screenshots(page);
       const cluster = await text(page, "#cluster");
       for (
         const fact of [

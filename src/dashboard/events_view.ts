@@ -85,7 +85,19 @@ function renderEvent(event: LoggedEvent): Element {
   return h(
     "tr",
     { class: view.type === "Warning" ? "warning" : undefined },
-    h("td", { class: "time" }, timeElement(event.at)),
+    h(
+      "td",
+      { class: "time" },
+      // A validation result carries no time; a listed one shows when the
+      // page listed it, and says so.
+      event.listed && view.lastSeen === undefined
+        ? h(
+          "span",
+          { class: "muted", title: "Listed when the page loaded" },
+          timeElement(event.at),
+        )
+        : timeElement(event.at),
+    ),
     h("td", null, badge(view.type)),
     h("td", null, view.reason),
     h("td", null, view.namespace),

@@ -30,7 +30,7 @@ import { PersonasView } from "./personas_view.ts";
 import { h, replaceChildren, setText } from "./dom.ts";
 
 /** The shortest time between two renders. */
-const RENDER_EVERY_MS = 150;
+const RENDER_EVERY_MS = 250;
 /** The shortest time between two announcements of new trouble. */
 const ANNOUNCE_EVERY_MS = 3000;
 const TOKEN_KEY = "dorgu-ws.token";
@@ -140,6 +140,34 @@ function start(): void {
     setTimeout(() => requestAnimationFrame(render), wait);
   }
 
+  // What the filters offer, gathered again only when it may have changed.
+  let shape = -1;
+  let reasons = -1;
+  function offerPersonaChoices(): void {
+    const personas = [...model.personas.values()];
+    const namespaces = new Set(personas.map((p) => p.namespace));
+    for (const d of model.deployments.values()) namespaces.add(d.namespace);
+    fillSelect(byId<HTMLSelectElement>("filter-ns"), {
+      values: [...namespaces].sort(),
+      all: "All namespaces",
+      chosen: filters.ns,
+    });
+    fillSelect(byId<HTMLSelectElement>("filter-health"), {
+      values: [...new Set([...HEALTHS, ...personas.map((p) => p.health)])],
+      all: "Any health",
+      chosen: filters.health,
+    });
+    fillSelect(byId<HTMLSelectElement>("filter-phase"), {
+      values: [...new Set([...PHASES, ...personas.map((p) => p.phase)])],
+      all: "Any phase",
+      chosen: filters.phase,
+    });
+    fillDatalist(
+      byId("persona-names"),
+      [...new Set(personas.map((p) => p.name))].sort(),
+    );
+  }
+
   function render(): void {
     scheduled = false;
     renderedAt = performance.now();
@@ -156,48 +184,22 @@ function start(): void {
     if (changed.size > 0 || all) {
       renderSummary(byId("health"), { model, filters, setFilters });
     }
-    if (all || changed.has("personas")) {
-      personasView.render(filters);
-      const personas = [...model.personas.values()];
-      const namespaces = [
-        ...new Set([
-          ...personas.map((p) => p.namespace),
-          ...[...model.deployments.values()].map((d) => d.namespace),
-        ]),
-      ].sort();
-      fillSelect(byId<HTMLSelectElement>("filter-ns"), {
-        values: namespaces,
-        all: "All namespaces",
-        chosen: filters.ns,
-      });
-      fillSelect(byId<HTMLSelectElement>("filter-health"), {
-        values: [...new Set([...HEALTHS, ...personas.map((p) => p.health)])],
-        all: "Any health",
-        chosen: filters.health,
-      });
-      fillSelect(byId<HTMLSelectElement>("filter-phase"), {
-        values: [...new Set([...PHASES, ...personas.map((p) => p.phase)])],
-        all: "Any phase",
-        chosen: filters.phase,
-      });
-      fillDatalist(
-        byId("persona-names"),
-        [...new Set(personas.map((p) => p.name))].sort(),
-      );
+    if (all || changed.has("personas")) personasView.render(filters);
+    if (all || changed.has("deployments")) deploymentsView.render(filters);
+    if (all || changed.has("events")) eventsView.render(filters);
+    if (all || shape !== model.shape) {
+      shape = model.shape;
+      offerPersonaChoices();
     }
-    if (all || changed.has("deployments") || changed.has("personas")) {
-      deploymentsView.render(filters);
-    }
-    if (all || changed.has("events")) {
-      eventsView.render(filters);
-      const views = model.events.map((e) => e.view);
+    if (all || reasons !== model.reasons.size + model.eventNamespaces.size) {
+      reasons = model.reasons.size + model.eventNamespaces.size;
       fillSelect(byId<HTMLSelectElement>("filter-ereason"), {
-        values: [...new Set(views.map((e) => e.reason))].sort(),
+        values: [...model.reasons].sort(),
         all: "Any reason",
         chosen: filters.ereason,
       });
       fillSelect(byId<HTMLSelectElement>("filter-ens"), {
-        values: [...new Set(views.map((e) => e.namespace))].sort(),
+        values: [...model.eventNamespaces].sort(),
         all: "All namespaces",
         chosen: filters.ens,
       });

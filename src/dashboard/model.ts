@@ -84,6 +84,16 @@ export class Model {
   readonly pinned = new Set<string>();
   /** A cluster event left fields it does not carry (version, addons) unknown. */
   clusterStale = false;
+  /**
+   * Counts changes to what the filters offer: namespaces, healths and
+   * phases (a persona or Deployment added or removed, a new value), so the
+   * choices are gathered again only when they may differ.
+   */
+  shape = 0;
+  /** Reasons the event log has shown, for its filter. */
+  readonly reasons = new Set<string>();
+  /** Namespaces the event log has shown, for its filter. */
+  readonly eventNamespaces = new Set<string>();
   /** When anything last changed, as the server stamped it. */
   lastUpdate: string | undefined;
   /** Called with each newly wrong thing, in words. */
@@ -102,6 +112,7 @@ export class Model {
         const before = new Map(this.personas);
         this.personas.clear();
         for (const persona of personas) this.#put(persona, before);
+        this.shape++;
         for (const key of this.stale) {
           if (!this.pinned.has(key)) this.stale.delete(key);
         }
@@ -113,6 +124,7 @@ export class Model {
         };
         this.deployments.clear();
         for (const d of deployments) this.deployments.set(keyOf(d), d);
+        this.shape++;
         break;
       }
       case "cluster":
@@ -149,6 +161,7 @@ export class Model {
     only: { key?: string; namespace?: string },
   ): void {
     const before = new Map(this.personas);
+    const size = this.personas.size;
     if (only.key !== undefined) {
       // Asked for by name: the answer carries the validation as it is.
       this.personas.delete(only.key);
@@ -164,6 +177,7 @@ export class Model {
       this.#put(persona, before);
       if (!this.pinned.has(keyOf(persona))) this.stale.delete(keyOf(persona));
     }
+    if (this.personas.size !== size) this.shape++;
     this.changed.add("personas");
   }
 
@@ -221,8 +235,12 @@ export class Model {
       this.personas.delete(key);
       this.stale.delete(key);
       this.validations.delete(key);
+      this.shape++;
       return;
     }
+    if (
+      !before || before.health !== event.health || before.phase !== event.phase
+    ) this.shape++;
     this.personas.set(key, {
       namespace: event.namespace,
       name: event.name,
@@ -245,12 +263,13 @@ export class Model {
 
   #deployment(event: DeploymentEvent): void {
     const key = keyOf(event);
+    const before = this.deployments.get(key);
+    if (event.eventType === "deleted" || !before) this.shape++;
     if (event.eventType === "deleted") {
       this.deployments.delete(key);
       return;
     }
     const { eventType: _, ...summary } = event;
-    const before = this.deployments.get(key);
     this.deployments.set(key, summary);
     if (summary.rollout === "failed" && before?.rollout !== "failed") {
       this.onTrouble(`Deployment ${key}: rollout failed.`);
@@ -309,6 +328,8 @@ export class Model {
     listed: boolean,
   ): LoggedEvent {
     const view = viewEvent(payload);
+    this.reasons.add(view.reason);
+    this.eventNamespaces.add(view.namespace);
     return { id: this.#nextId++, at: view.lastSeen ?? at, view, listed };
   }
 }

@@ -12,6 +12,8 @@ import { healthRank, phaseRank, toneOf } from "./filters.ts";
 import { badge, count, number } from "./format.ts";
 import type { Model } from "./model.ts";
 
+const drawn = new WeakMap<Element, string>();
+
 /** The health values always shown, worst first, even at zero. */
 const HEALTHS = ["Unhealthy", "Degraded", "Unknown", "Healthy"];
 
@@ -132,6 +134,19 @@ export function renderSummary(
     "Warning",
     "Normal",
   ]);
+  // Redrawn only when a count or the chosen filter changed: most events
+  // change neither.
+  const signature = JSON.stringify([
+    model.personas.size,
+    namespaces.size,
+    [...byHealth],
+    [...byPhase],
+    rollouts,
+    types,
+    filters.health,
+  ]);
+  if (drawn.get(root) === signature) return;
+  drawn.set(root, signature);
   replaceChildren(
     root,
     h(
