@@ -37,7 +37,8 @@ async function openDashboard(browser: Browser, url: string): Promise<Page> {
   return page;
 }
 
-async function waitFor(page: Page, expression: string, timeoutMs = 10_000) {
+// Generous: on a busy machine the directory source polls less often.
+async function waitFor(page: Page, expression: string, timeoutMs = 20_000) {
   await page.driver.waitForFunction(expression, {
     timeout: timeoutMs,
     polling: 20,
@@ -187,7 +188,7 @@ Deno.test({
       // Mostly the directory source's poll, which slows down when listing
       // the directory is slow (a busy machine); hence the generous bound.
       console.log(`edit to page: ${latency.toFixed(0)} ms`);
-      assert.ok(latency < 5000, `${latency} ms`);
+      assert.ok(latency < 10_000, `${latency} ms`);
       assert.equal(await page.evaluate("window.notReloaded"), true);
 
       // A node joins and one leaves.

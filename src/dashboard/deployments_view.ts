@@ -6,7 +6,7 @@
  * @module
  */
 import type { DeploymentSummary } from "../protocol/mod.ts";
-import { h, patchRows, setText } from "./dom.ts";
+import { appendTable, h, patchRows, setText } from "./dom.ts";
 import { deploymentMatches, type Filters } from "./filters.ts";
 import { badge, count, number } from "./format.ts";
 import { keyOf, type Model } from "./model.ts";
@@ -36,19 +36,7 @@ export class DeploymentsView {
   ) {
     this.#model = model;
     this.#summary = parts.summary;
-    this.#body = h("tbody") as HTMLTableSectionElement;
-    parts.table.append(
-      h(
-        "thead",
-        null,
-        h(
-          "tr",
-          null,
-          HEADINGS.map((heading) => h("th", { scope: "col" }, heading)),
-        ),
-      ),
-      this.#body,
-    );
+    this.#body = appendTable(parts.table, HEADINGS);
   }
 
   /** Draws the table for `filters`. */

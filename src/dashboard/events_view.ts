@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { h, patchRows, setText } from "./dom.ts";
+import { appendTable, h, patchRows, setText } from "./dom.ts";
 import { eventMatches, type Filters } from "./filters.ts";
 import { badge, count, number, timeElement } from "./format.ts";
 import type { LoggedEvent, Model } from "./model.ts";
@@ -29,19 +29,7 @@ export class EventsView {
   ) {
     this.#model = model;
     this.#summary = parts.summary;
-    this.#body = h("tbody") as HTMLTableSectionElement;
-    parts.table.append(
-      h(
-        "thead",
-        null,
-        h(
-          "tr",
-          null,
-          HEADINGS.map((heading) => h("th", { scope: "col" }, heading)),
-        ),
-      ),
-      this.#body,
-    );
+    this.#body = appendTable(parts.table, HEADINGS);
   }
 
   /** Draws the log for `filters`. */

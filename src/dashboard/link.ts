@@ -9,18 +9,15 @@
  */
 import * as v from "valibot";
 import {
-  ClusterEventSchema,
   ClusterInfoSchema,
-  DeploymentEventSchema,
   DeploymentSummarySchema,
   describeIssues,
   type ErrorPayload,
   type EventMessage,
   EventsTopicPayloadSchema,
-  PersonaEventSchema,
   PersonaSummarySchema,
+  readServerMessage,
   type ResponseMessage,
-  ServerMessageSchema,
   SubscribedPayloadSchema,
   timestamp,
   type Topic,
@@ -48,13 +45,6 @@ export interface Ended {
   /** Why, in words. */
   reason: string;
 }
-
-const EVENT_PAYLOADS: Record<Topic, v.GenericSchema> = {
-  personas: PersonaEventSchema,
-  cluster: ClusterEventSchema,
-  deployments: DeploymentEventSchema,
-  events: EventsTopicPayloadSchema,
-};
 
 const LISTINGS: Record<Topic, v.GenericSchema> = {
   personas: v.object({ personas: v.array(PersonaSummarySchema) }),
@@ -188,21 +178,13 @@ export class Link {
   }
 
   #receive(data: unknown): void {
-    const message = v.safeParse(ServerMessageSchema, parseJson(data));
-    if (!message.success) {
-      this.#fail(describeIssues(message.issues, "message"));
+    const read = readServerMessage(data);
+    if (!read.ok) {
+      this.#fail(read.reason);
       return;
     }
-    const received = message.output;
+    const received = read.message;
     if (received.type === "event") {
-      const payload = v.safeParse(
-        EVENT_PAYLOADS[received.topic],
-        received.payload,
-      );
-      if (!payload.success) {
-        this.#fail(describeIssues(payload.issues, "payload"));
-        return;
-      }
       this.onEvent(received);
       return;
     }
@@ -227,14 +209,6 @@ export class Link {
     this.#misunderstood ??=
       `the server sent a message this page does not understand (${reason}); reload the page after an upgrade`;
     this.#socket.close(1000);
-  }
-}
-
-function parseJson(data: unknown): unknown {
-  try {
-    return JSON.parse(String(data));
-  } catch {
-    return undefined;
   }
 }
 

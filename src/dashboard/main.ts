@@ -24,7 +24,7 @@ import {
 } from "./follow.ts";
 import { clock, timeElement } from "./format.ts";
 import { Link } from "./link.ts";
-import { Model } from "./model.ts";
+import { Model, type Section } from "./model.ts";
 import { renderCluster, renderSummary } from "./overview.ts";
 import { PersonasView } from "./personas_view.ts";
 import { h, replaceChildren, setText } from "./dom.ts";
@@ -35,6 +35,7 @@ const RENDER_EVERY_MS = 250;
 const ANNOUNCE_EVERY_MS = 3000;
 const TOKEN_KEY = "dorgu-ws.token";
 const HEALTHS = ["Unhealthy", "Degraded", "Unknown", "Healthy"];
+const EVENT_FILTERS = new Set(["etype", "ereason", "ens", "epersona"]);
 const PHASES = ["Failed", "Degraded", "Pending", "Active"];
 
 const AuthSchema = v.object({
@@ -66,7 +67,15 @@ function here(path: string): URL {
 function start(): void {
   const model = new Model();
   const filters: Filters = readFilters(location.search);
-  let filtersChanged = true;
+  // Sections a filter change redraws (the event log's filters touch only
+  // the log); everything at first.
+  const redraw = new Set<Section>([
+    "cluster",
+    "personas",
+    "deployments",
+    "events",
+  ]);
+  const controls: (HTMLSelectElement | HTMLInputElement)[] = [];
 
   const setFilters = (patch: Partial<Filters>) => {
     Object.assign(filters, patch);
@@ -75,7 +84,15 @@ function start(): void {
       "",
       `${location.pathname}${writeFilters(filters)}${location.hash}`,
     );
-    filtersChanged = true;
+    for (const name of Object.keys(patch)) {
+      if (EVENT_FILTERS.has(name)) redraw.add("events");
+      else redraw.add("personas").add("deployments");
+    }
+    // A count clicked, or Clear: the controls show what is applied.
+    for (const control of controls) {
+      const value = filters[control.name as keyof Filters];
+      if (control.value !== value) control.value = value;
+    }
     invalidate();
   };
 
@@ -105,11 +122,12 @@ function start(): void {
   for (
     const form of document.querySelectorAll<HTMLFormElement>("form.filters")
   ) {
-    const controls = [...form.elements].filter((element) =>
+    const own = [...form.elements].filter((element) =>
       element instanceof HTMLSelectElement ||
       element instanceof HTMLInputElement
     ) as (HTMLSelectElement | HTMLInputElement)[];
-    for (const control of controls) {
+    controls.push(...own);
+    for (const control of own) {
       const name = control.name as keyof Filters;
       control.value = filters[name];
       control.addEventListener(
@@ -121,10 +139,9 @@ function start(): void {
     form.addEventListener("reset", (event) => {
       event.preventDefault();
       const patch: Partial<Filters> = {};
-      for (const control of controls) {
+      for (const control of own) {
         const name = control.name as keyof Filters;
         patch[name] = DEFAULT_FILTERS[name];
-        control.value = DEFAULT_FILTERS[name];
       }
       setFilters(patch);
     });
@@ -171,27 +188,24 @@ function start(): void {
   function render(): void {
     scheduled = false;
     renderedAt = performance.now();
-    const changed = new Set(model.changed);
+    const changed = new Set([...model.changed, ...redraw]);
     model.changed.clear();
-    const all = filtersChanged;
-    filtersChanged = false;
-    if (all || changed.has("cluster")) {
+    redraw.clear();
+    if (changed.has("cluster")) {
       renderCluster(byId("cluster"), model);
       document.title = model.cluster
         ? `${model.cluster.name}: dorgu-ws`
         : "dorgu-ws";
     }
-    if (changed.size > 0 || all) {
-      renderSummary(byId("health"), { model, filters, setFilters });
-    }
-    if (all || changed.has("personas")) personasView.render(filters);
-    if (all || changed.has("deployments")) deploymentsView.render(filters);
-    if (all || changed.has("events")) eventsView.render(filters);
-    if (all || shape !== model.shape) {
+    renderSummary(byId("health"), { model, filters, setFilters });
+    if (changed.has("personas")) personasView.render(filters);
+    if (changed.has("deployments")) deploymentsView.render(filters);
+    if (changed.has("events")) eventsView.render(filters);
+    if (shape !== model.shape) {
       shape = model.shape;
       offerPersonaChoices();
     }
-    if (all || reasons !== model.reasons.size + model.eventNamespaces.size) {
+    if (reasons !== model.reasons.size + model.eventNamespaces.size) {
       reasons = model.reasons.size + model.eventNamespaces.size;
       fillSelect(byId<HTMLSelectElement>("filter-ereason"), {
         values: [...model.reasons].sort(),

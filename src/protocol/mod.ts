@@ -9,3 +9,4 @@ export * from "./messages.ts";
 export * from "./payloads.ts";
 export * from "./parse.ts";
 export * from "./event_view.ts";
+export * from "./receive.ts";
