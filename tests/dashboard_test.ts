@@ -247,6 +247,9 @@ Deno.test({
         ),
         "true",
       );
+      // The focus stays on the button; Enter again closes it.
+      await page.driver.keyboard.press("Enter");
+      await waitFor(page, `document.querySelector("tr.detail") === null`);
 
       assert.equal(
         await page.evaluate(
@@ -255,15 +258,23 @@ Deno.test({
         "ascending",
       );
 
-      // Filters live in the URL, and a link reproduces the view.
-      await page.driver.click(
+      // Filters live in the URL, and a link reproduces the view. A count
+      // pressed from the keyboard filters, and keeps the focus.
+      await page.driver.focus(
         '#health button[title="Show only Unhealthy personas"]',
       );
+      await page.driver.keyboard.press("Enter");
       await waitFor(page, `location.search === "?health=Unhealthy"`);
       // invoice-worker, storefront (made Unhealthy above), search-api.
       await waitFor(
         page,
         `document.querySelectorAll("#persona-table tr.persona").length === 3`,
+      );
+      assert.deepEqual(
+        await page.evaluate(
+          `[document.activeElement.dataset.health, document.activeElement.getAttribute("aria-pressed"), document.querySelector("#filter-health").value]`,
+        ),
+        ["Unhealthy", "true", "Unhealthy"],
       );
       const linked = await openDashboard(
         browser,
@@ -292,6 +303,73 @@ Deno.test({
       await assertClean(linked);
     } finally {
       await browser.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "hundreds of personas: a page of 100 rows built over a few frames, then 100 more on demand, sorted and filtered",
+  ...unsanitized,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "dorgu-ws-test-" });
+    const personas = Array.from({ length: 250 }, (_, i) => ({
+      apiVersion: "dorgu.io/v1",
+      kind: "ApplicationPersona",
+      metadata: {
+        name: `app-${String(i).padStart(3, "0")}`,
+        namespace: `team-${i % 3}`,
+        uid: `uid-${i}`,
+      },
+      spec: { name: `app-${i}`, type: "api", tier: "standard" },
+      // No validation: the column says there is no result.
+      status: {
+        phase: i % 10 === 0 ? "Failed" : "Active",
+        health: { status: i % 10 === 0 ? "Unhealthy" : "Healthy" },
+      },
+    }));
+    await Deno.writeTextFile(
+      `${dir}/personas.json`,
+      JSON.stringify({ apiVersion: "v1", kind: "List", items: personas }),
+    );
+    const server = await spawnServer(["--source", dir]);
+    const browser = await Browser.launch();
+    try {
+      const page = await openDashboard(
+        browser,
+        `http://127.0.0.1:${server.port}/`,
+      );
+      const shown =
+        `document.querySelectorAll("#persona-table tr.persona").length`;
+      await waitFor(page, `${shown} === 100`);
+      assert.equal(
+        await text(page, "#personas-summary"),
+        "Showing 100 of 250 matching personas (250 in all).",
+      );
+      // Trouble first: team-0's 9 failing personas lead.
+      assert.match(
+        (await rows(page, "#persona-table tbody tr.persona"))[0],
+        /^app-000 \(app app-0\)\|api\|standard\|Failed\|Unhealthy\|no result$/,
+      );
+      await page.driver.click("#personas-more");
+      await waitFor(page, `${shown} === 200`);
+      await page.driver.click('th[data-sort="name"] button');
+      await page.driver.click('th[data-sort="name"] button');
+      await waitFor(page, `location.search === "?sort=-name"`);
+      await waitFor(
+        page,
+        `document.querySelector("#persona-table tr.persona th").innerText.startsWith("app-249")`,
+      );
+      await page.driver.type('input[name="q"]', "app-24");
+      await waitFor(page, `${shown} === 11`);
+      assert.equal(
+        await page.evaluate(`document.querySelector("#personas-more").hidden`),
+        true,
+      );
+      await assertClean(page);
+    } finally {
+      await browser.close();
+      await server.stop();
     }
   },
 });

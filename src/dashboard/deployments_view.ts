@@ -6,7 +6,7 @@
  * @module
  */
 import type { DeploymentSummary } from "../protocol/mod.ts";
-import { appendTable, h, patchRows, setText } from "./dom.ts";
+import { appendTable, h, patchRows, ROWS_PER_FRAME, setText } from "./dom.ts";
 import { deploymentMatches, type Filters } from "./filters.ts";
 import { badge, count, number } from "./format.ts";
 import { keyOf, type Model } from "./model.ts";
@@ -39,22 +39,25 @@ export class DeploymentsView {
     this.#body = appendTable(parts.table, HEADINGS);
   }
 
-  /** Draws the table for `filters`. */
-  render(filters: Filters): void {
+  /** Draws the table for `filters`; false when rows wait for the next frame. */
+  render(filters: Filters): boolean {
     const all = [...this.#model.deployments.values()];
     const matching = all.filter((d) => deploymentMatches(d, filters)).sort((
       a,
       b,
     ) => keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0);
     const shown = matching.slice(0, PAGE);
-    patchRows(
+    const complete = patchRows(
       this.#body,
       shown.map((d) => ({
         key: keyOf(d),
         signature: JSON.stringify(d),
         deployment: d,
       })),
-      { render: (row) => renderDeployment(row.deployment) },
+      {
+        render: (row) => renderDeployment(row.deployment),
+        budget: { left: ROWS_PER_FRAME },
+      },
     );
     setText(
       this.#summary,
@@ -72,6 +75,7 @@ export class DeploymentsView {
           count(all.length, "deployment")
         }.`,
     );
+    return complete;
   }
 }
 

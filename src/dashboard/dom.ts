@@ -86,25 +86,38 @@ interface Rendered {
 
 const rendered = new WeakMap<Element, Map<string, Rendered>>();
 
+/**
+ * Rows a table builds in one frame: a first screenful at once, the rest in
+ * the frames after, so no frame lays out hundreds of new rows.
+ */
+export const ROWS_PER_FRAME = 40;
+
 /** Options for {@link patchRows}. */
 export interface PatchOptions<T> {
   /** Builds the element of an item. */
   render: (item: T) => Element;
   /** The rows follow this child (a table's head); default: from the start. */
   after?: Element;
+  /**
+   * How many rows may still be built in this frame, shared by the calls of
+   * one render; rows past it wait for the next frame.
+   */
+  budget?: { left: number };
 }
 
 /**
  * Makes the children of `parent` (after `options.after`) the rows of
  * `items`, in order. A row whose key and signature are unchanged keeps
  * its element; others are built with `options.render`. Elements are moved
- * only when out of place.
+ * only when out of place. When `options.budget` runs out, rows that would
+ * need building are left out; returns false when any was.
  */
 export function patchRows<T extends Keyed>(
   parent: Element,
   items: readonly T[],
   options: PatchOptions<T>,
-): void {
+): boolean {
+  let complete = true;
   const render = options.render;
   const before = rendered.get(parent) ?? new Map<string, Rendered>();
   const after = new Map<string, Rendered>();
@@ -114,15 +127,29 @@ export function patchRows<T extends Keyed>(
     : parent.firstChild;
   for (const item of items) {
     let row = before.get(item.key);
+    // A row redrawn under the keyboard's focus gives it to its successor.
+    let refocus = false;
     if (row && row.signature !== item.signature) {
       if (row.element === cursor) cursor = cursor.nextSibling;
+      refocus = row.element.contains(document.activeElement);
       row.element.remove();
       row = undefined;
     }
-    row ??= { element: render(item), signature: item.signature };
+    if (!row && options.budget && options.budget.left <= 0) {
+      complete = false;
+      continue;
+    }
+    if (!row) {
+      row = { element: render(item), signature: item.signature };
+      if (options.budget) options.budget.left--;
+    }
     after.set(item.key, row);
     if (row.element === cursor) cursor = cursor.nextSibling;
     else parent.insertBefore(row.element, cursor);
+    if (refocus) {
+      row.element.querySelector<HTMLElement>("button, a[href], input, select")
+        ?.focus();
+    }
   }
   // Rows no longer listed, and anything not rendered here, are all after it.
   while (cursor) {
@@ -131,6 +158,7 @@ export function patchRows<T extends Keyed>(
     cursor = next;
   }
   rendered.set(parent, after);
+  return complete;
 }
 
 /** Fills a `<select>` with `values` (after an "all" option), keeping the choice. */

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { appendTable, h, patchRows, setText } from "./dom.ts";
+import { appendTable, h, patchRows, ROWS_PER_FRAME, setText } from "./dom.ts";
 import { eventMatches, type Filters } from "./filters.ts";
 import { badge, count, number, timeElement } from "./format.ts";
 import type { LoggedEvent, Model } from "./model.ts";
@@ -32,8 +32,8 @@ export class EventsView {
     this.#body = appendTable(parts.table, HEADINGS);
   }
 
-  /** Draws the log for `filters`. */
-  render(filters: Filters): void {
+  /** Draws the log for `filters`; false when rows wait for the next frame. */
+  render(filters: Filters): boolean {
     const model = this.#model;
     const appOf = (namespace: string, persona: string) =>
       model.personas.get(`${namespace}/${persona}`)?.appName;
@@ -41,14 +41,17 @@ export class EventsView {
       eventMatches(e.view, filters, appOf)
     );
     const shown = matching.slice(0, EVENT_ROWS);
-    patchRows(
+    const complete = patchRows(
       this.#body,
       shown.map((event) => ({
         key: String(event.id),
         signature: "",
         event,
       })),
-      { render: (row) => renderEvent(row.event) },
+      {
+        render: (row) => renderEvent(row.event),
+        budget: { left: ROWS_PER_FRAME },
+      },
     );
     const total = model.events.length;
     const warnings = model.events.filter((e) => e.view.type === "Warning")
@@ -65,6 +68,7 @@ export class EventsView {
             : `${number(matching.length)} match the filters, showing the newest`
         } ${number(shown.length)}.`,
     );
+    return complete;
   }
 }
 

@@ -104,7 +104,10 @@ function start(): void {
     model,
     context: {
       setFilters,
-      invalidate: () => invalidate(),
+      redraw: () => {
+        redraw.add("personas");
+        invalidate();
+      },
       // The follower is made below; a row is clicked only after that.
       loadPersona: (key) => follower.loadPersona(key),
     },
@@ -147,6 +150,11 @@ function start(): void {
     });
   }
 
+  const tables: [Section, { render(filters: Filters): boolean }][] = [
+    ["personas", personasView],
+    ["deployments", deploymentsView],
+    ["events", eventsView],
+  ];
   let scheduled = false;
   let renderedAt = 0;
   let firstRender = false;
@@ -198,9 +206,21 @@ function start(): void {
         : "dorgu-ws";
     }
     renderSummary(byId("health"), { model, filters, setFilters });
-    if (changed.has("personas")) personasView.render(filters);
-    if (changed.has("deployments")) deploymentsView.render(filters);
-    if (changed.has("events")) eventsView.render(filters);
+    // A table with more rows to build than one frame allows finishes in
+    // the next frames, and the tables below it wait their turn: the first
+    // frame shows the top of the page quickly.
+    let building = false;
+    for (const [section, view] of tables) {
+      if (!changed.has(section)) continue;
+      if (building || !view.render(filters)) {
+        redraw.add(section);
+        building = true;
+      }
+    }
+    if (redraw.size > 0 && !scheduled) {
+      scheduled = true;
+      requestAnimationFrame(render);
+    }
     if (shape !== model.shape) {
       shape = model.shape;
       offerPersonaChoices();

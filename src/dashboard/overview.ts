@@ -147,6 +147,10 @@ export function renderSummary(
   ]);
   if (drawn.get(root) === signature) return;
   drawn.set(root, signature);
+  // A count pressed from the keyboard keeps the focus across the redraw.
+  const focused = root.contains(document.activeElement)
+    ? (document.activeElement as HTMLElement).dataset.health
+    : undefined;
   replaceChildren(
     root,
     h(
@@ -171,6 +175,7 @@ export function renderSummary(
               type: "button",
               class: `tile tone-${toneOf(health)}${n === 0 ? " zero" : ""}`,
               "aria-pressed": pressed ? "true" : "false",
+              "data-health": health,
               title: pressed
                 ? "Show every health again"
                 : `Show only ${health} personas`,
@@ -193,6 +198,10 @@ export function renderSummary(
       tallyLine("Events held", types),
     ),
   );
+  if (focused !== undefined) {
+    root.querySelector<HTMLElement>(`[data-health="${CSS.escape(focused)}"]`)
+      ?.focus();
+  }
 }
 
 // Values counted, in the order given first (at zero too), then the rest.

@@ -9,7 +9,7 @@
  * @module
  */
 import type { PersonaSummary } from "../protocol/mod.ts";
-import { h, patchRows, setText } from "./dom.ts";
+import { h, patchRows, ROWS_PER_FRAME, setText } from "./dom.ts";
 import {
   type Filters,
   healthRank,
@@ -50,8 +50,8 @@ export interface PersonasContext {
   setFilters: (patch: Partial<Filters>) => void;
   /** Asks the server for one persona, validation included. */
   loadPersona: (key: string) => Promise<void>;
-  /** Draws again. */
-  invalidate: () => void;
+  /** Draws the table again (rows opened or added). */
+  redraw: () => void;
 }
 
 /** The personas section. */
@@ -104,12 +104,12 @@ export class PersonasView {
     this.#table.append(this.#head);
     this.#more.addEventListener("click", () => {
       this.#limit += PAGE;
-      this.#context.invalidate();
+      this.#context.redraw();
     });
   }
 
-  /** Draws the table for `filters`. */
-  render(filters: Filters): void {
+  /** Draws the table for `filters`; false when rows wait for the next frame. */
+  render(filters: Filters): boolean {
     if (this.#filters && !sameFilters(this.#filters, filters)) {
       this.#limit = PAGE;
     }
@@ -152,11 +152,15 @@ export class PersonasView {
           }),
       },
     );
+    const budget = { left: ROWS_PER_FRAME };
+    let complete = true;
     for (const tbody of this.#table.tBodies) {
       const namespace = tbody.dataset.namespace ?? "";
-      patchRows(tbody, this.#rows(namespace, groups.get(namespace) ?? []), {
+      const rows = this.#rows(namespace, groups.get(namespace) ?? []);
+      complete = patchRows(tbody, rows, {
         render: (row) => this.#renderRow(row),
-      });
+        budget,
+      }) && complete;
     }
     const total = this.#model.personas.size;
     setText(
@@ -180,6 +184,7 @@ export class PersonasView {
       this.#more,
       `Show ${number(Math.min(PAGE, matching.length - shown.length))} more`,
     );
+    return complete;
   }
 
   #rows(namespace: string, personas: PersonaSummary[]): Row[] {
@@ -272,7 +277,7 @@ export class PersonasView {
         { scope: "row" },
         h("span", { class: "name" }, persona.name),
         persona.appName && persona.appName !== persona.name &&
-          h("span", { class: "app" }, ` app ${persona.appName}`),
+          h("span", { class: "app" }, ` (app ${persona.appName})`),
       ),
       h("td", null, persona.type || "-"),
       h("td", null, persona.tier || "-"),
@@ -354,12 +359,12 @@ export class PersonasView {
     if (this.#details.has(key)) {
       this.#details.delete(key);
       this.#model.pinned.delete(key);
-      this.#context.invalidate();
+      this.#context.redraw();
       return;
     }
     this.#details.set(key, "loading");
     this.#model.pinned.add(key);
-    this.#context.invalidate();
+    this.#context.redraw();
     try {
       await this.#context.loadPersona(key);
       if (this.#details.has(key)) this.#details.set(key, "shown");
@@ -368,7 +373,7 @@ export class PersonasView {
         this.#details.set(key, { error: (error as Error).message });
       }
     }
-    this.#context.invalidate();
+    this.#context.redraw();
   }
 
   #sortBy(key: string): void {
@@ -382,7 +387,7 @@ export class PersonasView {
 function describeValidation(
   result: ValidationSummary | undefined,
 ): { label: string; tone: string } {
-  if (!result) return { label: "not known", tone: "unknown" };
+  if (!result) return { label: "no result", tone: "unknown" };
   if (result.issueCount === 0) return { label: "passed", tone: "good" };
   const label = `${result.passed ? "passed" : "failed"}, ${
     count(result.issueCount, "issue")
