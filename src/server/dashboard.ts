@@ -20,7 +20,10 @@ interface Asset {
 
 /** Where each file comes from, relative to this module, by path served. */
 const FILES: Record<string, { file: string; type: string }> = {
-  "/": { file: "../dashboard/page/index.html", type: "text/html; charset=utf-8" },
+  "/": {
+    file: "../dashboard/page/index.html",
+    type: "text/html; charset=utf-8",
+  },
   "/ui/app.js": {
     file: "../dashboard/built/app.js",
     type: "text/javascript; charset=utf-8",
@@ -109,7 +112,10 @@ export function dashboardRoutes(
     // with an old script; an unchanged file costs a 304.
     const cache = { etag: asset.etag, "cache-control": "no-cache" };
     if (request.headers.get("if-none-match") === asset.etag) {
-      return new Response(null, { status: 304, headers: { ...headers, ...cache } });
+      return new Response(null, {
+        status: 304,
+        headers: { ...headers, ...cache },
+      });
     }
     return new Response(asset.body, {
       headers: { ...headers, ...cache, "content-type": asset.type },
