@@ -18,7 +18,7 @@ const drawn = new WeakMap<Element, string>();
 const HEALTHS = ["Unhealthy", "Degraded", "Unknown", "Healthy"];
 
 /** How many node names the card lists before "and N more". */
-const NODES_SHOWN = 12;
+const NODES_SHOWN = 24;
 
 /** Draws the cluster card into `root`. */
 export function renderCluster(root: Element, model: Model): void {
