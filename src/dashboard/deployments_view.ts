@@ -23,32 +23,24 @@ const HEADINGS = [
   "Images",
 ];
 
-/** The deployments section. */
-export class DeploymentsView {
-  readonly #body: HTMLTableSectionElement;
-  readonly #summary: Element;
-  readonly #model: Model;
-
-  /** Builds the table's head into `table`; `summary` gets the counts line. */
-  constructor(
-    parts: { table: HTMLTableElement; summary: Element },
-    model: Model,
-  ) {
-    this.#model = model;
-    this.#summary = parts.summary;
-    this.#body = appendTable(parts.table, HEADINGS);
-  }
-
-  /** Draws the table for `filters`; false when rows wait for the next frame. */
-  render(filters: Filters): boolean {
-    const all = [...this.#model.deployments.values()];
+/**
+ * The deployments section: gives `parts.table` its head, and returns what draws
+ * it for a set of filters (false when rows wait for the next frame).
+ */
+export function deploymentsView(
+  parts: { table: HTMLTableElement; summary: Element },
+  model: Model,
+): (filters: Filters) => boolean {
+  const body = appendTable(parts.table, HEADINGS);
+  return (filters) => {
+    const all = [...model.deployments.values()];
     const matching = all.filter((d) => deploymentMatches(d, filters)).sort((
       a,
       b,
     ) => keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0);
     const shown = matching.slice(0, PAGE);
     const complete = patchRows(
-      this.#body,
+      body,
       shown.map((d) => ({
         key: keyOf(d),
         signature: JSON.stringify(d),
@@ -60,8 +52,8 @@ export class DeploymentsView {
       },
     );
     setText(
-      this.#summary,
-      !this.#model.listed.has("deployments")
+      parts.summary,
+      !model.listed.has("deployments")
         ? "Loading deployments..."
         : all.length === 0
         ? "No Deployments."
@@ -76,7 +68,7 @@ export class DeploymentsView {
         }.`,
     );
     return complete;
-  }
+  };
 }
 
 function renderDeployment(d: DeploymentSummary): Element {

@@ -16,25 +16,16 @@ export const EVENT_ROWS = 100;
 
 const HEADINGS = ["Time", "Type", "Reason", "Namespace", "Object", "Message"];
 
-/** The events section. */
-export class EventsView {
-  readonly #body: HTMLTableSectionElement;
-  readonly #summary: Element;
-  readonly #model: Model;
-
-  /** Builds the table's head into `table`; `summary` gets the counts line. */
-  constructor(
-    parts: { table: HTMLTableElement; summary: Element },
-    model: Model,
-  ) {
-    this.#model = model;
-    this.#summary = parts.summary;
-    this.#body = appendTable(parts.table, HEADINGS);
-  }
-
-  /** Draws the log for `filters`; false when rows wait for the next frame. */
-  render(filters: Filters): boolean {
-    const model = this.#model;
+/**
+ * The events section: gives `parts.table` its head, and returns what draws
+ * it for a set of filters (false when rows wait for the next frame).
+ */
+export function eventsView(
+  parts: { table: HTMLTableElement; summary: Element },
+  model: Model,
+): (filters: Filters) => boolean {
+  const body = appendTable(parts.table, HEADINGS);
+  return (filters) => {
     const appOf = (namespace: string, persona: string) =>
       model.personas.get(`${namespace}/${persona}`)?.appName;
     const matching = model.events.filter((e) =>
@@ -42,7 +33,7 @@ export class EventsView {
     );
     const shown = matching.slice(0, EVENT_ROWS);
     const complete = patchRows(
-      this.#body,
+      body,
       shown.map((event) => ({
         key: String(event.id),
         signature: "",
@@ -57,7 +48,7 @@ export class EventsView {
     const warnings = model.events.filter((e) => e.view.type === "Warning")
       .length;
     setText(
-      this.#summary,
+      parts.summary,
       !model.listed.has("events")
         ? "Loading events..."
         : total === 0
@@ -69,7 +60,7 @@ export class EventsView {
         } ${number(shown.length)}.`,
     );
     return complete;
-  }
+  };
 }
 
 function renderEvent(event: LoggedEvent): Element {

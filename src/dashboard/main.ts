@@ -8,8 +8,8 @@
  */
 import * as v from "valibot";
 import { fillSelect } from "./dom.ts";
-import { DeploymentsView } from "./deployments_view.ts";
-import { EventsView } from "./events_view.ts";
+import { deploymentsView } from "./deployments_view.ts";
+import { eventsView } from "./events_view.ts";
 import {
   DEFAULT_FILTERS,
   type Filters,
@@ -112,11 +112,11 @@ function start(): void {
       loadPersona: (key) => follower.loadPersona(key),
     },
   });
-  const deploymentsView = new DeploymentsView({
+  const drawDeployments = deploymentsView({
     table: byId<HTMLTableElement>("deployment-table"),
     summary: byId("deployments-summary"),
   }, model);
-  const eventsView = new EventsView({
+  const drawEvents = eventsView({
     table: byId<HTMLTableElement>("event-table"),
     summary: byId("events-summary"),
   }, model);
@@ -150,10 +150,10 @@ function start(): void {
     });
   }
 
-  const tables: [Section, { render(filters: Filters): boolean }][] = [
-    ["personas", personasView],
-    ["deployments", deploymentsView],
-    ["events", eventsView],
+  const tables: [Section, (filters: Filters) => boolean][] = [
+    ["personas", (f) => personasView.render(f)],
+    ["deployments", drawDeployments],
+    ["events", drawEvents],
   ];
   let scheduled = false;
   let renderedAt = 0;
@@ -210,9 +210,9 @@ function start(): void {
     // the next frames, and the tables below it wait their turn: the first
     // frame shows the top of the page quickly.
     let building = false;
-    for (const [section, view] of tables) {
+    for (const [section, draw] of tables) {
       if (!changed.has(section)) continue;
-      if (building || !view.render(filters)) {
+      if (building || !draw(filters)) {
         redraw.add(section);
         building = true;
       }
