@@ -200,3 +200,15 @@ export function appendTable(
   );
   return body;
 }
+
+/** The page's element `#id`; throws when the page lacks it. */
+export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
+  const element = document.getElementById(id);
+  if (!element) throw new Error(`The page has no #${id}.`);
+  return element as T;
+}
+
+/** The page's own address for `path`, so a proxy's path prefix is kept. */
+export function here(path: string): URL {
+  return new URL(path, location.href);
+}

@@ -6,8 +6,7 @@
  *
  * @module
  */
-import * as v from "valibot";
-import { fillSelect } from "./dom.ts";
+import { byId, fillSelect, here } from "./dom.ts";
 import { deploymentsView } from "./deployments_view.ts";
 import { eventsView } from "./events_view.ts";
 import {
@@ -16,53 +15,29 @@ import {
   readFilters,
   writeFilters,
 } from "./filters.ts";
-import {
-  type AuthAnswer,
-  type ConnectionState,
-  Follower,
-  type Recovery,
-} from "./follow.ts";
+import { Follower } from "./follow.ts";
 import { clock, timeElement } from "./format.ts";
 import { Link } from "./link.ts";
 import { Model, type Section } from "./model.ts";
 import { renderCluster, renderSummary } from "./overview.ts";
 import { PersonasView } from "./personas_view.ts";
+import {
+  askToken,
+  checkAuth,
+  showRecovery,
+  showState,
+  showVersion,
+  tokenStorage,
+} from "./status.ts";
 import { h, replaceChildren, setText } from "./dom.ts";
 
 /** The shortest time between two renders. */
 const RENDER_EVERY_MS = 250;
 /** The shortest time between two announcements of new trouble. */
 const ANNOUNCE_EVERY_MS = 3000;
-const TOKEN_KEY = "dorgu-ws.token";
 const HEALTHS = ["Unhealthy", "Degraded", "Unknown", "Healthy"];
 const EVENT_FILTERS = new Set(["etype", "ereason", "ens", "epersona"]);
 const PHASES = ["Failed", "Degraded", "Pending", "Active"];
-
-const AuthSchema = v.object({
-  ok: v.boolean(),
-  auth: v.string(),
-  user: v.optional(v.string()),
-  message: v.optional(v.string()),
-  retry: v.optional(v.boolean()),
-});
-
-const VersionSchema = v.object({
-  version: v.string(),
-  commit: v.string(),
-  deno: v.string(),
-  target: v.string(),
-});
-
-function byId<T extends HTMLElement = HTMLElement>(id: string): T {
-  const element = document.getElementById(id);
-  if (!element) throw new Error(`The page has no #${id}.`);
-  return element as T;
-}
-
-/** The page's own address for `path`, so a proxy's path prefix is kept. */
-function here(path: string): URL {
-  return new URL(path, location.href);
-}
 
 function start(): void {
   const model = new Model();
@@ -270,151 +245,21 @@ function start(): void {
     );
   };
 
-  const tokenPanel = byId("token-panel");
-  const tokenForm = byId<HTMLFormElement>("token-form");
-  const tokenInput = byId<HTMLInputElement>("token-input");
-  const storage = {
-    get: () => sessionStorage.getItem(TOKEN_KEY) ?? undefined,
-    set: (token: string | undefined) => {
-      if (token === undefined) sessionStorage.removeItem(TOKEN_KEY);
-      else sessionStorage.setItem(TOKEN_KEY, token);
-      byId("forget-token").hidden = token === undefined;
-    },
-  };
-  byId("forget-token").hidden = storage.get() === undefined;
-  byId("forget-token").addEventListener("click", () => {
-    storage.set(undefined);
-    location.reload();
-  });
-
-  const askToken = (message: string) =>
-    new Promise<string>((resolve) => {
-      setText(byId("token-message"), message);
-      tokenPanel.hidden = false;
-      tokenInput.value = "";
-      tokenInput.focus();
-      tokenForm.onsubmit = (event) => {
-        event.preventDefault();
-        const token = tokenInput.value.trim();
-        if (!token) return;
-        tokenPanel.hidden = true;
-        tokenForm.onsubmit = null;
-        resolve(token);
-      };
-    });
-
-  const checkAuth = async (
-    token: string | undefined,
-  ): Promise<AuthAnswer> => {
-    let body: unknown;
-    try {
-      const response = await fetch(here("ui/auth"), {
-        headers: token ? { authorization: `Bearer ${token}` } : {},
-        cache: "no-store",
-      });
-      body = await response.json();
-    } catch (error) {
-      return {
-        unreachable: `the server does not answer (${(error as Error).message})`,
-      };
-    }
-    const answer = v.safeParse(AuthSchema, body);
-    if (!answer.success) {
-      return {
-        unreachable: "the server's answer about tokens is not readable",
-      };
-    }
-    const { ok, user, message, retry } = answer.output;
-    setText(byId("signed-in"), ok && user ? `Signed in as ${user}` : "");
-    return ok ? { ok, user } : {
-      ok,
-      message: message ?? "refused",
-      retry: retry ?? false,
-    };
-  };
-
   const url = here("ws");
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-  let retryTimer: ReturnType<typeof setInterval> | undefined;
   const follower = new Follower(model, {
     url: url.href,
     open: (target, token) => Link.open(target, { token, timeoutMs: 10_000 }),
     checkAuth,
     askToken,
-    token: storage,
-    onState: (state) => showState(state),
-    onRecovery: (recovery) => showRecovery(recovery),
+    token: tokenStorage(),
+    onState: showState,
+    onRecovery: showRecovery,
     onChange: invalidate,
   });
 
-  function showState(state: ConnectionState): void {
-    const pill = byId("connection");
-    pill.dataset.state = state.state;
-    clearInterval(retryTimer);
-    const detail = byId("connection-detail");
-    switch (state.state) {
-      case "connecting":
-        setText(pill, "Connecting");
-        setText(detail, "");
-        break;
-      case "live":
-        setText(pill, "Live");
-        setText(detail, "");
-        break;
-      case "token":
-        setText(pill, "Waiting for a token");
-        setText(detail, state.message);
-        break;
-      case "failed":
-        setText(pill, "Stopped");
-        setText(detail, `${state.message} Reload the page to try again.`);
-        break;
-      case "reconnecting": {
-        setText(pill, "Reconnecting");
-        const tick = () => {
-          const seconds = Math.max(
-            0,
-            Math.ceil((state.retryAt - Date.now()) / 1000),
-          );
-          setText(
-            detail,
-            `Lost the server: ${state.reason}. Retrying ${
-              seconds > 0 ? `in ${seconds} s` : "now"
-            }.`,
-          );
-        };
-        tick();
-        retryTimer = setInterval(tick, 1000);
-        break;
-      }
-    }
-  }
-
-  function showRecovery(recovery: Recovery): void {
-    const element = byId("recovery");
-    element.dataset.how = recovery.how;
-    setText(
-      element,
-      `${recovery.how === "resumed" ? "Resumed" : "Re-listed"} at ${
-        clock(recovery.at)
-      }: ${recovery.detail}.`,
-    );
-  }
-
   setInterval(() => follower.refresh(), 500);
-  fetch(here("version"), { cache: "no-store" }).then((r) => r.json()).then(
-    (body) => {
-      const parsed = v.safeParse(VersionSchema, body);
-      if (!parsed.success) return;
-      const { version, commit } = parsed.output;
-      setText(
-        byId("server-version"),
-        `dorgu-ws ${version}${
-          commit === "unknown" ? "" : ` (${commit.slice(0, 12)})`
-        }`,
-      );
-    },
-  ).catch(() => {});
+  showVersion();
   invalidate();
   follower.run();
 }
