@@ -392,8 +392,8 @@ Deno.test("a list or watch the server never answers fails after the stall interv
       l.reason
     );
     assert.deepEqual(reasons, [
-      "cannot reach the API server: the API server did not answer a list within 0.3 s",
-      "cannot reach the API server: the API server did not answer a watch within 0.3 s",
+      "cannot reach the API server: no answer to a list within 0.3 s",
+      "cannot reach the API server: no answer to a watch within 0.3 s",
     ]);
   } finally {
     await h.stop();

@@ -210,7 +210,7 @@ export class Informer {
         if (timeout.aborted && !this.#abort.signal.aborted) {
           this.#options.client.reconnect();
           throw new Error(
-            `the API server did not answer a list within ${seconds(stallMs)} s`,
+            `no answer to a list within ${seconds(stallMs)} s`,
           );
         }
         throw error;
@@ -303,7 +303,7 @@ export class Informer {
         }
         this.#options.client.reconnect();
         throw new Error(
-          `the API server did not answer a watch within ${seconds(stallMs)} s`,
+          `no answer to a watch within ${seconds(stallMs)} s`,
         );
       }
       throw error;

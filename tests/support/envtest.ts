@@ -137,6 +137,11 @@ export class Apiserver {
     }
   }
 
+  /** Sends `signal` to the process: SIGSTOP freezes it, SIGCONT thaws it. */
+  signal(signal: Deno.Signal): void {
+    this.#process?.kill(signal);
+  }
+
   /** Kills the process. */
   async stop(): Promise<void> {
     const child = this.#process;
