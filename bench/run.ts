@@ -250,7 +250,7 @@ if (only.has("recovery")) {
     });
   }
   absolutes.push({
-    metric: "events lost, doubled or wrong over all of these",
+    metric: "any event lost, doubled or wrong (1) or none (0)",
     value: result.inexact,
     target: 0,
     higherIsBetter: false,
