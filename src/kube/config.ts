@@ -7,6 +7,7 @@
  * Only credential loading uses the library; requests are our own fetches.
  */
 import { KubeConfig } from "@kubernetes/client-node";
+import { readEnv } from "../flags.ts";
 
 /** Everything a request to the API server needs. */
 export interface KubeAccess {
@@ -215,13 +216,5 @@ function exists(path: string): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-
-function readEnv(name: string): string | undefined {
-  try {
-    return Deno.env.get(name) || undefined;
-  } catch {
-    return undefined;
   }
 }

@@ -1,300 +1,111 @@
 /**
  * `dorgu-ws serve` flags and environment, turned into a validated
- * {@link ServeConfig}. Flag names and the `:9090` address form follow the
- * seed's operator flags.
+ * {@link ServeConfig}: the table in serve_flags.ts, with the defaults and
+ * the help derived from it. Flag names and the `:9090` address form follow
+ * the seed's operator flags.
  */
 import * as v from "valibot";
 import {
-  type FlagSpecs,
+  type FlagValue,
+  formatFlags,
   parseBoolean,
-  parseDuration,
   parseFlags,
-  parseInteger,
-  parseSize,
+  sourceOf,
   UsageError,
 } from "../flags.ts";
-import { LOG_LEVELS } from "../log.ts";
-import { NamespaceSchema } from "../protocol/mod.ts";
-import { checkOriginPatterns } from "./origin.ts";
+import {
+  ConfigSchema,
+  SERVE_FLAGS,
+  type ServeConfig,
+  type ServeFlag,
+} from "./serve_flags.ts";
 
-/** The flags of `dorgu-ws serve`. */
-export const SERVE_FLAGS: FlagSpecs = {
-  "websocket-addr": {
-    type: "string",
-    value: "ADDR",
-    help: "Listen address; ':9090' means every interface",
-    default: ":9090",
-  },
-  "enable-websocket": {
-    type: "boolean",
-    help: "Serve /ws (health, readiness and metrics are served regardless)",
-    default: "true",
-  },
-  source: {
-    type: "string",
-    value: "SRC",
-    help:
-      "'kubernetes'; a directory of manifests to serve instead of a cluster; or 'demo', the example cluster built in",
-    default: "kubernetes",
-  },
-  kubeconfig: {
-    type: "string",
-    value: "PATH",
-    help:
-      "Kubeconfig file; default $KUBECONFIG, ~/.kube/config, then in-cluster",
-    env: false,
-  },
-  context: {
-    type: "string",
-    value: "NAME",
-    help: "Kubeconfig context to use",
-  },
-  namespace: {
-    type: "string",
-    short: "n",
-    multiple: true,
-    value: "NS",
-    help: "Watch namespaced resources only in NS (repeatable)",
-  },
-  "history-size": {
-    type: "string",
-    value: "N",
-    help: "Events each topic keeps for resume and 'request events'",
-    default: "1024",
-  },
-  "allowed-origins": {
-    type: "string",
-    multiple: true,
-    value: "ORIGIN",
-    help:
-      "Browser origins allowed to connect, e.g. https://ops.example.com, https://*.example.com or * (repeatable)",
-  },
-  auth: {
-    type: "string",
-    value: "MODE",
-    help:
-      "'none'; 'token' (bearer tokens listed in --token-file); or 'kubernetes' (TokenReview, and namespaces the user may list)",
-    default: "none",
-  },
-  "token-file": {
-    type: "string",
-    value: "PATH",
-    help: "Lines of 'token,user[,namespaces]' for --auth token",
-  },
-  "max-connections": {
-    type: "string",
-    value: "N",
-    help: "Open WebSocket connections allowed at once",
-    default: "10000",
-  },
-  "rate-limit": {
-    type: "string",
-    value: "N",
-    help: "Messages per second a client may send, on average",
-    default: "20",
-  },
-  "rate-burst": {
-    type: "string",
-    value: "N",
-    help: "Messages a client may send in one burst",
-    default: "50",
-  },
-  "send-buffer": {
-    type: "string",
-    value: "N",
-    help: "Messages a client may leave unread before its events are dropped",
-    default: "256",
-  },
-  "write-timeout": {
-    type: "string",
-    value: "DUR",
-    help: "Close a client that takes nothing for this long",
-    default: "10s",
-  },
-  "read-timeout": {
-    type: "string",
-    value: "DUR",
-    help: "Close a client silent for this long; pings go out at half of it",
-    default: "60s",
-  },
-  "max-message-size": {
-    type: "string",
-    value: "SIZE",
-    help: "Largest message a client may send",
-    default: "512KiB",
-  },
-  "log-level": {
-    type: "string",
-    value: "LEVEL",
-    help: "debug, info, warn or error",
-    default: "info",
-  },
-  help: { type: "boolean", short: "h", help: "Show this help", env: false },
-};
+export {
+  parseListenAddress,
+  SERVE_FLAGS,
+  type ServeConfig,
+  type ServeFlag,
+} from "./serve_flags.ts";
 
-const ConfigSchema = v.object({
-  hostname: v.string(),
-  port: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535)),
-  enableWebsocket: v.boolean(),
-  source: v.pipe(v.string(), v.minLength(1)),
-  kubeconfig: v.optional(v.string()),
-  context: v.optional(v.string()),
-  namespaces: v.array(NamespaceSchema),
-  historySize: v.number(),
-  allowedOrigins: v.array(v.string()),
-  auth: v.picklist(["none", "token", "kubernetes"]),
-  tokenFile: v.optional(v.string()),
-  maxConnections: v.number(),
-  rateLimit: v.number(),
-  rateBurst: v.number(),
-  sendBuffer: v.number(),
-  writeTimeoutMs: v.pipe(v.number(), v.minValue(1)),
-  readTimeoutMs: v.pipe(v.number(), v.minValue(1)),
-  maxMessageBytes: v.pipe(v.number(), v.minValue(1024)),
-  logLevel: v.picklist(LOG_LEVELS),
-});
+/** `dorgu-ws serve --help`. */
+export function serveHelp(): string {
+  return `Usage: dorgu-ws serve [flags]
 
-/** Everything `serve` needs, validated. */
-export type ServeConfig = v.InferOutput<typeof ConfigSchema>;
+Serves the dorgu WebSocket API for a Kubernetes cluster, or for a directory
+of manifests with --source DIR.
 
-/** The defaults of {@link ServeConfig}, as the seed defines them. */
-export const DEFAULT_CONFIG: ServeConfig = {
-  hostname: "",
-  port: 9090,
-  enableWebsocket: true,
-  source: "kubernetes",
-  namespaces: [],
-  historySize: 1024,
-  allowedOrigins: [],
-  auth: "none",
-  maxConnections: 10_000,
-  rateLimit: 20,
-  rateBurst: 50,
-  sendBuffer: 256,
-  writeTimeoutMs: 10_000,
-  readTimeoutMs: 60_000,
-  maxMessageBytes: 512 * 1024,
-  logLevel: "info",
-};
+Examples:
+  # Follow the cluster of the current kubeconfig context
+  dorgu-ws serve
 
-/**
- * Parses a listen address: `:9090` (every interface), `9090`,
- * `127.0.0.1:9090`, `[::1]:9090` or `localhost:9090`. An empty hostname
- * means every interface.
- */
-export function parseListenAddress(
-  raw: string,
-): { hostname: string; port: number } {
-  const text = raw.trim();
-  let hostname = "";
-  let port = text;
-  if (text.startsWith("[")) {
-    const end = text.indexOf("]:");
-    hostname = end > 0 ? text.slice(1, end) : "";
-    port = end > 0 ? text.slice(end + 2) : "";
-  } else if (text.includes(":")) {
-    const colon = text.lastIndexOf(":");
-    hostname = text.slice(0, colon);
-    port = text.slice(colon + 1);
-  }
-  if (
-    !/^\d{1,5}$/.test(port) || Number(port) > 65535 ||
-    (!text.startsWith("[") && hostname.includes(":")) ||
-    (text.startsWith("[") && !hostname)
-  ) {
-    throw new UsageError(
-      `--websocket-addr must look like :9090, 127.0.0.1:9090 or [::1]:9090, got '${raw}'.`,
-    );
-  }
-  return { hostname, port: Number(port) };
+  # One context, two namespaces, on loopback only
+  dorgu-ws serve --context staging -n payments -n checkout --websocket-addr 127.0.0.1:9090
+
+  # The example cluster built in, with bearer tokens
+  dorgu-ws serve --source demo --auth token --token-file tokens.csv
+
+Flags:
+${formatFlags(SERVE_FLAGS)}`;
 }
+
+/** The config with every flag at its default, derived from {@link SERVE_FLAGS}. */
+export const DEFAULT_CONFIG: ServeConfig = configFrom({}, () => undefined);
 
 /** Parses `serve` arguments (and `DORGU_WS_*` variables) into a config. */
 export function parseServeArgs(
   args: string[],
   options: { env?: (name: string) => string | undefined } = {},
 ): ServeConfig | "help" {
-  const { values } = parseFlags(args, SERVE_FLAGS, {
+  const parsed = parseFlags(args, SERVE_FLAGS, {
     command: "dorgu-ws serve",
     env: options.env,
   });
-  if (values.help) return "help";
-  const text = (name: string) => values[name] as string | undefined;
-  const list = (name: string) =>
-    ((values[name] as string[] | undefined) ?? []).flatMap((item) =>
-      item.split(",")
-    ).map((item) => item.trim()).filter(Boolean);
-  const count = (name: string, min: number, max: number, fallback: number) => {
-    const raw = text(name);
-    return raw === undefined
-      ? fallback
-      : parseInteger(raw, `--${name}`, { min, max });
-  };
-  const duration = (name: string, fallback: number) => {
-    const raw = text(name);
-    return raw === undefined ? fallback : parseDuration(raw, `--${name}`);
-  };
-  const enable = values["enable-websocket"];
-  const address = parseListenAddress(text("websocket-addr") ?? ":9090");
-  const maxMessage = text("max-message-size");
-  const raw = {
-    ...address,
-    enableWebsocket: typeof enable === "string"
-      ? parseBoolean(enable, "--enable-websocket")
-      : enable ?? true,
-    source: text("source") ?? DEFAULT_CONFIG.source,
-    kubeconfig: text("kubeconfig"),
-    context: text("context"),
-    namespaces: list("namespace"),
-    historySize: count("history-size", 1, 1_000_000, 1024),
-    allowedOrigins: list("allowed-origins"),
-    auth: text("auth") ?? "none",
-    tokenFile: text("token-file"),
-    maxConnections: count("max-connections", 1, 1_000_000, 10_000),
-    rateLimit: count("rate-limit", 1, 100_000, 20),
-    rateBurst: count("rate-burst", 1, 100_000, 50),
-    sendBuffer: count("send-buffer", 1, 1_000_000, 256),
-    writeTimeoutMs: duration("write-timeout", 10_000),
-    readTimeoutMs: duration("read-timeout", 60_000),
-    maxMessageBytes: maxMessage === undefined
-      ? 512 * 1024
-      : parseSize(maxMessage, "--max-message-size"),
-    logLevel: text("log-level") ?? "info",
-  };
-  const parsed = v.safeParse(ConfigSchema, raw);
-  if (!parsed.success) {
-    const issue = parsed.issues[0];
-    const path = v.getDotPath(issue) ?? "";
-    const flag = FLAG_OF[path.split(".")[0]] ?? path;
+  if (parsed.values.help) return "help";
+  if (parsed.positionals.length > 0) {
     throw new UsageError(
-      `${flag} has a bad value: ${
-        describeValue(issue)
-      }; run 'dorgu-ws serve --help' for the accepted values.`,
+      `Unexpected argument '${
+        parsed.positionals[0]
+      }'; serve takes flags only (run 'dorgu-ws serve --help').`,
     );
   }
-  const config = parsed.output;
-  try {
-    checkOriginPatterns(config.allowedOrigins);
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  const config = configFrom(parsed.values, (name) => sourceOf(parsed, name));
   if (config.auth === "token" && !config.tokenFile) {
-    throw new UsageError("--auth token needs --token-file with the tokens.");
+    throw new UsageError(
+      `${
+        sourceOf(parsed, "auth")
+      } token needs --token-file (or DORGU_WS_TOKEN_FILE) with the tokens.`,
+    );
   }
   return config;
 }
 
-const FLAG_OF: Record<string, string> = {
-  port: "--websocket-addr",
-  source: "--source",
-  namespaces: "--namespace",
-  auth: "--auth",
-  writeTimeoutMs: "--write-timeout",
-  readTimeoutMs: "--read-timeout",
-  maxMessageBytes: "--max-message-size",
-  logLevel: "--log-level",
-};
+function configFrom(
+  values: Record<string, FlagValue | undefined>,
+  what: (name: string) => string | undefined,
+): ServeConfig {
+  const raw: Partial<ServeConfig> = {};
+  for (const [name, flag] of Object.entries(SERVE_FLAGS)) {
+    const value = values[name] ?? defaultOf(flag);
+    if (value === undefined || !flag.read) continue;
+    Object.assign(raw, flag.read(value, what(name) ?? `--${name}`));
+  }
+  // Every read above checks its own value; this catches a table entry that
+  // forgets a field.
+  const parsed = v.safeParse(ConfigSchema, raw);
+  if (!parsed.success) {
+    throw new Error(
+      `The serve flag table left ${
+        v.getDotPath(parsed.issues[0]) ?? "a field"
+      } unset or invalid.`,
+    );
+  }
+  return parsed.output;
+}
 
-function describeValue(issue: v.BaseIssue<unknown>): string {
-  return `${issue.received} (${issue.message.replace(/\.$/, "")})`;
+function defaultOf(flag: ServeFlag): FlagValue | undefined {
+  if (flag.multiple) return [];
+  if (flag.default === undefined) return undefined;
+  return flag.type === "boolean"
+    ? parseBoolean(flag.default, "default")
+    : flag.default;
 }
