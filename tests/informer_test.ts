@@ -369,7 +369,7 @@ Deno.test("a watch silent for the stall interval is watched again from the last 
     );
     // Quiet resources get no bookmarks; that is not a failure.
     assert.deepEqual(h.log.lines.filter((l) => l.level === "warn"), []);
-    assert.deepEqual(Object.fromEntries(h.state.pending()), {});
+    assert.deepEqual(Object.fromEntries(h.store.readiness.pending()), {});
   } finally {
     await h.stop();
   }

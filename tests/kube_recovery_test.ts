@@ -12,7 +12,7 @@
  */
 import assert from "node:assert/strict";
 import { CredentialLoader } from "../src/kube/mod.ts";
-import { ClusterSource } from "../src/sources/cluster.ts";
+import { KubernetesSource } from "../src/sources/kubernetes.ts";
 import {
   apiPersonas,
   patchStatus,
@@ -43,8 +43,8 @@ async function clusterServer(
   const log = captureLog();
   const server = await startTestServer({ source: "kubernetes" }, {
     log: log.logger,
-    source: (state, logger) =>
-      new ClusterSource(state, {
+    source: (store, logger) =>
+      new KubernetesSource(store, {
         credentials: new CredentialLoader({
           kubeconfig: options.kubeconfig ?? env.kubeconfig,
         }),

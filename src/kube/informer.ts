@@ -8,8 +8,9 @@
  * the target as a whole, so it can diff it against what it had.
  */
 import { createLogger, type Logger } from "../log.ts";
-import { Backoff, delay, retryAfterMs } from "../retry.ts";
+import { delay } from "../retry.ts";
 import { ApiError, type KubeClient } from "./client.ts";
+import { RetryPolicy } from "./retry_policy.ts";
 import { readWatchEvents, WatchDecodeError } from "./watch.ts";
 
 /** Where an informer delivers what it sees. */
@@ -58,26 +59,13 @@ export interface InformerOptions {
   stallMs?: number;
   /**
    * First and largest delay between retries in ms, before jitter. Default
-   * 500 and 30000. Young outages retry sooner: see {@link OUTAGE_CAPS}.
+   * 500 and 30000. Young outages retry sooner: see `OUTAGE_CAPS`.
    */
   backoffMs?: [number, number];
 }
 
 /** How long a watch may stay silent by default: see {@link InformerOptions}. */
 export const STALL_MS = 150_000;
-
-/**
- * The longest delay between retries while an outage is younger than
- * `untilMs`: a blip of a few seconds is caught within about a second and an
- * outage of a minute within a few, while a longer one backs off to the
- * largest delay, 15-30 s with jitter. A fleet of replicas therefore never
- * retries in lockstep, and spreads out further the longer the API server
- * stays away.
- */
-export const OUTAGE_CAPS: readonly { untilMs: number; maxMs: number }[] = [
-  { untilMs: 15_000, maxMs: 1000 },
-  { untilMs: 120_000, maxMs: 5000 },
-];
 
 // A watch the API server accepted and kept open this long has proven the
 // connection healthy even on a resource so quiet that it gets no bookmarks
@@ -104,11 +92,7 @@ export class Informer {
   #problem: string | undefined;
   // Where the next watch starts; undefined means list first.
   #version: string | undefined;
-  // One backoff per cap, all counting every failure, so moving to the next
-  // cap as the outage ages continues where the count is.
-  #backoffs: { untilMs: number; backoff: Backoff }[];
-  // When the current run of failures began; undefined while healthy.
-  #outageSince: number | undefined;
+  #retry: RetryPolicy;
 
   /** Creates an informer; call {@link Informer.start}. */
   constructor(options: InformerOptions) {
@@ -116,14 +100,9 @@ export class Informer {
     this.#log = (options.log ?? createLogger()).with({
       resource: options.label,
     });
-    const [initialMs, largestMs] = options.backoffMs ?? [500, 30_000];
-    this.#backoffs = [
-      ...OUTAGE_CAPS,
-      { untilMs: Infinity, maxMs: largestMs },
-    ].map(({ untilMs, maxMs }) => ({
-      untilMs,
-      backoff: new Backoff({ initialMs, maxMs: Math.min(maxMs, largestMs) }),
-    }));
+    this.#retry = new RetryPolicy({
+      backoffMs: options.backoffMs ?? [500, 30_000],
+    });
   }
 
   /** Starts listing and watching in the background. */
@@ -146,7 +125,7 @@ export class Informer {
           this.#version = await this.#list();
           if (listed) this.stats.relists++;
           listed = true;
-          this.#healthy();
+          this.#retry.reset();
           this.#recovered();
         }
         const started = Date.now();
@@ -155,11 +134,11 @@ export class Informer {
         // A watch that ends at once with nothing in it (a proxy cutting
         // long requests, say) must not turn into a tight reconnect loop.
         if (!delivered && Date.now() - started < 1000) {
-          await delay(this.#nextDelay(), this.#abort.signal);
+          await delay(this.#retry.next(), this.#abort.signal);
           continue;
         }
         // Otherwise the server ended it, normally at its timeout.
-        this.#healthy();
+        this.#retry.reset();
       } catch (error) {
         if (this.#stopped) break;
         if (error instanceof GoneError || isGone(error)) {
@@ -174,7 +153,7 @@ export class Informer {
           continue;
         }
         this.#failed(error as Error);
-        await delay(this.#retryDelay(error), this.#abort.signal);
+        await delay(this.#retry.next(error), this.#abort.signal);
       }
     }
   }
@@ -256,7 +235,7 @@ export class Informer {
       );
       answered = true;
       this.#recovered();
-      proven = setTimeout(() => this.#healthy(), HEALTHY_WATCH_MS);
+      proven = setTimeout(() => this.#retry.reset(), HEALTHY_WATCH_MS);
       const body = (response.body ?? new ReadableStream()).pipeThrough(
         new TransformStream<Uint8Array, Uint8Array>({
           transform(chunk, controller) {
@@ -288,7 +267,7 @@ export class Informer {
         this.#version = object.metadata?.resourceVersion || this.#version;
         if (!delivered) {
           delivered = true;
-          this.#healthy();
+          this.#retry.reset();
         }
       }
       return delivered;
@@ -311,49 +290,6 @@ export class Informer {
       clearTimeout(timer);
       clearTimeout(proven);
     }
-  }
-
-  // Proven healthy: past failures no longer count.
-  #healthy(): void {
-    this.#outageSince = undefined;
-    for (const { backoff } of this.#backoffs) backoff.reset();
-  }
-
-  // Counts a failure and returns how long to wait before the next try.
-  #nextDelay(): number {
-    const now = Date.now();
-    this.#outageSince ??= now;
-    const age = now - this.#outageSince;
-    let wait: number | undefined;
-    for (const { untilMs, backoff } of this.#backoffs) {
-      const next = backoff.next();
-      if (wait === undefined && age < untilMs) wait = next;
-    }
-    return wait as number;
-  }
-
-  // The backoff's delay, unless the API server said when to come back
-  // (429 while its flow control sheds load or a watch cache initializes,
-  // 503 while it starts or stops). That is honoured even when sooner than
-  // the backoff, and when later only up to the backoff's own delay (or 1 s),
-  // so a server that asks for 5 s in the fraction of a second before its
-  // routes are installed does not leave the cache stale for 5 s.
-  #retryDelay(error: unknown): number {
-    const wait = this.#nextDelay();
-    if (
-      !(error instanceof ApiError) ||
-      (error.status !== 429 && error.status !== 503)
-    ) {
-      return wait;
-    }
-    const asked = retryAfterMs(error.retryAfter, {
-      maxMs: Math.max(wait, 1000),
-    });
-    if (asked === undefined) return wait;
-    // A little jitter, so replicas told the same thing at the same moment
-    // do not come back together.
-    const base = Math.max(asked, 100);
-    return base + Math.random() * base / 4;
   }
 
   #failed(error: Error): void {
