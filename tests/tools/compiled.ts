@@ -169,6 +169,33 @@ async function toolchain(): Promise<Toolchain> {
   });
 }
 
+/** The environment under which Deno 2.7.11 compiles. */
+async function buildEnv(tools: Toolchain): Promise<Record<string, string>> {
+  const caBundle = "/etc/ssl/certs/ca-certificates.crt";
+  return {
+    // The compile task runs the `deno` first on PATH.
+    PATH: `${tools.bin}:${Deno.env.get("PATH") ?? ""}`,
+    DENORT_BIN: tools.denort,
+    DENO_DIR: tools.denoDir,
+    // Deno 2.7 reaches the npm registry only through the system's CAs.
+    ...(!Deno.env.get("DENO_CERT") && await exists(caBundle)
+      ? { DENO_CERT: caBundle }
+      : {}),
+  };
+}
+
+/**
+ * Deno 2.7.11 and the environment that makes its `deno compile` use the
+ * pinned denort: for tests that compile a program of their own on the
+ * runtime the binary runs on.
+ */
+export async function testedDeno(): Promise<
+  { deno: string; env: Record<string, string> }
+> {
+  const tools = await toolchain();
+  return { deno: `${tools.bin}/deno`, env: await buildEnv(tools) };
+}
+
 /** Every file under `path` (a file or a directory), sorted. */
 async function filesUnder(path: string): Promise<string[]> {
   const info = await Deno.stat(`${ROOT}${path}`);
@@ -232,7 +259,6 @@ export async function compiledBinary(): Promise<CompiledBinary> {
     await Deno.mkdir(dir, { recursive: true });
     const started = performance.now();
     const partial = `${path}.partial-${Deno.pid}`;
-    const caBundle = "/etc/ssl/certs/ca-certificates.crt";
     await run(Deno.execPath(), [
       "task",
       "compile",
@@ -240,18 +266,7 @@ export async function compiledBinary(): Promise<CompiledBinary> {
       TARGET,
       "--output",
       partial,
-    ], {
-      cwd: ROOT,
-      env: {
-        PATH: `${tools.bin}:${Deno.env.get("PATH") ?? ""}`,
-        DENORT_BIN: tools.denort,
-        DENO_DIR: tools.denoDir,
-        // Deno 2.7 reaches the npm registry only through the system's CAs.
-        ...(!Deno.env.get("DENO_CERT") && await exists(caBundle)
-          ? { DENO_CERT: caBundle }
-          : {}),
-      },
-    });
+    ], { cwd: ROOT, env: await buildEnv(tools) });
     await Deno.rename(partial, path);
     console.error(
       `setup: compiled ${path} with Deno ${TESTED_DENO} in ${
