@@ -148,7 +148,10 @@ async function stage(root: string, dir: string): Promise<void> {
       if (entry.isDirectory) await prune(child);
       else if (entry.isFile && UNUSED_AT_RUN_TIME.test(entry.name)) {
         await Deno.remove(child);
-      } else if (entry.isSymlink && !(await exists(child))) {
+      } else if (
+        entry.isSymlink &&
+        !(await Deno.stat(child).then(() => true, () => false))
+      ) {
         // A link to a package removed above.
         await Deno.remove(child);
       }
@@ -162,15 +165,6 @@ async function stage(root: string, dir: string): Promise<void> {
     `${dir}/deno.json`,
     JSON.stringify(manifest, null, 2),
   );
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 if (import.meta.main) {
