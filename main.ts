@@ -8,17 +8,25 @@
  * @module
  */
 import { UsageError } from "./src/flags.ts";
-import { VERSION } from "./src/version.ts";
 
 const USAGE = `Usage: dorgu-ws <command> [flags]
 
 Commands:
-  serve     Serve the WebSocket API (dorgu-ws serve --help)
-  watch     Stream events: watch personas|cluster|events|deployments
-  get       List: get personas|cluster|deployments
-  version   Print the version
+  get         List personas (ap), cluster (cp), deployments (deploy), events (ev)
+  watch       Print the current state, then every change, as one line each
+  serve       Serve the WebSocket API
+  version     Print the client's version (and the server's, with --url or --server)
+  completion  Print a bash, zsh or fish completion script
 
-Run 'dorgu-ws <command> --help' for a command's flags.`;
+Examples:
+  dorgu-ws get personas -n production
+  dorgu-ws get events --type Warning
+  dorgu-ws watch personas --server prod
+  dorgu-ws serve --source demo
+
+Run 'dorgu-ws help <command>' or 'dorgu-ws <command> --help' for its flags.`;
+
+const COMMANDS = ["serve", "get", "watch", "version", "completion"];
 
 /** Runs the command line `args`; resolves to the process exit code. */
 export async function main(args: string[]): Promise<number> {
@@ -36,23 +44,45 @@ export async function main(args: string[]): Promise<number> {
       }
       case "version":
       case "--version":
-        console.log(`dorgu-ws ${VERSION}`);
+      case "-v": {
+        const { runVersion } = await import("./src/cli/version.ts");
+        return await runVersion(rest);
+      }
+      case "completion": {
+        const { runCompletion } = await import("./src/cli/completion.ts");
+        return await runCompletion(rest);
+      }
+      case "help":
+        if (rest.length > 0) return await help(rest[0]);
+        console.log(USAGE);
         return 0;
       case undefined:
-      case "help":
       case "-h":
       case "--help":
         console.log(USAGE);
         return 0;
       default:
         throw new UsageError(
-          `unknown command '${command}'; run 'dorgu-ws --help' for the commands.`,
+          `Unknown command '${command}'; the commands are ${
+            COMMANDS.join(", ")
+          } (run 'dorgu-ws --help').`,
         );
     }
   } catch (error) {
     console.error(`dorgu-ws: ${(error as Error).message}`);
-    return error instanceof UsageError ? 2 : 1;
+    return error instanceof UsageError ? 2 : (error as { exitCode?: number })
+      .exitCode ?? 1;
   }
+}
+
+// `dorgu-ws help get` is `dorgu-ws get --help`.
+function help(command: string): Promise<number> {
+  if (!COMMANDS.includes(command)) {
+    throw new UsageError(
+      `No help for '${command}'; the commands are ${COMMANDS.join(", ")}.`,
+    );
+  }
+  return main([command, "--help"]);
 }
 
 if (import.meta.main) {

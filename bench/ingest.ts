@@ -5,12 +5,12 @@
  * - ingest: a real Informer reading a watch stream of realistic
  *   ApplicationPersona objects from a local HTTP server, through the
  *   NDJSON decoder, projection, diff and publish (with one subscriber).
- * - memory: the heap a ClusterState needs per cached persona.
+ * - memory: the heap a Store needs per cached persona.
  */
 import { Hub, Session } from "../src/hub/mod.ts";
 import { Informer, KubeClient } from "../src/kube/mod.ts";
 import { createLogger } from "../src/log.ts";
-import { ClusterState } from "../src/sources/mod.ts";
+import { createState } from "../src/sources/mod.ts";
 
 const PHASES = ["Active", "Degraded", "Failed", "Pending"];
 
@@ -135,18 +135,12 @@ async function ingest(objects: number, personas: number): Promise<number> {
     return new Response(body);
   });
   const hub = new Hub({ historySize: 1024 });
-  const session = new Session({
-    send: () => {},
-    bufferedAmount: 0,
-    close: () => {},
-  }, {
-    sendBuffer: 256,
-    rateLimit: 1,
-    rateBurst: 1,
+  const session = new Session({ send: () => "queued" }, {
+    scope: { allows: () => true },
   });
   hub.attach(session);
   hub.subscribe(session, "personas", { filter: {} });
-  const state = new ClusterState(hub, {
+  const { store } = createState(hub, {
     resources: ["personas"],
     log: createLogger({ level: "error" }),
   });
@@ -170,7 +164,7 @@ async function ingest(objects: number, personas: number): Promise<number> {
     log: createLogger({ level: "error" }),
     target: {
       resync: () => {
-        const listing = state.resync("personas");
+        const listing = store.resync("personas");
         return {
           add: (o) => listing.add(o),
           commit: () => {
@@ -180,13 +174,13 @@ async function ingest(objects: number, personas: number): Promise<number> {
         };
       },
       upsert: (object) => {
-        state.upsert("personas", object);
+        store.upsert("personas", object);
         if (++seen === objects) {
           finished = performance.now();
           streamed();
         }
       },
-      remove: (object) => state.remove("personas", object),
+      remove: (object) => store.remove("personas", object),
       problem: () => {},
     },
   });
@@ -204,25 +198,25 @@ function memoryPerPersona(count: number): number {
   const hub = new Hub({ historySize: 1024 });
   const log = createLogger({ level: "error" });
   // Warm up: the first projections compile schemas and code.
-  const warm = new ClusterState(new Hub({ historySize: 8 }), { log }).resync(
+  const warm = createState(new Hub({ historySize: 8 }), { log }).store.resync(
     "personas",
   );
   for (let i = 0; i < 100; i++) warm.add(realisticPersona(i, 1));
   warm.commit();
-  const state = new ClusterState(hub, { log });
+  const { store } = createState(hub, { log });
   const objects = Array.from(
     { length: count },
     (_, i) => JSON.stringify(realisticPersona(i, 1)),
   );
   gc();
   const before = Deno.memoryUsage().heapUsed;
-  const listing = state.resync("personas");
+  const listing = store.resync("personas");
   for (const text of objects) listing.add(JSON.parse(text));
   listing.commit();
   gc();
   const after = Deno.memoryUsage().heapUsed;
   // The raw objects stay referenced until here, so only the cache is counted.
-  if (state.stats().get("personas")?.objects !== objects.length) {
+  if (store.stats().get("personas")?.objects !== objects.length) {
     throw new Error("Not all personas cached.");
   }
   return (after - before) / count;

@@ -1,10 +1,14 @@
 /**
- * Command-line flags shared by every subcommand: `node:util` parseArgs (the
- * JSR `@std/cli` is out of reach of our build machines) plus a
- * `DORGU_WS_*` environment variable for every flag, Go-style
- * `--flag=false` booleans, and units for durations and sizes.
+ * Command-line flags for every subcommand, parsed the way kubectl and Go
+ * programs parse them (`--flag value`, `--flag=value`, `-n value`,
+ * `-nvalue`, combined short booleans, `--flag=false`), plus a `DORGU_WS_*`
+ * environment variable for the flags that have one. This is the one
+ * module that reads `DORGU_WS_*` variables.
+ *
+ * A parser of our own rather than `node:util` parseArgs: parseArgs refuses
+ * `--rate-limit -1` and `--enable-websocket=maybe` with several lines of
+ * its own wording, where a user needs one line naming the flag.
  */
-import { parseArgs } from "node:util";
 
 /** A bad flag or value: the process prints one line and exits 2. */
 export class UsageError extends Error {
@@ -27,7 +31,7 @@ export interface FlagSpec {
   value?: string;
   /** One line of help. */
   help: string;
-  /** Default, as the help shows it. */
+  /** Default, as the user would write it (and the help shows it). */
   default?: string;
   /** Whether a `DORGU_WS_*` variable can set it. Default true. */
   env?: boolean;
@@ -36,18 +40,29 @@ export interface FlagSpec {
 /** Flags by name, without the leading dashes. */
 export type FlagSpecs = Record<string, FlagSpec>;
 
-/** Parsed flag values: strings, booleans or string lists. */
-export type FlagValues = Record<
-  string,
-  string | boolean | string[] | undefined
->;
+/** One flag's parsed value. */
+export type FlagValue = string | boolean | string[];
+
+/** Parsed flag values by name; absent when neither flag nor variable set it. */
+export type FlagValues = Record<string, FlagValue | undefined>;
+
+/** The outcome of {@link parseFlags}. */
+export interface ParsedFlags {
+  /** Values by flag name. */
+  values: FlagValues;
+  /** Arguments that are not flags, in order. */
+  positionals: string[];
+  /**
+   * Where each value came from, as the user wrote it: `--url`, `-n` or
+   * `DORGU_WS_URL`. Messages about a value name this, not the flag.
+   */
+  sources: Record<string, string>;
+}
 
 /** Options for {@link parseFlags}. */
 export interface ParseFlagsOptions {
-  /** Reads an environment variable. Default: `Deno.env.get`, if permitted. */
+  /** Reads an environment variable. Default: {@link readEnv}. */
   env?: (name: string) => string | undefined;
-  /** How many positional arguments the command takes at most. */
-  maxPositionals?: number;
   /** The command, for messages: e.g. `dorgu-ws serve`. */
   command: string;
 }
@@ -58,65 +73,138 @@ export function envName(name: string): string {
 }
 
 /**
- * Parses `args` against `specs`. Flags win over environment variables,
- * which win over defaults (left to the caller). Throws {@link UsageError}.
+ * Reads an environment variable; undefined when it is unset, empty, or
+ * the process may not read the environment.
+ */
+export function readEnv(name: string): string | undefined {
+  try {
+    return Deno.env.get(name) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Parses `args` against `specs`. Flags win over environment variables;
+ * defaults are left to the caller. Throws {@link UsageError}.
  */
 export function parseFlags(
   args: string[],
   specs: FlagSpecs,
   options: ParseFlagsOptions,
-): { values: FlagValues; positionals: string[] } {
+): ParsedFlags {
+  const parsed = tokenize(args, specs, options.command);
   const env = options.env ?? readEnv;
-  const normalized = args.map((arg) => {
-    // Go's flag package writes booleans as --flag=false; parseArgs does not.
-    const match = /^--([a-z0-9-]+)=(true|false)$/.exec(arg);
-    if (!match || specs[match[1]]?.type !== "boolean") return arg;
-    return match[2] === "true" ? `--${match[1]}` : `--no-${match[1]}`;
-  });
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: normalized,
-      options: Object.fromEntries(
-        Object.entries(specs).map(([name, spec]) => [name, {
-          type: spec.type,
-          multiple: spec.multiple ?? false,
-          ...(spec.short ? { short: spec.short } : {}),
-        }]),
-      ),
-      allowPositionals: true,
-      allowNegative: true,
-      strict: true,
-    });
-  } catch (error) {
-    // Node's wording goes on with advice about '--' that does not apply.
-    const reason = lowerFirst((error as Error).message.split(". ")[0]);
-    throw new UsageError(
-      `${reason}; run '${options.command} --help' for its flags.`,
-    );
-  }
-  const max = options.maxPositionals ?? 0;
-  if (parsed.positionals.length > max) {
-    throw new UsageError(
-      `unexpected argument '${
-        parsed.positionals[max]
-      }'; run '${options.command} --help' for usage.`,
-    );
-  }
-  const values = { ...parsed.values } as FlagValues;
   for (const [name, spec] of Object.entries(specs)) {
-    if (values[name] !== undefined || spec.env === false) continue;
-    const raw = env(envName(name));
+    if (parsed.values[name] !== undefined || spec.env === false) continue;
+    const variable = envName(name);
+    const raw = env(variable);
     if (raw === undefined || raw === "") continue;
+    parsed.sources[name] = variable;
     if (spec.type === "boolean") {
-      values[name] = parseBoolean(raw, envName(name));
+      parsed.values[name] = parseBoolean(raw, variable);
     } else if (spec.multiple) {
-      values[name] = raw.split(",").map((s) => s.trim()).filter(Boolean);
+      parsed.values[name] = raw.split(",").map((s) => s.trim()).filter(
+        Boolean,
+      );
     } else {
-      values[name] = raw;
+      parsed.values[name] = raw;
     }
   }
-  return { values, positionals: parsed.positionals };
+  return parsed;
+}
+
+/** The name to blame for flag `name`'s value: what set it, else `--name`. */
+export function sourceOf(parsed: ParsedFlags, name: string): string {
+  return parsed.sources[name] ?? `--${name}`;
+}
+
+function tokenize(
+  args: string[],
+  specs: FlagSpecs,
+  command: string,
+): ParsedFlags {
+  const values: FlagValues = {};
+  const sources: Record<string, string> = {};
+  const positionals: string[] = [];
+  const byShort = new Map(
+    Object.entries(specs).flatMap(([name, spec]) =>
+      spec.short ? [[spec.short, name] as const] : []
+    ),
+  );
+  const unknown = (flag: string) =>
+    new UsageError(
+      `Unknown flag '${flag}'; run '${command} --help' for its flags.`,
+    );
+  const set = (name: string, value: string | boolean, given: string) => {
+    const previous = values[name];
+    values[name] = specs[name].multiple
+      ? [...(Array.isArray(previous) ? previous : []), String(value)]
+      : value;
+    sources[name] = given;
+  };
+  // A string flag takes the next argument, unless that is another flag:
+  // `--rate-limit -1` is a value to check, `--timeout --url x` a mistake.
+  const valueAfter = (index: number, given: string) => {
+    const next = args[index + 1];
+    if (next === undefined || (next.startsWith("-") && !/^-\d/.test(next))) {
+      throw new UsageError(
+        `${given} needs a value; run '${command} --help' for its flags.`,
+      );
+    }
+    return next;
+  };
+
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--") {
+      positionals.push(...args.slice(i + 1));
+      break;
+    }
+    if (arg.startsWith("--")) {
+      const eq = arg.indexOf("=");
+      const key = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
+      const inline = eq < 0 ? undefined : arg.slice(eq + 1);
+      const negated = !specs[key] && key.startsWith("no-") &&
+        specs[key.slice(3)]?.type === "boolean";
+      const name = negated ? key.slice(3) : key;
+      const spec = specs[name];
+      if (!spec) throw unknown(`--${key}`);
+      if (spec.type === "boolean") {
+        if (negated && inline !== undefined) throw unknown(arg);
+        set(
+          name,
+          negated
+            ? false
+            : inline === undefined
+            ? true
+            : parseBoolean(inline, `--${name}`),
+          `--${name}`,
+        );
+      } else {
+        set(name, inline ?? valueAfter(i++, `--${name}`), `--${name}`);
+      }
+      continue;
+    }
+    if (arg.startsWith("-") && arg.length > 1) {
+      // -Aw (two booleans), -ojson and -o=json (a value attached).
+      for (let j = 1; j < arg.length; j++) {
+        const name = byShort.get(arg[j]);
+        if (!name) throw unknown(j === 1 ? arg : `-${arg[j]}`);
+        const given = `-${arg[j]}`;
+        if (specs[name].type === "boolean") {
+          set(name, true, given);
+          continue;
+        }
+        const attached = arg.slice(j + 1).replace(/^=/, "");
+        set(name, attached || valueAfter(i++, given), given);
+        break;
+      }
+      continue;
+    }
+    positionals.push(arg);
+  }
+  return { values, positionals, sources };
 }
 
 /** Help text listing every flag, its env var and default. */
@@ -137,7 +225,7 @@ export function formatFlags(specs: FlagSpecs): string {
   );
 }
 
-/** Parses `true`/`false`/`1`/`0`/`yes`/`no`. */
+/** Parses `true`/`false`/`1`/`0`/`yes`/`no`/`on`/`off`. */
 export function parseBoolean(raw: string, what: string): boolean {
   const value = raw.trim().toLowerCase();
   if (["true", "1", "yes", "on"].includes(value)) return true;
@@ -152,7 +240,10 @@ const DURATION_UNITS: Record<string, number> = {
   h: 3_600_000,
 };
 
-/** Parses a duration such as `10s`, `500ms`, `2m` (a bare number is seconds) into ms. */
+/**
+ * Parses a duration such as `10s`, `500ms`, `2m` (a bare number is
+ * seconds) into ms. Zero is refused: no wait of ours may be zero.
+ */
 export function parseDuration(raw: string, what: string): number {
   const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(raw.trim());
   if (!match) {
@@ -160,7 +251,13 @@ export function parseDuration(raw: string, what: string): number {
       `${what} must be a duration such as 10s, 500ms or 2m, got '${raw}'.`,
     );
   }
-  return Math.round(Number(match[1]) * DURATION_UNITS[match[2] ?? "s"]);
+  const ms = Math.round(Number(match[1]) * DURATION_UNITS[match[2] ?? "s"]);
+  if (ms < 1) {
+    throw new UsageError(
+      `${what} must be longer than zero, such as 10s or 500ms, got '${raw}'.`,
+    );
+  }
+  return ms;
 }
 
 const SIZE_UNITS: Record<string, number> = {
@@ -203,14 +300,21 @@ export function parseInteger(
   return value;
 }
 
-function readEnv(name: string): string | undefined {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined;
-  }
+/** Checks that `raw` is one of `choices`. */
+export function parseChoice<T extends string>(
+  raw: string,
+  what: string,
+  choices: readonly T[],
+): T {
+  if ((choices as readonly string[]).includes(raw)) return raw as T;
+  throw new UsageError(
+    `${what} must be ${oneOf(choices)}, got '${raw}'.`,
+  );
 }
 
-function lowerFirst(text: string): string {
-  return text.charAt(0).toLowerCase() + text.slice(1);
+/** `a, b or c`, for messages. */
+export function oneOf(choices: readonly string[]): string {
+  return choices.length < 2
+    ? choices.join("")
+    : `${choices.slice(0, -1).join(", ")} or ${choices.at(-1)}`;
 }

@@ -811,7 +811,7 @@ Deno.test("a bad flag or value exits 2 with one clear line", async () => {
   const cases: [string[], RegExp][] = [
     [
       ["serve", "--bogus"],
-      /^dorgu-ws: unknown option '--bogus'; run 'dorgu-ws serve --help' for its flags\.$/,
+      /^dorgu-ws: Unknown flag '--bogus'; run 'dorgu-ws serve --help' for its flags\.$/,
     ],
     [
       ["serve", "--websocket-addr", "nine"],
@@ -835,7 +835,7 @@ Deno.test("a bad flag or value exits 2 with one clear line", async () => {
     ],
     [
       ["serve", "--auth", "magic"],
-      /^dorgu-ws: --auth has a bad value: "magic"/,
+      /^dorgu-ws: --auth must be none, token or kubernetes, got 'magic'\.$/,
     ],
     [
       ["serve", "--auth", "token"],
@@ -844,11 +844,14 @@ Deno.test("a bad flag or value exits 2 with one clear line", async () => {
     [["serve", "--allowed-origins", "not a url"], /is not an origin/],
     [
       ["serve", "--namespace", "Bad_NS"],
-      /^dorgu-ws: --namespace has a bad value/,
+      /^dorgu-ws: --namespace: 'Bad_NS' is not a namespace name/,
     ],
-    [["serve", "--enable-websocket=maybe"], /^dorgu-ws: /],
-    [["serve", "extra"], /^dorgu-ws: unexpected argument 'extra'/],
-    [["frobnicate"], /^dorgu-ws: unknown command 'frobnicate'/],
+    [
+      ["serve", "--enable-websocket=maybe"],
+      /^dorgu-ws: --enable-websocket must be true or false, got 'maybe'\.$/,
+    ],
+    [["serve", "extra"], /^dorgu-ws: Unexpected argument 'extra'/],
+    [["frobnicate"], /^dorgu-ws: Unknown command 'frobnicate'/],
   ];
   for (const [args, pattern] of cases) {
     const { code, stderr } = await runCli(args);
@@ -861,7 +864,10 @@ Deno.test("a bad flag or value exits 2 with one clear line", async () => {
     env: { DORGU_WS_HISTORY_SIZE: "lots" },
   });
   assert.equal(env.code, 2);
-  assert.match(env.stderr, /--history-size must be a whole number/);
+  assert.match(
+    env.stderr,
+    /^dorgu-ws: DORGU_WS_HISTORY_SIZE must be a whole number from 1 to 1000000, got 'lots'\.\n$/,
+  );
 });
 
 Deno.test("a port already in use and a missing source exit 1 with one clear line", async () => {
@@ -900,7 +906,10 @@ Deno.test("a port already in use and a missing source exit 1 with one clear line
 Deno.test("version and help", async () => {
   const version = await runCli(["version"]);
   assert.equal(version.code, 0);
-  assert.equal(version.stdout.trim(), `dorgu-ws ${manifest.version}`);
+  assert.match(
+    version.stdout,
+    new RegExp(`^Client Version: ${manifest.version.replaceAll(".", "\\.")} `),
+  );
   const help = await runCli(["serve", "--help"]);
   assert.equal(help.code, 0);
   for (

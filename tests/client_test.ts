@@ -8,6 +8,7 @@ import * as v from "valibot";
 import { ServerMessageSchema } from "../src/protocol/mod.ts";
 import { spawnCli, TcpProxy } from "./support/proc.ts";
 import {
+  closedUrl,
   copyExamples,
   delay,
   editFile,
@@ -55,7 +56,16 @@ Deno.test({
         "--url",
         url,
       ]);
-      assert.equal(staging.stdout.trim().split("\n").length, 3);
+      // One namespace asked for: no NAMESPACE column, as kubectl.
+      assert.equal(
+        staging.stdout,
+        [
+          "NAME            APP             TYPE   TIER       PHASE      HEALTH",
+          "order-service   order-service   api    critical   Pending    Unknown",
+          "search-api      search-api      api    standard   Degraded   Unhealthy",
+          "",
+        ].join("\n"),
+      );
       const cluster = await runCli(["get", "cluster", "--url", url]);
       assert.equal(
         cluster.stdout,
@@ -65,18 +75,35 @@ Deno.test({
       const deployments = await runCli([
         "get",
         "deployments",
-        "-n",
-        "production",
         "--url",
         url,
       ]);
       assert.match(
         deployments.stdout.split("\n")[0],
-        /^NAMESPACE +NAME +READY +UP-TO-DATE +AVAILABLE +ROLLOUT +PERSONA +IMAGES$/,
+        /^NAMESPACE +NAME +READY +UP-TO-DATE +AVAILABLE +ROLLOUT +PERSONA$/,
       );
       assert.match(
         deployments.stdout,
-        /production +payment-gateway +2\/3 +3 +2 +progressing +payment-gateway +ghcr\.io\/acme\/payment-gateway:1\.9\.0,envoyproxy\/envoy:v1\.29\.2/,
+        /^production +payment-gateway +2\/3 +3 +2 +progressing +payment-gateway$/m,
+      );
+      // Images, as kubectl shows them, only with -o wide.
+      const wide = await runCli([
+        "get",
+        "deployments",
+        "-n",
+        "production",
+        "-o",
+        "wide",
+        "--url",
+        url,
+      ]);
+      assert.match(
+        wide.stdout.split("\n")[0],
+        /^NAME +READY +UP-TO-DATE +AVAILABLE +ROLLOUT +PERSONA +IMAGES$/,
+      );
+      assert.match(
+        wide.stdout,
+        /^payment-gateway +2\/3 +3 +2 +progressing +payment-gateway +ghcr\.io\/acme\/payment-gateway:1\.9\.0,envoyproxy\/envoy:v1\.29\.2$/m,
       );
       const empty = await runCli([
         "get",
@@ -100,7 +127,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "get -o json and -o yaml print the answer for scripts; DORGU_WS_URL sets the server",
+    "get -o json and -o yaml print a kind: List as kubectl does; DORGU_WS_URL sets the server",
   ...unsanitized,
   async fn() {
     const { server, url } = await exampleServer();
@@ -117,12 +144,13 @@ Deno.test({
       });
       assert.equal(json.code, 0, json.stderr);
       const parsed = JSON.parse(json.stdout);
-      assert.deepEqual(parsed.personas.map((p: { name: string }) => p.name), [
+      assert.equal(parsed.kind, "List");
+      assert.equal(parsed.apiVersion, "v1");
+      assert.deepEqual(parsed.items.map((p: { name: string }) => p.name), [
         "order-service",
         "search-api",
       ]);
-      const yaml = await runCli(["get", "cluster", "-o", "yaml", "--url", url]);
-      assert.deepEqual(load(yaml.stdout), {
+      const cluster = {
         name: "eu-west-prod",
         environment: "production",
         phase: "Ready",
@@ -131,6 +159,44 @@ Deno.test({
         nodeCount: 3,
         applicationCount: 6,
         addons: ["argocd", "prometheus", "cert-manager"],
+      };
+      const yaml = await runCli(["get", "cluster", "-o", "yaml", "--url", url]);
+      assert.deepEqual(load(yaml.stdout), {
+        apiVersion: "v1",
+        items: [cluster],
+        kind: "List",
+        metadata: { resourceVersion: "" },
+      });
+      // One object asked for by name prints as itself.
+      const named = await runCli([
+        "get",
+        "cp",
+        "eu-west-prod",
+        "-o",
+        "yaml",
+        "--url",
+        url,
+      ]);
+      assert.deepEqual(load(named.stdout), cluster);
+      const one = await runCli([
+        "get",
+        "persona",
+        "storefront",
+        "-n",
+        "production",
+        "-o",
+        "json",
+        "--url",
+        url,
+      ]);
+      assert.deepEqual(JSON.parse(one.stdout), {
+        namespace: "production",
+        name: "storefront",
+        appName: "storefront",
+        type: "web",
+        tier: "frontend",
+        phase: "Active",
+        health: "Healthy",
       });
     } finally {
       await server.stop();
@@ -165,13 +231,15 @@ Deno.test({
         from: "readyReplicas: 2",
         to: "readyReplicas: 3",
       });
-      const [line] = await text.waitFor((l) => l.includes("invoice-worker"));
+      const [line] = await text.waitFor((l) =>
+        l.includes(" updated ") && l.includes("invoice-worker")
+      );
       assert.match(
         line,
         /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ {2}updated {3}production\/invoice-worker {2}phase=Active health=Unhealthy$/,
       );
       const [message] = await json.waitFor((l) =>
-        l.includes("payment-gateway")
+        l.includes('"type":"event"') && l.includes("payment-gateway")
       );
       const parsed = v.parse(ServerMessageSchema, JSON.parse(message));
       assert.equal(parsed.type, "event");
@@ -259,9 +327,10 @@ Deno.test({
       await watch.waitFor((l) => l.includes("cannot replay what was missed"), {
         stream: "stderr",
       });
-      const listed = await watch.waitFor((l) => l.includes(" listed "), {
-        count: 6,
-      });
+      // Six listed when it started, six more after the restart.
+      const listed = (await watch.waitFor((l) => l.includes(" listed "), {
+        count: 12,
+      })).slice(6);
       assert.ok(
         listed.some((l) =>
           /listed +production\/payment-gateway {2}phase=Failed/.test(l)
@@ -286,27 +355,20 @@ Deno.test({
   name: "errors are one clear line and a non-zero exit",
   ...unsanitized,
   async fn() {
-    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const closedPort = (listener.addr as Deno.NetAddr).port;
-    listener.close();
-    const refused = await runCli([
-      "get",
-      "personas",
-      "--url",
-      `ws://127.0.0.1:${closedPort}/ws`,
-    ]);
+    const closed = closedUrl();
+    const refused = await runCli(["get", "personas", "--url", closed]);
     assert.equal(refused.code, 1);
     assert.match(
       refused.stderr.trim(),
       /^dorgu-ws: Cannot connect to ws:\/\/127\.0\.0\.1:\d+\/ws: connection refused\. Is dorgu-ws running there\?/,
     );
     assert.equal(refused.stderr.trim().split("\n").length, 1);
-    const refusedWatch = await runCli([
-      "watch",
-      "events",
-      "--url",
-      `ws://127.0.0.1:${closedPort}/ws`,
-    ]);
+    // The port-forward hint names the namespace, as kubectl needs it.
+    assert.match(
+      refused.stderr,
+      /kubectl -n NAMESPACE port-forward svc\/dorgu-ws 9090/,
+    );
+    const refusedWatch = await runCli(["watch", "events", "--url", closed]);
     assert.equal(refusedWatch.code, 1);
 
     // A port that accepts but never answers.
@@ -356,54 +418,143 @@ Deno.test({
         wrongPath.stderr,
         /is not a dorgu-ws WebSocket endpoint \(HTTP 404\); the path is \/ws/,
       );
+      // TLS to a server without it: not the TLS library's words.
+      const tls = await runCli([
+        "get",
+        "personas",
+        "--url",
+        url.replace("ws:", "wss:"),
+      ]);
+      assert.equal(tls.code, 1);
+      assert.equal(
+        tls.stderr.trim(),
+        `dorgu-ws: Cannot connect to ${
+          url.replace("ws:", "wss:")
+        }: the server does not speak TLS there; use ${url} for a server without TLS.`,
+      );
     } finally {
       await server.stop();
+    }
+    // A 404 from something in front of dorgu-ws, for a URL already on /ws.
+    const proxy = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+      () => new Response("no route\n", { status: 404 }),
+    );
+    try {
+      const routed = await runCli([
+        "get",
+        "personas",
+        "--url",
+        `ws://127.0.0.1:${proxy.addr.port}/team-a/ws`,
+      ]);
+      assert.equal(routed.code, 1);
+      assert.match(
+        routed.stderr.trim(),
+        /^dorgu-ws: ws:\/\/127\.0\.0\.1:\d+\/team-a\/ws answered HTTP 404: something in front of dorgu-ws .* does not route this path to it; check the URL's host, port and path prefix\.$/,
+      );
+      assert.doesNotMatch(routed.stderr, /the path is \/ws/);
+    } finally {
+      await proxy.shutdown();
     }
   },
 });
 
 Deno.test({
-  name: "usage errors exit 2 with the usage line",
+  name:
+    "usage errors exit 2: one line naming the flag and what to do, then the usage line",
   async fn() {
     const cases: [string[], RegExp][] = [
       [
         ["get"],
-        /^dorgu-ws: get what\?; choose personas, cluster, deployments\.$/,
+        /^dorgu-ws: Get what\? Choose personas \(ap\), cluster \(cp\), deployments \(deploy\), events \(ev\)\.$/,
       ],
-      [["get", "events"], /^dorgu-ws: cannot get 'events'/],
       [
         ["watch", "pods"],
-        /^dorgu-ws: cannot watch 'pods'; choose personas, cluster, events, deployments\.$/,
+        /^dorgu-ws: Cannot watch 'pods'\. Choose personas \(ap\), cluster \(cp\), deployments \(deploy\), events \(ev\)\.$/,
       ],
       [
         ["get", "personas", "-o", "xml"],
-        /^dorgu-ws: -o must be table, json, yaml, got 'xml'\.$/,
+        /^dorgu-ws: -o must be table, wide, name, json or yaml, got 'xml'\.$/,
       ],
-      [["watch", "events", "-o", "yaml"], /^dorgu-ws: -o must be text, json/],
-      [["get", "cluster", "-n", "prod"], /cluster-scoped/],
-      [["get", "personas", "-n", "Bad_NS"], /is not a namespace name/],
+      [
+        ["watch", "events", "-o", "yaml"],
+        /^dorgu-ws: -o must be text or json, got 'yaml'\.$/,
+      ],
+      [["get", "cluster", "-n", "prod"], /cluster-scoped: -n does not apply/],
+      [
+        ["get", "personas", "-n", "Bad_NS"],
+        /^dorgu-ws: -n 'Bad_NS' is not a namespace name/,
+      ],
+      [["get", "ap", "-n", "prod", "-A"], /^dorgu-ws: -n and -A contradict/],
       [
         ["get", "personas", "--url", "http://localhost:9090/ws"],
-        /--url must be a ws:\/\/ or wss:\/\/ URL/,
+        /^dorgu-ws: --url must be a ws:\/\/ or wss:\/\/ URL, got 'http:\/\/localhost:9090\/ws'; write ws:\/\/localhost:9090\/ws instead\.$/,
       ],
-      [["get", "personas", "--bogus"], /^dorgu-ws: unknown option '--bogus'/],
+      [
+        ["get", "personas", "--bogus"],
+        /^dorgu-ws: Unknown flag '--bogus'; run 'dorgu-ws get --help' for its flags\.$/,
+      ],
+      [["get", "ap", "-n"], /^dorgu-ws: -n needs a value/],
       [
         ["get", "personas", "--timeout", "soon"],
-        /--timeout must be a duration/,
+        /^dorgu-ws: --timeout must be a duration such as 10s/,
+      ],
+      [
+        ["get", "personas", "--timeout", "abc"],
+        /^dorgu-ws: --timeout must be a duration/,
+      ],
+      [
+        ["get", "personas", "--timeout", "0"],
+        /^dorgu-ws: --timeout must be longer than zero/,
+      ],
+      [
+        ["get", "ap", "--type", "Warning"],
+        /^dorgu-ws: --type applies to events only/,
+      ],
+      [
+        ["get", "ev", "--type", "Loud"],
+        /^dorgu-ws: --type must be Normal or Warning/,
+      ],
+      [
+        ["get", "ev", "--for", "storefront"],
+        /^dorgu-ws: --for must be KIND\/NAME/,
+      ],
+      [
+        ["get", "ev", "--limit", "0"],
+        /^dorgu-ws: --limit must be a whole number from 1/,
+      ],
+      [
+        ["get", "ev", "web"],
+        /^dorgu-ws: get events takes no NAME; .*--for persona\/web/,
+      ],
+      [
+        ["get", "ap", "-l", "colour=red"],
+        /^dorgu-ws: -l for personas selects on app, type, tier, phase or health, not 'colour'\.$/,
+      ],
+      [
+        ["watch", "ap", "-l", "tier=critical"],
+        /^dorgu-ws: -l for personas selects on phase or health, not 'tier'\.$/,
+      ],
+      [
+        ["get", "ap", "-l", "tier"],
+        /^dorgu-ws: -l for personas must be KEY=VALUE/,
+      ],
+      [
+        ["get", "ap", "-w", "-o", "json"],
+        /^dorgu-ws: get -w prints table rows; for JSON lines run 'dorgu-ws watch personas -o json'\.$/,
+      ],
+      [
+        ["get", "ap", "--url", "ws://a/ws", "--server", "b"],
+        /^dorgu-ws: --url and --server both name a server/,
       ],
     ];
     for (const [args, pattern] of cases) {
       const result = await runCli(args);
       assert.equal(result.code, 2, `${args.join(" ")}: ${result.stderr}`);
       const lines = result.stderr.trim().split("\n");
+      assert.equal(lines.length, 2, `${args.join(" ")}: ${result.stderr}`);
       assert.match(lines[0], pattern, args.join(" "));
-      if (!args.includes("--timeout")) {
-        assert.match(
-          lines.at(-1) ?? "",
-          /^Usage: dorgu-ws (get|watch) /,
-          args.join(" "),
-        );
-      }
+      assert.match(lines[1], /^Usage: dorgu-ws (get|watch) /, args.join(" "));
     }
   },
 });
@@ -456,7 +607,7 @@ Deno.test({
   },
 });
 
-Deno.test("the client path never loads the server, the hub or the Kubernetes client", async () => {
+Deno.test("the client path (get, watch, version) never loads the server, the hub or the Kubernetes client", async () => {
   const output = await new Deno.Command(Deno.execPath(), {
     args: ["info", "--json", new URL("../main.ts", import.meta.url).pathname],
     stdout: "piped",
@@ -474,10 +625,13 @@ Deno.test("the client path never loads the server, the hub or the Kubernetes cli
   };
   const bySpecifier = new Map(graph.modules.map((m) => [m.specifier, m]));
   const main = graph.modules.find((m) => m.specifier.endsWith("/main.ts"))!;
-  const cli = main.dependencies?.find((d) =>
-    d.specifier.endsWith("src/cli/mod.ts")
-  );
-  assert.ok(cli?.isDynamic, "main.ts loads the client lazily");
+  const lazy = (path: string) => {
+    const dep = main.dependencies?.find((d) => d.specifier.endsWith(path));
+    assert.ok(dep?.isDynamic, `main.ts loads ${path} lazily`);
+    return dep!.code!.specifier;
+  };
+  const cli = lazy("src/cli/mod.ts");
+  const version = lazy("src/cli/version.ts");
   // Everything main.ts and the client load without a dynamic import.
   const reached = new Set<string>();
   const visit = (specifier: string) => {
@@ -488,9 +642,12 @@ Deno.test("the client path never loads the server, the hub or the Kubernetes cli
     }
   };
   visit(main.specifier);
-  visit(cli!.code!.specifier);
+  visit(cli);
+  visit(version);
   const loaded = [...reached];
-  assert.ok(loaded.some((s) => s.includes("src/cli/connection.ts")));
+  for (const module of ["connection", "follower", "get", "watch", "settings"]) {
+    assert.ok(loaded.some((s) => s.endsWith(`src/cli/${module}.ts`)), module);
+  }
   for (
     const forbidden of [
       /src\/server\//,

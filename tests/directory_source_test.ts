@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Hub } from "../src/hub/mod.ts";
 import {
-  ClusterState,
+  createState,
   DirectorySource,
   parseManifests,
 } from "../src/sources/mod.ts";
@@ -10,13 +10,13 @@ import { captureLog, copyExamples, delay } from "./support/server.ts";
 async function startSource(dir: string) {
   const hub = new Hub({ historySize: 1000 });
   const log = captureLog();
-  const state = new ClusterState(hub, { log: log.logger });
-  const source = new DirectorySource(dir, state, {
+  const { store, queries } = createState(hub, { log: log.logger });
+  const source = new DirectorySource(dir, store, {
     log: log.logger,
-    debounceMs: 30,
+    pollMs: 30,
   });
   await source.start();
-  return { hub, state, source, log };
+  return { hub, store, queries, source, log };
 }
 
 async function until<T>(read: () => T | undefined, what: string): Promise<T> {
@@ -31,11 +31,11 @@ async function until<T>(read: () => T | undefined, what: string): Promise<T> {
 
 Deno.test("the example cluster loads completely and is ready", async () => {
   const dir = await copyExamples();
-  const { state, source, log } = await startSource(dir);
+  const { store, queries, source, log } = await startSource(dir);
   try {
-    assert.equal(state.ready, true);
+    assert.equal(store.readiness.ready, true);
     const counts = Object.fromEntries(
-      [...state.stats()].map(([r, s]) => [r, s.objects]),
+      [...store.stats()].map(([r, s]) => [r, s.objects]),
     );
     assert.deepEqual(counts, {
       personas: 6,
@@ -44,9 +44,7 @@ Deno.test("the example cluster loads completely and is ready", async () => {
       events: 4,
     });
     assert.deepEqual(log.lines.filter((l) => l.level === "warn"), []);
-    const phases = (state.answer({ topic: "personas" }, null) as {
-      personas: { phase: string; health: string }[];
-    }).personas;
+    const phases = queries.personas({});
     assert.deepEqual(
       new Set(phases.map((p) => p.phase)),
       new Set(["Pending", "Active", "Degraded", "Failed"]),
@@ -56,7 +54,7 @@ Deno.test("the example cluster loads completely and is ready", async () => {
       new Set(["Healthy", "Degraded", "Unhealthy", "Unknown"]),
     );
   } finally {
-    source.stop();
+    await source.stop();
   }
 });
 
@@ -106,13 +104,13 @@ Deno.test("edits, new files and deletions become events", async () => {
       "the staging personas deleted",
     );
   } finally {
-    source.stop();
+    await source.stop();
   }
 });
 
 Deno.test("a malformed file is logged with its path and reason; the rest keep working", async () => {
   const dir = await copyExamples();
-  const { hub, state, source, log } = await startSource(dir);
+  const { hub, store, source, log } = await startSource(dir);
   try {
     const broken = `${dir}/production/personas.yaml`;
     const good = await Deno.readTextFile(broken);
@@ -125,7 +123,7 @@ Deno.test("a malformed file is logged with its path and reason; the rest keep wo
     assert.equal(warning.path, broken);
     assert.match(String(warning.reason), /^deficient indentation .*\(97:1\)$/);
     // Its objects were last read intact, so nothing was deleted.
-    assert.equal(state.stats().get("personas")?.objects, 6);
+    assert.equal(store.stats().get("personas")?.objects, 6);
     // Other files still produce events.
     const other = `${dir}/cluster.yaml`;
     await Deno.writeTextFile(
@@ -154,9 +152,9 @@ Deno.test("a malformed file is logged with its path and reason; the rest keep wo
       "the shape warning",
     );
     assert.match(String(shapeWarning.reason), /metadata\.name/);
-    assert.equal(state.stats().get("personas")?.objects, 6);
+    assert.equal(store.stats().get("personas")?.objects, 6);
   } finally {
-    source.stop();
+    await source.stop();
   }
 });
 
@@ -202,7 +200,7 @@ Deno.test("a source directory that does not exist is a clear error", async () =>
   const hub = new Hub({ historySize: 8 });
   const source = new DirectorySource(
     "/nonexistent/dorgu",
-    new ClusterState(hub),
+    createState(hub).store,
   );
   await assert.rejects(
     source.start(),
@@ -212,7 +210,7 @@ Deno.test("a source directory that does not exist is a clear error", async () =>
 
 Deno.test("a source directory that disappears keeps what was read, and says so", async () => {
   const dir = await copyExamples();
-  const { state, source, log } = await startSource(dir);
+  const { store, source, log } = await startSource(dir);
   try {
     await Deno.remove(dir, { recursive: true });
     await until(
@@ -223,9 +221,9 @@ Deno.test("a source directory that disappears keeps what was read, and says so",
         ),
       "a warning about the directory",
     );
-    assert.equal(state.stats().get("personas")?.objects, 6);
-    assert.equal(state.ready, true);
+    assert.equal(store.stats().get("personas")?.objects, 6);
+    assert.equal(store.readiness.ready, true);
   } finally {
-    source.stop();
+    await source.stop();
   }
 });

@@ -1,50 +1,45 @@
 import assert from "node:assert/strict";
-import { createLogger } from "../src/log.ts";
 import {
   type ClientSocket,
-  Dispatcher,
   Hub,
   RingBuffer,
   Session,
-  type SessionOptions,
-  type SessionPolicy,
-  utf8Length,
+  type StoredEvent,
 } from "../src/hub/mod.ts";
+import { createLogger } from "../src/log.ts";
 import type { PersonaEvent } from "../src/protocol/mod.ts";
+import { Inbound } from "../src/server/inbound.ts";
+import { TokenBucket } from "../src/server/rate_limiter.ts";
+import { NamespaceScope } from "../src/server/scope.ts";
+import type { Queries } from "../src/sources/mod.ts";
+import type { Offer, Priority } from "../src/transport/mod.ts";
 
-/** A socket whose unwritten byte count the test controls. */
+/** A socket that keeps what it is sent, with a queue of `room` frames. */
 class FakeSocket implements ClientSocket {
-  sent: string[] = [];
-  bufferedAmount = 0;
-  closedWith: [number | undefined, string | undefined] | undefined;
-  /** When true, every send stays unwritten. */
-  stalled = false;
+  frames: Uint8Array[] = [];
+  priorities: Priority[] = [];
+  room = Infinity;
 
-  send(data: string): void {
-    this.sent.push(data);
-    if (this.stalled) this.bufferedAmount += utf8Length(data);
+  send(frame: Uint8Array, priority: Priority): Offer {
+    if (priority !== "replay" && this.frames.length >= this.room) {
+      return priority === "event" ? "dropped" : "refused";
+    }
+    this.frames.push(frame);
+    this.priorities.push(priority);
+    return "queued";
   }
 
-  close(code?: number, reason?: string): void {
-    this.closedWith = [code, reason];
+  /** The frames as JSON messages (unmasked server frames). */
+  get sent(): Record<string, unknown>[] {
+    return this.frames.map((frame) => {
+      const header = frame[1] < 126 ? 2 : frame[1] === 126 ? 4 : 10;
+      return JSON.parse(new TextDecoder().decode(frame.subarray(header)));
+    });
   }
 }
 
-// A clock the tests move by hand: "later" is past the write grace.
-let now = 0;
-const clock = () => now;
-const LATER = 200;
-
-const OPTIONS: SessionPolicy = {
-  sendBuffer: 4,
-  rateLimit: 10,
-  rateBurst: 3,
-  clock,
-};
-
 function newHub(historySize: number, epoch?: string): Hub {
-  now = 0;
-  return new Hub({ historySize, epoch, clock });
+  return new Hub({ historySize, epoch });
 }
 
 function personaEvent(name: string, namespace = "prod"): PersonaEvent {
@@ -59,10 +54,11 @@ function personaEvent(name: string, namespace = "prod"): PersonaEvent {
 
 function session(
   hub: Hub,
-  options: Partial<SessionPolicy> & SessionOptions = {},
+  options: { scope?: NamespaceScope; room?: number } = {},
 ) {
   const socket = new FakeSocket();
-  const s = new Session(socket, { ...OPTIONS, ...options }, options);
+  socket.room = options.room ?? Infinity;
+  const s = new Session(socket, { scope: options.scope ?? NamespaceScope.ALL });
   hub.attach(s);
   return { socket, session: s };
 }
@@ -73,76 +69,92 @@ Deno.test("ring buffer keeps the newest items in order", () => {
   ring.push(2);
   ring.push(3);
   assert.equal(ring.push(4), 1);
-  assert.deepEqual([...ring], [2, 3, 4]);
-  assert.equal(ring.at(0), 2);
-  assert.equal(ring.newest(), 4);
+  assert.deepEqual([ring.at(0), ring.at(1), ring.at(2)], [2, 3, 4]);
   assert.equal(ring.at(3), undefined);
-  assert.throws(() => new RingBuffer(0), /positive integer/);
+  assert.equal(ring.size, 3);
+  assert.throws(() => new RingBuffer(0), RangeError);
 });
 
-Deno.test("publish numbers events per topic and hands one frame to every subscriber", () => {
-  const hub = newHub(8, "e1");
+Deno.test("publish numbers events per topic and hands the same frame to every subscriber", () => {
+  const hub = newHub(8);
   const a = session(hub);
   const b = session(hub);
   hub.subscribe(a.session, "personas", { filter: {} });
   hub.subscribe(b.session, "personas", { filter: {} });
-  hub.publish("personas", personaEvent("x"), { namespace: "prod", name: "x" });
-  hub.publish("personas", personaEvent("y"), { namespace: "prod", name: "y" });
-  hub.publish("cluster", {
-    eventType: "updated",
-    name: "c",
-    phase: "Ready",
-    nodeCount: 1,
-    applicationCount: 0,
-  }, { name: "c" });
-  assert.deepEqual(a.socket.sent, b.socket.sent);
-  const frames = a.socket.sent.map((f) => JSON.parse(f));
-  assert.deepEqual(frames.map((f) => [f.topic, f.offset]), [
+  hub.subscribe(a.session, "deployments", { filter: {} });
+  const first = hub.publish("personas", personaEvent("one"), {
+    namespace: "prod",
+    name: "one",
+  });
+  hub.publish("personas", personaEvent("two"), {
+    namespace: "prod",
+    name: "two",
+  });
+  hub.publish("deployments", {
+    eventType: "created",
+    namespace: "prod",
+    name: "d",
+    replicas: 1,
+    readyReplicas: 1,
+    updatedReplicas: 1,
+    availableReplicas: 1,
+    images: [],
+    rollout: "complete",
+  }, { namespace: "prod", name: "d" });
+  assert.equal(first.offset, 1);
+  assert.deepEqual(a.socket.sent.map((m) => [m.topic, m.offset]), [
     ["personas", 1],
     ["personas", 2],
+    ["deployments", 1],
   ]);
-  assert.equal(frames[0].type, "event");
-  assert.deepEqual(frames[0].payload, personaEvent("x"));
-  assert.match(frames[0].timestamp, /Z$/);
-  assert.equal(hub.stats().get("personas")?.sent, 4);
-  assert.equal(hub.stats().get("cluster")?.offset, 1);
+  assert.equal(a.socket.frames[0], b.socket.frames[0], "one frame, shared");
+  assert.equal(a.socket.frames[0], first.wire);
+  const message = a.socket.sent[0];
+  assert.equal(message.type, "event");
+  assert.match(
+    message.timestamp as string,
+    /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/,
+  );
+  assert.deepEqual(message.payload, personaEvent("one"));
+  assert.deepEqual(hub.position("personas"), { epoch: hub.epoch, offset: 2 });
 });
 
 Deno.test("filters match namespace, name, or a name's alias", () => {
-  const hub = newHub(8);
+  const hub = newHub(16);
   const byNamespace = session(hub);
   const byName = session(hub);
   const byAlias = session(hub);
   hub.subscribe(byNamespace.session, "events", {
     filter: { namespace: "staging" },
   });
-  hub.subscribe(byName.session, "events", { filter: { name: "ev-1" } });
-  hub.subscribe(byAlias.session, "events", { filter: { name: "pod-a" } });
-  const publish = (namespace: string, name: string, alias: string) =>
+  hub.subscribe(byName.session, "events", { filter: { name: "web" } });
+  hub.subscribe(byAlias.session, "events", { filter: { name: "web-pod" } });
+  const publish = (namespace: string, name: string, alias?: string) =>
     hub.publish("events", {
-      kind: "kubernetes",
+      kind: "validation",
       namespace,
       name,
-      type: "Warning",
-      reason: "r",
-      message: "m",
-      involvedObject: { kind: "Pod", namespace, name: alias },
-      count: 1,
-      lastTimestamp: "",
+      passed: true,
+      issueCount: 0,
+      severity: "none",
+      issues: [],
     }, { namespace, name, alias });
-  publish("staging", "ev-1", "pod-a");
-  publish("prod", "ev-1", "pod-b");
-  publish("prod", "ev-2", "pod-a");
-  const offsets = (s: FakeSocket) => s.sent.map((f) => JSON.parse(f).offset);
-  assert.deepEqual(offsets(byNamespace.socket), [1]);
-  assert.deepEqual(offsets(byName.socket), [1, 2]);
-  assert.deepEqual(offsets(byAlias.socket), [1, 3]);
+  publish("prod", "web");
+  publish("staging", "api");
+  publish("prod", "web.1", "web-pod");
+  const offsets = (s: FakeSocket) => s.sent.map((m) => m.offset);
+  assert.deepEqual(offsets(byNamespace.socket), [2]);
+  assert.deepEqual(offsets(byName.socket), [1]);
+  assert.deepEqual(offsets(byAlias.socket), [3]);
 });
 
-Deno.test("a client's scope hides namespaces it may not see", () => {
+Deno.test("a client's scope hides namespaces it may not see, but not cluster-scoped objects", () => {
   const hub = newHub(8);
-  const scoped = session(hub, { scope: new Set(["staging"]) });
-  hub.subscribe(scoped.session, "personas", { filter: {} });
+  const limited = session(hub, {
+    scope: new NamespaceScope(new Set(["staging"])),
+  });
+  hub.subscribe(limited.session, "personas", { filter: {} });
+  hub.subscribe(limited.session, "cluster", { filter: {} });
   hub.publish("personas", personaEvent("a", "prod"), {
     namespace: "prod",
     name: "a",
@@ -151,31 +163,44 @@ Deno.test("a client's scope hides namespaces it may not see", () => {
     namespace: "staging",
     name: "b",
   });
-  assert.deepEqual(scoped.socket.sent.map((f) => JSON.parse(f).payload.name), [
-    "b",
+  hub.publish("cluster", {
+    eventType: "updated",
+    name: "c",
+    phase: "Ready",
+    nodeCount: 1,
+    applicationCount: 0,
+  }, { name: "c" });
+  assert.deepEqual(limited.socket.sent.map((m) => [m.topic, m.offset]), [
+    ["personas", 2],
+    ["cluster", 1],
   ]);
   assert.deepEqual(
-    hub.recent("personas", { limit: 10, scope: scoped.session.scope }).map((
+    hub.recent("personas", { limit: 10, scope: limited.session.scope }).map((
       p,
     ) => (p as PersonaEvent).name),
     ["b"],
   );
 });
 
-Deno.test("resubscribing replaces the filter; unsubscribe is idempotent", () => {
+Deno.test("resubscribing replaces the filter; unsubscribe and detach are idempotent", () => {
   const hub = newHub(8);
   const c = session(hub);
-  hub.subscribe(c.session, "personas", { filter: { name: "a" } });
-  hub.subscribe(c.session, "personas", { filter: { name: "b" } });
+  hub.subscribe(c.session, "personas", { filter: { namespace: "prod" } });
+  hub.subscribe(c.session, "personas", { filter: { namespace: "staging" } });
   assert.equal(hub.stats().get("personas")?.subscribers, 1);
-  hub.publish("personas", personaEvent("a"), { namespace: "prod", name: "a" });
-  hub.publish("personas", personaEvent("b"), { namespace: "prod", name: "b" });
-  assert.deepEqual(c.socket.sent.map((f) => JSON.parse(f).payload.name), ["b"]);
+  hub.publish("personas", personaEvent("a", "prod"), {
+    namespace: "prod",
+    name: "a",
+  });
+  assert.equal(c.socket.frames.length, 0);
   hub.unsubscribe(c.session, "personas");
   hub.unsubscribe(c.session, "personas");
-  hub.publish("personas", personaEvent("b"), { namespace: "prod", name: "b" });
-  assert.equal(c.socket.sent.length, 1);
   assert.equal(hub.stats().get("personas")?.subscribers, 0);
+  hub.subscribe(c.session, "events", { filter: {} });
+  hub.detach(c.session);
+  hub.detach(c.session);
+  assert.equal(hub.stats().get("events")?.subscribers, 0);
+  assert.equal(hub.sessions, 0);
 });
 
 Deno.test("resume replays exactly the missed events, or says it cannot", () => {
@@ -245,227 +270,153 @@ Deno.test("an empty topic resumes from offset 0", () => {
   assert.equal(outcome.payload.replayed, 0);
 });
 
-Deno.test("a full send buffer drops events for that client only and counts them", () => {
+Deno.test("a full queue drops events for that client only, counted per client and topic", () => {
   const hub = newHub(64);
-  const slow = session(hub);
+  const slow = session(hub, { room: 3 });
   const fast = session(hub);
-  slow.socket.stalled = true;
   hub.subscribe(slow.session, "personas", { filter: {} });
   hub.subscribe(fast.session, "personas", { filter: {} });
-  const publish = (i: number) =>
-    hub.publish("personas", personaEvent(`p${i}`), {
-      namespace: "prod",
-      name: `p${i}`,
-    });
-  for (let i = 0; i < 4; i++) publish(i);
-  now += LATER;
-  for (let i = 4; i < 10; i++) publish(i);
-  assert.equal(fast.socket.sent.length, 10);
-  assert.equal(slow.socket.sent.length, 4);
-  assert.equal(slow.session.dropped, 6);
-  assert.equal(hub.stats().get("personas")?.dropped, 6);
-  assert.equal(hub.stats().get("personas")?.sent, 14);
-  // Once the client drains, events flow again.
-  slow.socket.bufferedAmount = 0;
-  publish(10);
-  assert.equal(slow.socket.sent.length, 5);
-});
-
-Deno.test("a burst is not held against a client until it had time to read it", () => {
-  const hub = newHub(64);
-  const c = session(hub);
-  c.socket.stalled = true;
-  hub.subscribe(c.session, "personas", { filter: {} });
-  // One synchronous burst: nothing could have been written yet, so it is
-  // all accepted, up to the hard limit of eight buffers' worth.
-  for (let i = 0; i < 40; i++) {
+  for (let i = 1; i <= 5; i++) {
     hub.publish("personas", personaEvent(`p${i}`), {
       namespace: "prod",
       name: `p${i}`,
     });
   }
-  assert.equal(c.socket.sent.length, 32);
-  assert.equal(c.session.dropped, 8);
+  assert.equal(slow.socket.frames.length, 3);
+  assert.equal(fast.socket.frames.length, 5);
+  assert.equal(slow.session.dropped, 2);
+  assert.equal(fast.session.dropped, 0);
+  const stats = hub.stats().get("personas");
+  assert.equal(stats?.sent, 8);
+  assert.equal(stats?.dropped, 2);
 });
 
-Deno.test("a partly written window counts only the unwritten messages", () => {
-  const hub = newHub(64);
-  const c = session(hub);
-  c.socket.stalled = true;
-  hub.subscribe(c.session, "personas", { filter: {} });
-  for (let i = 0; i < 4; i++) {
+Deno.test("replayed events are queued even when the queue is full", () => {
+  const hub = newHub(8, "E");
+  const c = session(hub, { room: 1 });
+  for (let i = 1; i <= 4; i++) {
     hub.publish("personas", personaEvent(`p${i}`), {
       namespace: "prod",
       name: `p${i}`,
     });
   }
-  assert.equal(c.session.unread, 4);
-  // The first two frames and half of the third were written.
-  const sizes = c.socket.sent.map(utf8Length);
-  c.socket.bufferedAmount -= sizes[0] + sizes[1] + Math.floor(sizes[2] / 2);
-  assert.equal(c.session.unread, 2);
-  hub.publish("personas", personaEvent("next"), {
-    namespace: "prod",
-    name: "next",
-  });
-  assert.equal(c.socket.sent.length, 5);
-  assert.equal(c.session.dropped, 0);
-});
-
-Deno.test("replies are never dropped: a full buffer closes the client with 1008", () => {
-  const hub = newHub(8);
-  const closes: string[] = [];
-  const c = session(hub, { onClose: (_s, cause) => closes.push(cause) });
-  c.socket.stalled = true;
-  // Pipelined requests answered in one burst are fine...
-  for (let i = 0; i < 6; i++) c.session.reply({ type: "response", n: i });
-  assert.equal(c.socket.sent.length, 6);
-  assert.equal(c.session.closed, false);
-  // ...but replies left unread past the grace are not.
-  now += LATER;
-  c.session.reply({ type: "response", n: 7 });
-  assert.equal(c.socket.sent.length, 6);
-  assert.deepEqual(c.socket.closedWith?.[0], 1008);
-  assert.deepEqual(closes, ["send_buffer_full"]);
-  assert.ok(c.session.closed);
-});
-
-Deno.test("replayed events do not use up the send buffer", () => {
-  const hub = newHub(64, "E");
-  const c = session(hub);
-  for (let i = 0; i < 20; i++) {
-    hub.publish("personas", personaEvent(`p${i}`), {
-      namespace: "prod",
-      name: `p${i}`,
-    });
-  }
-  c.socket.stalled = true;
   const outcome = hub.subscribe(c.session, "personas", {
     filter: {},
     since: { epoch: "E", offset: 0 },
   });
-  for (const event of outcome.replay) {
-    c.session.replay(event);
-  }
-  assert.equal(c.socket.sent.length, 20);
-  now += LATER;
-  // The live buffer is still free for four events.
-  for (let i = 0; i < 4; i++) {
-    hub.publish("personas", personaEvent(`q${i}`), {
-      namespace: "prod",
-      name: `q${i}`,
+  for (const event of outcome.replay) c.session.replay(event as StoredEvent);
+  assert.deepEqual(c.socket.sent.map((m) => m.offset), [1, 2, 3, 4]);
+  assert.deepEqual(c.socket.priorities, [
+    "replay",
+    "replay",
+    "replay",
+    "replay",
+  ]);
+});
+
+Deno.test("recent events: newest first cut by limit, returned oldest first, by namespace", () => {
+  const hub = newHub(4);
+  for (let i = 1; i <= 6; i++) {
+    const namespace = i % 2 ? "prod" : "staging";
+    hub.publish("personas", personaEvent(`p${i}`, namespace), {
+      namespace,
+      name: `p${i}`,
     });
   }
-  now += LATER;
-  hub.publish("personas", personaEvent("r"), { namespace: "prod", name: "r" });
-  assert.equal(c.socket.sent.length, 24);
-  assert.equal(c.session.dropped, 1);
+  const names = (events: unknown[]) =>
+    events.map((e) => (e as PersonaEvent).name);
+  assert.deepEqual(
+    names(hub.recent("personas", { limit: 10, scope: NamespaceScope.ALL })),
+    [
+      "p3",
+      "p4",
+      "p5",
+      "p6",
+    ],
+  );
+  assert.deepEqual(
+    names(hub.recent("personas", { limit: 2, scope: NamespaceScope.ALL })),
+    [
+      "p5",
+      "p6",
+    ],
+  );
+  assert.deepEqual(
+    names(
+      hub.recent("personas", {
+        limit: 10,
+        namespace: "prod",
+        scope: NamespaceScope.ALL,
+      }),
+    ),
+    ["p3", "p5"],
+  );
 });
 
-Deno.test("a client that stops reading is closed after the write timeout", () => {
-  const hub = newHub(8);
-  const causes: string[] = [];
-  const stuck = session(hub, {
-    onClose: (s, cause) => {
-      causes.push(cause);
-      hub.detach(s);
-    },
-  });
-  const draining = session(hub);
-  stuck.socket.stalled = true;
-  draining.socket.stalled = true;
-  hub.subscribe(stuck.session, "personas", { filter: {} });
-  hub.subscribe(draining.session, "personas", { filter: {} });
-  hub.publish("personas", personaEvent("a"), { namespace: "prod", name: "a" });
-  assert.equal(hub.sweep(0, 1000), 0);
-  draining.socket.bufferedAmount -= 10;
-  assert.equal(hub.sweep(600, 1000), 0);
-  draining.socket.bufferedAmount -= 10;
-  assert.equal(hub.sweep(1200, 1000), 1);
-  assert.deepEqual(causes, ["write_timeout"]);
-  assert.equal(stuck.socket.closedWith?.[0], 1008);
-  assert.equal(draining.socket.closedWith, undefined);
-  assert.equal(hub.sessions.size, 1);
-  assert.equal(hub.stats().get("personas")?.subscribers, 1);
-});
-
-Deno.test("an idle client is never timed out", () => {
-  const hub = newHub(8);
-  const idle = session(hub);
-  assert.equal(hub.sweep(1_000_000, 1000), 0);
-  assert.equal(idle.session.closed, false);
-});
-
-Deno.test("closeAll closes every client with 1001", () => {
-  const hub = newHub(8);
-  const a = session(hub);
-  const b = session(hub);
-  hub.closeAll("bye");
-  assert.deepEqual(a.socket.closedWith, [1001, "bye"]);
-  assert.deepEqual(b.socket.closedWith, [1001, "bye"]);
-  assert.equal(hub.sessions.size, 0);
-});
-
-Deno.test("the rate limit allows a burst, then the average rate", () => {
-  const hub = newHub(8);
-  const { session: s } = session(hub);
-  const start = performance.now();
-  assert.deepEqual([1, 2, 3, 4].map(() => s.takeToken(start)), [
+Deno.test("the token bucket allows a burst, then the average rate", () => {
+  const bucket = new TokenBucket({ rate: 10, burst: 3 }, 0);
+  assert.deepEqual([0, 0, 0, 0].map(() => bucket.take(0)), [
     true,
     true,
     true,
     false,
   ]);
-  assert.equal(s.takeToken(start + 50), false);
-  assert.equal(s.takeToken(start + 110), true);
+  assert.equal(bucket.take(50), false, "half a token after 50 ms");
+  assert.equal(bucket.take(100), true, "one token after 100 ms");
+  assert.deepEqual([1000, 1000, 1000, 1000].map((t) => bucket.take(t)), [
+    true,
+    true,
+    true,
+    false,
+  ]);
 });
 
-Deno.test("utf8Length agrees with TextEncoder", () => {
-  const samples = [
-    "",
-    "ascii",
-    "caf\u00e9",
-    "\u20ac100",
-    "\u{1f680} rocket",
-    "mixed \u00e9\u20ac\u{1f680}\u0000",
-  ];
-  const random = Array.from({ length: 200 }, () =>
-    String.fromCodePoint(
-      ...Array.from({ length: 20 }, () => Math.floor(Math.random() * 0x10ffff)),
-    ));
-  const encoder = new TextEncoder();
-  for (const text of [...samples, ...random]) {
-    const wellFormed = text.toWellFormed();
-    assert.equal(
-      utf8Length(wellFormed),
-      encoder.encode(wellFormed).length,
-      wellFormed,
-    );
-  }
-});
+const NO_QUERIES = {
+  notReady: () => undefined,
+  personas: () => [],
+  deployments: () => [],
+  clusterPersona: () => ({ ok: false, reason: "none" }),
+} as unknown as Queries;
+
+function client(hub: Hub, burst = 100) {
+  const c = session(hub);
+  return {
+    ...c,
+    client: {
+      session: c.session,
+      scope: NamespaceScope.ALL,
+      bucket: new TokenBucket({ rate: 1, burst }, performance.now()),
+    },
+  };
+}
 
 Deno.test("a failure inside a query is an internal error for that request only", () => {
   const hub = newHub(8);
   const logged: string[] = [];
-  const dispatcher = new Dispatcher(hub, {
-    notReady: () => undefined,
-    answer: () => {
-      throw new TypeError("boom");
-    },
-  }, {
-    maxMessageBytes: 1024,
+  const inbound = new Inbound(hub, {
+    queries: {
+      ...NO_QUERIES,
+      personas: () => {
+        throw new TypeError("boom");
+      },
+    } as unknown as Queries,
     log: createLogger({ write: (line) => logged.push(line) }),
   });
-  const c = session(hub);
-  dispatcher.receive(
-    c.session,
+  const c = client(hub);
+  inbound.text(
+    c.client,
     JSON.stringify({ type: "request", topic: "personas", requestId: "r1" }),
   );
-  dispatcher.receive(
-    c.session,
+  inbound.text(
+    c.client,
     JSON.stringify({ type: "subscribe", topic: "personas", requestId: "r2" }),
   );
-  const [failed, subscribed] = c.socket.sent.map((f) => JSON.parse(f));
+  const [failed, subscribed] = c.socket.sent as {
+    type: string;
+    requestId: string;
+    topic: string;
+    payload: { code: string };
+  }[];
   assert.equal(failed.type, "error");
   assert.equal(failed.requestId, "r1");
   assert.equal(failed.topic, "personas");
@@ -473,25 +424,52 @@ Deno.test("a failure inside a query is an internal error for that request only",
   assert.equal(subscribed.type, "response");
   assert.equal(logged.length, 1);
   assert.match(logged[0], /"level":"error".*"error":"boom"/);
-  assert.equal(dispatcher.stats.errors.get("internal"), 1);
+  assert.equal(inbound.stats.errors.get("internal"), 1);
 });
 
-Deno.test("binary frames: too big closes 1009, others are invalid_message, all rate limited", () => {
+Deno.test("binary messages are invalid_message, and count against the rate limit", () => {
   const hub = newHub(8);
-  const dispatcher = new Dispatcher(hub, {
-    notReady: () => undefined,
-    answer: () => ({}),
-  }, { maxMessageBytes: 1024 });
-  const small = session(hub);
-  for (let i = 0; i < 4; i++) {
-    dispatcher.receive(small.session, new ArrayBuffer(8));
-  }
+  const inbound = new Inbound(hub, { queries: NO_QUERIES });
+  const c = client(hub, 3);
+  for (let i = 0; i < 4; i++) inbound.binary(c.client);
   assert.deepEqual(
-    small.socket.sent.map((f) => JSON.parse(f).payload.code),
+    c.socket.sent.map((m) => (m.payload as { code: string }).code),
     ["invalid_message", "invalid_message", "invalid_message", "rate_limited"],
   );
-  const big = session(hub);
-  dispatcher.receive(big.session, new ArrayBuffer(2048));
-  assert.deepEqual(big.socket.closedWith?.[0], 1009);
-  assert.equal(big.socket.sent.length, 0);
+  assert.equal(inbound.stats.rateLimited, 1);
+});
+
+Deno.test("a forbidden namespace is refused before the hub or the queries see it", () => {
+  const hub = newHub(8);
+  const inbound = new Inbound(hub, { queries: NO_QUERIES });
+  const c = client(hub);
+  const limited = {
+    ...c.client,
+    scope: new NamespaceScope(new Set(["staging"])),
+  };
+  inbound.text(
+    limited,
+    JSON.stringify({
+      type: "subscribe",
+      topic: "personas",
+      requestId: "s",
+      payload: { namespace: "prod" },
+    }),
+  );
+  inbound.text(
+    limited,
+    JSON.stringify({
+      type: "request",
+      topic: "deployments",
+      requestId: "r",
+      payload: { namespace: "prod" },
+    }),
+  );
+  assert.deepEqual(
+    c.socket.sent.map((
+      m,
+    ) => [m.requestId, (m.payload as { code: string }).code]),
+    [["s", "forbidden"], ["r", "forbidden"]],
+  );
+  assert.equal(hub.stats().get("personas")?.subscribers, 0);
 });

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { Hub } from "../src/hub/mod.ts";
 import { Informer, KubeClient, readWatchEvents } from "../src/kube/mod.ts";
 import type { PersonaEvent } from "../src/protocol/mod.ts";
-import { ClusterState } from "../src/sources/mod.ts";
+import { createState } from "../src/sources/mod.ts";
 import { captureLog, delay } from "./support/server.ts";
 
 type Script = (url: URL) => Response | Promise<Response>;
@@ -127,7 +127,7 @@ function harness(options: { stallMs?: number } = {}) {
   const api = new FakeApi();
   const hub = new Hub({ historySize: 100 });
   const log = captureLog();
-  const state = new ClusterState(hub, {
+  const { store } = createState(hub, {
     log: log.logger,
     resources: ["personas"],
   });
@@ -146,10 +146,10 @@ function harness(options: { stallMs?: number } = {}) {
     path: "/apis/dorgu.io/v1/applicationpersonas",
     label: "applicationpersonas.dorgu.io/v1 in all namespaces",
     target: {
-      resync: () => state.resync("personas"),
-      upsert: (o) => state.upsert("personas", o),
-      remove: (o) => state.remove("personas", o),
-      problem: (m) => state.setProblem("personas", m),
+      resync: () => store.resync("personas"),
+      upsert: (o) => store.upsert("personas", o),
+      remove: (o) => store.remove("personas", o),
+      problem: (m) => store.readiness.setProblem("personas", m),
     },
     log: log.logger,
     backoffMs: [10, 40],
@@ -178,7 +178,7 @@ function harness(options: { stallMs?: number } = {}) {
     client.close();
     await api.close();
   };
-  return { api, hub, state, log, informer, events, until, stop };
+  return { api, hub, store, log, informer, events, until, stop };
 }
 
 Deno.test("watch lines decode across any chunking, even inside a character", async () => {
@@ -233,7 +233,7 @@ Deno.test("list, then watch from the list's version; a line split over chunks ar
     const watch = h.api.seen.find((u) => u.searchParams.has("watch"))!;
     assert.equal(watch.searchParams.get("allowWatchBookmarks"), "true");
     assert.ok(Number(watch.searchParams.get("timeoutSeconds")) >= 30);
-    assert.equal(h.state.ready, true);
+    assert.equal(h.store.readiness.ready, true);
   } finally {
     await h.stop();
   }
@@ -369,8 +369,8 @@ Deno.test("pagination follows continue tokens; an expired token restarts the lis
       return list([persona("b", 2)], 20);
     });
     h.informer.start();
-    await h.until(() => h.state.ready, "the listing");
-    assert.equal(h.state.stats().get("personas")?.objects, 2);
+    await h.until(() => h.store.readiness.ready, "the listing");
+    assert.equal(h.store.stats().get("personas")?.objects, 2);
     assert.deepEqual(h.api.watchVersions(), ["20"]);
     const lists = h.api.seen.filter((u) => !u.searchParams.has("watch"));
     assert.ok(lists.every((u) => u.searchParams.get("limit") === "500"));
@@ -425,14 +425,14 @@ Deno.test("refusals are reported, retried with backoff, and clear once the list 
       unauthorized.reason,
       "the API server rejected the credentials: Unauthorized: token expired",
     );
-    await h.until(() => h.state.ready, "the list");
+    await h.until(() => h.store.readiness.ready, "the list");
     assert.ok(
       h.log.lines.some((l) =>
         l.msg ===
           "Reading applicationpersonas.dorgu.io/v1 in all namespaces again"
       ),
     );
-    assert.deepEqual(Object.fromEntries(h.state.pending()), {});
+    assert.deepEqual(Object.fromEntries(h.store.readiness.pending()), {});
   } finally {
     await h.stop();
   }

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { CredentialLoader } from "../src/kube/mod.ts";
-import { ClusterSource } from "../src/sources/cluster.ts";
+import { KubernetesSource } from "../src/sources/kubernetes.ts";
 import { patchStatus, persona } from "./support/cluster_objects.ts";
 import { Envtest } from "./support/envtest.ts";
 import {
@@ -245,8 +245,8 @@ Deno.test({
     const log = captureLog();
     const server = await startTestServer({ source: "kubernetes" }, {
       log: log.logger,
-      source: (state, logger) =>
-        new ClusterSource(state, {
+      source: (store, logger) =>
+        new KubernetesSource(store, {
           credentials: new CredentialLoader({ kubeconfig: path }),
           namespaces: [],
           log: logger,

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { CredentialLoader } from "../src/kube/mod.ts";
-import { ClusterSource } from "../src/sources/cluster.ts";
+import { KubernetesSource } from "../src/sources/kubernetes.ts";
 import {
   apiPersonas,
   clusterPersona,
@@ -42,8 +42,8 @@ async function clusterServer(
     namespaces: options.namespaces ?? [],
   }, {
     log: log.logger,
-    source: (state, logger) =>
-      new ClusterSource(state, {
+    source: (store, logger) =>
+      new KubernetesSource(store, {
         credentials: new CredentialLoader({
           kubeconfig: options.kubeconfig ?? env.kubeconfig,
         }),
@@ -82,8 +82,8 @@ Deno.test({
     const { server, log } = await clusterServer();
     await using _ = server;
     await eventually(() => {
-      assert.equal(server.state.stats().get("deployments")?.synced, true);
-      assert.equal(server.state.stats().get("events")?.synced, true);
+      assert.equal(server.store.stats().get("deployments")?.synced, true);
+      assert.equal(server.store.stats().get("events")?.synced, true);
     });
     const ready = await fetch(`${server.httpUrl}/ready`);
     assert.equal(ready.status, 503);
@@ -711,7 +711,8 @@ Deno.test({
     try {
       const url = `http://127.0.0.1:${server.port}`;
       const events = await server.waitForLog((l) =>
-        l.level === "warn" && String(l.msg).startsWith("Cannot read events/v1")
+        l.level === "warn" &&
+        String(l.msg).startsWith("Cannot read events (v1)")
       );
       assert.match(
         String(events.reason),

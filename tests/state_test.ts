@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { Hub, QueryError } from "../src/hub/mod.ts";
+import { Hub } from "../src/hub/mod.ts";
 import type { Topic } from "../src/protocol/mod.ts";
-import { ClusterState, type Resource, RESOURCES } from "../src/sources/mod.ts";
+import { createState, type Resource, RESOURCES } from "../src/sources/mod.ts";
 import { captureLog } from "./support/server.ts";
 
 function persona(
@@ -104,7 +104,7 @@ function kubeEvent(name: string, count: number, last: string) {
 function setup() {
   const hub = new Hub({ historySize: 1000, epoch: "E" });
   const log = captureLog();
-  const state = new ClusterState(hub, { log: log.logger });
+  const { store, queries } = createState(hub, { log: log.logger });
   const seen = { personas: 0, cluster: 0, deployments: 0, events: 0 } as Record<
     Topic,
     number
@@ -117,16 +117,16 @@ function setup() {
     return fresh as unknown as Record<string, unknown>[];
   };
   const sync = (resource: Resource, objects: unknown[]) => {
-    const listing = state.resync(resource);
+    const listing = store.resync(resource);
     objects.forEach((o) => listing.add(o));
     listing.commit();
   };
-  return { hub, state, log, published, sync };
+  return { hub, store, queries, log, published, sync };
 }
 
 Deno.test("the first list fills the cache without streaming state as news", () => {
-  const { state, published, sync } = setup();
-  assert.equal(state.ready, false);
+  const { store, published, sync } = setup();
+  assert.equal(store.readiness.ready, false);
   sync("personas", [
     persona("a"),
     persona("b", {
@@ -142,7 +142,7 @@ Deno.test("the first list fills the cache without streaming state as news", () =
     kubeEvent("late", 1, "2026-01-02T00:00:00Z"),
     kubeEvent("early", 2, "2026-01-01T00:00:00Z"),
   ]);
-  assert.equal(state.ready, true);
+  assert.equal(store.readiness.ready, true);
   assert.deepEqual(published("personas"), []);
   assert.deepEqual(published("cluster"), []);
   assert.deepEqual(published("deployments"), []);
@@ -156,17 +156,17 @@ Deno.test("the first list fills the cache without streaming state as news", () =
 });
 
 Deno.test("persona events: created, updated only on summary changes, deleted", () => {
-  const { state, published, sync } = setup();
+  const { store, published, sync } = setup();
   sync("personas", []);
-  state.upsert("personas", persona("a"));
-  state.upsert("personas", persona("a", { lastCheck: "2026-01-01T00:00:01Z" }));
-  state.upsert("personas", persona("a", { lastCheck: "2026-01-01T00:00:02Z" }));
-  state.upsert(
+  store.upsert("personas", persona("a"));
+  store.upsert("personas", persona("a", { lastCheck: "2026-01-01T00:00:01Z" }));
+  store.upsert("personas", persona("a", { lastCheck: "2026-01-01T00:00:02Z" }));
+  store.upsert(
     "personas",
     persona("a", { phase: "Degraded", health: "Unhealthy" }),
   );
-  state.remove("personas", { metadata: { name: "a", namespace: "prod" } });
-  state.remove("personas", { metadata: { name: "a", namespace: "prod" } });
+  store.remove("personas", { metadata: { name: "a", namespace: "prod" } });
+  store.remove("personas", { metadata: { name: "a", namespace: "prod" } });
   assert.deepEqual(published("personas"), [
     {
       eventType: "created",
@@ -193,26 +193,26 @@ Deno.test("persona events: created, updated only on summary changes, deleted", (
 });
 
 Deno.test("validation events carry the highest severity and only fire on change", () => {
-  const { state, published, sync } = setup();
+  const { store, published, sync } = setup();
   sync("personas", [persona("a")]);
   const issues = [
     { severity: "info", message: "i" },
     { severity: "error", message: "replicas below minimum" },
     { severity: "warning", message: "runAsNonRoot not enforced" },
   ];
-  state.upsert(
+  store.upsert(
     "personas",
     persona("a", { validation: { passed: false, issues } }),
   );
-  state.upsert(
+  store.upsert(
     "personas",
     persona("a", { validation: { passed: false, issues }, lastCheck: "x" }),
   );
-  state.upsert(
+  store.upsert(
     "personas",
     persona("a", { validation: { passed: true, issues: [] } }),
   );
-  state.upsert(
+  store.upsert(
     "personas",
     persona("a", {
       validation: {
@@ -254,7 +254,7 @@ Deno.test("validation events carry the highest severity and only fire on change"
 });
 
 Deno.test("a relist emits exactly what changed while disconnected, once", () => {
-  const { state, published, sync } = setup();
+  const { store, published, sync } = setup();
   sync("personas", [
     persona("keep"),
     persona("change"),
@@ -284,16 +284,16 @@ Deno.test("a relist emits exactly what changed while disconnected, once", () => 
     persona("recreated", { uid: "another-uid" }),
   ]);
   assert.deepEqual(published("personas"), []);
-  assert.equal(state.stats().get("personas")?.objects, 4);
+  assert.equal(store.stats().get("personas")?.objects, 4);
 });
 
 Deno.test("cluster events: one per node added or removed, updated on other changes", () => {
-  const { state, published, sync } = setup();
+  const { store, published, sync } = setup();
   sync("clusters", [cluster(["n1", "n2"])]);
-  state.upsert("clusters", cluster(["n1", "n2"]));
-  state.upsert("clusters", cluster(["n1", "n3", "n4"]));
-  state.upsert("clusters", cluster(["n1", "n3", "n4"], { phase: "Degraded" }));
-  state.upsert(
+  store.upsert("clusters", cluster(["n1", "n2"]));
+  store.upsert("clusters", cluster(["n1", "n3", "n4"]));
+  store.upsert("clusters", cluster(["n1", "n3", "n4"], { phase: "Degraded" }));
+  store.upsert(
     "clusters",
     cluster(["n1", "n3", "n4"], { phase: "Degraded", version: "v1.30.1" }),
   );
@@ -337,7 +337,7 @@ Deno.test("cluster events: one per node added or removed, updated on other chang
       applicationCount: 5,
     },
   ]);
-  state.remove("clusters", { metadata: { name: "c1" } });
+  store.remove("clusters", { metadata: { name: "c1" } });
   assert.deepEqual(
     published("cluster").map((e) => [e.eventType, e.node, e.deleted]),
     [
@@ -350,14 +350,14 @@ Deno.test("cluster events: one per node added or removed, updated on other chang
 });
 
 Deno.test("deployment events follow counters and the persona link", () => {
-  const { state, published, sync } = setup();
+  const { store, published, sync } = setup();
   sync("personas", []);
   sync("deployments", [deployment("web", 1)]);
-  state.upsert("deployments", deployment("web", 3));
-  state.upsert("deployments", deployment("web", 3));
-  state.upsert("personas", persona("web-persona", { app: "web" }));
-  state.remove("personas", persona("web-persona", { app: "web" }));
-  state.remove("deployments", deployment("web", 3));
+  store.upsert("deployments", deployment("web", 3));
+  store.upsert("deployments", deployment("web", 3));
+  store.upsert("personas", persona("web-persona", { app: "web" }));
+  store.remove("personas", persona("web-persona", { app: "web" }));
+  store.remove("deployments", deployment("web", 3));
   const events = published("deployments");
   assert.deepEqual(
     events.map((e) => [e.eventType, e.readyReplicas, e.rollout, e.persona]),
@@ -382,12 +382,12 @@ Deno.test("deployment events follow counters and the persona link", () => {
 });
 
 Deno.test("Kubernetes events stream again when they recur, not when they expire", () => {
-  const { state, published, sync } = setup();
+  const { store, published, sync } = setup();
   sync("events", []);
-  state.upsert("events", kubeEvent("e", 1, "t1"));
-  state.upsert("events", kubeEvent("e", 1, "t1"));
-  state.upsert("events", kubeEvent("e", 2, "t2"));
-  state.remove("events", kubeEvent("e", 2, "t2"));
+  store.upsert("events", kubeEvent("e", 1, "t1"));
+  store.upsert("events", kubeEvent("e", 1, "t1"));
+  store.upsert("events", kubeEvent("e", 2, "t2"));
+  store.remove("events", kubeEvent("e", 2, "t2"));
   assert.deepEqual(
     published("events").map((e) => [e.name, e.count, e.lastTimestamp]),
     [
@@ -398,104 +398,108 @@ Deno.test("Kubernetes events stream again when they recur, not when they expire"
 });
 
 Deno.test("queries answer from the cache, sorted and filtered", () => {
-  const { state, sync } = setup();
+  const { store, queries, sync } = setup();
   for (const r of RESOURCES) sync(r, []);
-  state.upsert("personas", persona("b", { namespace: "staging" }));
-  state.upsert("personas", persona("z"));
-  state.upsert("personas", persona("a"));
-  state.upsert("deployments", deployment("a", 2));
-  const names = (answer: unknown) =>
-    (answer as { personas: { namespace: string; name: string }[] }).personas
-      .map((p) => `${p.namespace}/${p.name}`);
-  assert.deepEqual(names(state.answer({ topic: "personas" }, null)), [
+  store.upsert("personas", persona("b", { namespace: "staging" }));
+  store.upsert("personas", persona("z"));
+  store.upsert("personas", persona("a"));
+  store.upsert("deployments", deployment("a", 2));
+  const names = (personas: { namespace: string; name: string }[]) =>
+    personas.map((p) => `${p.namespace}/${p.name}`);
+  assert.deepEqual(names(queries.personas({})), [
     "prod/a",
     "prod/z",
     "staging/b",
   ]);
   assert.deepEqual(
-    names(
-      state.answer({ topic: "personas", namespace: "prod", name: "z" }, null),
-    ),
+    names(queries.personas({ namespace: "prod", name: "z" })),
     ["prod/z"],
   );
-  assert.deepEqual(
-    names(state.answer({ topic: "personas" }, new Set(["staging"]))),
-    ["staging/b"],
-  );
-  assert.deepEqual(state.answer({ topic: "personas", name: "a" }, null), {
-    personas: [{
-      namespace: "prod",
-      name: "a",
-      appName: "a",
-      type: "api",
-      tier: "critical",
-      phase: "Active",
-      health: "Healthy",
-    }],
-  });
-  assert.deepEqual(state.answer({ topic: "deployments" }, null), {
-    deployments: [{
-      namespace: "prod",
-      name: "a",
-      replicas: 3,
-      readyReplicas: 2,
-      updatedReplicas: 3,
-      availableReplicas: 2,
-      images: ["img/a:1"],
-      rollout: "progressing",
-      persona: "a",
-    }],
-  });
+  // No authorization here: the server keeps clients to their namespaces
+  // (tests/queries_test.ts).
+  assert.deepEqual(names(queries.personas({ namespace: "staging" })), [
+    "staging/b",
+  ]);
+  assert.deepEqual(queries.personas({ name: "a" }), [{
+    namespace: "prod",
+    name: "a",
+    appName: "a",
+    type: "api",
+    tier: "critical",
+    phase: "Active",
+    health: "Healthy",
+  }]);
+  assert.deepEqual(queries.deployments({}), [{
+    namespace: "prod",
+    name: "a",
+    replicas: 3,
+    readyReplicas: 2,
+    updatedReplicas: 3,
+    availableReplicas: 2,
+    images: ["img/a:1"],
+    rollout: "progressing",
+    persona: "a",
+  }]);
 });
 
 Deno.test("cluster query: by metadata or spec name, else the oldest; not_found otherwise", () => {
-  const { state, sync } = setup();
+  const { store, queries, sync } = setup();
   for (const r of RESOURCES) sync(r, []);
-  assert.throws(
-    () => state.answer({ topic: "cluster" }, null),
-    (e: unknown) => e instanceof QueryError && e.code === "not_found",
+  const none = queries.clusterPersona(undefined);
+  assert.equal(none.ok, false);
+  assert.match(
+    none.ok ? "" : none.reason,
+    /^No ClusterPersona exists yet; the dorgu operator creates one/,
   );
-  state.upsert(
+  store.upsert(
     "clusters",
     cluster(["n1"], { name: "young", created: "2026-05-01T00:00:00Z" }),
   );
-  state.upsert(
+  store.upsert(
     "clusters",
     cluster(["n1", "n2"], { name: "old", created: "2026-01-01T00:00:00Z" }),
   );
-  const pick = (name?: string) =>
-    (state.answer({ topic: "cluster", name }, null) as { name: string }).name;
+  const pick = (name?: string) => {
+    const found = queries.clusterPersona(name);
+    assert.ok(found.ok, `found ${name}`);
+    return found.value.name;
+  };
   assert.equal(pick(), "old-spec");
   assert.equal(pick("young"), "young-spec");
   assert.equal(pick("young-spec"), "young-spec");
-  assert.throws(
-    () => state.answer({ topic: "cluster", name: "nope" }, null),
-    /No ClusterPersona is named "nope"/,
-  );
-  assert.deepEqual(state.answer({ topic: "cluster", name: "old" }, null), {
-    name: "old-spec",
-    environment: "prod",
-    phase: "Ready",
-    kubernetesVersion: "v1.29.0",
-    platform: "EKS",
-    nodeCount: 2,
-    applicationCount: 5,
-    addons: ["argocd"],
+  const nope = queries.clusterPersona("nope");
+  assert.equal(nope.ok, false);
+  assert.match(nope.ok ? "" : nope.reason, /No ClusterPersona is named "nope"/);
+  assert.deepEqual(queries.clusterPersona("old"), {
+    ok: true,
+    value: {
+      name: "old-spec",
+      environment: "prod",
+      phase: "Ready",
+      kubernetesVersion: "v1.29.0",
+      platform: "EKS",
+      nodeCount: 2,
+      applicationCount: 5,
+      addons: ["argocd"],
+    },
   });
 });
 
 Deno.test("readiness names what is missing, and why", () => {
-  const { state, sync } = setup();
-  assert.match(state.notReady("personas") ?? "", /still being listed/);
-  state.setProblem("clusters", "the ClusterPersona CRD is not installed");
+  const { store, queries, sync } = setup();
+  assert.match(queries.notReady("personas") ?? "", /still being listed/);
+  store.readiness.setProblem(
+    "clusters",
+    "the ClusterPersona CRD is not installed",
+  );
   assert.match(
-    state.notReady("cluster") ?? "",
+    queries.notReady("cluster") ?? "",
     /cannot be read yet: the ClusterPersona CRD/,
   );
-  assert.equal(state.notReady("events"), undefined);
+  assert.equal(queries.notReady("events"), undefined);
   sync("personas", []);
-  assert.equal(state.notReady("personas"), undefined);
-  assert.deepEqual(Object.fromEntries(state.pending()), {
+  assert.equal(queries.notReady("personas"), undefined);
+  assert.deepEqual(Object.fromEntries(store.readiness.pending()), {
     clusters: "the ClusterPersona CRD is not installed",
     deployments: "waiting for the first list",
     events: "waiting for the first list",
@@ -503,14 +507,94 @@ Deno.test("readiness names what is missing, and why", () => {
 });
 
 Deno.test("an object without the expected shape is skipped and logged, the rest kept", () => {
-  const { state, log, sync } = setup();
+  const { store, log, sync } = setup();
   sync("personas", [persona("good"), { metadata: { namespace: "prod" } }, {
     ...persona("bad-validation"),
     status: { validation: { issues: "none" } },
   }]);
-  assert.equal(state.stats().get("personas")?.objects, 1);
-  assert.equal(state.stats().get("personas")?.decodeErrors, 2);
+  assert.equal(store.stats().get("personas")?.objects, 1);
+  assert.equal(store.stats().get("personas")?.decodeErrors, 2);
   const warnings = log.lines.filter((l) => l.level === "warn");
   assert.equal(warnings.length, 2);
   assert.match(String(warnings[1].reason), /status\.validation\.issues/);
+});
+
+Deno.test("objects outside Kubernetes' bounds are skipped, logged and counted, never published", () => {
+  const { store, log, published, sync } = setup();
+  for (const r of RESOURCES) sync(r, []);
+  const good = persona("fine");
+  const tooMany = (n: number) =>
+    Array.from(
+      { length: n },
+      (_, i) => ({ severity: "info", message: `${i}` }),
+    );
+  const bad: [string, unknown][] = [
+    ["a 1 MiB name", persona("a".repeat(1024 * 1024))],
+    ["a 254-character name", persona("a".repeat(254))],
+    ["an upper-case name", persona("Web")],
+    ["a name with a slash", persona("a/b")],
+    ["a 64-character namespace", persona("x", { namespace: "n".repeat(64) })],
+    ["a namespace with a dot", persona("x", { namespace: "a.b" })],
+    ["a 1 MiB app name", persona("x", { app: "a".repeat(1024 * 1024) })],
+    ["a 2 KiB phase", persona("x", { phase: "P".repeat(2048) })],
+    [
+      "257 validation issues",
+      persona("x", {
+        validation: { passed: false, issues: tooMany(257) },
+      }),
+    ],
+    [
+      "a 5 KiB issue",
+      persona("x", {
+        validation: {
+          passed: false,
+          issues: [{ severity: "error", message: "m".repeat(5000) }],
+        },
+      }),
+    ],
+  ];
+  for (const [, object] of bad) store.upsert("personas", object);
+  store.upsert("personas", good);
+  store.upsert(
+    "clusters",
+    cluster(Array.from({ length: 5001 }, (_, i) => `n${i}`)),
+  );
+  store.upsert("events", {
+    ...kubeEvent("e", 1, "t"),
+    message: "m".repeat(4097),
+  });
+  const stats = store.stats();
+  assert.equal(stats.get("personas")?.decodeErrors, bad.length);
+  assert.equal(stats.get("personas")?.objects, 1);
+  assert.equal(stats.get("clusters")?.decodeErrors, 1);
+  assert.equal(stats.get("events")?.decodeErrors, 1);
+  assert.deepEqual(published("personas").map((e) => e.name), ["fine"]);
+  assert.deepEqual(published("cluster"), []);
+  assert.deepEqual(published("events"), []);
+  const reasons = log.lines.filter((l) => l.level === "warn").map((l) =>
+    String(l.reason)
+  );
+  assert.equal(reasons.length, bad.length + 2);
+  assert.match(reasons[0], /^metadata\.name: must be at most 253 characters/);
+  assert.match(reasons[2], /^metadata\.name: must be a DNS-1123 subdomain/);
+  assert.match(
+    reasons[4],
+    /^metadata\.namespace: must be at most 63 characters/,
+  );
+  assert.match(
+    reasons[8],
+    /^status\.validation\.issues: must have at most 256 entries/,
+  );
+  assert.match(reasons[10], /^status\.nodes: must have at most 5000 entries/);
+  assert.match(reasons[11], /^message: must be at most 4096 characters/);
+  // Within the bounds: the longest name and namespace Kubernetes allows.
+  const longest = persona(
+    `${"a".repeat(63)}.${"b".repeat(63)}.${"c".repeat(63)}.${"d".repeat(61)}`,
+    {
+      namespace: "n".repeat(63),
+    },
+  );
+  assert.equal(longest.metadata.name.length, 253);
+  store.upsert("personas", longest);
+  assert.equal(store.stats().get("personas")?.objects, 2);
 });

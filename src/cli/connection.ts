@@ -19,19 +19,7 @@ import {
   timestamp,
   type Topic,
 } from "../protocol/mod.ts";
-
-/** A failure the user sees as one line; `exitCode` is what the process returns. */
-export class ClientError extends Error {
-  /** The process exit code. */
-  readonly exitCode: number;
-
-  /** Creates the error. */
-  constructor(message: string, exitCode = 1) {
-    super(message);
-    this.name = "ClientError";
-    this.exitCode = exitCode;
-  }
-}
+import { ClientError } from "./errors.ts";
 
 /** An `error` reply from the server. */
 export class ServerError extends ClientError {
@@ -102,7 +90,7 @@ export class Connection {
       });
     } catch (error) {
       throw new ClientError(
-        `--url ${url} is not a WebSocket URL (${
+        `${url} is not a WebSocket URL (${
           (error as Error).message
         }); use ws://host:port/ws or wss://...`,
         2,
@@ -264,12 +252,14 @@ function connectFailure(
   switch (status) {
     case "401":
       return sentToken
-        ? `${url} refused the token (HTTP 401); check --token.`
+        ? `${url} refused the token (HTTP 401); check --token, DORGU_WS_TOKEN or the config file's token.`
         : `${url} requires a token (HTTP 401); pass --token or set DORGU_WS_TOKEN.`;
     case "403":
       return `${url} refused the connection (HTTP 403).`;
     case "404":
-      return `${url} is not a dorgu-ws WebSocket endpoint (HTTP 404); the path is /ws, as in ws://localhost:9090/ws.`;
+      return new URL(url).pathname.endsWith("/ws")
+        ? `${url} answered HTTP 404: something in front of dorgu-ws (a proxy, an ingress, another service on that port) does not route this path to it; check the URL's host, port and path prefix.`
+        : `${url} is not a dorgu-ws WebSocket endpoint (HTTP 404); the path is /ws, as in ws://localhost:9090/ws.`;
     case "503":
       return `${url} is busy or shutting down (HTTP 503); try again shortly.`;
     case undefined:
@@ -278,12 +268,24 @@ function connectFailure(
       return `${url} refused the WebSocket upgrade (HTTP ${status}).`;
   }
   if (/tcp connect|connection refused/i.test(detail)) {
-    return `Cannot connect to ${url}: connection refused. Is dorgu-ws running there? (In a cluster: kubectl port-forward svc/dorgu-ws 9090.)`;
+    return `Cannot connect to ${url}: connection refused. Is dorgu-ws running there? (In a cluster: kubectl -n NAMESPACE port-forward svc/dorgu-ws 9090, with the namespace dorgu-ws runs in.)`;
   }
   if (/dns/i.test(detail)) {
     return `Cannot connect to ${url}: its host name does not resolve.`;
   }
-  return `Cannot connect to ${url}: ${detail.replace(/^NetworkError: /, "")}.`;
+  if (/InvalidContentType|corrupt message|wrong version number/i.test(detail)) {
+    return `Cannot connect to ${url}: the server does not speak TLS there; use ${
+      url.replace(/^wss:/, "ws:")
+    } for a server without TLS.`;
+  }
+  if (/certificate|UnknownIssuer|NotValidForName/i.test(detail)) {
+    return `Cannot connect to ${url}: its TLS certificate is not trusted (${
+      detail.replace(/^.*?: (?=[^:]*certificate)/i, "")
+    }).`;
+  }
+  return `Cannot connect to ${url}: ${
+    detail.replace(/^NetworkError: (failed to connect to WebSocket: )?/, "")
+  }.`;
 }
 
 function closeReason(event: CloseEvent): string {

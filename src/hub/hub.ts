@@ -1,7 +1,7 @@
 /**
- * The topic registry: for each topic a ring buffer of its newest events and
- * the set of subscriptions, and the fan-out from one to the other. Each
- * event is serialized once; every subscriber is handed the same string.
+ * The topic registry: for each topic its history and its subscriptions,
+ * and the fan-out from one to the other. Each event is serialized and
+ * framed once; every subscriber's queue gets the same bytes.
  */
 import {
   type EventPayload,
@@ -12,31 +12,9 @@ import {
   type Topic,
   TOPICS,
 } from "../protocol/mod.ts";
-import { RingBuffer } from "./ring_buffer.ts";
-import {
-  inScope,
-  type Session,
-  type Subscription,
-  utf8Length,
-} from "./session.ts";
-
-/** One published event, as the ring buffer holds it. */
-export interface StoredEvent {
-  /** Position on its topic: one more than the event before it. */
-  readonly offset: number;
-  /** Namespace of the object it is about; "" when cluster-scoped. */
-  readonly namespace: string;
-  /** Name of the object it is about. */
-  readonly name: string;
-  /** A second name a name filter also matches (e.g. the involved object). */
-  readonly alias: string;
-  /** The payload, kept for `request events`. */
-  readonly payload: EventPayload;
-  /** The serialized `event` message, shared by every subscriber. */
-  readonly frame: string;
-  /** UTF-8 length of `frame`. */
-  readonly bytes: number;
-}
+import { encodeText } from "../transport/frames.ts";
+import { type StoredEvent, TopicHistory } from "./history.ts";
+import type { NamespaceGate, Session } from "./session.ts";
 
 /** What identifies the object an event is about, for filters. */
 export interface EventKeys {
@@ -48,6 +26,16 @@ export interface EventKeys {
   alias?: string;
 }
 
+/** One client's interest in one topic. */
+export interface Subscription {
+  /** The session that receives the events. */
+  readonly session: Session;
+  /** Only events in this namespace, if set. */
+  readonly namespace: string | undefined;
+  /** Only events about this object (or its alias), if set. */
+  readonly name: string | undefined;
+}
+
 /** Counters and gauges of one topic, for `/metrics`. */
 export interface TopicStats {
   /** Current subscriptions. */
@@ -56,11 +44,11 @@ export interface TopicStats {
   sent: number;
   /** Events dropped for clients whose send buffer was full. */
   dropped: number;
-  /** Events held in the ring buffer. */
+  /** Events held in the history. */
   held: number;
-  /** Ring buffer capacity. */
+  /** History capacity. */
   capacity: number;
-  /** Offset of the newest event. */
+  /** Offset of the newest event: how many were published. */
   offset: number;
 }
 
@@ -78,19 +66,16 @@ export interface HubOptions {
   historySize: number;
   /** The epoch; random by default. Tests pin it. */
   epoch?: string;
-  /** Milliseconds on a monotonic clock; `performance.now` by default. */
-  clock?: () => number;
 }
 
 class TopicStream {
-  readonly ring: RingBuffer<StoredEvent>;
+  readonly history: TopicHistory;
   readonly subscribers = new Set<Subscription>();
-  offset = 0;
   sent = 0;
   dropped = 0;
 
-  constructor(readonly topic: Topic, historySize: number) {
-    this.ring = new RingBuffer(historySize);
+  constructor(historySize: number) {
+    this.history = new TopicHistory(historySize);
   }
 }
 
@@ -99,66 +84,64 @@ export class Hub {
   /** Random per process: a resume from another process is refused. */
   readonly epoch: string;
   #topics = new Map<Topic, TopicStream>();
-  #sessions = new Set<Session>();
-  #clock: () => number;
+  #subscriptions = new Map<Session, Map<Topic, Subscription>>();
 
   /** Creates the registry with an empty stream per topic. */
   constructor(options: HubOptions) {
     this.epoch = options.epoch ?? randomEpoch();
-    this.#clock = options.clock ?? (() => performance.now());
     for (const topic of TOPICS) {
-      this.#topics.set(topic, new TopicStream(topic, options.historySize));
+      this.#topics.set(topic, new TopicStream(options.historySize));
     }
   }
 
-  /** Sessions currently attached. */
-  get sessions(): ReadonlySet<Session> {
-    return this.#sessions;
+  /** Sessions attached now. */
+  get sessions(): number {
+    return this.#subscriptions.size;
   }
 
-  /** Starts tracking `session` (for sweeps and shutdown). */
+  /** Starts tracking `session`. */
   attach(session: Session): void {
-    this.#sessions.add(session);
+    if (!this.#subscriptions.has(session)) {
+      this.#subscriptions.set(session, new Map());
+    }
   }
 
   /** Forgets `session` and all its subscriptions. Idempotent. */
   detach(session: Session): void {
-    if (!this.#sessions.delete(session)) return;
-    for (const topic of TOPICS) {
-      const subscription = session.subscriptions[topic];
-      if (subscription) this.#stream(topic).subscribers.delete(subscription);
-      delete session.subscriptions[topic];
+    const subscriptions = this.#subscriptions.get(session);
+    if (!subscriptions) return;
+    this.#subscriptions.delete(session);
+    for (const [topic, subscription] of subscriptions) {
+      this.#stream(topic).subscribers.delete(subscription);
     }
-    session.detach();
   }
 
   /**
-   * Publishes an event: stamps the next offset, serializes it once, keeps it
-   * in the topic's history and hands it to every matching subscriber.
+   * Publishes an event: stamps the next offset, serializes and frames it
+   * once, keeps it in the topic's history and hands it to every matching
+   * subscriber.
    */
   publish(topic: Topic, payload: EventPayload, keys: EventKeys): StoredEvent {
     const stream = this.#stream(topic);
-    const offset = ++stream.offset;
-    const frame = JSON.stringify({
-      type: "event",
-      topic,
-      payload,
-      timestamp: timestamp(),
-      offset,
-    });
+    const offset = stream.history.nextOffset;
     const event: StoredEvent = {
       offset,
       namespace: keys.namespace ?? "",
       name: keys.name,
       alias: keys.alias ?? "",
       payload,
-      frame,
-      bytes: utf8Length(frame),
+      wire: encodeText(JSON.stringify({
+        type: "event",
+        topic,
+        payload,
+        timestamp: timestamp(),
+        offset,
+      })),
     };
-    stream.ring.push(event);
+    stream.history.append(event);
     let sent = 0;
     let dropped = 0;
-    const now = this.#clock();
+    const now = performance.now();
     for (const subscription of stream.subscribers) {
       if (!matches(subscription, event)) continue;
       if (subscription.session.deliver(event, now)) sent++;
@@ -180,8 +163,13 @@ export class Hub {
     topic: Topic,
     options: { filter: Filter; since?: Position },
   ): SubscribeOutcome {
+    this.attach(session);
     const stream = this.#stream(topic);
-    const previous = session.subscriptions[topic];
+    const subscriptions = this.#subscriptions.get(session) as Map<
+      Topic,
+      Subscription
+    >;
+    const previous = subscriptions.get(topic);
     if (previous) stream.subscribers.delete(previous);
     const subscription: Subscription = {
       session,
@@ -189,17 +177,19 @@ export class Hub {
       name: options.filter.name,
     };
     stream.subscribers.add(subscription);
-    session.subscriptions[topic] = subscription;
+    subscriptions.set(topic, subscription);
 
     const payload: SubscribedPayload = {
       status: "subscribed",
       topic,
       epoch: this.epoch,
-      offset: stream.offset,
+      offset: stream.history.offset,
     };
     const replay: StoredEvent[] = [];
     if (options.since) {
-      const missed = this.#since(stream, options.since);
+      const missed = options.since.epoch === this.epoch
+        ? stream.history.since(options.since.offset)
+        : undefined;
       payload.recovered = missed !== undefined;
       for (const event of missed ?? []) {
         if (matches(subscription, event)) replay.push(event);
@@ -211,58 +201,31 @@ export class Hub {
 
   /** Removes `session`'s subscription to `topic`, if any. */
   unsubscribe(session: Session, topic: Topic): void {
-    const subscription = session.subscriptions[topic];
+    const subscription = this.#subscriptions.get(session)?.get(topic);
     if (!subscription) return;
     this.#stream(topic).subscribers.delete(subscription);
-    delete session.subscriptions[topic];
+    this.#subscriptions.get(session)?.delete(topic);
   }
 
   /** The current position of `topic`'s stream. */
   position(topic: Topic): Position {
-    return { epoch: this.epoch, offset: this.#stream(topic).offset };
+    return { epoch: this.epoch, offset: this.#stream(topic).history.offset };
   }
 
   /**
    * The newest events `topic` still holds, oldest first, limited to
-   * `namespace` and to what `scope` may see.
+   * `namespace` and to what `scope` may see (everything by default).
    */
   recent(
     topic: Topic,
-    options: {
-      namespace?: string;
-      limit: number;
-      scope?: ReadonlySet<string> | null;
-    },
+    options: { namespace?: string; limit: number; scope?: NamespaceGate },
   ): EventPayload[] {
-    const ring = this.#stream(topic).ring;
-    const picked: EventPayload[] = [];
-    for (let i = ring.size - 1; i >= 0 && picked.length < options.limit; i--) {
-      const event = ring.at(i) as StoredEvent;
-      if (options.namespace && event.namespace !== options.namespace) continue;
-      if (!inScope(options.scope ?? null, event.namespace)) continue;
-      picked.push(event.payload);
-    }
-    return picked.reverse();
-  }
-
-  /**
-   * Closes sessions whose client stopped reading for `writeTimeoutMs`.
-   * The server calls this about once a second.
-   */
-  sweep(now: number, writeTimeoutMs: number): number {
-    let closed = 0;
-    for (const session of this.#sessions) {
-      if (!session.checkWrites(now, writeTimeoutMs)) closed++;
-    }
-    return closed;
-  }
-
-  /** Closes every session with 1001, for shutdown. */
-  closeAll(reason: string): void {
-    for (const session of [...this.#sessions]) {
-      session.close("shutdown", reason);
-      this.detach(session);
-    }
+    return this.#stream(topic).history.newest(
+      options.limit,
+      (event) =>
+        (!options.namespace || event.namespace === options.namespace) &&
+        (options.scope === undefined || options.scope.allows(event.namespace)),
+    ).map((event) => event.payload);
   }
 
   /** Per-topic counters for `/metrics`. */
@@ -273,9 +236,9 @@ export class Hub {
         subscribers: stream.subscribers.size,
         sent: stream.sent,
         dropped: stream.dropped,
-        held: stream.ring.size,
-        capacity: stream.ring.capacity,
-        offset: stream.offset,
+        held: stream.history.size,
+        capacity: stream.history.capacity,
+        offset: stream.history.offset,
       });
     }
     return stats;
@@ -283,24 +246,6 @@ export class Hub {
 
   #stream(topic: Topic): TopicStream {
     return this.#topics.get(topic) as TopicStream;
-  }
-
-  #since(
-    stream: TopicStream,
-    since: Position,
-  ): StoredEvent[] | undefined {
-    if (since.epoch !== this.epoch || since.offset > stream.offset) {
-      return undefined;
-    }
-    const oldest = stream.ring.at(0);
-    const firstHeld = oldest ? oldest.offset : stream.offset + 1;
-    if (since.offset < firstHeld - 1) return undefined;
-    const missed: StoredEvent[] = [];
-    // Offsets are consecutive, so the first missed event's index is known.
-    for (let i = since.offset + 1 - firstHeld; i < stream.ring.size; i++) {
-      missed.push(stream.ring.at(i) as StoredEvent);
-    }
-    return missed;
   }
 }
 
@@ -313,7 +258,7 @@ function matches(subscription: Subscription, event: StoredEvent): boolean {
     subscription.name !== undefined &&
     subscription.name !== event.name && subscription.name !== event.alias
   ) return false;
-  return inScope(subscription.session.scope, event.namespace);
+  return subscription.session.scope.allows(event.namespace);
 }
 
 function randomEpoch(): string {

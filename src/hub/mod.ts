@@ -1,12 +1,11 @@
 /**
- * The topic registry, ring buffers, client sessions and fan-out. Knows
+ * The topic registry, histories, client sessions and fan-out. Knows
  * nothing of Kubernetes or HTTP: sources publish into it, the server
- * attaches sockets to it.
+ * attaches sessions to it, and sessions hand frames to their sockets.
  *
  * @module
  */
 export * from "./ring_buffer.ts";
+export * from "./history.ts";
 export * from "./session.ts";
 export * from "./hub.ts";
-export * from "./dispatch.ts";
-export * from "./histogram.ts";

@@ -47,14 +47,4 @@ export class RingBuffer<T> {
     if (index < 0 || index >= this.#size) return undefined;
     return this.#items[(this.#start + index) % this.#items.length];
   }
-
-  /** The newest item, if any. */
-  newest(): T | undefined {
-    return this.at(this.#size - 1);
-  }
-
-  /** Iterates from oldest to newest. */
-  *[Symbol.iterator](): IterableIterator<T> {
-    for (let i = 0; i < this.#size; i++) yield this.at(i) as T;
-  }
 }

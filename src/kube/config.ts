@@ -8,6 +8,7 @@
  */
 import "./node_compat.ts";
 import { KubeConfig } from "@kubernetes/client-node";
+import { readEnv } from "../flags.ts";
 
 /** Everything a request to the API server needs. */
 export interface KubeAccess {
@@ -216,13 +217,5 @@ function exists(path: string): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-
-function readEnv(name: string): string | undefined {
-  try {
-    return Deno.env.get(name) || undefined;
-  } catch {
-    return undefined;
   }
 }

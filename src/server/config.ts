@@ -1,136 +1,27 @@
 /**
  * `dorgu-ws serve` flags and environment, turned into a validated
- * {@link ServeConfig}. Flag names and the `:9090` address form follow the
+ * {@link ServeConfig}. One table: each flag's help, default and the config
+ * fields it sets live in one entry, and {@link DEFAULT_CONFIG} and the help
+ * are derived from it. Flag names and the `:9090` address form follow the
  * seed's operator flags.
  */
 import * as v from "valibot";
 import {
-  type FlagSpecs,
+  type FlagSpec,
+  type FlagValue,
+  formatFlags,
   parseBoolean,
+  parseChoice,
   parseDuration,
   parseFlags,
   parseInteger,
   parseSize,
+  sourceOf,
   UsageError,
 } from "../flags.ts";
 import { LOG_LEVELS } from "../log.ts";
 import { NamespaceSchema } from "../protocol/mod.ts";
-import { checkOriginPatterns } from "./origin.ts";
-
-/** The flags of `dorgu-ws serve`. */
-export const SERVE_FLAGS: FlagSpecs = {
-  "websocket-addr": {
-    type: "string",
-    value: "ADDR",
-    help: "Listen address; ':9090' means every interface",
-    default: ":9090",
-  },
-  "enable-websocket": {
-    type: "boolean",
-    help: "Serve /ws (health, readiness and metrics are served regardless)",
-    default: "true",
-  },
-  source: {
-    type: "string",
-    value: "SRC",
-    help:
-      "'kubernetes'; a directory of manifests to serve instead of a cluster; or 'demo', the example cluster built in",
-    default: "kubernetes",
-  },
-  kubeconfig: {
-    type: "string",
-    value: "PATH",
-    help:
-      "Kubeconfig file; default $KUBECONFIG, ~/.kube/config, then in-cluster",
-    env: false,
-  },
-  context: {
-    type: "string",
-    value: "NAME",
-    help: "Kubeconfig context to use",
-  },
-  namespace: {
-    type: "string",
-    short: "n",
-    multiple: true,
-    value: "NS",
-    help: "Watch namespaced resources only in NS (repeatable)",
-  },
-  "history-size": {
-    type: "string",
-    value: "N",
-    help: "Events each topic keeps for resume and 'request events'",
-    default: "1024",
-  },
-  "allowed-origins": {
-    type: "string",
-    multiple: true,
-    value: "ORIGIN",
-    help:
-      "Browser origins allowed to connect, e.g. https://ops.example.com, https://*.example.com or * (repeatable)",
-  },
-  auth: {
-    type: "string",
-    value: "MODE",
-    help:
-      "'none'; 'token' (bearer tokens listed in --token-file); or 'kubernetes' (TokenReview, and namespaces the user may list)",
-    default: "none",
-  },
-  "token-file": {
-    type: "string",
-    value: "PATH",
-    help: "Lines of 'token,user[,namespaces]' for --auth token",
-  },
-  "max-connections": {
-    type: "string",
-    value: "N",
-    help: "Open WebSocket connections allowed at once",
-    default: "10000",
-  },
-  "rate-limit": {
-    type: "string",
-    value: "N",
-    help: "Messages per second a client may send, on average",
-    default: "20",
-  },
-  "rate-burst": {
-    type: "string",
-    value: "N",
-    help: "Messages a client may send in one burst",
-    default: "50",
-  },
-  "send-buffer": {
-    type: "string",
-    value: "N",
-    help: "Messages a client may leave unread before its events are dropped",
-    default: "256",
-  },
-  "write-timeout": {
-    type: "string",
-    value: "DUR",
-    help: "Close a client that takes nothing for this long",
-    default: "10s",
-  },
-  "read-timeout": {
-    type: "string",
-    value: "DUR",
-    help: "Close a client silent for this long; pings go out at half of it",
-    default: "60s",
-  },
-  "max-message-size": {
-    type: "string",
-    value: "SIZE",
-    help: "Largest message a client may send",
-    default: "512KiB",
-  },
-  "log-level": {
-    type: "string",
-    value: "LEVEL",
-    help: "debug, info, warn or error",
-    default: "info",
-  },
-  help: { type: "boolean", short: "h", help: "Show this help", env: false },
-};
+import { checkHostPatterns, checkOriginPatterns } from "./origin.ts";
 
 const ConfigSchema = v.object({
   hostname: v.string(),
@@ -142,9 +33,14 @@ const ConfigSchema = v.object({
   namespaces: v.array(NamespaceSchema),
   historySize: v.number(),
   allowedOrigins: v.array(v.string()),
+  allowedHosts: v.array(v.string()),
   auth: v.picklist(["none", "token", "kubernetes"]),
   tokenFile: v.optional(v.string()),
   maxConnections: v.number(),
+  maxPendingConnections: v.number(),
+  headerTimeoutMs: v.pipe(v.number(), v.minValue(1)),
+  messageTimeoutMs: v.pipe(v.number(), v.minValue(1)),
+  sendBufferBytes: v.number(),
   rateLimit: v.number(),
   rateBurst: v.number(),
   sendBuffer: v.number(),
@@ -157,33 +53,271 @@ const ConfigSchema = v.object({
 /** Everything `serve` needs, validated. */
 export type ServeConfig = v.InferOutput<typeof ConfigSchema>;
 
-/** The defaults of {@link ServeConfig}, as the seed defines them. */
-export const DEFAULT_CONFIG: ServeConfig = {
-  hostname: "",
-  port: 9090,
-  enableWebsocket: true,
-  source: "kubernetes",
-  namespaces: [],
-  historySize: 1024,
-  allowedOrigins: [],
-  auth: "none",
-  maxConnections: 10_000,
-  rateLimit: 20,
-  rateBurst: 50,
-  sendBuffer: 256,
-  writeTimeoutMs: 10_000,
-  readTimeoutMs: 60_000,
-  maxMessageBytes: 512 * 1024,
-  logLevel: "info",
+/** A `serve` flag: how it parses, and the config fields its value sets. */
+export interface ServeFlag extends FlagSpec {
+  /**
+   * Turns the flag's value (or its default) into config fields; `what`
+   * names what set it (`--history-size` or `DORGU_WS_HISTORY_SIZE`), for
+   * messages.
+   */
+  read?: (value: FlagValue, what: string) => Partial<ServeConfig>;
+}
+
+const AUTH_MODES = ["none", "token", "kubernetes"] as const;
+
+/** The flags of `dorgu-ws serve`, in the order the help lists them. */
+export const SERVE_FLAGS: Record<string, ServeFlag> = {
+  "websocket-addr": {
+    type: "string",
+    value: "ADDR",
+    help: "Listen address; ':9090' means every interface",
+    default: ":9090",
+    read: (value, what) => parseListenAddress(String(value), what),
+  },
+  "enable-websocket": {
+    type: "boolean",
+    help: "Serve /ws (health, readiness and metrics are served regardless)",
+    default: "true",
+    read: (value) => ({ enableWebsocket: value === true }),
+  },
+  source: {
+    type: "string",
+    value: "SRC",
+    help:
+      "'kubernetes'; a directory of manifests to serve instead of a cluster; or 'demo', the example cluster built in",
+    default: "kubernetes",
+    read: (value, what) => {
+      if (String(value).trim() === "") {
+        throw new UsageError(
+          `${what} must be kubernetes, demo or a directory, got ''.`,
+        );
+      }
+      return { source: String(value) };
+    },
+  },
+  kubeconfig: {
+    type: "string",
+    value: "PATH",
+    help:
+      "Kubeconfig file; default $KUBECONFIG, ~/.kube/config, then in-cluster",
+    read: (value) => ({ kubeconfig: String(value) }),
+  },
+  context: {
+    type: "string",
+    value: "NAME",
+    help: "Kubeconfig context to use",
+    read: (value) => ({ context: String(value) }),
+  },
+  namespace: {
+    type: "string",
+    short: "n",
+    multiple: true,
+    value: "NS",
+    help:
+      "Watch namespaced resources only in NS (repeatable, or comma-separated)",
+    read: (value, what) => ({
+      namespaces: list(value).map((namespace) => {
+        const checked = v.safeParse(NamespaceSchema, namespace);
+        if (checked.success) return checked.output;
+        throw new UsageError(
+          `${what}: '${namespace}' is not a namespace name (${
+            checked.issues[0].message.replace(/\.$/, "")
+          }).`,
+        );
+      }),
+    }),
+  },
+  "history-size": {
+    type: "string",
+    value: "N",
+    help: "Events each topic keeps for resume and 'request events'",
+    default: "1024",
+    read: wholeNumber("historySize", { min: 1, max: 1_000_000 }),
+  },
+  "allowed-origins": {
+    type: "string",
+    multiple: true,
+    value: "ORIGIN",
+    help:
+      "Browser origins allowed to connect, e.g. https://ops.example.com, https://*.example.com or * (repeatable)",
+    read: (value, what) => {
+      const allowedOrigins = list(value);
+      try {
+        checkOriginPatterns(allowedOrigins);
+      } catch (error) {
+        throw new UsageError(
+          (error as Error).message.replace("--allowed-origins", what),
+        );
+      }
+      return { allowedOrigins };
+    },
+  },
+  "allowed-hosts": {
+    type: "string",
+    multiple: true,
+    value: "HOST",
+    help:
+      "Host names clients may use besides IP addresses and localhost, e.g. dorgu-ws.dorgu-system.svc or *.example.com (repeatable); guards against DNS rebinding",
+    read: (value, what) => {
+      const allowedHosts = list(value);
+      try {
+        checkHostPatterns(allowedHosts);
+      } catch (error) {
+        throw new UsageError(
+          (error as Error).message.replace("--allowed-hosts", what),
+        );
+      }
+      return { allowedHosts };
+    },
+  },
+  auth: {
+    type: "string",
+    value: "MODE",
+    help:
+      "'none'; 'token' (bearer tokens listed in --token-file); or 'kubernetes' (TokenReview, and namespaces the user may list)",
+    default: "none",
+    read: (value, what) => ({
+      auth: parseChoice(String(value), what, AUTH_MODES),
+    }),
+  },
+  "token-file": {
+    type: "string",
+    value: "PATH",
+    help: "Lines of 'token,user[,namespaces]' for --auth token",
+    read: (value) => ({ tokenFile: String(value) }),
+  },
+  "max-connections": {
+    type: "string",
+    value: "N",
+    help: "Open WebSocket connections allowed at once",
+    default: "10000",
+    read: wholeNumber("maxConnections", { min: 1, max: 1_000_000 }),
+  },
+  "max-pending-connections": {
+    type: "string",
+    value: "N",
+    help:
+      "Connections not yet upgraded allowed at once; when full, the oldest one still sending its request is closed",
+    default: "256",
+    read: wholeNumber("maxPendingConnections", { min: 1, max: 1_000_000 }),
+  },
+  "header-timeout": {
+    type: "string",
+    value: "DUR",
+    help: "Time a client has to send its HTTP request head",
+    default: "10s",
+    read: duration("headerTimeoutMs"),
+  },
+  "rate-limit": {
+    type: "string",
+    value: "N",
+    help: "Messages per second a client may send, on average",
+    default: "20",
+    read: wholeNumber("rateLimit", { min: 1, max: 100_000 }),
+  },
+  "rate-burst": {
+    type: "string",
+    value: "N",
+    help: "Messages a client may send in one burst",
+    default: "50",
+    read: wholeNumber("rateBurst", { min: 1, max: 100_000 }),
+  },
+  "send-buffer": {
+    type: "string",
+    value: "N",
+    help: "Messages a client may leave unread before its events are dropped",
+    default: "256",
+    read: wholeNumber("sendBuffer", { min: 1, max: 1_000_000 }),
+  },
+  "send-buffer-bytes": {
+    type: "string",
+    value: "SIZE",
+    help: "Bytes a client may leave unread before its events are dropped",
+    default: "4MiB",
+    read: (value, what) => ({
+      sendBufferBytes: parseSize(String(value), what),
+    }),
+  },
+  "write-timeout": {
+    type: "string",
+    value: "DUR",
+    help: "Close a client that takes nothing for this long",
+    default: "10s",
+    read: duration("writeTimeoutMs"),
+  },
+  "read-timeout": {
+    type: "string",
+    value: "DUR",
+    help: "Close a client silent for this long; pings go out at half of it",
+    default: "60s",
+    read: duration("readTimeoutMs"),
+  },
+  "max-message-size": {
+    type: "string",
+    value: "SIZE",
+    help: "Largest message a client may send (at least 1KiB)",
+    default: "512KiB",
+    read: (value, what) => {
+      const maxMessageBytes = parseSize(String(value), what);
+      if (maxMessageBytes < 1024) {
+        throw new UsageError(
+          `${what} must be at least 1KiB, got '${value}'.`,
+        );
+      }
+      return { maxMessageBytes };
+    },
+  },
+  "message-timeout": {
+    type: "string",
+    value: "DUR",
+    help: "Time a client has to finish a message it has started sending",
+    default: "10s",
+    read: duration("messageTimeoutMs"),
+  },
+  "log-level": {
+    type: "string",
+    value: "LEVEL",
+    help: "debug, info, warn or error",
+    default: "info",
+    read: (value, what) => ({
+      logLevel: parseChoice(String(value), what, LOG_LEVELS),
+    }),
+  },
+  help: { type: "boolean", short: "h", help: "Show this help", env: false },
 };
+
+/** `dorgu-ws serve --help`. */
+export function serveHelp(): string {
+  return `Usage: dorgu-ws serve [flags]
+
+Serves the dorgu WebSocket API for a Kubernetes cluster, or for a directory
+of manifests with --source DIR.
+
+Examples:
+  # Follow the cluster of the current kubeconfig context
+  dorgu-ws serve
+
+  # One context, two namespaces, on loopback only
+  dorgu-ws serve --context staging -n payments -n checkout --websocket-addr 127.0.0.1:9090
+
+  # The example cluster built in, with bearer tokens
+  dorgu-ws serve --source demo --auth token --token-file tokens.csv
+
+Flags:
+${formatFlags(SERVE_FLAGS)}`;
+}
+
+/** The config with every flag at its default, derived from {@link SERVE_FLAGS}. */
+export const DEFAULT_CONFIG: ServeConfig = configFrom({}, () => undefined);
 
 /**
  * Parses a listen address: `:9090` (every interface), `9090`,
  * `127.0.0.1:9090`, `[::1]:9090` or `localhost:9090`. An empty hostname
- * means every interface.
+ * means every interface. `what` names what set it, for the message.
  */
 export function parseListenAddress(
   raw: string,
+  what = "--websocket-addr",
 ): { hostname: string; port: number } {
   const text = raw.trim();
   let hostname = "";
@@ -203,7 +337,7 @@ export function parseListenAddress(
     (text.startsWith("[") && !hostname)
   ) {
     throw new UsageError(
-      `--websocket-addr must look like :9090, 127.0.0.1:9090 or [::1]:9090, got '${raw}'.`,
+      `${what} must look like :9090, 127.0.0.1:9090 or [::1]:9090, got '${raw}'.`,
     );
   }
   return { hostname, port: Number(port) };
@@ -214,87 +348,75 @@ export function parseServeArgs(
   args: string[],
   options: { env?: (name: string) => string | undefined } = {},
 ): ServeConfig | "help" {
-  const { values } = parseFlags(args, SERVE_FLAGS, {
+  const parsed = parseFlags(args, SERVE_FLAGS, {
     command: "dorgu-ws serve",
     env: options.env,
   });
-  if (values.help) return "help";
-  const text = (name: string) => values[name] as string | undefined;
-  const list = (name: string) =>
-    ((values[name] as string[] | undefined) ?? []).flatMap((item) =>
-      item.split(",")
-    ).map((item) => item.trim()).filter(Boolean);
-  const count = (name: string, min: number, max: number, fallback: number) => {
-    const raw = text(name);
-    return raw === undefined
-      ? fallback
-      : parseInteger(raw, `--${name}`, { min, max });
-  };
-  const duration = (name: string, fallback: number) => {
-    const raw = text(name);
-    return raw === undefined ? fallback : parseDuration(raw, `--${name}`);
-  };
-  const enable = values["enable-websocket"];
-  const address = parseListenAddress(text("websocket-addr") ?? ":9090");
-  const maxMessage = text("max-message-size");
-  const raw = {
-    ...address,
-    enableWebsocket: typeof enable === "string"
-      ? parseBoolean(enable, "--enable-websocket")
-      : enable ?? true,
-    source: text("source") ?? DEFAULT_CONFIG.source,
-    kubeconfig: text("kubeconfig"),
-    context: text("context"),
-    namespaces: list("namespace"),
-    historySize: count("history-size", 1, 1_000_000, 1024),
-    allowedOrigins: list("allowed-origins"),
-    auth: text("auth") ?? "none",
-    tokenFile: text("token-file"),
-    maxConnections: count("max-connections", 1, 1_000_000, 10_000),
-    rateLimit: count("rate-limit", 1, 100_000, 20),
-    rateBurst: count("rate-burst", 1, 100_000, 50),
-    sendBuffer: count("send-buffer", 1, 1_000_000, 256),
-    writeTimeoutMs: duration("write-timeout", 10_000),
-    readTimeoutMs: duration("read-timeout", 60_000),
-    maxMessageBytes: maxMessage === undefined
-      ? 512 * 1024
-      : parseSize(maxMessage, "--max-message-size"),
-    logLevel: text("log-level") ?? "info",
-  };
-  const parsed = v.safeParse(ConfigSchema, raw);
-  if (!parsed.success) {
-    const issue = parsed.issues[0];
-    const path = v.getDotPath(issue) ?? "";
-    const flag = FLAG_OF[path.split(".")[0]] ?? path;
+  if (parsed.values.help) return "help";
+  if (parsed.positionals.length > 0) {
     throw new UsageError(
-      `${flag} has a bad value: ${
-        describeValue(issue)
-      }; run 'dorgu-ws serve --help' for the accepted values.`,
+      `Unexpected argument '${
+        parsed.positionals[0]
+      }'; serve takes flags only (run 'dorgu-ws serve --help').`,
     );
   }
-  const config = parsed.output;
-  try {
-    checkOriginPatterns(config.allowedOrigins);
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  const config = configFrom(parsed.values, (name) => sourceOf(parsed, name));
   if (config.auth === "token" && !config.tokenFile) {
-    throw new UsageError("--auth token needs --token-file with the tokens.");
+    throw new UsageError(
+      `${
+        sourceOf(parsed, "auth")
+      } token needs --token-file (or DORGU_WS_TOKEN_FILE) with the tokens.`,
+    );
   }
   return config;
 }
 
-const FLAG_OF: Record<string, string> = {
-  port: "--websocket-addr",
-  source: "--source",
-  namespaces: "--namespace",
-  auth: "--auth",
-  writeTimeoutMs: "--write-timeout",
-  readTimeoutMs: "--read-timeout",
-  maxMessageBytes: "--max-message-size",
-  logLevel: "--log-level",
-};
+function configFrom(
+  values: Record<string, FlagValue | undefined>,
+  what: (name: string) => string | undefined,
+): ServeConfig {
+  const raw: Partial<ServeConfig> = {};
+  for (const [name, flag] of Object.entries(SERVE_FLAGS)) {
+    const value = values[name] ?? defaultOf(flag);
+    if (value === undefined || !flag.read) continue;
+    Object.assign(raw, flag.read(value, what(name) ?? `--${name}`));
+  }
+  // Every read above checks its own value; this catches a table entry that
+  // forgets a field.
+  const parsed = v.safeParse(ConfigSchema, raw);
+  if (!parsed.success) {
+    throw new Error(
+      `The serve flag table left ${
+        v.getDotPath(parsed.issues[0]) ?? "a field"
+      } unset or invalid.`,
+    );
+  }
+  return parsed.output;
+}
 
-function describeValue(issue: v.BaseIssue<unknown>): string {
-  return `${issue.received} (${issue.message.replace(/\.$/, "")})`;
+function defaultOf(flag: ServeFlag): FlagValue | undefined {
+  if (flag.multiple) return [];
+  if (flag.default === undefined) return undefined;
+  return flag.type === "boolean"
+    ? parseBoolean(flag.default, "default")
+    : flag.default;
+}
+
+type Reader = NonNullable<ServeFlag["read"]>;
+
+function wholeNumber(
+  key: keyof ServeConfig,
+  range: { min: number; max: number },
+): Reader {
+  return (value, what) => ({ [key]: parseInteger(String(value), what, range) });
+}
+
+function duration(key: keyof ServeConfig): Reader {
+  return (value, what) => ({ [key]: parseDuration(String(value), what) });
+}
+
+function list(value: FlagValue): string[] {
+  return (Array.isArray(value) ? value : [String(value)]).flatMap((item) =>
+    item.split(",")
+  ).map((item) => item.trim()).filter(Boolean);
 }

@@ -2,31 +2,38 @@
  * `/metrics` in the Prometheus text format (version 0.0.4), built on demand
  * from the counters each component keeps.
  */
-import type { DispatchStats, Histogram, TopicStats } from "../hub/mod.ts";
+import type { TopicStats } from "../hub/mod.ts";
 import type { Topic } from "../protocol/mod.ts";
 import type { Resource, ResourceStats, WatchStats } from "../sources/mod.ts";
 import { VERSION } from "../version.ts";
+import type { Histogram } from "./histogram.ts";
+import type { InboundStats } from "./inbound.ts";
+import type { ConnectionStats } from "./upgrade.ts";
 
-/** Connection counters the HTTP layer keeps. */
-export interface ConnectionStats {
+/** What the transport reports about its connections. */
+export interface TransportStats {
   /** WebSocket connections open now. */
-  open: number;
-  /** Upgrades accepted since start. */
-  accepted: number;
-  /** Upgrades refused, by reason. */
-  rejected: Map<string, number>;
-  /** Connections ended, by cause. */
-  closed: Map<string, number>;
+  webSockets: number;
+  /** Connections open now that have not upgraded. */
+  http: number;
+  /** Connections closed as they arrived or while waiting, by reason. */
+  shed: Map<string, number>;
+  /** Bytes queued for clients, summed over connections. */
+  queuedBytes: number;
 }
 
 /** Everything `/metrics` reports. */
 export interface MetricsInput {
-  /** Connection counters. */
+  /** WebSocket upgrade counters. */
   connections: ConnectionStats;
+  /** Connection gauges and counters of the transport. */
+  transport: TransportStats;
+  /** Requests refused before any route (the host rule), by reason. */
+  refused: Map<string, number>;
   /** Per-topic hub counters. */
   topics: Map<Topic, TopicStats>;
   /** Inbound message counters. */
-  dispatch: DispatchStats;
+  inbound: InboundStats;
   /** Per-resource cache counters. */
   resources: Map<Resource, ResourceStats>;
   /** Per-resource watch counters (empty for the directory source). */
@@ -60,7 +67,35 @@ const FAMILIES: Family[] = [
     name: "dorgu_ws_connections",
     kind: "gauge",
     help: "Open WebSocket connections.",
-    samples: (i) => i.connections.open,
+    samples: (i) => i.transport.webSockets,
+  },
+  {
+    name: "dorgu_ws_http_connections",
+    kind: "gauge",
+    help: "Open connections that have not upgraded to WebSocket.",
+    samples: (i) => i.transport.http,
+  },
+  {
+    name: "dorgu_ws_connections_shed_total",
+    kind: "counter",
+    help:
+      "Connections closed by the server as they arrived or while idle, by reason (file_limit, http_limit, evicted, header_timeout, write_timeout, draining).",
+    label: "reason",
+    samples: (i) => i.transport.shed,
+  },
+  {
+    name: "dorgu_ws_http_refused_total",
+    kind: "counter",
+    help: "Requests refused before any route, by reason (host).",
+    label: "reason",
+    samples: (i) => i.refused,
+  },
+  {
+    name: "dorgu_ws_send_queue_bytes",
+    kind: "gauge",
+    help:
+      "Bytes queued for WebSocket clients, not counting the one write of at most 64 KiB each may have under way.",
+    samples: (i) => i.transport.queuedBytes,
   },
   {
     name: "dorgu_ws_connections_accepted_total",
@@ -129,13 +164,13 @@ const FAMILIES: Family[] = [
     kind: "counter",
     help: "Error replies sent, by code.",
     label: "code",
-    samples: (i) => i.dispatch.errors,
+    samples: (i) => i.inbound.errors,
   },
   {
     name: "dorgu_ws_rate_limited_total",
     kind: "counter",
     help: "Client messages refused by the rate limit.",
-    samples: (i) => i.dispatch.rateLimited,
+    samples: (i) => i.inbound.rateLimited,
   },
   {
     name: "dorgu_ws_cache_objects",
@@ -223,7 +258,7 @@ export function renderMetrics(input: MetricsInput): string {
     out,
     "dorgu_ws_request_duration_seconds",
     "Time to answer a request, per topic.",
-    input.dispatch.latency,
+    input.inbound.latency,
   );
   return out.join("\n") + "\n";
 }

@@ -1,25 +1,30 @@
 /**
- * Starting and stopping the service: the hub, the state and its source,
- * `Deno.serve`, the write-timeout sweep, and a graceful SIGTERM.
+ * Starting and stopping the service: the hub, the sources' state and its
+ * source, the transport and its routes, and a graceful SIGTERM. The
+ * composition root: every other module gets what it needs from here.
  */
-import { Dispatcher, Hub } from "../hub/mod.ts";
+import { Hub } from "../hub/mod.ts";
 // Types only: the Kubernetes modules load when a Kubernetes feature is on.
 import type { CredentialLoader } from "../kube/mod.ts";
 import { createLogger, type Logger } from "../log.ts";
 import type { Source } from "../sources/source.ts";
-import { ClusterState } from "../sources/state.ts";
+import { createState } from "../sources/state.ts";
+import type { Store } from "../sources/store.ts";
+import { connectionsAllowedByFileLimit, HttpServer } from "../transport/mod.ts";
 import { VERSION } from "../version.ts";
 import { type Authenticator, TokenFileAuthenticator } from "./auth.ts";
-import { formatFlags } from "../flags.ts";
-import { parseServeArgs, SERVE_FLAGS, type ServeConfig } from "./config.ts";
-import { createHandler } from "./http.ts";
+import { parseServeArgs, type ServeConfig, serveHelp } from "./config.ts";
+import { health, metrics, ready, version } from "./endpoints.ts";
+import { Inbound } from "./inbound.ts";
+import { createRouter } from "./routes.ts";
+import { createUpgradeRoute } from "./upgrade.ts";
 
 /** Options for {@link startServer}. */
 export interface StartOptions {
   /** Structured log; default JSON lines on stderr at the configured level. */
   log?: Logger;
   /** Builds the source instead of `config.source` (benchmarks use this). */
-  source?: (state: ClusterState, log: Logger) => Source;
+  source?: (store: Store, log: Logger) => Source;
   /** Pins the epoch (tests). */
   epoch?: string;
 }
@@ -31,7 +36,7 @@ export interface RunningServer {
   /** The topic registry. */
   readonly hub: Hub;
   /** The projection cache. */
-  readonly state: ClusterState;
+  readonly store: Store;
   /** The source feeding the cache. */
   readonly source: Source;
   /**
@@ -52,70 +57,130 @@ export async function startServer(
     epoch: options.epoch,
   });
   const namespaces = config.source === "kubernetes" ? config.namespaces : [];
-  const state = new ClusterState(hub, {
+  const { store, queries } = createState(hub, {
     log,
-    scopes: namespaces.length
+    namespaces: namespaces.length
       ? { personas: namespaces, deployments: namespaces, events: namespaces }
       : undefined,
   });
-  const dispatcher = new Dispatcher(hub, state, {
-    maxMessageBytes: config.maxMessageBytes,
-    log,
-  });
+  const inbound = new Inbound(hub, { queries, log });
   const credentials = kubeCredentials(config);
   const authenticator = await createAuthenticator(config, {
     log,
     credentials,
   });
-  const source = options.source?.(state, log) ??
-    await createSource(config, state, { log, credentials });
+  const source = options.source?.(store, log) ??
+    await createSource(config, store, { log, credentials });
   await source.start();
 
-  const handler = createHandler({
+  let draining = false;
+  // The routes need the server's counts; the server needs the routes.
+  const transport: { server?: HttpServer } = {};
+  const upgrade = createUpgradeRoute({
     config,
     hub,
-    dispatcher,
-    state,
-    source,
+    inbound,
     authenticator,
     log,
+    openConnections: () => transport.server?.webSockets.size ?? 0,
+    draining: () => draining,
   });
-  const server = listen(config, handler.handle, log);
-  const sweepEvery = Math.min(1000, Math.max(50, config.writeTimeoutMs / 4));
-  const sweeper = setInterval(() => {
-    hub.sweep(performance.now(), config.writeTimeoutMs);
-  }, sweepEvery);
+  const router = createRouter([
+    { path: "/ws", methods: ["*"], handle: upgrade.handle },
+    { path: "/health", handle: health },
+    { path: "/ready", handle: () => ready(store, { draining }) },
+    { path: "/version", handle: version },
+    {
+      path: "/metrics",
+      handle: () =>
+        metrics({
+          connections: upgrade.stats,
+          transport: transportStats(transport.server as HttpServer),
+          refused: router.refused,
+          topics: hub.stats(),
+          inbound: inbound.stats,
+          resources: store.stats(),
+          watches: source.watchStats?.() ?? new Map(),
+        }),
+    },
+  ], { allowedHosts: config.allowedHosts, log });
+
+  const maxFiles = connectionsAllowedByFileLimit();
+  if (
+    maxFiles !== undefined &&
+    config.maxConnections + config.maxPendingConnections > maxFiles
+  ) {
+    log.warn(
+      "The open-file limit allows fewer connections than configured; connections past it are closed as they arrive. Raise the limit (ulimit -n) or lower --max-connections",
+      {
+        fileLimitConnections: maxFiles,
+        maxConnections: config.maxConnections,
+        maxPendingConnections: config.maxPendingConnections,
+      },
+    );
+  }
+  const listener = listen(config, log);
+  const server = new HttpServer(listener, {
+    handler: router.handle,
+    limits: {
+      maxWebSockets: config.maxConnections,
+      maxHttp: config.maxPendingConnections,
+      headerTimeoutMs: config.headerTimeoutMs,
+      writeTimeoutMs: config.writeTimeoutMs,
+      maxHeadBytes: 16 * 1024,
+      maxFiles,
+    },
+    websocket: {
+      maxMessageBytes: config.maxMessageBytes,
+      messageTimeoutMs: config.messageTimeoutMs,
+      sendBufferMessages: config.sendBuffer,
+      sendBufferBytes: config.sendBufferBytes,
+      pingIntervalMs: config.readTimeoutMs / 2,
+      readTimeoutMs: config.readTimeoutMs,
+      writeTimeoutMs: config.writeTimeoutMs,
+    },
+    log,
+  });
+  const addr = listener.addr as Deno.NetAddr;
   log.info("dorgu-ws is serving", {
     version: VERSION,
-    addr: server.addr.hostname.includes(":")
-      ? `[${server.addr.hostname}]:${server.addr.port}`
-      : `${server.addr.hostname}:${server.addr.port}`,
+    addr: addr.hostname.includes(":")
+      ? `[${addr.hostname}]:${addr.port}`
+      : `${addr.hostname}:${addr.port}`,
     source: config.source,
+    auth: config.auth,
+    websocket: config.enableWebsocket,
     epoch: hub.epoch,
   });
 
+  transport.server = server;
   let stopping: Promise<void> | undefined;
   return {
-    addr: server.addr,
+    addr,
     hub,
-    state,
+    store,
     source,
     shutdown(graceMs = 4000) {
       stopping ??= (async () => {
-        handler.drain();
-        clearInterval(sweeper);
+        draining = true;
         source.stop();
-        hub.closeAll("The server is shutting down.");
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        await Promise.race([
-          server.shutdown(),
-          new Promise((resolve) => timer = setTimeout(resolve, graceMs)),
-        ]);
-        clearTimeout(timer);
-        log.info("dorgu-ws stopped");
+        const clients = server.webSockets.size;
+        await server.shutdown(graceMs, "The server is shutting down.");
+        log.info("dorgu-ws stopped", { clients });
       })();
       return stopping;
     },
+  };
+}
+
+function transportStats(server: HttpServer) {
+  let queuedBytes = 0;
+  for (const socket of server.webSockets) queuedBytes += socket.queuedBytes;
+  return {
+    webSockets: server.webSockets.size,
+    http: server.httpConnections,
+    shed: server.counters.shed,
+    queuedBytes,
   };
 }
 
@@ -162,7 +227,7 @@ async function createAuthenticator(
 
 async function createSource(
   config: ServeConfig,
-  state: ClusterState,
+  store: Store,
   options: { log: Logger; credentials: ReturnType<typeof kubeCredentials> },
 ): Promise<Source> {
   const log = options.log;
@@ -174,27 +239,20 @@ async function createSource(
     const dir = config.source === "demo"
       ? new URL("../../examples/cluster", import.meta.url).pathname
       : config.source;
-    return new DirectorySource(dir, state, { log });
+    return new DirectorySource(dir, store, { log });
   }
-  const { ClusterSource } = await import("../sources/cluster.ts");
-  return new ClusterSource(state, {
+  const { KubernetesSource } = await import("../sources/kubernetes.ts");
+  return new KubernetesSource(store, {
     credentials: await options.credentials(),
     namespaces: config.namespaces,
     log,
   });
 }
 
-function listen(
-  config: ServeConfig,
-  handle: (request: Request) => Promise<Response>,
-  log: Logger,
-): Deno.HttpServer<Deno.NetAddr> {
-  const serve = (hostname: string) => {
+function listen(config: ServeConfig, log: Logger): Deno.Listener {
+  const open = (hostname: string) => {
     try {
-      return Deno.serve(
-        { hostname, port: config.port, onListen: () => {} },
-        handle,
-      );
+      return Deno.listen({ hostname, port: config.port });
     } catch (error) {
       if (error instanceof Deno.errors.AddrInUse) {
         throw new Error(
@@ -204,15 +262,15 @@ function listen(
       throw error;
     }
   };
-  if (config.hostname !== "") return serve(config.hostname);
+  if (config.hostname !== "") return open(config.hostname);
   // Like Go's ":9090": every interface, IPv6 and IPv4 where the host has
   // IPv6, IPv4 alone where it does not.
   try {
-    return serve("[::]");
+    return open("::");
   } catch (error) {
     if (!(error instanceof Deno.errors.AddrNotAvailable)) throw error;
     log.debug("IPv6 is unavailable; listening on IPv4 only", { error });
-    return serve("0.0.0.0");
+    return open("0.0.0.0");
   }
 }
 
@@ -223,11 +281,7 @@ function listen(
 export async function runServe(args: string[]): Promise<number> {
   const config = parseServeArgs(args);
   if (config === "help") {
-    console.log(
-      `Usage: dorgu-ws serve [flags]\n\nServes the dorgu WebSocket API for a Kubernetes cluster, or for a directory\nof manifests with --source DIR.\n\nFlags:\n${
-        formatFlags(SERVE_FLAGS)
-      }`,
-    );
+    console.log(serveHelp());
     return 0;
   }
   const server = await startServer(config);

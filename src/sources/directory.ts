@@ -1,79 +1,82 @@
 /**
  * The offline source: Kubernetes manifests in a directory (YAML, several
- * documents per file, or JSON; `List` objects are unpacked). The directory
- * is watched, and every edit, new file and deletion becomes the same events
- * a live cluster would produce, because each rescan is a resync of the
- * {@link ClusterState}.
+ * documents per file, or JSON; `List` objects are unpacked). Every edit,
+ * new file and deletion becomes the same events a live cluster would
+ * produce, because each change is a resync of the {@link Store}.
+ *
+ * The directory is polled, not watched. `Deno.watchFs` checks each event's
+ * path by opening it on its watcher thread, so one FIFO in the directory
+ * stops every later event and then hangs closing the watcher (and with it
+ * shutdown); a poll only ever `stat`s what it does not read. A poll costs
+ * a `stat` per file, and unchanged files are not read again.
  */
-import { loadAll } from "js-yaml";
-import * as v from "valibot";
 import { createLogger, type Logger } from "../log.ts";
-import { PROJECT, ProjectionError, projectionKey } from "./projections.ts";
-import { type Resource, resourceOfManifest, RESOURCES } from "./resources.ts";
-import type { ClusterState } from "./state.ts";
-
-const MANIFEST_EXTENSIONS = [".yaml", ".yml", ".json"];
-// Files larger than this are not manifests anyone edits by hand.
-const MAX_FILE_BYTES = 16 * 1024 * 1024;
+import {
+  FileSkipped,
+  findManifestFiles,
+  type FoundFile,
+  readManifestFile,
+} from "./manifest_files.ts";
+import {
+  type Manifest,
+  ManifestLimitError,
+  parseManifests,
+} from "./manifests.ts";
+import { RESOURCES } from "./resources.ts";
+import type { Store } from "./store.ts";
 
 /** Options for {@link DirectorySource}. */
 export interface DirectorySourceOptions {
-  /** Where malformed files are reported. */
+  /** Where skipped files are reported. */
   log?: Logger;
-  /** Quiet time after a file change before rescanning, in ms. Default 100. */
-  debounceMs?: number;
-  /** Whether to follow changes; default true. */
-  watch?: boolean;
+  /** Time between two scans of the directory, in ms. Default 250. */
+  pollMs?: number;
 }
 
-interface Manifest {
-  resource: Resource;
-  /** Cache key of the object, to spot one defined in two files. */
-  key: string;
-  object: unknown;
-}
+// A file read less than this long after it was last modified may change
+// again within the same timestamp (coarse file systems tick in seconds),
+// keeping mtime and size: it is read again until it has been quiet that
+// long, and parsed again only if its bytes changed.
+const RACY_MS = 2000;
+// Listing the directory may take at most about a tenth of the time
+// between scans (reading a changed file is a one-off and not counted).
+const LIST_SHARE = 10;
 
 interface FileEntry {
-  mtime: number;
-  size: number;
+  /** What `stat` said when it was last looked at. */
+  signature: string;
+  /** Whether to read it again although its signature is unchanged. */
+  racy: boolean;
+  /** SHA-256 of the bytes last parsed. */
+  digest?: string;
+  /** The objects of its last good contents. */
   manifests: Manifest[];
 }
-
-const ManifestHeader = v.object({
-  apiVersion: v.string(),
-  kind: v.string(),
-  items: v.optional(v.array(v.unknown())),
-});
 
 /** Serves the cluster described by the manifests in one directory. */
 export class DirectorySource {
   #dir: string;
-  #state: ClusterState;
+  #store: Store;
   #log: Logger;
-  #debounceMs: number;
-  #watch: boolean;
+  #pollMs: number;
   #files = new Map<string, FileEntry>();
-  // Paths the watcher reported since the last rescan. They are re-read
-  // whatever their stat says: an edit within the file system's timestamp
-  // granularity that keeps the size leaves mtime and size unchanged.
-  #dirty = new Set<string>();
-  #watcher: Deno.FsWatcher | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
-  // Rescans run one after another, never two at once.
   #scanning: Promise<void> = Promise.resolve();
+  #listProblem: string | undefined;
+  // How long the last listing took, in ms.
+  #listMs = 0;
   #stopped = false;
 
-  /** Creates a source reading `dir` into `state`. */
+  /** Creates a source reading `dir` into `store`. */
   constructor(
     dir: string,
-    state: ClusterState,
+    store: Store,
     options: DirectorySourceOptions = {},
   ) {
     this.#dir = dir;
-    this.#state = state;
+    this.#store = store;
     this.#log = (options.log ?? createLogger()).with({ source: dir });
-    this.#debounceMs = options.debounceMs ?? 100;
-    this.#watch = options.watch ?? true;
+    this.#pollMs = options.pollMs ?? 250;
   }
 
   /**
@@ -91,116 +94,126 @@ export class DirectorySource {
         `The source ${this.#dir} is not a directory. Pass --source with a directory of manifests.`,
       );
     }
-    // The watcher reports absolute, resolved paths; list files the same way.
     this.#dir = await Deno.realPath(this.#dir);
-    await this.#rescan();
-    if (this.#watch) this.#follow();
+    await this.#scan(true);
+    this.#schedule(this.#pollMs);
   }
 
-  /** Stops following changes. */
-  stop(): void {
+  /**
+   * Stops following changes. Resolves when a scan under way has ended
+   * (a file that does not answer can hold it for a few seconds).
+   */
+  stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
-    try {
-      this.#watcher?.close();
-    } catch {
-      // Already closed.
-    }
+    return this.#scanning;
   }
 
-  #follow(): void {
-    try {
-      this.#watcher = Deno.watchFs(this.#dir, { recursive: true });
-    } catch (error) {
-      this.#log.warn(
-        "Cannot watch the source directory; serving it as it is now",
-        { error },
-      );
-      return;
-    }
-    (async () => {
-      try {
-        for await (const event of this.#watcher as Deno.FsWatcher) {
-          for (const path of event.paths) this.#dirty.add(path);
-          clearTimeout(this.#timer);
-          this.#timer = setTimeout(() => {
-            this.#scanning = this.#scanning.then(() => this.#rescan());
-          }, this.#debounceMs);
-        }
-      } catch (error) {
-        if (!this.#stopped) {
-          this.#log.warn("Stopped watching the source directory", { error });
-        }
-      }
-    })();
-  }
-
-  async #rescan(): Promise<void> {
+  #schedule(delayMs: number): void {
     if (this.#stopped) return;
-    let paths: string[];
-    try {
-      paths = await listManifests(this.#dir);
-    } catch (error) {
-      this.#log.warn(
-        "Cannot list the source directory; keeping what was read",
-        {
-          error,
-        },
-      );
-      return;
-    }
-    const seen = new Set(paths);
-    for (const path of [...this.#files.keys()]) {
-      if (!seen.has(path)) this.#files.delete(path);
-    }
-    const dirty = this.#dirty;
-    this.#dirty = new Set();
-    for (const path of paths) await this.#refresh(path, dirty.has(path));
-    this.#publish();
+    this.#timer = setTimeout(() => {
+      this.#scanning = this.#scan(false).catch((error) => {
+        this.#log.error("Scanning the source directory failed", { error });
+      }).then(() => {
+        this.#schedule(Math.max(this.#pollMs, this.#listMs * LIST_SHARE));
+      });
+    }, delayMs);
   }
 
-  // Re-reads `path` if it changed. A file that fails to parse keeps its
-  // last good contents: an editor's half-written save must not look like
-  // every object in it being deleted and created again.
-  async #refresh(path: string, force: boolean): Promise<void> {
-    let stat: Deno.FileInfo;
+  async #scan(first: boolean): Promise<void> {
+    let found: FoundFile[];
+    const listing = performance.now();
     try {
-      stat = await Deno.stat(path);
-    } catch {
+      found = await findManifestFiles(this.#dir);
+      this.#listMs = performance.now() - listing;
+    } catch (error) {
+      const problem = (error as Error).message;
+      if (problem !== this.#listProblem) {
+        this.#log.warn(
+          "Cannot list the source directory; keeping what was read",
+          { error },
+        );
+      }
+      this.#listProblem = problem;
+      return;
+    }
+    if (this.#listProblem !== undefined) {
+      this.#log.info("Listing the source directory again");
+      this.#listProblem = undefined;
+    }
+    let changed = first;
+    const seen = new Set(found.map((f) => f.path));
+    for (const path of [...this.#files.keys()]) {
+      if (seen.has(path)) continue;
       this.#files.delete(path);
-      return;
+      changed = true;
     }
-    const mtime = stat.mtime?.getTime() ?? 0;
+    for (const file of found) {
+      if (this.#stopped) return;
+      if (await this.#refresh(file)) changed = true;
+    }
+    if (changed && !this.#stopped) this.#publish();
+  }
+
+  // Re-reads `file` if it may have changed; true when its objects did. A
+  // file that cannot be read or parsed keeps its last good objects: an
+  // editor's half-written save must not look like every object in it
+  // being deleted and created again.
+  async #refresh(file: FoundFile): Promise<boolean> {
+    const { path, info } = file;
     const known = this.#files.get(path);
-    if (
-      !force && known && known.mtime === mtime && known.size === stat.size
-    ) return;
-    if (stat.size > MAX_FILE_BYTES) {
-      this.#log.warn("Skipped a manifest file larger than 16 MiB", { path });
-      return;
+    const signature = `${
+      info.mtime?.getTime() ?? 0
+    }:${info.size}:${info.dev}:${info.ino}:${file.problem ?? ""}`;
+    if (known?.signature === signature && !known.racy) return false;
+    const keep = (entry: Partial<FileEntry>) => {
+      this.#files.set(path, {
+        signature,
+        racy: false,
+        manifests: known?.manifests ?? [],
+        ...entry,
+      });
+      return false;
+    };
+    if (file.problem) {
+      this.#log.warn("Skipped a manifest file", { path, reason: file.problem });
+      return keep({});
     }
+    const readAt = Date.now();
+    let bytes: Uint8Array;
+    try {
+      bytes = await readManifestFile(path);
+    } catch (error) {
+      const reason = error instanceof FileSkipped
+        ? error.message
+        : `it cannot be read: ${(error as Error).message}`;
+      this.#log.warn("Skipped a manifest file", { path, reason });
+      return keep({});
+    }
+    const racy = readAt - (info.mtime?.getTime() ?? 0) < RACY_MS;
+    const digest = await sha256(bytes);
+    if (known?.digest === digest) return keep({ racy, digest });
     let manifests: Manifest[];
     try {
-      manifests = parseManifests(await Deno.readTextFile(path), path);
+      manifests = parseManifests(new TextDecoder().decode(bytes), path);
     } catch (error) {
       // YAML errors carry a multi-line source excerpt; the first line has
       // the reason and the line:column, which is what a log line needs.
-      this.#log.warn("Skipped a malformed manifest file", {
-        path,
-        reason: (error as Error).message.split("\n")[0],
-      });
-      this.#files.set(path, {
-        mtime,
-        size: stat.size,
-        manifests: known?.manifests ?? [],
-      });
-      return;
+      const reason = (error as Error).message.split("\n")[0];
+      this.#log.warn(
+        error instanceof ManifestLimitError
+          ? "Skipped a manifest file"
+          : "Skipped a malformed manifest file",
+        { path, reason },
+      );
+      return keep({ racy, digest });
     }
-    this.#files.set(path, { mtime, size: stat.size, manifests });
+    this.#files.set(path, { signature, racy, digest, manifests });
+    return true;
   }
 
   #publish(): void {
-    const listings = new Map(RESOURCES.map((r) => [r, this.#state.resync(r)]));
+    const listings = new Map(RESOURCES.map((r) => [r, this.#store.resync(r)]));
     const owners = new Map<string, string>();
     for (const [path, entry] of this.#files) {
       for (const { resource, key, object } of entry.manifests) {
@@ -208,11 +221,7 @@ export class DirectorySource {
         if (owner !== undefined && owner !== path) {
           this.#log.warn(
             "The same object is defined twice; the later file wins",
-            {
-              object: key,
-              path,
-              previous: owner,
-            },
+            { object: key, path, previous: owner },
           );
         }
         owners.set(key, path);
@@ -223,56 +232,9 @@ export class DirectorySource {
   }
 }
 
-async function listManifests(dir: string): Promise<string[]> {
-  const found: string[] = [];
-  const walk = async (path: string) => {
-    for await (const entry of Deno.readDir(path)) {
-      if (entry.name.startsWith(".")) continue;
-      const child = `${path}/${entry.name}`;
-      if (entry.isDirectory) await walk(child);
-      else if (MANIFEST_EXTENSIONS.some((ext) => entry.name.endsWith(ext))) {
-        found.push(child);
-      }
-    }
-  };
-  await walk(dir.replace(/\/+$/, "") || "/");
-  return found.sort();
-}
-
-/**
- * Parses one manifest file into the objects dorgu-ws follows. Throws with a
- * reason naming the document when any part of the file is malformed, so
- * one bad document does not half-apply a file.
- */
-export function parseManifests(text: string, path: string): Manifest[] {
-  const documents = path.endsWith(".json")
-    ? [JSON.parse(text)]
-    : loadAll(text, { filename: path });
-  const manifests: Manifest[] = [];
-  const visit = (document: unknown, where: string) => {
-    if (document === null || document === undefined) return;
-    const header = v.safeParse(ManifestHeader, document);
-    if (!header.success) {
-      throw new Error(
-        `${where} is not a Kubernetes object: it needs apiVersion and kind strings.`,
-      );
-    }
-    const { apiVersion, kind, items } = header.output;
-    if (kind.endsWith("List") && items) {
-      items.forEach((item, i) => visit(item, `${where}, item ${i + 1}`));
-      return;
-    }
-    const resource = resourceOfManifest(apiVersion, kind);
-    if (!resource) return;
-    let key: string;
-    try {
-      key = projectionKey(resource, PROJECT[resource](document));
-    } catch (error) {
-      if (!(error instanceof ProjectionError)) throw error;
-      throw new Error(`${where} (${kind}): ${error.message}`);
-    }
-    manifests.push({ resource, key: `${resource}/${key}`, object: document });
-  };
-  documents.forEach((document, i) => visit(document, `document ${i + 1}`));
-  return manifests;
+async function sha256(bytes: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>),
+  );
+  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
 }

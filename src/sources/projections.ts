@@ -1,31 +1,34 @@
 /**
  * Object -> projection: the few fields of each Kubernetes object the
  * protocol needs, validated with valibot. Only projections are cached, so
- * memory per object stays small however large the objects are.
- *
- * Display fields accept strings, numbers and booleans, since a hand-edited
- * CRD object with `tier: 1` should still be shown rather than dropped.
+ * memory per object stays small however large the objects are; the
+ * fields' bounds are in `fields.ts`.
  */
 import * as v from "valibot";
 import type { RolloutState } from "../protocol/mod.ts";
 import { describeIssues } from "../protocol/mod.ts";
+import {
+  Count,
+  MAX_LIST_ITEMS,
+  MAX_NODES,
+  Message,
+  Metadata,
+  ShortName,
+  Text,
+} from "./fields.ts";
 import type { Resource } from "./resources.ts";
 
-const Text = v.nullish(
-  v.union([
-    v.string(),
-    v.pipe(v.union([v.number(), v.boolean()]), v.transform(String)),
-  ]),
-  "",
-);
-const Count = v.nullish(v.number(), 0);
-const Metadata = v.object({
-  name: v.pipe(v.string(), v.minLength(1)),
-  namespace: Text,
-  uid: Text,
-  creationTimestamp: Text,
-  generation: v.nullish(v.number()),
-});
+// A list field of at most `max` entries, absent or null reading as []. The
+// length is checked before any entry is looked at.
+const list = <S extends v.GenericSchema>(item: S, max: number) =>
+  v.nullish(
+    v.pipe(
+      v.array(v.unknown()),
+      v.maxLength(max, `must have at most ${max} entries`),
+      v.array(item),
+    ),
+    [],
+  );
 // An optional nested object: absent or null reads as {}, so its own
 // defaults still apply.
 const Obj = <T extends v.ObjectEntries>(entries: T) =>
@@ -116,15 +119,15 @@ export interface Projections {
 
 const PersonaSchema = v.object({
   metadata: Metadata,
-  spec: Obj({ name: Text, type: Text, tier: Text }),
+  spec: Obj({ name: ShortName, type: Text, tier: Text }),
   status: Obj({
     phase: Text,
     health: Obj({ status: Text }),
     validation: v.nullish(v.object({
       passed: v.nullish(v.boolean(), false),
-      issues: v.nullish(
-        v.array(v.object({ severity: Text, message: Text })),
-        [],
+      issues: list(
+        v.object({ severity: Text, message: Message }),
+        MAX_LIST_ITEMS,
       ),
     })),
   }),
@@ -132,16 +135,16 @@ const PersonaSchema = v.object({
 
 const ClusterSchema = v.object({
   metadata: Metadata,
-  spec: Obj({ name: Text, environment: Text }),
+  spec: Obj({ name: ShortName, environment: Text }),
   status: Obj({
     phase: Text,
     kubernetesVersion: Text,
     platform: Text,
     applicationCount: Count,
-    nodes: v.nullish(v.array(v.object({ name: Text })), []),
-    addons: v.nullish(
-      v.array(v.object({ name: Text, installed: v.nullish(v.boolean()) })),
-      [],
+    nodes: list(v.object({ name: ShortName }), MAX_NODES),
+    addons: list(
+      v.object({ name: Text, installed: v.nullish(v.boolean()) }),
+      MAX_LIST_ITEMS,
     ),
   }),
 });
@@ -154,7 +157,7 @@ const DeploymentSchema = v.object({
     replicas: v.nullish(v.number()),
     template: Obj({
       spec: Obj({
-        containers: v.nullish(v.array(v.object({ image: Text })), []),
+        containers: list(v.object({ image: Text }), MAX_LIST_ITEMS),
       }),
     }),
   }),
@@ -164,7 +167,7 @@ const DeploymentSchema = v.object({
     readyReplicas: Count,
     updatedReplicas: Count,
     availableReplicas: Count,
-    conditions: v.nullish(v.array(Condition), []),
+    conditions: list(Condition, MAX_LIST_ITEMS),
   }),
 });
 
@@ -172,8 +175,8 @@ const EventSchema = v.object({
   metadata: Metadata,
   type: Text,
   reason: Text,
-  message: Text,
-  involvedObject: Obj({ kind: Text, namespace: Text, name: Text }),
+  message: Message,
+  involvedObject: Obj({ kind: Text, namespace: Text, name: ShortName }),
   count: v.nullish(v.number()),
   lastTimestamp: Text,
   eventTime: Text,

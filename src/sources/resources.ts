@@ -65,6 +65,22 @@ export function apiVersionOf(info: ResourceInfo): string {
   return info.group ? `${info.group}/${info.version}` : info.version;
 }
 
+/**
+ * How logs and `/ready` name a resource's listing: `plural.group/version`
+ * as kubectl spells a grouped resource, `plural (v1)` for the core group
+ * (whose group is empty, so `events/v1` would read as a group "events"),
+ * and where it is listed.
+ */
+export function listingLabel(info: ResourceInfo, namespace?: string): string {
+  const name = info.group
+    ? `${info.plural}.${info.group}/${info.version}`
+    : `${info.plural} (${info.version})`;
+  if (!info.namespaced) return name;
+  return namespace
+    ? `${name} in namespace ${namespace}`
+    : `${name} in all namespaces`;
+}
+
 /** The resource a manifest's `apiVersion` and `kind` denote, if any. */
 export function resourceOfManifest(
   apiVersion: unknown,

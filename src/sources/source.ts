@@ -10,7 +10,7 @@ export interface WatchStats {
   decodeErrors: number;
 }
 
-/** Something that feeds a {@link ClusterState} from the outside world. */
+/** Something that feeds the store (`store.ts`) from the outside world. */
 export interface Source {
   /** Starts feeding; resolves once set up (not necessarily synced). */
   start(): Promise<void>;

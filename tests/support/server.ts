@@ -203,6 +203,43 @@ export async function spawnServer(
   };
 }
 
+/** A server subprocess on a fresh copy of the example cluster. */
+export interface ExampleServer extends AsyncDisposable {
+  /** The copy of `examples/cluster` it serves; edit it to make events. */
+  dir: string;
+  /** The process. */
+  server: ServerProcess;
+  /** `ws://127.0.0.1:PORT/ws`. */
+  url: string;
+}
+
+/**
+ * Runs `dorgu-ws serve --source COPY ARGS` on a copy of the example
+ * cluster; `await using` stops it.
+ */
+export async function spawnExample(
+  args: string[] = [],
+): Promise<ExampleServer> {
+  const dir = await copyExamples();
+  const server = await spawnServer(["--source", dir, ...args]);
+  return {
+    dir,
+    server,
+    url: `ws://127.0.0.1:${server.port}/ws`,
+    [Symbol.asyncDispose]: async () => {
+      await server.stop();
+    },
+  };
+}
+
+/** A WebSocket URL on a loopback port where nothing listens. */
+export function closedUrl(): string {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return `ws://127.0.0.1:${port}/ws`;
+}
+
 /** Runs `dorgu-ws ARGS` to completion, as the binary would. */
 export async function runCli(
   args: string[],

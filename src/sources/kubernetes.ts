@@ -1,20 +1,21 @@
 /**
  * The Kubernetes source: one informer per followed resource (and per
- * namespace with `--namespace`), each feeding the {@link ClusterState}.
+ * namespace with `--namespace`), each feeding the {@link Store}.
  */
 import { type CredentialSource, Informer, KubeClient } from "../kube/mod.ts";
 import { createLogger, type Logger } from "../log.ts";
 import {
+  listingLabel,
   type Resource,
   RESOURCE_INFO,
   type ResourceInfo,
   RESOURCES,
 } from "./resources.ts";
 import type { Source, WatchStats } from "./source.ts";
-import type { ClusterState } from "./state.ts";
+import type { Store } from "./store.ts";
 
-/** Options for {@link ClusterSource}. */
-export interface ClusterSourceOptions {
+/** Options for {@link KubernetesSource}. */
+export interface KubernetesSourceOptions {
   /** Credentials for the API server, shared with anything else using them. */
   credentials: CredentialSource;
   /** Namespaces to watch namespaced resources in; empty for all. */
@@ -40,28 +41,18 @@ export function collectionPath(info: ResourceInfo, namespace?: string): string {
     : `${base}/${info.plural}`;
 }
 
-function labelOf(info: ResourceInfo, namespace?: string): string {
-  const name = `${info.plural}${
-    info.group ? `.${info.group}` : ""
-  }/${info.version}`;
-  if (!info.namespaced) return name;
-  return namespace
-    ? `${name} in namespace ${namespace}`
-    : `${name} in all namespaces`;
-}
-
-/** Follows a Kubernetes cluster. */
-export class ClusterSource implements Source {
-  #state: ClusterState;
-  #options: ClusterSourceOptions;
+/** Follows a Kubernetes cluster through its API server. */
+export class KubernetesSource implements Source {
+  #store: Store;
+  #options: KubernetesSourceOptions;
   #log: Logger;
   #credentials: CredentialSource;
   #client: KubeClient;
   #informers: { resource: Resource; informer: Informer }[] = [];
 
-  /** Creates the source; {@link ClusterSource.start} connects. */
-  constructor(state: ClusterState, options: ClusterSourceOptions) {
-    this.#state = state;
+  /** Creates the source; {@link KubernetesSource.start} connects. */
+  constructor(store: Store, options: KubernetesSourceOptions) {
+    this.#store = store;
     this.#options = options;
     this.#log = options.log ?? createLogger();
     this.#credentials = options.credentials;
@@ -89,21 +80,23 @@ export class ClusterSource implements Source {
     }
     for (const resource of RESOURCES) {
       const info = RESOURCE_INFO[resource];
-      const scopes: (string | undefined)[] =
+      const namespaces: (string | undefined)[] =
         info.namespaced && this.#options.namespaces.length
           ? [...this.#options.namespaces]
           : [undefined];
-      for (const namespace of scopes) {
+      for (const namespace of namespaces) {
         const informer = new Informer({
           client: this.#client,
           path: collectionPath(info, namespace),
-          label: labelOf(info, namespace),
+          label: listingLabel(info, namespace),
           target: {
-            resync: () => this.#state.resync(resource, { namespace }),
-            upsert: (object) => this.#state.upsert(resource, object),
-            remove: (object) => this.#state.remove(resource, object),
+            resync: () => this.#store.resync(resource, { namespace }),
+            upsert: (object) => this.#store.upsert(resource, object),
+            remove: (object) => this.#store.remove(resource, object),
             problem: (message) =>
-              this.#state.setProblem(resource, message, { namespace }),
+              this.#store.readiness.setProblem(resource, message, {
+                namespace,
+              }),
           },
           log: this.#log,
           ...this.#options.informer,

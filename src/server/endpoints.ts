@@ -1,0 +1,52 @@
+/**
+ * The plain HTTP endpoints: liveness, readiness, the build, and metrics.
+ */
+import type { Store } from "../sources/mod.ts";
+import { buildInfo } from "../version.ts";
+import {
+  METRICS_CONTENT_TYPE,
+  type MetricsInput,
+  renderMetrics,
+} from "./metrics.ts";
+
+const TEXT = { "content-type": "text/plain; charset=utf-8" };
+const JSON_TYPE = { "content-type": "application/json" };
+
+/** `/health`: 200 while the process serves. */
+export function health(): Response {
+  return new Response("ok\n", { headers: TEXT });
+}
+
+/**
+ * `/ready`: 200 once every watched resource has completed its first list
+ * and the server is not shutting down; else 503 naming what is pending.
+ */
+export function ready(store: Store, options: { draining: boolean }): Response {
+  const pending: Record<string, string> = Object.fromEntries(
+    store.readiness.pending(),
+  );
+  if (options.draining) pending.server = "shutting down";
+  if (Object.keys(pending).length === 0) {
+    return new Response(JSON.stringify({ ready: true }) + "\n", {
+      headers: JSON_TYPE,
+    });
+  }
+  return new Response(JSON.stringify({ ready: false, pending }) + "\n", {
+    status: 503,
+    headers: JSON_TYPE,
+  });
+}
+
+/** `/version`: the build, for clients and operators. */
+export function version(): Response {
+  return new Response(JSON.stringify(buildInfo()) + "\n", {
+    headers: JSON_TYPE,
+  });
+}
+
+/** `/metrics`: the Prometheus text format. */
+export function metrics(input: MetricsInput): Response {
+  return new Response(renderMetrics(input), {
+    headers: { "content-type": METRICS_CONTENT_TYPE },
+  });
+}

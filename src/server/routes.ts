@@ -1,0 +1,81 @@
+/**
+ * The route table: which handler serves which path, and what every request
+ * passes first (the host rule). Adding an endpoint is adding a row.
+ */
+import type { Logger } from "../log.ts";
+import {
+  type RequestHandler,
+  type RequestInfo,
+  textResponse,
+} from "../transport/mod.ts";
+import { hostAllowed } from "./origin.ts";
+
+/** One row of the table. */
+export interface Route {
+  /** An exact path, or a prefix ending in `/*`. */
+  path: string;
+  /** Methods served; GET and HEAD by default, `*` for any. */
+  methods?: readonly string[];
+  /** Serves a matching request. */
+  handle: RequestHandler;
+}
+
+/** Options for {@link createRouter}. */
+export interface RouterOptions {
+  /** Host names allowed besides IP addresses and localhost. */
+  allowedHosts: readonly string[];
+  /** Where handler failures are logged. */
+  log: Logger;
+}
+
+/** Requests the router refused before any route, by reason. */
+export type RouterStats = Map<string, number>;
+
+const READ_METHODS = ["GET", "HEAD"] as const;
+
+/** Creates the handler serving `routes`, and its refusal counters. */
+export function createRouter(
+  routes: readonly Route[],
+  options: RouterOptions,
+): { handle: RequestHandler; refused: RouterStats } {
+  const refused: RouterStats = new Map();
+  const served = routes.map((r) => r.path.replace("/*", "/")).join(", ");
+  const find = (path: string) =>
+    routes.find((r) =>
+      r.path.endsWith("/*")
+        ? path.startsWith(r.path.slice(0, -1))
+        : r.path === path
+    );
+  async function handle(request: Request, info: RequestInfo) {
+    const host = request.headers.get("host");
+    if (!hostAllowed(host, { allowed: options.allowedHosts })) {
+      refused.set("host", (refused.get("host") ?? 0) + 1);
+      return textResponse(
+        421,
+        `Host ${host} is not served here: add it to --allowed-hosts (DORGU_WS_ALLOWED_HOSTS) to allow it.`,
+      );
+    }
+    const path = new URL(request.url).pathname;
+    const route = find(path);
+    if (!route) {
+      return textResponse(404, `Not found: this server serves ${served}.`);
+    }
+    const methods = route.methods ?? READ_METHODS;
+    if (!methods.includes("*") && !methods.includes(request.method)) {
+      return textResponse(
+        405,
+        `Only ${methods.join(" and ")} ${
+          methods.length > 1 ? "are" : "is"
+        } served here.`,
+        { allow: methods.join(", ") },
+      );
+    }
+    try {
+      return await route.handle(request, info);
+    } catch (error) {
+      options.log.error("Serving a request failed", { path, error });
+      return textResponse(500, "Internal error; it was logged.");
+    }
+  }
+  return { handle, refused };
+}

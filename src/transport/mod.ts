@@ -1,0 +1,14 @@
+/**
+ * Bytes on sockets: HTTP/1.1 requests and WebSocket messages on TCP or
+ * TLS connections, with every limit a peer could exhaust enforced where
+ * the bytes arrive. Knows nothing of topics, sessions or Kubernetes.
+ *
+ * @module
+ */
+export * from "./frames.ts";
+export * from "./frame_reader.ts";
+export * from "./send_queue.ts";
+export * from "./websocket.ts";
+export * from "./http1.ts";
+export * from "./handshake.ts";
+export * from "./http_server.ts";
