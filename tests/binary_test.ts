@@ -51,7 +51,11 @@ Deno.test(`compiled binary ${NAME}: version, from an empty directory with an emp
   );
   const version = await runCli(["version"], bare());
   assert.equal(version.code, 0, version.stderr);
-  assert.equal(version.stdout, `dorgu-ws ${manifest.version}\n`);
+  // The runtime it reports is the one it was compiled on.
+  assert.equal(
+    version.stdout.replace(/commit [^,]+/, "commit C"),
+    `Client Version: ${manifest.version} (commit C, Deno ${TESTED_DENO}, x86_64-unknown-linux-gnu)\n`,
+  );
   assert.equal(version.stderr, "");
   const unknown = await runCli(["--allow-write"], bare());
   assert.equal(unknown.code, 2, "runtime flags are the program's arguments");
@@ -70,15 +74,15 @@ Deno.test({
         bare(),
       );
       assert.equal(cluster.code, 0, cluster.stderr);
-      assert.equal(JSON.parse(cluster.stdout).name, "eu-west-prod");
+      assert.equal(JSON.parse(cluster.stdout).items[0].name, "eu-west-prod");
       const personas = await runCli(
         ["get", "personas", "-n", "production", "--url", url],
         bare({ NO_COLOR: "1" }),
       );
       assert.equal(personas.code, 0, personas.stderr);
-      assert.match(personas.stdout, /^NAMESPACE +NAME +APP/);
-      assert.match(personas.stdout, /production +payment-gateway +/);
-      assert.doesNotMatch(personas.stdout, /staging/);
+      assert.match(personas.stdout, /^NAME +APP +TYPE/);
+      assert.match(personas.stdout, /^payment-gateway +payment-gateway +api/m);
+      assert.doesNotMatch(personas.stdout, /search-api/); // in staging
       const health = await fetch(`http://127.0.0.1:${server.port}/health`);
       assert.equal(await health.text(), "ok\n");
     } finally {
@@ -135,9 +139,12 @@ Deno.test({
       ], bare());
       assert.equal(listed.code, 0, listed.stderr);
       assert.deepEqual(
-        JSON.parse(listed.stdout).personas.map((p: { name: string }) => p.name),
+        JSON.parse(listed.stdout).items.map((p: { name: string }) => p.name),
         ["cart"],
       );
+      // watch lists first, then follows: a persona created now is an event.
+      await eventually("watch's listing", () => watched.length > 0);
+      assert.deepEqual(watched[0].type, "response");
       await env.api(
         "POST",
         "/apis/dorgu.io/v1/namespaces/shop/applicationpersonas",
