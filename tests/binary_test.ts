@@ -450,10 +450,9 @@ async function metrics(port: number): Promise<string> {
   return await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
 }
 
-/** What each probe gets: the example cluster and one whose only event is 1 MB. */
+/** What each probe gets: a copy of the example cluster and a token file. */
 interface ProbeContext {
   examples: string;
-  bigEvent: string;
   tokens: string;
 }
 
@@ -477,39 +476,93 @@ async function serving(
   }
 }
 
-/**
- * A client that asks for 30 MB and reads none of it, so the server's send
- * buffer and write timeout come into play; resolves once the server has
- * closed it for `cause`.
- */
-async function stalledClientClosed(
+/** A client that asks for `requests` MB of events and reads none of it. */
+async function stalledClient(
   port: number,
-  cause: string,
-  timeoutMs: number,
-): Promise<void> {
+  requests: number,
+): Promise<RawSocket> {
   const { socket } = await RawSocket.connect(port);
-  try {
-    for (let i = 0; i < 30; i++) {
-      await socket.sendText(
-        JSON.stringify({
-          type: "request",
-          topic: "events",
-          requestId: `r${i}`,
-        }),
-      );
-    }
-    await eventually(
-      `a close for ${cause}`,
-      async () =>
-        new RegExp(
-          `^dorgu_ws_connections_closed_total\\{cause="${cause}"\\} 1$`,
-          "m",
-        )
-          .test(await metrics(port)),
-      timeoutMs,
+  await socket.sendText(
+    JSON.stringify({ type: "subscribe", topic: "events", requestId: "s" }),
+  );
+  for (let i = 0; i < requests; i++) {
+    await socket.sendText(
+      JSON.stringify({ type: "request", topic: "events", requestId: `r${i}` }),
     );
+  }
+  return socket;
+}
+
+/** Writes 250 Warning events of 4000 characters each, 1 MB, to `file`. */
+async function writeBigEvents(file: string): Promise<void> {
+  const prefix = file.split("/").pop();
+  await Deno.writeTextFile(
+    file,
+    Array.from({ length: 250 }, (_, i) =>
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "Event",
+        metadata: { name: `${prefix}.${i}`, namespace: "shop" },
+        involvedObject: { kind: "Pod", namespace: "shop", name: "p" },
+        type: "Warning",
+        reason: "Big",
+        message: "x".repeat(4000),
+        count: 1,
+        lastTimestamp: "2026-03-23T09:57:30Z",
+      })).join("\n---\n"),
+  );
+}
+
+/**
+ * A stalled client, then 250 new events at once: resolves once the server
+ * has dropped some of them for it, or closed it for a full send buffer.
+ * Under the default budgets (256 messages, 4 MiB) it would do neither.
+ */
+async function sendBufferOverflows(port: number, dir: string): Promise<void> {
+  const socket = await stalledClient(port, 5);
+  try {
+    await delay(300);
+    await writeBigEvents(`${dir}/more.yaml`);
+    await eventually("events dropped or a close", async () => {
+      const text = await metrics(port);
+      return /^dorgu_ws_messages_dropped_total\{topic="events"\} [1-9]/m
+        .test(text) ||
+        /^dorgu_ws_connections_closed_total\{cause="send_buffer_full"\} 1$/m
+          .test(text);
+    });
   } finally {
     socket.close();
+  }
+}
+
+/** A directory with the example cluster object and 1 MB of events. */
+async function bigEvents(examples: string): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "dorgu-ws-big-" });
+  await Deno.copyFile(`${examples}/cluster.yaml`, `${dir}/cluster.yaml`);
+  await writeBigEvents(`${dir}/events.yaml`);
+  return dir;
+}
+
+/** A connection that has sent part of an HTTP request head and stops. */
+async function halfRequest(port: number): Promise<Deno.Conn> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  await conn.write(new TextEncoder().encode("GET /ws HTTP/1.1\r\n"));
+  return conn;
+}
+
+/** Whether the server closes `conn` within `ms`. */
+async function closedWithin(conn: Deno.Conn, ms: number): Promise<boolean> {
+  const timer = setTimeout(() => conn.close(), ms);
+  try {
+    const read = await conn.read(new Uint8Array(1024)).catch(() => undefined);
+    return read === null;
+  } finally {
+    clearTimeout(timer);
+    try {
+      conn.close();
+    } catch {
+      // Closed by the timer.
+    }
   }
 }
 
@@ -553,6 +606,14 @@ const ENV_PROBES: Record<string, (context: ProbeContext) => Promise<void>> = {
     const api = await fakeApi();
     const config = await kubeconfig({ only: api });
     await serving([], { KUBECONFIG: config }, async () => {
+      await eventually("a request to the API", () => api.paths.length > 0);
+    });
+    await api.stop();
+  },
+  async DORGU_WS_KUBECONFIG() {
+    const api = await fakeApi();
+    const config = await kubeconfig({ only: api });
+    await serving([], { DORGU_WS_KUBECONFIG: config }, async () => {
       await eventually("a request to the API", () => api.paths.length > 0);
     });
     await api.stop();
@@ -611,6 +672,15 @@ const ENV_PROBES: Record<string, (context: ProbeContext) => Promise<void>> = {
       assert.equal(await from("https://other.example.com"), 403);
     });
   },
+  async DORGU_WS_ALLOWED_HOSTS({ examples }) {
+    await serving(["--source", examples], {
+      DORGU_WS_ALLOWED_HOSTS: "dorgu.example.com",
+    }, async (port) => {
+      const as = (host: string) => RawSocket.upgradeStatus(port, { host });
+      assert.equal(await as("dorgu.example.com"), 101);
+      assert.equal(await as("other.example.com"), 421);
+    });
+  },
   async DORGU_WS_AUTH({ examples, tokens }) {
     await serving(["--source", examples, "--token-file", tokens], {
       DORGU_WS_AUTH: "token",
@@ -645,6 +715,29 @@ const ENV_PROBES: Record<string, (context: ProbeContext) => Promise<void>> = {
       await first.close();
     });
   },
+  async DORGU_WS_MAX_PENDING_CONNECTIONS({ examples }) {
+    await serving(["--source", examples], {
+      DORGU_WS_MAX_PENDING_CONNECTIONS: "1",
+    }, async (port) => {
+      // Two clients that start a request and never finish it: the second
+      // pushes the first out at once (by default both would wait 10 s).
+      const first = await halfRequest(port);
+      const second = await halfRequest(port);
+      assert.ok(await closedWithin(first, 3000), "the first was closed");
+      second.close();
+    });
+  },
+  async DORGU_WS_HEADER_TIMEOUT({ examples }) {
+    await serving(["--source", examples], {
+      DORGU_WS_HEADER_TIMEOUT: "1s",
+    }, async (port) => {
+      const slow = await halfRequest(port);
+      assert.ok(
+        await closedWithin(slow, 5000),
+        "closed before the default 10 s",
+      );
+    });
+  },
   async DORGU_WS_RATE_LIMIT({ examples }) {
     // One token at a time; refilled at 20 a second by default, so a
     // request every 100 ms would never be refused.
@@ -675,27 +768,33 @@ const ENV_PROBES: Record<string, (context: ProbeContext) => Promise<void>> = {
       assert.ok(limited.length >= 2, `${limited.length} of 5 refused`);
     });
   },
-  async DORGU_WS_SEND_BUFFER({ bigEvent }) {
-    // 30 replies left unread: under the default 256, nothing would happen.
-    await serving(
-      ["--source", bigEvent, ...UNLIMITED, "--write-timeout", "1h"],
-      {
-        DORGU_WS_SEND_BUFFER: "1",
-      },
-      (port) => stalledClientClosed(port, "send_buffer_full", 10_000),
-    );
+  async DORGU_WS_SEND_BUFFER({ examples }) {
+    const dir = await bigEvents(examples);
+    await serving(["--source", dir, ...UNLIMITED, "--write-timeout", "1h"], {
+      DORGU_WS_SEND_BUFFER: "1",
+    }, (port) => sendBufferOverflows(port, dir));
   },
-  async DORGU_WS_WRITE_TIMEOUT({ bigEvent }) {
-    // Closed well before the default 10 s.
-    await serving([
-      "--source",
-      bigEvent,
-      ...UNLIMITED,
-      "--send-buffer",
-      "1000000",
-    ], {
+  async DORGU_WS_SEND_BUFFER_BYTES({ examples }) {
+    const dir = await bigEvents(examples);
+    await serving(["--source", dir, ...UNLIMITED, "--write-timeout", "1h"], {
+      DORGU_WS_SEND_BUFFER_BYTES: "64KiB",
+    }, (port) => sendBufferOverflows(port, dir));
+  },
+  async DORGU_WS_WRITE_TIMEOUT({ examples }) {
+    await serving(["--source", await bigEvents(examples), ...UNLIMITED], {
       DORGU_WS_WRITE_TIMEOUT: "1s",
-    }, (port) => stalledClientClosed(port, "write_timeout", 8000));
+    }, async (port) => {
+      // Closed well before the default 10 s.
+      const socket = await stalledClient(port, 30);
+      await eventually(
+        "a close for the write timeout",
+        async () =>
+          /^dorgu_ws_connections_closed_total\{cause="write_timeout"\} 1$/m
+            .test(await metrics(port)),
+        8000,
+      );
+      socket.close();
+    });
   },
   async DORGU_WS_READ_TIMEOUT({ examples }) {
     await serving(["--source", examples], {
@@ -728,6 +827,25 @@ const ENV_PROBES: Record<string, (context: ProbeContext) => Promise<void>> = {
       const { closeCode } = await socket.drain();
       socket.close();
       assert.equal(closeCode, 1009);
+    });
+  },
+  async DORGU_WS_MESSAGE_TIMEOUT({ examples }) {
+    await serving(["--source", examples], {
+      DORGU_WS_MESSAGE_TIMEOUT: "1s",
+    }, async (port) => {
+      // A text frame announcing 100 bytes, masked, with 10 of them sent.
+      const { socket } = await RawSocket.connect(port);
+      await socket.sendRaw(
+        new Uint8Array([0x81, 0x80 | 100, 1, 2, 3, 4, ...new Uint8Array(10)]),
+      );
+      const started = Date.now();
+      const { closeCode, reason } = await socket.drain();
+      socket.close();
+      assert.equal(closeCode, 1008, reason ?? "no reason");
+      assert.ok(
+        Date.now() - started < 5000,
+        `after ${Date.now() - started} ms`,
+      );
     });
   },
   async DORGU_WS_LOG_LEVEL({ examples }) {
@@ -766,12 +884,8 @@ Deno.test({
     for (const row of help.stdout.split("\n")) {
       const flag = /^ +(?:-\w, )?--([a-z-]+)/.exec(row)?.[1];
       if (!flag || flag === "help") continue;
-      if (flag === "kubeconfig") {
-        // The variable every Kubernetes client reads.
-        assert.match(row, /\$KUBECONFIG/);
-        variables.push("KUBECONFIG");
-        continue;
-      }
+      // The variable every Kubernetes client reads, besides dorgu-ws's own.
+      if (flag === "kubeconfig") variables.push("KUBECONFIG");
       const variable = /env (DORGU_WS_\w+)\)$/.exec(row)?.[1];
       assert.equal(
         variable,
@@ -787,28 +901,12 @@ Deno.test({
       "every variable the help lists has a probe here, and no other",
     );
     const examples = await copyExamples();
-    const bigEvent = await Deno.makeTempDir({ prefix: "dorgu-ws-big-" });
-    await Deno.copyFile(`${examples}/cluster.yaml`, `${bigEvent}/cluster.yaml`);
-    await Deno.writeTextFile(
-      `${bigEvent}/events.json`,
-      JSON.stringify({
-        apiVersion: "v1",
-        kind: "Event",
-        metadata: { name: "big.1", namespace: "shop" },
-        involvedObject: { kind: "Pod", namespace: "shop", name: "p" },
-        type: "Warning",
-        reason: "Big",
-        message: "x".repeat(1_000_000),
-        count: 1,
-        lastTimestamp: "2026-03-23T09:57:30Z",
-      }),
-    );
     const tokens = await Deno.makeTempFile();
     await Deno.writeTextFile(tokens, "t1,ops\n");
     for (const variable of variables) {
       await t.step(
         variable,
-        () => ENV_PROBES[variable]({ examples, bigEvent, tokens }),
+        () => ENV_PROBES[variable]({ examples, tokens }),
       );
     }
   },
