@@ -177,7 +177,12 @@ Deno.test({
         "/dorgu-ws",
         "version",
       ]);
-      assert.equal(version, `dorgu-ws ${manifest.version}\n`);
+      assert.match(
+        version,
+        new RegExp(
+          `^Client Version: ${manifest.version.replaceAll(".", "\\.")} `,
+        ),
+      );
       const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
       const port = (probe.addr as Deno.NetAddr).port;
       probe.close();
