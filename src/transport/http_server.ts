@@ -19,13 +19,12 @@
 import { createLogger, type Logger } from "../log.ts";
 import { acceptUpgrade } from "./handshake.ts";
 import {
-  checkFraming,
-  HttpError,
-  parseRequestHead,
-  type RequestHead,
-  serializeResponse,
-  textResponse,
-} from "./http1.ts";
+  type ExchangeContext,
+  type HttpConnection,
+  type RequestHandler,
+  serveHttp,
+} from "./http_exchange.ts";
+import { HttpError } from "./http1.ts";
 import { WebSocketConnection, type WebSocketLimits } from "./websocket.ts";
 
 /** Limits of the connection manager. */
@@ -43,29 +42,6 @@ export interface ConnectionLimits {
   /** Connections the open-file limit leaves room for; unlimited if absent. */
   maxFiles?: number;
 }
-
-/** Who sent a request, and the way to accept it as a WebSocket. */
-export interface RequestInfo {
-  /** The peer's address, `host:port`. */
-  remoteAddr: string;
-  /** Whether the connection is TLS. */
-  tls: boolean;
-  /**
-   * Accepts the request as a WebSocket upgrade. Returns the connection,
-   * not yet started, and the response the handler must return for the
-   * switch to happen. Throws {@link HttpError} for an invalid upgrade or
-   * when the connection limit is reached.
-   */
-  upgrade(
-    options?: { protocol?: string },
-  ): { socket: WebSocketConnection; response: Response };
-}
-
-/** Serves one request; may accept it as a WebSocket with `info.upgrade`. */
-export type RequestHandler = (
-  request: Request,
-  info: RequestInfo,
-) => Response | Promise<Response>;
 
 /** Options for {@link HttpServer}. */
 export interface HttpServerOptions {
@@ -87,20 +63,10 @@ export interface ConnectionCounters {
   shed: Map<string, number>;
 }
 
-interface HttpConnection {
-  conn: Deno.Conn;
-  // What the connection is waiting for: its request head, the handler,
-  // or the peer to take the response.
-  state: "head" | "busy" | "writing";
-  deadline: number;
-  upgrade?: { socket: WebSocketConnection; response: Response; accept: string };
-}
-
 // Descriptors kept free for everything that is not a client connection.
 const FILE_RESERVE = 64;
 // Timers are checked this often, or four times per the shortest timeout.
 const SWEEP_MS = 1000;
-const BUSY_LIMIT_MS = 60_000;
 
 /** An HTTP/1.1 and WebSocket server on one or more listeners. */
 export class HttpServer {
@@ -114,11 +80,20 @@ export class HttpServer {
   #sweeper: ReturnType<typeof setInterval>;
   #stopping = false;
   #fileWarnedAt = -Infinity;
+  #exchange: ExchangeContext;
 
   /** Starts serving on `listener`. */
   constructor(listener: Deno.Listener, options: HttpServerOptions) {
     this.#options = options;
     this.#log = options.log ?? createLogger();
+    this.#exchange = {
+      handler: options.handler,
+      limits: options.limits,
+      log: this.#log,
+      stopping: () => this.#stopping,
+      accept: (http, request, upgrade) => this.#accept(http, request, upgrade),
+      adopt: (http, leftover) => this.#adopt(http, leftover),
+    };
     const shortest = Math.min(
       options.limits.headerTimeoutMs,
       options.limits.writeTimeoutMs,
@@ -159,7 +134,7 @@ export class HttpServer {
     return this.#http.size;
   }
 
-  #upgrade(
+  #accept(
     http: HttpConnection,
     request: Request,
     options: { protocol?: string } = {},
@@ -176,6 +151,21 @@ export class HttpServer {
     const response = new Response(null, { status: 200 });
     http.upgrade = { socket, response, accept };
     return { socket, response };
+  }
+
+  // Takes over a connection whose 101 response is out.
+  #adopt(http: HttpConnection, leftover: Uint8Array): void {
+    this.#http.delete(http.conn);
+    const socket = (http.upgrade as NonNullable<HttpConnection["upgrade"]>)
+      .socket;
+    this.#sockets.add(socket);
+    socket.start(leftover);
+    if (this.#stopping) {
+      socket.close("shutdown", {
+        code: 1001,
+        reason: "The server is shutting down.",
+      });
+    }
   }
 
   /**
@@ -225,7 +215,11 @@ export class HttpServer {
         deadline: performance.now() + this.#options.limits.headerTimeoutMs,
       };
       this.#http.set(conn, http);
-      this.#serve(http, listener.addr.transport === "tcp" && isTls(conn));
+      serveHttp(http, this.#exchange).then((handedOver) => {
+        if (handedOver) return;
+        this.#http.delete(conn);
+        close(conn);
+      });
     }
   }
 
@@ -256,156 +250,6 @@ export class HttpServer {
 
   #count(reason: string): void {
     this.counters.shed.set(reason, (this.counters.shed.get(reason) ?? 0) + 1);
-  }
-
-  async #serve(http: HttpConnection, tls: boolean): Promise<void> {
-    const limits = this.#options.limits;
-    const conn = http.conn;
-    const remoteAddr = formatAddr(conn.remoteAddr);
-    let buffer = new Uint8Array(Math.min(4096, limits.maxHeadBytes));
-    let end = 0;
-    let handedOver = false;
-    try {
-      while (!this.#stopping || end > 0) {
-        http.state = "head";
-        http.deadline = performance.now() + limits.headerTimeoutMs;
-        let head: RequestHead | null;
-        let failure: HttpError | undefined;
-        try {
-          while (
-            (head = parseRequestHead(buffer, {
-              end,
-              maxBytes: limits.maxHeadBytes,
-            })) === null
-          ) {
-            if (end === buffer.length) {
-              buffer = grow(buffer, limits.maxHeadBytes);
-            }
-            const read = await conn.read(buffer.subarray(end));
-            if (read === null) return;
-            end += read;
-          }
-        } catch (error) {
-          if (!(error instanceof HttpError)) return;
-          failure = error;
-          head = null;
-        }
-        http.state = "busy";
-        http.deadline = performance.now() + BUSY_LIMIT_MS;
-        const outcome = failure
-          ? {
-            response: textResponse(failure.status, failure.message),
-            keepAlive: false,
-          }
-          : await this.#respond(http, head as RequestHead, { remoteAddr, tls });
-        const upgrade = http.upgrade;
-        if (upgrade && outcome.response === upgrade.response) {
-          const used = (head as RequestHead).bytes;
-          handedOver = await this.#switch(http, buffer.slice(used, end));
-          return;
-        }
-        // A handler that accepted the upgrade but answered otherwise.
-        http.upgrade?.socket.abort();
-        http.upgrade = undefined;
-        const keepAlive = outcome.keepAlive && !this.#stopping;
-        const body = (head as RequestHead | null)?.method === "HEAD"
-          ? new Uint8Array(0)
-          : await outcome.response.bytes();
-        http.state = "writing";
-        http.deadline = performance.now() + limits.writeTimeoutMs;
-        await writeAll(
-          conn,
-          serializeResponse(outcome.response, { body, keepAlive }),
-        );
-        if (!keepAlive) return;
-        const used = (head as RequestHead).bytes;
-        buffer.copyWithin(0, used, end);
-        end -= used;
-      }
-    } catch {
-      // The peer went away or was cut off by a timeout.
-    } finally {
-      if (!handedOver) {
-        this.#http.delete(conn);
-        close(conn);
-        // An upgrade whose response could not be written still tells its
-        // owner that it ended.
-        http.upgrade?.socket.abort();
-      }
-    }
-  }
-
-  async #respond(
-    http: HttpConnection,
-    head: RequestHead,
-    peer: { remoteAddr: string; tls: boolean },
-  ): Promise<{ response: Response; keepAlive: boolean }> {
-    try {
-      const { keepAlive } = checkFraming(head);
-      const request = new Request(new URL(head.target, "http://localhost"), {
-        method: head.method,
-        headers: head.headers,
-      });
-      const info: RequestInfo = {
-        ...peer,
-        upgrade: (options) => this.#upgrade(http, request, options),
-      };
-      return {
-        response: await this.#options.handler(request, info),
-        keepAlive,
-      };
-    } catch (error) {
-      if (error instanceof HttpError) {
-        return {
-          response: textResponse(error.status, error.message),
-          keepAlive: false,
-        };
-      }
-      if (error instanceof TypeError) {
-        return {
-          response: textResponse(400, "Malformed request."),
-          keepAlive: false,
-        };
-      }
-      this.#log.error("Serving a request failed", { error });
-      return {
-        response: textResponse(500, "Internal error; it was logged."),
-        keepAlive: false,
-      };
-    }
-  }
-
-  // Writes the 101 response and hands the connection to its WebSocket.
-  async #switch(http: HttpConnection, leftover: Uint8Array): Promise<boolean> {
-    const upgrade = http.upgrade as NonNullable<HttpConnection["upgrade"]>;
-    const headers = new Headers({
-      upgrade: "websocket",
-      connection: "Upgrade",
-      "sec-websocket-accept": upgrade.accept,
-    });
-    if (upgrade.socket.protocol) {
-      headers.set("sec-websocket-protocol", upgrade.socket.protocol);
-    }
-    http.state = "writing";
-    http.deadline = performance.now() + this.#options.limits.writeTimeoutMs;
-    await writeAll(
-      http.conn,
-      serializeResponse({ status: 101, headers }, {
-        body: new Uint8Array(0),
-        keepAlive: true,
-      }),
-    );
-    this.#http.delete(http.conn);
-    const socket = upgrade.socket;
-    this.#sockets.add(socket);
-    socket.start(leftover);
-    if (this.#stopping) {
-      socket.close("shutdown", {
-        code: 1001,
-        reason: "The server is shutting down.",
-      });
-    }
-    return true;
   }
 
   #sweep(): void {
@@ -453,23 +297,6 @@ function readProcLimits(): string | undefined {
   }
 }
 
-function grow(
-  buffer: Uint8Array<ArrayBuffer>,
-  max: number,
-): Uint8Array<ArrayBuffer> {
-  if (buffer.length >= max) return buffer;
-  const grown = new Uint8Array(Math.min(max, buffer.length * 2));
-  grown.set(buffer);
-  return grown;
-}
-
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  let written = 0;
-  while (written < bytes.length) {
-    written += await conn.write(bytes.subarray(written));
-  }
-}
-
 function close(conn: Deno.Conn): void {
   try {
     conn.close();
@@ -481,15 +308,4 @@ function close(conn: Deno.Conn): void {
 function isClosed(error: unknown): boolean {
   return error instanceof Deno.errors.BadResource ||
     error instanceof Deno.errors.Interrupted;
-}
-
-function isTls(conn: Deno.Conn): boolean {
-  return "handshake" in conn;
-}
-
-function formatAddr(addr: Deno.Addr): string {
-  if (addr.transport !== "tcp" && addr.transport !== "udp") return "unix";
-  return addr.hostname.includes(":")
-    ? `[${addr.hostname}]:${addr.port}`
-    : `${addr.hostname}:${addr.port}`;
 }

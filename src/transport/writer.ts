@@ -1,0 +1,122 @@
+/**
+ * A connection's writer: owns its bounded send queue and the one write
+ * under way. Frames queued while a write is out are joined into the next
+ * write, so a client that lags costs one write per batch, not per frame.
+ *
+ * @module
+ */
+import { type Offer, type Priority, SendQueue } from "./send_queue.ts";
+
+/** Options for {@link Writer}. */
+export interface WriterOptions {
+  /** Frames the queue may hold. */
+  maxMessages: number;
+  /** Bytes the queue may hold. */
+  maxBytes: number;
+  /** Milliseconds on a monotonic clock. */
+  clock: () => number;
+  /** A write has completed (the queue may have drained some). */
+  onProgress: () => void;
+  /** Everything queued has been written. */
+  onIdle: () => void;
+  /** A write failed: the peer is gone. */
+  onFailed: () => void;
+}
+
+// The most one write carries: joining more frames than this into one
+// buffer would copy more than it saves.
+const MAX_BATCH = 64 * 1024;
+
+/** Writes queued frames to a connection, one write at a time. */
+export class Writer {
+  #conn: Deno.Conn;
+  #options: WriterOptions;
+  #queue: SendQueue;
+  #inFlight: Uint8Array | undefined;
+  #written = 0;
+  #progressAt = 0;
+  #stopped = false;
+
+  /** Creates an idle writer for `conn`. */
+  constructor(conn: Deno.Conn, options: WriterOptions) {
+    this.#conn = conn;
+    this.#options = options;
+    this.#queue = new SendQueue({
+      maxMessages: options.maxMessages,
+      maxBytes: options.maxBytes,
+    });
+  }
+
+  /** Whether a write is under way. */
+  get writing(): boolean {
+    return this.#inFlight !== undefined;
+  }
+
+  /** When the write under way last made progress (or started). */
+  get progressAt(): number {
+    return this.#progressAt;
+  }
+
+  /** Frames queued, not counting the write under way. */
+  get messages(): number {
+    return this.#queue.messages;
+  }
+
+  /** Bytes queued, not counting the write under way (at most 64 KiB). */
+  get bytes(): number {
+    return this.#queue.bytes;
+  }
+
+  /** Queues `frame` (see {@link SendQueue.offer}) and starts writing. */
+  offer(frame: Uint8Array, priority: Priority, at: number): Offer {
+    const offer = this.#queue.offer(frame, priority, at);
+    if (offer === "queued" && !this.#inFlight) this.#next();
+    return offer;
+  }
+
+  /** Drops what is queued; the write under way, if any, goes on. */
+  clear(): void {
+    this.#queue.clear();
+  }
+
+  /** Drops everything and writes no more. */
+  stop(): void {
+    this.#stopped = true;
+    this.#queue.clear();
+    this.#inFlight = undefined;
+  }
+
+  #next(): void {
+    if (this.#stopped) return;
+    const chunk = this.#queue.take(MAX_BATCH);
+    if (chunk === undefined) {
+      this.#inFlight = undefined;
+      this.#options.onIdle();
+      return;
+    }
+    if (!this.#inFlight) this.#progressAt = this.#options.clock();
+    this.#inFlight = chunk;
+    this.#written = 0;
+    this.#conn.write(chunk).then(this.#onWritten, this.#onFailed);
+  }
+
+  #onWritten = (bytes: number): void => {
+    if (this.#stopped) return;
+    this.#progressAt = this.#options.clock();
+    const chunk = this.#inFlight as Uint8Array;
+    this.#written += bytes;
+    if (this.#written < chunk.length) {
+      this.#conn.write(chunk.subarray(this.#written)).then(
+        this.#onWritten,
+        this.#onFailed,
+      );
+      return;
+    }
+    this.#options.onProgress();
+    this.#next();
+  };
+
+  #onFailed = (): void => {
+    if (!this.#stopped) this.#options.onFailed();
+  };
+}
