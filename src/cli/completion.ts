@@ -54,7 +54,9 @@ export async function runCompletion(
       return 0;
     case "zsh":
       console.log(
-        `# dorgu-ws completion for zsh, through its bash compatibility\nautoload -U +X compinit && compinit\nautoload -U +X bashcompinit && bashcompinit\n${bashScript(serveFlags)}`,
+        `# dorgu-ws completion for zsh, through its bash compatibility\nautoload -U +X compinit && compinit\nautoload -U +X bashcompinit && bashcompinit\n${
+          bashScript(serveFlags)
+        }`,
       );
       return 0;
     case "fish":
