@@ -83,6 +83,20 @@ Deno.test({
       assert.doesNotMatch(personas.stdout, /search-api/); // in staging
       const health = await fetch(`http://127.0.0.1:${server.port}/health`);
       assert.equal(await health.text(), "ok\n");
+      // The dashboard's page and script are embedded, as built.
+      const page = await fetch(`http://127.0.0.1:${server.port}/`);
+      assert.equal(page.status, 200);
+      assert.match(
+        await page.text(),
+        /<script type="module" src="ui\/app.js">/,
+      );
+      const script = await fetch(`http://127.0.0.1:${server.port}/ui/app.js`);
+      assert.deepEqual(
+        await script.bytes(),
+        await Deno.readFile(
+          new URL("../src/dashboard/built/app.js", import.meta.url),
+        ),
+      );
     } finally {
       assert.equal((await server.stop()).code, 0);
     }
