@@ -425,6 +425,7 @@ Deno.test({
         nodeCount: 2,
         applicationCount: 2,
         addons: ["argocd"],
+        nodes: ["n2", "n3"],
       });
       const personas = await client.call("request", "personas");
       assert.deepEqual(personas.payload, {

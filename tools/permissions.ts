@@ -28,5 +28,12 @@ export const RUNTIME_PERMISSIONS: readonly string[] = [
   "--no-prompt",
 ];
 
-/** Files the binary embeds besides its module graph: the demo cluster. */
-export const EMBEDDED_FILES: readonly string[] = ["examples/cluster"];
+/**
+ * Files the binary embeds besides its module graph: the demo cluster, and
+ * the dashboard's page and its built script.
+ */
+export const EMBEDDED_FILES: readonly string[] = [
+  "examples/cluster",
+  "src/dashboard/page",
+  "src/dashboard/built",
+];

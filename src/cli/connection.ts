@@ -4,18 +4,11 @@
  * server message is validated against the protocol schemas, so a server
  * that drifts from the contract is an error here, not a silent misreading.
  */
-import * as v from "valibot";
 import {
-  ClusterEventSchema,
-  DeploymentEventSchema,
-  describeIssues,
   type ErrorPayload,
   type EventMessage,
-  EventsTopicPayloadSchema,
-  PersonaEventSchema,
+  readServerMessage,
   type ResponseMessage,
-  type ServerMessage,
-  ServerMessageSchema,
   timestamp,
   type Topic,
 } from "../protocol/mod.ts";
@@ -269,24 +262,13 @@ export class Connection {
   }
 
   #receive(data: unknown): void {
-    let message: ServerMessage;
-    try {
-      const parsed = v.safeParse(ServerMessageSchema, JSON.parse(String(data)));
-      if (!parsed.success) throw new Error(parsed.issues[0].message);
-      message = parsed.output;
-    } catch (error) {
-      this.#misunderstood((error as Error).message);
+    const read = readServerMessage(data);
+    if (!read.ok) {
+      this.#misunderstood(read.reason);
       return;
     }
+    const message = read.message;
     if (message.type === "event") {
-      const payload = v.safeParse(
-        EVENT_PAYLOADS[message.topic],
-        message.payload,
-      );
-      if (!payload.success) {
-        this.#misunderstood(describeIssues(payload.issues, "payload"));
-        return;
-      }
       this.onEvent(message);
       return;
     }
@@ -300,13 +282,6 @@ export class Connection {
     } else waiting.resolve(message);
   }
 }
-
-const EVENT_PAYLOADS: Record<Topic, v.GenericSchema> = {
-  personas: PersonaEventSchema,
-  cluster: ClusterEventSchema,
-  deployments: DeploymentEventSchema,
-  events: EventsTopicPayloadSchema,
-};
 
 function connectFailure(
   url: string,

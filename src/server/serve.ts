@@ -14,6 +14,7 @@ import { connectionsAllowedByFileLimit, HttpServer } from "../transport/mod.ts";
 import { VERSION } from "../version.ts";
 import { type Authenticator, TokenFileAuthenticator } from "./auth.ts";
 import { parseServeArgs, type ServeConfig, serveHelp } from "./config.ts";
+import { dashboardRoutes, loadDashboard } from "./dashboard.ts";
 import { health, metrics, ready, version } from "./endpoints.ts";
 import { Inbound } from "./inbound.ts";
 import { listenFor } from "./listen.ts";
@@ -73,6 +74,13 @@ export async function startServer(
     log,
     credentials,
   });
+  // The page talks only over /ws: without it there is nothing to show.
+  const dashboard = config.dashboard && config.enableWebsocket
+    ? dashboardRoutes(await loadDashboard(), {
+      authenticator,
+      auth: config.auth,
+    })
+    : [];
   const source = options.source?.(store, log) ??
     await createSource(config, store, { log, credentials });
   await source.start();
@@ -115,6 +123,7 @@ export async function startServer(
           tls: renewal?.stats,
         }),
     },
+    ...dashboard,
   ], { allowedHosts: config.allowedHosts, log, limited });
 
   const maxFiles = connectionsAllowedByFileLimit();
@@ -172,6 +181,7 @@ export async function startServer(
       : undefined,
     allowedHosts: config.allowedHosts.length ? config.allowedHosts : undefined,
     maxConnections: config.maxConnections,
+    dashboard: dashboard.length > 0,
     epoch: hub.epoch,
   });
 

@@ -22,6 +22,7 @@ export const ConfigSchema = v.object({
   hostname: v.string(),
   port: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535)),
   enableWebsocket: v.boolean(),
+  dashboard: v.boolean(),
   source: v.pipe(v.string(), v.minLength(1)),
   kubeconfig: v.optional(v.string()),
   context: v.optional(v.string()),
@@ -76,6 +77,13 @@ export const SERVE_FLAGS: Record<string, ServeFlag> = {
     help: "Serve /ws (health, readiness and metrics are served regardless)",
     default: "true",
     read: (value) => ({ enableWebsocket: value === true }),
+  },
+  dashboard: {
+    type: "boolean",
+    help:
+      "Serve the live dashboard at / (a read-only page over /ws; needs --enable-websocket)",
+    default: "true",
+    read: (value) => ({ dashboard: value === true }),
   },
   source: {
     type: "string",

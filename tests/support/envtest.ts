@@ -6,28 +6,23 @@
  *
  * Binaries come from KUBEBUILDER_ASSETS when it holds kube-apiserver and
  * etcd, otherwise from tests/tools/ensure_assets.sh (built once from the Go
- * module proxy, cached under ~/.cache/dorgu-ws).
+ * module proxy, under a lock, cached under ~/.cache/dorgu-ws).
  */
 import { loadAll } from "js-yaml";
 import { createCa, issueCertificate, type TestCa } from "./certs.ts";
+import { ensureAssets } from "../tools/setup.ts";
 import { delay } from "./server.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const ADMIN_TOKEN = "dorgu-ws-test-admin";
 
-/** Directory holding kube-apiserver, etcd and helm. */
-export async function assetsDir(): Promise<string> {
-  const output = await new Deno.Command("bash", {
-    args: [`${ROOT}tests/tools/ensure_assets.sh`],
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
-  if (!output.success) {
-    throw new Error(
-      "Building the Kubernetes test binaries failed (see above).",
-    );
-  }
-  return new TextDecoder().decode(output.stdout).trim();
+/**
+ * Directory holding kube-apiserver, etcd and helm: built once, under a lock,
+ * by the test set-up (tests/tools/setup.ts), which `deno task test` runs
+ * before any test file.
+ */
+export function assetsDir(): Promise<string> {
+  return ensureAssets();
 }
 
 /** The project's CRDs for ApplicationPersona and ClusterPersona. */
@@ -113,6 +108,11 @@ export class Apiserver {
       }
       await delay(200);
     }
+  }
+
+  /** Sends `signal` to the process: SIGSTOP freezes it, SIGCONT thaws it. */
+  signal(signal: Deno.Signal): void {
+    this.#process?.kill(signal);
   }
 
   /** Kills the process. */

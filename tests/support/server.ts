@@ -104,20 +104,45 @@ export function binaryCommand(args: string[]): string[] {
   return ["run", ...RUNTIME_PERMISSIONS, `${ROOT}main.ts`, ...args];
 }
 
+/** How {@link spawnServer} and {@link runCli} start dorgu-ws. */
+export interface LaunchOptions {
+  /** Environment variables, added to the test's own. */
+  env?: Record<string, string>;
+  /**
+   * A compiled dorgu-ws to run instead of main.ts: it gets `env` and
+   * nothing else of the test's environment, and runs in `cwd`.
+   */
+  binary?: string;
+  /** Working directory. */
+  cwd?: string;
+}
+
+function command(args: string[], options: LaunchOptions): Deno.CommandOptions {
+  const shared = { cwd: options.cwd };
+  if (options.binary) {
+    return { ...shared, args, clearEnv: true, env: options.env ?? {} };
+  }
+  return {
+    ...shared,
+    args: binaryCommand(args),
+    env: { NO_COLOR: "1", DENO_DIR, ...options.env },
+  };
+}
+
 /**
  * Runs `dorgu-ws serve ARGS` as a subprocess with the binary's permissions
  * and waits until it listens. `--websocket-addr` defaults to a free port.
  */
 export async function spawnServer(
   args: string[],
-  options: { env?: Record<string, string> } = {},
+  options: LaunchOptions = {},
 ): Promise<ServerProcess> {
-  const withAddr = args.some((a) => a.startsWith("--websocket-addr"))
+  const withAddr = args.some((a) => a.startsWith("--websocket-addr")) ||
+      options.env?.DORGU_WS_WEBSOCKET_ADDR
     ? args
     : [...args, "--websocket-addr", "127.0.0.1:0"];
-  const child = new Deno.Command(Deno.execPath(), {
-    args: binaryCommand(["serve", ...withAddr]),
-    env: { NO_COLOR: "1", DENO_DIR, ...options.env },
+  const child = new Deno.Command(options.binary ?? Deno.execPath(), {
+    ...command(["serve", ...withAddr], options),
     stdout: "null",
     stderr: "piped",
   }).spawn();
@@ -218,11 +243,10 @@ export function closedUrl(): string {
 /** Runs `dorgu-ws ARGS` to completion, as the binary would. */
 export async function runCli(
   args: string[],
-  options: { env?: Record<string, string>; timeoutMs?: number } = {},
+  options: LaunchOptions & { timeoutMs?: number } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: binaryCommand(args),
-    env: { NO_COLOR: "1", DENO_DIR, ...options.env },
+  const output = await new Deno.Command(options.binary ?? Deno.execPath(), {
+    ...command(args, options),
     stdout: "piped",
     stderr: "piped",
     signal: AbortSignal.timeout(options.timeoutMs ?? 20_000),

@@ -6,6 +6,10 @@
 #
 # Honours KUBEBUILDER_ASSETS: when it names a directory holding kube-apiserver
 # and etcd, those are used and only helm is built.
+#
+# Runs under an exclusive flock on $CACHE/assets.lock: a second run (another
+# checkout, another `deno task test`) waits for the first and then finds the
+# binaries built, instead of building them again in the same work directory.
 set -euo pipefail
 
 KUBE_VERSION="${DORGU_WS_KUBE_VERSION:-v1.37.2}"
@@ -22,7 +26,15 @@ ASSETS="$CACHE/assets-r2-kube-$KUBE_VERSION-etcd-$ETCD_VERSION-helm-$HELM_VERSIO
 
 log() { echo "ensure_assets: $*" >&2; }
 
+need_go() {
+  if ! command -v go >/dev/null 2>&1; then
+    log "Go is missing: the Kubernetes test binaries are built from source with it; install Go 1.26 or later and put it on PATH."
+    exit 1
+  fi
+}
+
 build_kube_apiserver() {
+  need_go
   local out="$1" work="$CACHE/build/kube-$KUBE_VERSION"
   mkdir -p "$work"
   cd "$work"
@@ -59,6 +71,7 @@ GO
 
 build_go_tool() {
   local out="$1" name="$2" module="$3" pkg="$4"
+  need_go
   local work="$CACHE/build/$name"
   mkdir -p "$work"
   cd "$work"
@@ -68,6 +81,15 @@ build_go_tool() {
 }
 
 mkdir -p "$ASSETS"
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"$CACHE/assets.lock"
+  if ! flock --nonblock 9; then
+    log "another run is building the test binaries; waiting for it"
+    flock 9
+  fi
+else
+  log "flock is missing (util-linux); building without a lock"
+fi
 if [ -n "${KUBEBUILDER_ASSETS:-}" ] && [ -x "$KUBEBUILDER_ASSETS/kube-apiserver" ] && [ -x "$KUBEBUILDER_ASSETS/etcd" ]; then
   log "using kube-apiserver and etcd from KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS"
   ln -sf "$KUBEBUILDER_ASSETS/kube-apiserver" "$ASSETS/kube-apiserver"
