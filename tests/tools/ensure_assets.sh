@@ -114,6 +114,7 @@ fi
 crds="$ASSETS/prometheus-operator-crds"
 if [ "$(cat "$crds/VERSION" 2>/dev/null)" != "$PROMETHEUS_OPERATOR_VERSION" ]; then
   log "fetching the Prometheus Operator $PROMETHEUS_OPERATOR_VERSION CRDs from the Go module proxy"
+  need_go
   dir="$(go mod download -json "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')"
   rm -rf "$crds" && mkdir -p "$crds"
   for kind in servicemonitors prometheusrules; do
