@@ -19,6 +19,7 @@ import { spawnCli, TcpProxy } from "./support/proc.ts";
 import {
   captureLog,
   delay,
+  eventually,
   startTestServer,
   type TestServer,
   waitReady,
@@ -66,18 +67,6 @@ function rows(view: TopicView): Record<string, Record<string, unknown>> {
       health: row.health ?? "",
     }]),
   );
-}
-
-async function eventually(check: () => Promise<void>): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (true) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await delay(150);
-    }
-  }
 }
 
 async function setPhase(name: string, phase: string): Promise<void> {
@@ -174,7 +163,6 @@ Deno.test({
     await eventually(() => {
       for (const event of second.events("personas")) view.apply(event);
       assert.deepEqual(rows(view), expected);
-      return Promise.resolve();
     });
     await second.close();
   },

@@ -263,6 +263,23 @@ export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** Retries `check` every 150 ms until it passes; throws its last failure. */
+export async function eventually(
+  check: () => Promise<void> | void,
+  timeoutMs = 20_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (true) {
+    try {
+      await check();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await delay(150);
+    }
+  }
+}
+
 /** Polls `/ready` under `url` (listening or not yet) until it answers 200. */
 export async function waitReady(
   url: string,
