@@ -69,6 +69,14 @@ export class Writer {
 
   /** Queues `frame` (see {@link SendQueue.offer}) and starts writing. */
   offer(frame: Uint8Array, priority: Priority, at: number): Offer {
+    if (!this.#inFlight && this.#queue.messages === 0) {
+      // Nothing waits: the common case of an idle client takes the frame
+      // straight to the socket, without touching the queue.
+      if (this.#stopped) return "queued";
+      this.#progressAt = at;
+      this.#write(frame);
+      return "queued";
+    }
     const offer = this.#queue.offer(frame, priority, at);
     if (offer === "queued" && !this.#inFlight) this.#next();
     return offer;
@@ -95,6 +103,10 @@ export class Writer {
       return;
     }
     if (!this.#inFlight) this.#progressAt = this.#options.clock();
+    this.#write(chunk);
+  }
+
+  #write(chunk: Uint8Array): void {
     this.#inFlight = chunk;
     this.#written = 0;
     this.#conn.write(chunk).then(this.#onWritten, this.#onFailed);
