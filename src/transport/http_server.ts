@@ -268,6 +268,9 @@ export class HttpServer {
         continue;
       }
       this.counters.accepted++;
+      // Small frames (a reply right behind an event) must not wait for
+      // Nagle's algorithm to see the previous one acknowledged.
+      if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
       if (!this.#admit(conn)) continue;
       const http: HttpConnection = {
         conn,
