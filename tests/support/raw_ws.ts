@@ -77,22 +77,12 @@ export class RawSocket {
 
   /** Sends one masked frame, as a client must. */
   async sendFrame(opcode: number, payload: Uint8Array): Promise<void> {
-    const length = payload.length;
-    const header: number[] = [0x80 | opcode];
-    if (length < 126) header.push(0x80 | length);
-    else if (length < 65536) header.push(0x80 | 126, length >> 8, length & 255);
-    else {
-      header.push(0x80 | 127, 0, 0, 0, 0);
-      header.push(
-        (length >>> 24) & 255,
-        (length >>> 16) & 255,
-        (length >>> 8) & 255,
-        length & 255,
-      );
-    }
-    const mask = crypto.getRandomValues(new Uint8Array(4));
-    const masked = payload.map((byte, i) => byte ^ mask[i % 4]);
-    await writeAll(this.#conn, concat(new Uint8Array(header), mask, masked));
+    await writeAll(this.#conn, clientFrame(opcode, payload));
+  }
+
+  /** Writes bytes as they are: frames built by {@link clientFrame}, say. */
+  async write(bytes: Uint8Array): Promise<void> {
+    await writeAll(this.#conn, bytes);
   }
 
   /** Sends a text frame. */
@@ -170,6 +160,51 @@ export class RawSocket {
     this.#buffer = b.slice(offset + length);
     return frame;
   }
+}
+
+/** What a frame built by {@link clientFrame} does differently. */
+export interface FrameShape {
+  /** The FIN bit; true unless false. */
+  fin?: boolean;
+  /** The three reserved bits, as a number 0-7. */
+  rsv?: number;
+  /** Whether the payload is masked, as a client's must be; true unless false. */
+  masked?: boolean;
+  /**
+   * The length the header announces, if not the payload's: a frame header
+   * may promise far more than follows.
+   */
+  declaredLength?: bigint;
+}
+
+/**
+ * One client frame, built byte by byte so that it can break any rule:
+ * unmasked, reserved bits set, a fragment, a length out of all proportion.
+ */
+export function clientFrame(
+  opcode: number,
+  payload: Uint8Array = new Uint8Array(0),
+  shape: FrameShape = {},
+): Uint8Array {
+  const length = shape.declaredLength ?? BigInt(payload.length);
+  const masked = shape.masked !== false;
+  const header: number[] = [
+    (shape.fin === false ? 0 : 0x80) | ((shape.rsv ?? 0) << 4) | opcode,
+  ];
+  const maskBit = masked ? 0x80 : 0;
+  if (length < 126n) header.push(maskBit | Number(length));
+  else if (length < 65536n) {
+    header.push(maskBit | 126, Number(length >> 8n), Number(length & 255n));
+  } else {
+    header.push(maskBit | 127);
+    for (let shift = 56n; shift >= 0n; shift -= 8n) {
+      header.push(Number((length >> shift) & 255n));
+    }
+  }
+  if (!masked) return concat(new Uint8Array(header), payload);
+  const mask = crypto.getRandomValues(new Uint8Array(4));
+  const body = payload.map((byte, i) => byte ^ mask[i % 4]);
+  return concat(new Uint8Array(header), mask, body);
 }
 
 async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {

@@ -104,19 +104,37 @@ export function binaryCommand(args: string[]): string[] {
   return ["run", ...RUNTIME_PERMISSIONS, `${ROOT}main.ts`, ...args];
 }
 
+/** Options for {@link spawnServer}. */
+export interface SpawnOptions {
+  /** Environment variables added to the child's. */
+  env?: Record<string, string>;
+  /**
+   * The open-file limit, soft and hard, set by a shell before it execs the
+   * server (so the process id stays the server's).
+   */
+  fileLimit?: number;
+}
+
 /**
  * Runs `dorgu-ws serve ARGS` as a subprocess with the binary's permissions
  * and waits until it listens. `--websocket-addr` defaults to a free port.
  */
 export async function spawnServer(
   args: string[],
-  options: { env?: Record<string, string> } = {},
+  options: SpawnOptions = {},
 ): Promise<ServerProcess> {
   const withAddr = args.some((a) => a.startsWith("--websocket-addr"))
     ? args
     : [...args, "--websocket-addr", "127.0.0.1:0"];
-  const child = new Deno.Command(Deno.execPath(), {
-    args: binaryCommand(["serve", ...withAddr]),
+  const command = [Deno.execPath(), ...binaryCommand(["serve", ...withAddr])];
+  const limited = options.fileLimit === undefined ? command : [
+    "bash",
+    "-c",
+    `ulimit -n ${options.fileLimit} && exec "$0" "$@"`,
+    ...command,
+  ];
+  const child = new Deno.Command(limited[0], {
+    args: limited.slice(1),
     env: { NO_COLOR: "1", DENO_DIR, ...options.env },
     stdout: "null",
     stderr: "piped",
@@ -194,9 +212,10 @@ export interface ExampleServer extends AsyncDisposable {
  */
 export async function spawnExample(
   args: string[] = [],
+  options: SpawnOptions = {},
 ): Promise<ExampleServer> {
   const dir = await copyExamples();
-  const server = await spawnServer(["--source", dir, ...args]);
+  const server = await spawnServer(["--source", dir, ...args], options);
   return {
     dir,
     server,
