@@ -6,7 +6,9 @@
  *
  * - the process's file descriptors: connections beyond the open-file limit
  *   (less a reserve for files and API watches) are closed as they arrive,
- *   and an accept that fails for lack of descriptors is retried, never fatal;
+ *   and an accept that fails for lack of descriptors is retried, never
+ *   fatal; where the limit cannot be read, the first such failure tells
+ *   it;
  * - connections that have not upgraded: bounded; when full, the oldest one
  *   still waiting for its request is closed to make room, so slow-loris
  *   sockets are churned out instead of locking out real clients;
@@ -17,6 +19,7 @@
  * @module
  */
 import { createLogger, type Logger } from "../log.ts";
+import { CLOSE_CODE } from "./frames.ts";
 import { acceptUpgrade } from "./handshake.ts";
 import {
   checkFraming,
@@ -101,6 +104,10 @@ const FILE_RESERVE = 64;
 // Timers are checked this often, or four times per the shortest timeout.
 const SWEEP_MS = 1000;
 const BUSY_LIMIT_MS = 60_000;
+// Of the connections the open-file limit leaves room for, this many are
+// kept for requests that have not upgraded, so /health still answers when
+// WebSockets fill the rest.
+const HTTP_SHARE = 32;
 
 /** An HTTP/1.1 and WebSocket server on one or more listeners. */
 export class HttpServer {
@@ -114,11 +121,14 @@ export class HttpServer {
   #sweeper: ReturnType<typeof setInterval>;
   #stopping = false;
   #fileWarnedAt = -Infinity;
+  // Client connections the open-file limit leaves room for, once known.
+  #maxFiles: number | undefined;
 
   /** Starts serving on `listener`. */
   constructor(listener: Deno.Listener, options: HttpServerOptions) {
     this.#options = options;
     this.#log = options.log ?? createLogger();
+    this.#maxFiles = options.limits.maxFiles;
     const shortest = Math.min(
       options.limits.headerTimeoutMs,
       options.limits.writeTimeoutMs,
@@ -165,7 +175,7 @@ export class HttpServer {
     options: { protocol?: string } = {},
   ): { socket: WebSocketConnection; response: Response } {
     const accept = acceptUpgrade(request);
-    if (this.#sockets.size >= this.#options.limits.maxWebSockets) {
+    if (this.#sockets.size >= this.#webSocketRoom()) {
       throw new HttpError(503, "Too many connections: try again later.");
     }
     const socket = new WebSocketConnection(http.conn, {
@@ -213,6 +223,7 @@ export class HttpServer {
         if (!this.#listeners.has(listener) || isClosed(error)) return;
         // Out of descriptors (EMFILE) or a transient failure: wait a moment
         // and go on accepting; the process must never die of it.
+        if (outOfFiles(error)) this.#learnFileLimit();
         this.#warnFiles(error as Error);
         await new Promise((resolve) => setTimeout(resolve, 100));
         continue;
@@ -229,15 +240,22 @@ export class HttpServer {
     }
   }
 
+  // WebSockets allowed now: the configured limit, or what the open-file
+  // limit leaves beside the share kept for plain requests.
+  #webSocketRoom(): number {
+    const configured = this.#options.limits.maxWebSockets;
+    if (this.#maxFiles === undefined) return configured;
+    return Math.min(configured, Math.max(1, this.#maxFiles - HTTP_SHARE));
+  }
+
   // Makes room for `conn` or closes it. Returns whether it may be served.
   #admit(conn: Deno.Conn): boolean {
-    const limits = this.#options.limits;
     if (this.#stopping) return this.#shed(conn, "draining");
-    const open = this.#http.size + this.#sockets.size;
-    if (limits.maxFiles !== undefined && open >= limits.maxFiles) {
-      return this.#shed(conn, "file_limit");
+    const outOfFiles = this.#maxFiles !== undefined &&
+      this.#http.size + this.#sockets.size >= this.#maxFiles;
+    if (!outOfFiles && this.#http.size < this.#options.limits.maxHttp) {
+      return true;
     }
-    if (this.#http.size < limits.maxHttp) return true;
     for (const [idle, http] of this.#http) {
       if (http.state !== "head") continue;
       this.#http.delete(idle);
@@ -245,7 +263,43 @@ export class HttpServer {
       this.#count("evicted");
       return true;
     }
-    return this.#shed(conn, "http_limit");
+    return this.#shed(conn, outOfFiles ? "file_limit" : "http_limit");
+  }
+
+  // The process ran out of descriptors with the connections open now:
+  // keep at most these, less the reserve, from now on, and free the
+  // reserve at once by closing pending connections, oldest first. The
+  // binary cannot read its own limit (Deno refuses /proc/self without
+  // --allow-all), so this is where it learns it.
+  #learnFileLimit(): void {
+    const open = this.#http.size + this.#sockets.size;
+    // Too few clients to be the cause: something else holds the files.
+    if (open <= FILE_RESERVE) return;
+    const ceiling = open - FILE_RESERVE;
+    if (this.#maxFiles !== undefined && this.#maxFiles <= ceiling) return;
+    this.#maxFiles = ceiling;
+    this.#log.warn(
+      "Out of file descriptors: connections past this many are closed as they arrive. Raise the open-file limit (ulimit -n) or lower --max-connections",
+      { connections: ceiling },
+    );
+    for (const [conn, http] of this.#http) {
+      if (this.#http.size + this.#sockets.size <= ceiling) break;
+      if (http.state !== "head") continue;
+      this.#http.delete(conn);
+      close(conn);
+      this.#count("file_limit");
+    }
+    // Then the newest WebSockets past their room: in a flood, the flood's.
+    let excess = this.#sockets.size - this.#webSocketRoom();
+    for (const socket of [...this.#sockets].reverse()) {
+      if (excess <= 0) break;
+      if (socket.closed) continue;
+      socket.close("file_limit", {
+        code: CLOSE_CODE.tryAgainLater,
+        reason: "The server is out of file descriptors: try again later.",
+      });
+      excess--;
+    }
   }
 
   #shed(conn: Deno.Conn, reason: string): false {
@@ -476,6 +530,11 @@ function close(conn: Deno.Conn): void {
   } catch {
     // Already closed.
   }
+}
+
+function outOfFiles(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return code === "EMFILE" || code === "ENFILE";
 }
 
 function isClosed(error: unknown): boolean {

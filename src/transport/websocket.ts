@@ -51,6 +51,7 @@ export type CloseCause =
   | "message_too_big"
   | "protocol_error"
   | "invalid_data"
+  | "file_limit"
   | "shutdown";
 
 /** How a connection ended, as its `closed` handler hears it. */
