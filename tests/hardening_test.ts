@@ -9,45 +9,27 @@
  * behaviour is the one the defaults give, sooner.
  */
 import assert from "node:assert/strict";
-import { exchange, mib, sleep, statusOf, Target } from "./support/hostile.ts";
+import { OPCODE } from "../src/transport/frames.ts";
+import {
+  exchange,
+  FRAMING_VIOLATIONS,
+  mib,
+  openSockets,
+  pingBurst,
+  pipelinedRequests,
+  sleep,
+  statusOf,
+  Target,
+  unfinishedRequests,
+} from "./support/hostile.ts";
 import { clientFrame, RawSocket } from "./support/raw_ws.ts";
 
 const MiB = 1024 * 1024;
-const OP = {
-  continuation: 0x0,
-  text: 0x1,
-  binary: 0x2,
-  close: 0x8,
-  ping: 0x9,
-  pong: 0xa,
-} as const;
 const encoder = new TextEncoder();
 
 /** A test against a subprocess; sockets outlive a test's checks on purpose. */
 function attackTest(name: string, fn: () => Promise<void>): void {
   Deno.test({ name, sanitizeResources: false, sanitizeOps: false, fn });
-}
-
-/** Opens `count` upgraded raw WebSockets, `batch` at a time. */
-async function openSockets(
-  port: number,
-  count: number,
-  batch = 50,
-): Promise<RawSocket[]> {
-  const sockets: RawSocket[] = [];
-  for (let i = 0; i < count; i += batch) {
-    const opened = await Promise.all(
-      Array.from(
-        { length: Math.min(batch, count - i) },
-        () => RawSocket.connect(port),
-      ),
-    );
-    for (const { socket, status } of opened) {
-      assert.equal(status, 101);
-      sockets.push(socket);
-    }
-  }
-  return sockets;
 }
 
 /** Resolves true if the server ends `conn` within `ms` (a reset counts). */
@@ -81,17 +63,7 @@ attackTest(
     const report = await target.attack(
       "slow-loris, 1,100 sockets",
       async () => {
-        for (let i = 0; i < 1100; i++) {
-          const conn = await Deno.connect({
-            hostname: "127.0.0.1",
-            port: target.port,
-          });
-          // Never the blank line that would end the head.
-          await conn.write(
-            encoder.encode("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n"),
-          );
-          held.push(conn);
-        }
+        held.push(...await unfinishedRequests(target.port, 1100));
         assert.ok(await target.metric("dorgu_ws_http_connections") <= 256);
         assert.equal(await target.status("/health"), 200);
         await target.probe.round();
@@ -190,27 +162,29 @@ attackTest(
             while (true) {
               const frame = await socket.readFrame();
               if (frame === null) return undefined;
-              if (frame.opcode === OP.ping) {
-                await socket.write(clientFrame(OP.pong, frame.payload))
+              if (frame.opcode === OPCODE.ping) {
+                await socket.write(clientFrame(OPCODE.pong, frame.payload))
                   .catch(() => {});
               }
-              if (frame.opcode === OP.close) {
+              if (frame.opcode === OPCODE.close) {
                 return (frame.payload[0] << 8) | frame.payload[1];
               }
             }
           })();
           let closed = false;
           reading.then(() => closed = true);
-          await socket.write(clientFrame(OP.text, fragment, { fin: false }));
+          await socket.write(
+            clientFrame(OPCODE.text, fragment, { fin: false }),
+          );
           for (let i = 1; i < 8 && !closed; i++) {
-            await socket.write(clientFrame(OP.continuation, fragment, {
+            await socket.write(clientFrame(OPCODE.continuation, fragment, {
               fin: false,
             }));
-            await socket.write(clientFrame(OP.pong)).catch(() => {});
+            await socket.write(clientFrame(OPCODE.pong)).catch(() => {});
             await sleep(100);
           }
           while (!closed) {
-            await socket.write(clientFrame(OP.pong)).catch(() => {});
+            await socket.write(clientFrame(OPCODE.pong)).catch(() => {});
             await sleep(250);
           }
           codes.push(await reading);
@@ -238,31 +212,31 @@ attackTest(
     const cases: [string, Uint8Array, number][] = [
       [
         "a text frame of 2^63 - 1 bytes",
-        clientFrame(OP.text, undefined, { declaredLength: 2n ** 63n - 1n }),
+        clientFrame(OPCODE.text, undefined, { declaredLength: 2n ** 63n - 1n }),
         1009,
       ],
       [
         "a length with the high bit set",
-        clientFrame(OP.text, undefined, { declaredLength: 2n ** 64n - 1n }),
+        clientFrame(OPCODE.text, undefined, { declaredLength: 2n ** 64n - 1n }),
         1002,
       ],
       [
         "a binary frame of 4 GiB",
-        clientFrame(OP.binary, undefined, { declaredLength: 2n ** 32n }),
+        clientFrame(OPCODE.binary, undefined, { declaredLength: 2n ** 32n }),
         1009,
       ],
       [
         "a text frame of 513 KiB",
-        clientFrame(OP.text, undefined, { declaredLength: 513n * 1024n }),
+        clientFrame(OPCODE.text, undefined, { declaredLength: 513n * 1024n }),
         1009,
       ],
       [
         "fragments summing past 512 KiB",
         new Uint8Array([
-          ...clientFrame(OP.text, new Uint8Array(300 * 1024).fill(0x20), {
+          ...clientFrame(OPCODE.text, new Uint8Array(300 * 1024).fill(0x20), {
             fin: false,
           }),
-          ...clientFrame(OP.continuation, undefined, {
+          ...clientFrame(OPCODE.continuation, undefined, {
             declaredLength: 300n * 1024n,
           }),
         ]),
@@ -270,7 +244,7 @@ attackTest(
       ],
       [
         "a ping of 2^40 bytes",
-        clientFrame(OP.ping, undefined, { declaredLength: 2n ** 40n }),
+        clientFrame(OPCODE.ping, undefined, { declaredLength: 2n ** 40n }),
         1002,
       ],
     ];
@@ -303,7 +277,7 @@ attackTest(
       for (let i = 0; i < bytes.length; i++) {
         frames.set(
           clientFrame(
-            i === 0 ? OP.text : OP.continuation,
+            i === 0 ? OPCODE.text : OPCODE.continuation,
             bytes.subarray(i, i + 1),
             { fin: i === bytes.length - 1 },
           ),
@@ -321,7 +295,7 @@ attackTest(
       const { socket } = await RawSocket.connect(target.port);
       await socket.write(fragmented(request + " ".repeat(100_000)));
       const reply = await socket.readFrame();
-      assert.equal(reply?.opcode, OP.text);
+      assert.equal(reply?.opcode, OPCODE.text);
       const message = JSON.parse(new TextDecoder().decode(reply?.payload));
       assert.equal(message.requestId, "tiny");
       assert.equal(message.type, "response");
@@ -394,7 +368,7 @@ attackTest(
     const { socket: stalled } = await RawSocket.connect(target.port);
     const requests = Array.from({ length: 40 }, (_, i) =>
       clientFrame(
-        OP.text,
+        OPCODE.text,
         encoder.encode(JSON.stringify({
           type: "request",
           topic: "events",
@@ -443,17 +417,7 @@ attackTest(
     await using target = await Target.start();
     const { socket } = await RawSocket.connect(target.port);
     const total = 5000;
-    const burst = new Uint8Array(
-      Array.from({ length: total }, (_, i) =>
-        clientFrame(
-          OP.text,
-          encoder.encode(JSON.stringify({
-            type: "request",
-            topic: i % 2 ? "personas" : "cluster",
-            requestId: `p${i}`,
-          })),
-        )).flatMap((frame) => [...frame]),
-    );
+    const burst = pipelinedRequests(total);
     const replies: { type: string; requestId: string; code?: string }[] = [];
     await target.attack("5,000 pipelined requests", async () => {
       await socket.write(burst);
@@ -463,7 +427,7 @@ attackTest(
           frame,
           `the connection ended after ${replies.length} replies`,
         );
-        assert.equal(frame.opcode, OP.text);
+        assert.equal(frame.opcode, OPCODE.text);
         const reply = JSON.parse(new TextDecoder().decode(frame.payload));
         replies.push({
           type: reply.type,
@@ -503,83 +467,26 @@ attackTest(
   "framing violations get their RFC 6455 close code, delivered before the connection ends",
   async () => {
     await using target = await Target.start();
-    const closeWith = (code: number, reason: Uint8Array = new Uint8Array(0)) =>
-      clientFrame(OP.close, new Uint8Array([code >> 8, code & 255, ...reason]));
-    const text = (s: string) => encoder.encode(s);
-    const cases: [string, Uint8Array, number][] = [
-      [
-        "an unmasked frame",
-        clientFrame(OP.text, text("{}"), { masked: false }),
-        1002,
-      ],
-      [
-        "invalid UTF-8",
-        clientFrame(OP.text, new Uint8Array([0xc3, 0x28])),
-        1007,
-      ],
-      [
-        "UTF-8 cut inside a character at the message's end",
-        clientFrame(OP.text, new Uint8Array([0x7b, 0xe2, 0x82])),
-        1007,
-      ],
-      [
-        "RSV1 without an extension",
-        clientFrame(OP.text, text("{}"), { rsv: 4 }),
-        1002,
-      ],
-      ["RSV3", clientFrame(OP.ping, undefined, { rsv: 1 }), 1002],
-      ["a 200-byte ping", clientFrame(OP.ping, new Uint8Array(200)), 1002],
-      [
-        "a fragmented ping",
-        clientFrame(OP.ping, undefined, { fin: false }),
-        1002,
-      ],
-      ["an orphan continuation", clientFrame(OP.continuation, text("x")), 1002],
-      ["opcode 3", clientFrame(0x3, text("x")), 1002],
-      ["opcode 11", clientFrame(0xb), 1002],
-      [
-        "a new message inside a fragmented one",
-        new Uint8Array([
-          ...clientFrame(OP.text, text("{"), { fin: false }),
-          ...clientFrame(OP.text, text("}")),
-        ]),
-        1002,
-      ],
-      ["close code 1005", closeWith(1005), 1002],
-      ["close code 1006", closeWith(1006), 1002],
-      ["close code 999", closeWith(999), 1002],
-      ["close code 5000", closeWith(5000), 1002],
-      [
-        "a one-byte close payload",
-        clientFrame(OP.close, new Uint8Array([3])),
-        1002,
-      ],
-      [
-        "a close reason in invalid UTF-8",
-        closeWith(1000, new Uint8Array([0xff])),
-        1007,
-      ],
-      ["close code 1000", closeWith(1000), 1000],
-      ["close code 4000", closeWith(4000), 4000],
-    ];
     // Garbage after the violation: the server must not reset the connection
     // (which would destroy its close frame) because bytes were left unread.
     const garbage = new Uint8Array(256 * 1024).fill(0x81);
     await target.attack("framing violations x190", async () => {
       for (let round = 0; round < 10; round++) {
-        await Promise.all(cases.map(async ([what, bytes, code]) => {
-          const { socket } = await RawSocket.connect(target.port);
-          await socket.write(bytes);
-          const writing = socket.write(garbage).catch(() => {});
-          assert.equal(await closeCode(socket), code, what);
-          await writing;
-          socket.close();
-        }));
+        await Promise.all(
+          FRAMING_VIOLATIONS.map(async ([what, bytes, code]) => {
+            const { socket } = await RawSocket.connect(target.port);
+            await socket.write(bytes);
+            const writing = socket.write(garbage).catch(() => {});
+            assert.equal(await closeCode(socket), code, what);
+            await writing;
+            socket.close();
+          }),
+        );
       }
     });
     // A UTF-8 character split across fragments is fine.
     const { socket } = await RawSocket.connect(target.port);
-    const message = text(
+    const message = encoder.encode(
       JSON.stringify({
         type: "request",
         topic: "cluster",
@@ -589,8 +496,8 @@ attackTest(
     const cut = message.indexOf(0xc3) + 1;
     await socket.write(
       new Uint8Array([
-        ...clientFrame(OP.text, message.subarray(0, cut), { fin: false }),
-        ...clientFrame(OP.continuation, message.subarray(cut)),
+        ...clientFrame(OPCODE.text, message.subarray(0, cut), { fin: false }),
+        ...clientFrame(OPCODE.continuation, message.subarray(cut)),
       ]),
     );
     const reply = await socket.readFrame();
@@ -853,13 +760,7 @@ attackTest(
   "ping floods: 10,000 pings per write from readers and non-readers cost other clients nothing",
   async () => {
     await using target = await Target.start(["--write-timeout", "2s"]);
-    const flood = new Uint8Array(
-      Array.from(
-        { length: 10_000 },
-        () => clientFrame(OP.ping, new Uint8Array(125)),
-      )
-        .flatMap((frame) => [...frame]),
-    );
+    const flood = pingBurst(10_000);
     const readers = await openSockets(target.port, 10);
     const deaf = await openSockets(target.port, 10);
     let pongs = 0;
@@ -867,8 +768,8 @@ attackTest(
       const reading = readers.map(async (socket) => {
         while (true) {
           const frame = await socket.readFrame();
-          if (frame === null || frame.opcode === OP.close) return;
-          if (frame.opcode === OP.pong) pongs++;
+          if (frame === null || frame.opcode === OPCODE.close) return;
+          if (frame.opcode === OPCODE.pong) pongs++;
         }
       });
       for (let i = 0; i < 10; i++) {
@@ -897,11 +798,11 @@ attackTest(
       for (let round = 0; round < 40; round++) {
         await Promise.all(Array.from({ length: 50 }, async (_, i) => {
           const { socket } = await RawSocket.connect(target.port);
-          await socket.sendFrame(OP.text, subscribe);
+          await socket.sendFrame(OPCODE.text, subscribe);
           await socket.readFrame();
           if (i % 2 === 0) {
             await socket.write(
-              clientFrame(OP.close, new Uint8Array([0x03, 0xe8])),
+              clientFrame(OPCODE.close, new Uint8Array([0x03, 0xe8])),
             );
             assert.equal(await closeCode(socket), 1000);
           }

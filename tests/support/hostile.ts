@@ -3,6 +3,8 @@
  * process's memory and descriptors read from /proc, a well-behaved client
  * that proves every event still arrives in order, and raw HTTP exchanges.
  */
+import { OPCODE } from "../../src/transport/frames.ts";
+import { clientFrame, RawSocket } from "./raw_ws.ts";
 import {
   type ExampleServer,
   type ServerProcess,
@@ -391,3 +393,148 @@ export class Target implements AsyncDisposable {
     await Deno.remove(this.dir, { recursive: true }).catch(() => {});
   }
 }
+
+const encoder = new TextEncoder();
+
+/** Joins frames into one buffer, for a single write. */
+function joined(frames: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(frames.reduce((n, f) => n + f.length, 0));
+  let at = 0;
+  for (const frame of frames) {
+    out.set(frame, at);
+    at += frame.length;
+  }
+  return out;
+}
+
+/**
+ * `count` requests in one buffer, alternately for `cluster` and
+ * `personas`, with request ids `${prefix}0` onwards: a pipeline.
+ */
+export function pipelinedRequests(count: number, prefix = "p"): Uint8Array {
+  return joined(Array.from({ length: count }, (_, i) =>
+    clientFrame(
+      OPCODE.text,
+      encoder.encode(JSON.stringify({
+        type: "request",
+        topic: i % 2 ? "personas" : "cluster",
+        requestId: `${prefix}${i}`,
+      })),
+    )));
+}
+
+/** `count` pings of the largest allowed payload, in one buffer. */
+export function pingBurst(count: number): Uint8Array {
+  const ping = clientFrame(OPCODE.ping, new Uint8Array(125));
+  return joined(Array.from({ length: count }, () => ping));
+}
+
+/**
+ * Opens `count` connections that each send part of a request head and
+ * nothing more: slow-loris.
+ */
+export async function unfinishedRequests(
+  port: number,
+  count: number,
+): Promise<Deno.Conn[]> {
+  const partial = encoder.encode("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+  const held: Deno.Conn[] = [];
+  for (let i = 0; i < count; i++) {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    await conn.write(partial);
+    held.push(conn);
+  }
+  return held;
+}
+
+/** Opens `count` upgraded raw WebSockets, `batch` at a time. */
+export async function openSockets(
+  port: number,
+  count: number,
+  batch = 50,
+): Promise<RawSocket[]> {
+  const sockets: RawSocket[] = [];
+  for (let i = 0; i < count; i += batch) {
+    const opened = await Promise.all(
+      Array.from(
+        { length: Math.min(batch, count - i) },
+        () => RawSocket.connect(port),
+      ),
+    );
+    for (const { socket, status } of opened) {
+      if (status !== 101) {
+        throw new Error(`An upgrade got ${status}, not 101.`);
+      }
+      sockets.push(socket);
+    }
+  }
+  return sockets;
+}
+
+function closeFrame(code: number, reason: number[] = []): Uint8Array {
+  return clientFrame(
+    OPCODE.close,
+    new Uint8Array([code >> 8, code & 255, ...reason]),
+  );
+}
+
+/**
+ * Frames that break RFC 6455, each with the close code the server must
+ * answer with; the last two are valid closes, echoed.
+ */
+export const FRAMING_VIOLATIONS: readonly [string, Uint8Array, number][] = [
+  [
+    "an unmasked frame",
+    clientFrame(OPCODE.text, encoder.encode("{}"), { masked: false }),
+    1002,
+  ],
+  [
+    "invalid UTF-8",
+    clientFrame(OPCODE.text, new Uint8Array([0xc3, 0x28])),
+    1007,
+  ],
+  [
+    "UTF-8 cut inside a character at the message's end",
+    clientFrame(OPCODE.text, new Uint8Array([0x7b, 0xe2, 0x82])),
+    1007,
+  ],
+  [
+    "RSV1 without an extension",
+    clientFrame(OPCODE.text, encoder.encode("{}"), { rsv: 4 }),
+    1002,
+  ],
+  ["RSV3", clientFrame(OPCODE.ping, undefined, { rsv: 1 }), 1002],
+  ["a 200-byte ping", clientFrame(OPCODE.ping, new Uint8Array(200)), 1002],
+  [
+    "a fragmented ping",
+    clientFrame(OPCODE.ping, undefined, { fin: false }),
+    1002,
+  ],
+  [
+    "an orphan continuation",
+    clientFrame(OPCODE.continuation, encoder.encode("x")),
+    1002,
+  ],
+  ["opcode 3", clientFrame(0x3, encoder.encode("x")), 1002],
+  ["opcode 11", clientFrame(0xb), 1002],
+  [
+    "a new message inside a fragmented one",
+    joined([
+      clientFrame(OPCODE.text, encoder.encode("{"), { fin: false }),
+      clientFrame(OPCODE.text, encoder.encode("}")),
+    ]),
+    1002,
+  ],
+  ["close code 1005", closeFrame(1005), 1002],
+  ["close code 1006", closeFrame(1006), 1002],
+  ["close code 999", closeFrame(999), 1002],
+  ["close code 5000", closeFrame(5000), 1002],
+  [
+    "a one-byte close payload",
+    clientFrame(OPCODE.close, new Uint8Array([3])),
+    1002,
+  ],
+  ["a close reason in invalid UTF-8", closeFrame(1000, [0xff]), 1007],
+  ["close code 1000", closeFrame(1000), 1000],
+  ["close code 4000", closeFrame(4000), 4000],
+];
