@@ -98,15 +98,30 @@ export async function settledRss(
 /** The probe's objects: ApplicationPersonas in their own namespace. */
 export const PROBE_NAMESPACE = "probe";
 
-function probeList(count: number, health: string): string {
+/**
+ * A manifest file of `count` ApplicationPersonas named `${namespace}-0`
+ * onwards, all with health `health`: rewriting it with another health
+ * makes the source publish one `updated` event per persona.
+ */
+export function personaList(
+  count: number,
+  options: { namespace: string; health: string },
+): string {
+  const { namespace, health } = options;
   const items = Array.from({ length: count }, (_, i) => ({
     apiVersion: "dorgu.io/v1",
     kind: "ApplicationPersona",
-    metadata: { name: `probe-${i}`, namespace: PROBE_NAMESPACE },
-    spec: { name: `probe-${i}`, type: "api", tier: "standard" },
+    metadata: { name: `${namespace}-${i}`, namespace },
+    spec: { name: `${namespace}-${i}`, type: "api", tier: "standard" },
     status: { phase: "Active", health: { status: health } },
   }));
   return JSON.stringify({ apiVersion: "v1", kind: "List", items });
+}
+
+/** Writes `path` aside and renames it, so a poll never reads half a file. */
+export async function replaceFile(path: string, text: string): Promise<void> {
+  await Deno.writeTextFile(`${path}.part`, text);
+  await Deno.rename(`${path}.part`, path);
 }
 
 /**
@@ -156,10 +171,10 @@ export class EventProbe {
     const created = this.#rounds === 0;
     const health = this.#rounds % 2 === 0 ? "Healthy" : "Degraded";
     this.#rounds++;
-    // Written aside and renamed, so a poll never reads half a file.
-    const partial = `${this.#file}.part`;
-    await Deno.writeTextFile(partial, probeList(count, health));
-    await Deno.rename(partial, this.#file);
+    await replaceFile(
+      this.#file,
+      personaList(count, { namespace: PROBE_NAMESPACE, health }),
+    );
     const first = this.#offset + 1;
     const events = await this.#client.waitForCount(
       (m) => m.type === "event" && (m.offset as number) >= first,
@@ -257,6 +272,22 @@ export async function exchange(
   }
 }
 
+/**
+ * The value of one sample of the server's `/metrics` on `port`, e.g.
+ * `dorgu_ws_connections`; 0 when it is not there.
+ */
+export async function readMetric(
+  port: number,
+  sample: string,
+): Promise<number> {
+  const { response } = await exchange(
+    port,
+    `GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`,
+  );
+  const line = response.split("\n").find((l) => l.startsWith(`${sample} `));
+  return line === undefined ? 0 : Number(line.slice(sample.length + 1));
+}
+
 /** The status code of an HTTP response head, or 0 when there is none. */
 export function statusOf(response: string): number {
   const match = /^HTTP\/1\.[01] (\d{3}) /.exec(response);
@@ -330,13 +361,8 @@ export class Target implements AsyncDisposable {
   }
 
   /** The value of one `/metrics` sample, e.g. `dorgu_ws_connections`. */
-  async metric(sample: string): Promise<number> {
-    const { response } = await exchange(
-      this.port,
-      `GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`,
-    );
-    const line = response.split("\n").find((l) => l.startsWith(`${sample} `));
-    return line === undefined ? 0 : Number(line.slice(sample.length + 1));
+  metric(sample: string): Promise<number> {
+    return readMetric(this.port, sample);
   }
 
   /** The status of `GET path` on a new connection. */
