@@ -65,7 +65,11 @@ attackTest(
       async () => {
         held.push(...await unfinishedRequests(target.port, 1100));
         assert.ok(await target.metric("dorgu_ws_http_connections") <= 256);
+        const asked = Date.now();
         assert.equal(await target.status("/health"), 200);
+        const waited = Date.now() - asked;
+        console.log(`  /health answered in ${waited} ms during the flood`);
+        assert.ok(waited < 5000);
         await target.probe.round();
         const newcomer = await RawSocket.connect(target.port);
         assert.equal(newcomer.status, 101);
@@ -89,6 +93,32 @@ attackTest(
     assert.equal(target.server.child.pid, target.pid);
     assert.ok(report.filesAfter <= report.filesBefore + 2);
     assert.ok(report.after - report.before < 32 * MiB);
+  },
+);
+
+attackTest(
+  "a reconnect storm: 1,000 real clients connecting at once all get in, none evicted by the others",
+  async () => {
+    await using target = await Target.start();
+    const sockets: RawSocket[] = [];
+    const report = await target.attack("reconnect storm, 1,000", async () => {
+      const opened = await Promise.all(
+        Array.from({ length: 1000 }, () => RawSocket.connect(target.port)),
+      );
+      assert.deepEqual(
+        opened.filter((o) => o.status !== 101).map((o) => o.status),
+        [],
+      );
+      sockets.push(...opened.map((o) => o.socket));
+      assert.equal(await target.metric("dorgu_ws_connections"), 1001);
+      await target.probe.round();
+      for (const socket of sockets) socket.close();
+    });
+    assert.equal(
+      await target.metric('dorgu_ws_connections_shed_total{reason="evicted"}'),
+      0,
+    );
+    assert.ok(report.filesAfter <= report.filesBefore + 2);
   },
 );
 

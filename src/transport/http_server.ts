@@ -10,8 +10,10 @@
  *   fatal; where the limit cannot be read, the first such failure tells
  *   it;
  * - connections that have not upgraded: bounded; when full, the oldest one
- *   still waiting for its request is closed to make room, so slow-loris
- *   sockets are churned out instead of locking out real clients;
+ *   that has been waiting a second for its request is closed to make
+ *   room, so slow-loris sockets are churned out instead of locking out
+ *   real clients, and a burst of real clients (a reconnect storm) waits in
+ *   the kernel's backlog instead of evicting itself;
  * - time: a request head must arrive within the header timeout, a response
  *   must be taken within the write timeout;
  * - bytes: heads are bounded, bodies are never read.
@@ -95,6 +97,9 @@ interface HttpConnection {
   // What the connection is waiting for: its request head, the handler,
   // or the peer to take the response.
   state: "head" | "busy" | "writing";
+  // When the current request head began to be awaited.
+  since: number;
+  // When the current state must end.
   deadline: number;
   upgrade?: { socket: WebSocketConnection; response: Response; accept: string };
 }
@@ -108,6 +113,13 @@ const BUSY_LIMIT_MS = 60_000;
 // kept for requests that have not upgraded, so /health still answers when
 // WebSockets fill the rest.
 const HTTP_SHARE = 32;
+// A connection whose request head has been awaited this long may be
+// evicted to make room. A real client sends its head at once (a round
+// trip after connecting, two more with TLS; more when it or this server
+// is starved of CPU), so a burst of real clients is not evicted by its
+// own newest members; slow-loris sockets are. Meanwhile newcomers wait
+// at most this long in the backlog (the chart's probes allow 2 s).
+const EVICTABLE_AFTER_MS = 1000;
 
 /** An HTTP/1.1 and WebSocket server on one or more listeners. */
 export class HttpServer {
@@ -216,6 +228,16 @@ export class HttpServer {
 
   async #acceptLoop(listener: Deno.Listener): Promise<void> {
     while (this.#listeners.has(listener)) {
+      // While every pending connection is a young one still sending its
+      // request, newcomers wait in the kernel's backlog.
+      while (
+        this.#http.size >= this.#options.limits.maxHttp && !this.#stopping &&
+        this.#evictable(performance.now()) === undefined
+      ) {
+        await new Promise((resolve) =>
+          setTimeout(resolve, EVICTABLE_AFTER_MS / 10)
+        );
+      }
       let conn: Deno.Conn;
       try {
         conn = await listener.accept();
@@ -229,11 +251,13 @@ export class HttpServer {
         continue;
       }
       this.counters.accepted++;
-      if (!this.#admit(conn)) continue;
+      const now = performance.now();
+      if (!this.#admit(conn, now)) continue;
       const http: HttpConnection = {
         conn,
         state: "head",
-        deadline: performance.now() + this.#options.limits.headerTimeoutMs,
+        since: now,
+        deadline: now + this.#options.limits.headerTimeoutMs,
       };
       this.#http.set(conn, http);
       this.#serve(http, listener.addr.transport === "tcp" && isTls(conn));
@@ -249,21 +273,32 @@ export class HttpServer {
   }
 
   // Makes room for `conn` or closes it. Returns whether it may be served.
-  #admit(conn: Deno.Conn): boolean {
+  #admit(conn: Deno.Conn, now: number): boolean {
     if (this.#stopping) return this.#shed(conn, "draining");
     const outOfFiles = this.#maxFiles !== undefined &&
       this.#http.size + this.#sockets.size >= this.#maxFiles;
     if (!outOfFiles && this.#http.size < this.#options.limits.maxHttp) {
       return true;
     }
-    for (const [idle, http] of this.#http) {
-      if (http.state !== "head") continue;
-      this.#http.delete(idle);
-      close(idle);
-      this.#count("evicted");
-      return true;
+    const idle = this.#evictable(now);
+    if (idle === undefined) {
+      return this.#shed(conn, outOfFiles ? "file_limit" : "http_limit");
     }
-    return this.#shed(conn, outOfFiles ? "file_limit" : "http_limit");
+    this.#http.delete(idle);
+    close(idle);
+    this.#count("evicted");
+    return true;
+  }
+
+  // The longest-open connection that has been waiting for its request
+  // head long enough to be evicted, if any.
+  #evictable(now: number): Deno.Conn | undefined {
+    for (const [conn, http] of this.#http) {
+      if (http.state === "head" && now - http.since >= EVICTABLE_AFTER_MS) {
+        return conn;
+      }
+    }
+    return undefined;
   }
 
   // The process ran out of descriptors with the connections open now:
@@ -322,7 +357,8 @@ export class HttpServer {
     try {
       while (!this.#stopping || end > 0) {
         http.state = "head";
-        http.deadline = performance.now() + limits.headerTimeoutMs;
+        http.since = performance.now();
+        http.deadline = http.since + limits.headerTimeoutMs;
         let head: RequestHead | null;
         let failure: HttpError | undefined;
         try {
