@@ -442,6 +442,66 @@ attackTest(
 );
 
 attackTest(
+  "a subscriber that reads steadily, slower than its stream, gets drops, not a write-timeout close",
+  async () => {
+    await using target = await Target.start(["--write-timeout", "3s"]);
+    const { socket } = await RawSocket.connect(target.port);
+    await socket.sendText(
+      JSON.stringify({ type: "subscribe", topic: "events", requestId: "s" }),
+    );
+    // 100 KB/s, answering pings as any WebSocket client does, while the
+    // stream runs at about 2.5 MB/s: the kernel's buffers fill, and the
+    // server hears of the reader's progress only through its pongs.
+    let reading = true;
+    let bytes = 0;
+    let closed: number | undefined;
+    let pings = 0;
+    const reader = (async () => {
+      const started = Date.now();
+      while (reading) {
+        const frame = await socket.readFrame(4096);
+        if (frame === null) return;
+        bytes += frame.payload.length + 2;
+        if (frame.opcode === OPCODE.ping) {
+          pings++;
+          await socket.write(clientFrame(OPCODE.pong, frame.payload));
+        } else if (frame.opcode === OPCODE.close) {
+          closed = (frame.payload[0] << 8) | frame.payload[1];
+          return;
+        }
+        const due = started + bytes / 100;
+        if (due > Date.now()) await sleep(due - Date.now());
+      }
+    })();
+    await target.attack("a slow, steady reader of 2.5 MB/s", async () => {
+      for (let round = 0; round < 40 && closed === undefined; round++) {
+        await Deno.writeTextFile(
+          `${target.dir}/flood.json`,
+          eventList(round * 2000, 2000, 300),
+        );
+        await sleep(300);
+      }
+    });
+    reading = false;
+    socket.close();
+    await reader;
+    console.log(`  read ${bytes} bytes, answered ${pings} pings`);
+    assert.equal(closed, undefined, `closed with ${closed}`);
+    assert.ok(bytes > 500_000, `only ${bytes} bytes read`);
+    assert.ok(
+      await target.metric('dorgu_ws_messages_dropped_total{topic="events"}') >
+        0,
+    );
+    assert.equal(
+      await target.metric(
+        'dorgu_ws_connections_closed_total{cause="write_timeout"}',
+      ),
+      0,
+    );
+  },
+);
+
+attackTest(
   "5,000 pipelined requests in one write from a client that reads: every one answered, in order, the connection kept",
   async () => {
     await using target = await Target.start();

@@ -24,7 +24,9 @@ export type Inbound =
   | { kind: "text"; text: string }
   | { kind: "binary"; bytes: number }
   | { kind: "ping"; payload: Uint8Array }
-  | { kind: "pong" }
+  // The payload is a view into the reader's buffer, valid until the next
+  // call to next().
+  | { kind: "pong"; payload: Uint8Array }
   | { kind: "close"; code: number | undefined; reason: string }
   | { kind: "violation"; code: number; reason: string };
 
@@ -278,7 +280,7 @@ export class FrameReader {
     if (opcode === OPCODE.ping) {
       return { kind: "ping", payload: payload.slice() };
     }
-    if (opcode === OPCODE.pong) return { kind: "pong" };
+    if (opcode === OPCODE.pong) return { kind: "pong", payload };
     if (payload.length === 0) {
       return { kind: "close", code: undefined, reason: "" };
     }

@@ -100,6 +100,15 @@ const BACKLOG_BYTES = 1024 * 1024;
 // How long a closing handshake may take before the connection is cut.
 const CLOSE_GRACE_MS = 2000;
 const PING = encodeFrame(OPCODE.ping, new Uint8Array(0));
+// While a client is behind, a ping goes out once at least this many bytes
+// have been written since the last one (so after every full batch); its
+// pong proves the client has read that far. Write completions alone
+// cannot show it: the kernel wakes a writer only once half its send
+// buffer (megabytes, on loopback) has drained, which takes longer than the
+// write timeout for a client that reads steadily, only slower than its
+// stream. Such a client must lose events, not its connection.
+const MARK_EVERY_BYTES = 32 * 1024;
+const MARK_BYTES = 8;
 // Shared by every connection that is dropping what it reads.
 const DISCARD = new Uint8Array(4096);
 
@@ -153,6 +162,12 @@ export class WebSocketConnection {
   #drained: (() => void) | undefined;
   #backlogBytes: number;
   #notified = false;
+  // Progress marks: a ping payload of a per-connection random prefix and a
+  // counter, so that a client that does not read cannot forge the pong.
+  #sinceMark = 0;
+  #markPrefix: Uint8Array | undefined;
+  #marksSent = 0;
+  #marksAnswered = 0;
 
   /** Wraps `conn`, whose upgrade response has been written. */
   constructor(conn: Deno.Conn, options: WebSocketOptions) {
@@ -303,7 +318,11 @@ export class WebSocketConnection {
         const item = reader.next();
         if (item !== null) {
           this.#handle(item);
-          if (this.#state === "open" && this.#backlogged()) {
+          // Pongs add nothing to the queue, and carry the progress marks
+          // a backlogged client is judged by: they never wait.
+          if (
+            item.kind !== "pong" && this.#state === "open" && this.#backlogged()
+          ) {
             await new Promise<void>((resolve) => this.#drained = resolve);
             this.#drained = undefined;
           }
@@ -366,6 +385,7 @@ export class WebSocketConnection {
         }
         return;
       case "pong":
+        this.#markAnswered(item.payload);
         return;
       case "close":
         if (this.#state === "open") {
@@ -401,6 +421,11 @@ export class WebSocketConnection {
   }
 
   #flush(): void {
+    if (this.#sinceMark >= MARK_EVERY_BYTES && this.#state === "open") {
+      this.#sinceMark = 0;
+      this.#write(this.#nextMark());
+      return;
+    }
     const chunk = this.#queue.take(MAX_BATCH);
     if (chunk === undefined) {
       this.#writing = false;
@@ -412,11 +437,38 @@ export class WebSocketConnection {
       }
       return;
     }
+    this.#sinceMark += chunk.length;
+    this.#write(chunk);
+  }
+
+  #write(chunk: Uint8Array): void {
     if (!this.#writing) this.#progressAt = this.#clock();
     this.#writing = true;
     this.#inFlight = chunk;
     this.#written = 0;
     this.#conn.write(chunk).then(this.#onWritten, this.#onWriteFailed);
+  }
+
+  #nextMark(): Uint8Array {
+    this.#markPrefix ??= crypto.getRandomValues(new Uint8Array(4));
+    const payload = new Uint8Array(MARK_BYTES);
+    payload.set(this.#markPrefix);
+    new DataView(payload.buffer).setUint32(4, ++this.#marksSent);
+    return encodeFrame(OPCODE.ping, payload);
+  }
+
+  // A pong to one of our marks: the client has read at least that far.
+  #markAnswered(payload: Uint8Array): void {
+    const prefix = this.#markPrefix;
+    if (prefix === undefined || payload.length !== MARK_BYTES) return;
+    for (let i = 0; i < prefix.length; i++) {
+      if (payload[i] !== prefix[i]) return;
+    }
+    const mark = new DataView(payload.buffer, payload.byteOffset, MARK_BYTES)
+      .getUint32(4);
+    if (mark <= this.#marksAnswered || mark > this.#marksSent) return;
+    this.#marksAnswered = mark;
+    this.#progressAt = this.#clock();
   }
 
   #backloggedLow(): boolean {

@@ -90,12 +90,15 @@ export class RawSocket {
     return this.sendFrame(0x1, encoder.encode(text));
   }
 
-  /** Reads the next frame, or null at end of stream. */
-  async readFrame(): Promise<Frame | null> {
+  /**
+   * Reads the next frame, or null at end of stream, taking at most
+   * `readBytes` from the network at a time (a slow reader takes little).
+   */
+  async readFrame(readBytes = 65536): Promise<Frame | null> {
     while (true) {
       const frame = this.#parse();
       if (frame) return frame;
-      const chunk = new Uint8Array(65536);
+      const chunk = new Uint8Array(readBytes);
       const n = await this.#conn.read(chunk).catch(() => null);
       if (n === null) return null;
       this.#buffer = concat(this.#buffer, chunk.subarray(0, n));
