@@ -600,7 +600,7 @@ attackTest(
 );
 
 attackTest(
-  "DNS rebinding: a foreign Host gets 421 on every path; only the server's own names are same-origin",
+  "DNS rebinding and path confusion: a foreign Host gets 421 on every path, only the server's own names are same-origin, and a target whose normal form differs gets 400",
   async () => {
     await using target = await Target.start([
       "--allowed-hosts",
@@ -659,6 +659,23 @@ attackTest(
         `GET http://evil.example/metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`,
       );
       assert.equal(statusOf(absolute.response), 400);
+      // Targets whose normal form is another path: a proxy in front that
+      // guards /metrics, or forwards only /ws, would be bypassed.
+      for (
+        const path of [
+          "//evil.example/metrics",
+          "/ws/../metrics",
+          "/ws/%2e%2e/metrics",
+          "/./metrics",
+          "/ws/..",
+        ]
+      ) {
+        const { response } = await exchange(
+          port,
+          `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`,
+        );
+        assert.equal(statusOf(response), 400, path);
+      }
     });
     assert.ok(
       await target.metric('dorgu_ws_http_refused_total{reason="host"}') >= 12,
