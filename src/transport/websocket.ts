@@ -249,7 +249,9 @@ export class WebSocketConnection {
     this.#state = "closing";
     this.#closing = { cause, code: options.code, reason: options.reason };
     if (!options.flush) this.#queue.clear();
-    this.#awaitEcho = cause !== "client";
+    // Out of descriptors, the server needs this one back now, not after
+    // the peer's echo (or the grace): it ends once its close frame is out.
+    this.#awaitEcho = cause !== "client" && cause !== "file_limit";
     this.#closeBy = this.#clock() + CLOSE_GRACE_MS;
     this.#queue.offer(
       encodeClose(options.code, options.reason),
