@@ -161,7 +161,7 @@ async function churn(): Promise<void> {
           return;
         }
         await socket.sendFrame(OPCODE.text, subscribe);
-        await socket.readFrame();
+        await socket.readMessage();
         if (i % 2 === 0) {
           await socket.write(
             clientFrame(OPCODE.close, new Uint8Array([0x03, 0xe8])),
@@ -203,7 +203,7 @@ async function pipeline(): Promise<void> {
   await socket.write(pipelinedRequests(total, "soak"));
   let answered = 0;
   for (let i = 0; i < total; i++) {
-    const frame = await socket.readFrame();
+    const frame = await socket.readMessage();
     if (frame === null) break;
     const reply = JSON.parse(decoder.decode(frame.payload));
     check(reply.requestId === `soak${i}`, `pipeline: reply ${i} out of order`);

@@ -106,6 +106,21 @@ export class RawSocket {
   }
 
   /**
+   * Reads the next data or close frame, answering pings on the way as any
+   * WebSocket client does (the server pings a client that is behind, to
+   * see it read); null at end of stream.
+   */
+  async readMessage(): Promise<Frame | null> {
+    while (true) {
+      const frame = await this.readFrame();
+      if (frame === null || frame.opcode < 0x9) return frame;
+      if (frame.opcode === 0x9) {
+        await this.sendFrame(0xa, frame.payload).catch(() => {});
+      }
+    }
+  }
+
+  /**
    * Reads everything until the server's close frame or end of stream.
    * Returns the text frames and the close code, if one came.
    */
