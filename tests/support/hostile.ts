@@ -377,13 +377,17 @@ export class Target implements AsyncDisposable {
   /**
    * Runs `attack`, sampling RSS, then checks the probe still gets every
    * event and waits (up to `settleMs`) for RSS to come back within
-   * `returnBytes` of where it was. Prints one report line.
+   * `returnBytes` (default 32 MiB) of where it was; throws if it does not.
+   * Prints one report line, with the JavaScript heap in use before and
+   * after (RSS keeps what the runtime grew; the heap shows what is live).
    */
   async attack(
     name: string,
     attack: () => Promise<void>,
     options: { returnBytes?: number; settleMs?: number } = {},
   ): Promise<AttackReport> {
+    const returnBytes = options.returnBytes ?? 32 * 1024 * 1024;
+    const heapBefore = await this.metric("dorgu_ws_heap_used_bytes");
     const before = this.rss();
     const filesBefore = this.files();
     const sampler = new RssSampler(this.pid);
@@ -394,9 +398,10 @@ export class Target implements AsyncDisposable {
     }
     await this.probe.round();
     const after = await settledRss(this.pid, {
-      limit: before + (options.returnBytes ?? 32 * 1024 * 1024),
+      limit: before + returnBytes,
       timeoutMs: options.settleMs ?? 10_000,
     });
+    const heapAfter = await this.metric("dorgu_ws_heap_used_bytes");
     const report = {
       before,
       peak: Math.max(sampler.peak, after),
@@ -407,8 +412,17 @@ export class Target implements AsyncDisposable {
     console.log(
       `${name}: RSS ${mib(report.before)} -> peak ${mib(report.peak)} -> ${
         mib(report.after)
-      } MiB; descriptors ${report.filesBefore} -> ${report.filesAfter}; ${this.probe.checked} probe events in order`,
+      } MiB (heap in use ${mib(heapBefore)} -> ${
+        mib(heapAfter)
+      }); descriptors ${report.filesBefore} -> ${report.filesAfter}; ${this.probe.checked} probe events in order`,
     );
+    if (after > before + returnBytes) {
+      throw new Error(
+        `${name}: RSS stayed ${
+          mib(after - before)
+        } MiB above where it was (allowed ${mib(returnBytes)}).`,
+      );
+    }
     return report;
   }
 
