@@ -49,8 +49,13 @@ export async function main(args: string[]): Promise<number> {
         return await runVersion(rest);
       }
       case "completion": {
-        const { runCompletion } = await import("./src/cli/completion.ts");
-        return await runCompletion(rest);
+        // The script lists serve's flags too; the client never imports the
+        // server, so the entry point hands the table over.
+        const [{ runCompletion }, { SERVE_FLAGS }] = await Promise.all([
+          import("./src/cli/completion.ts"),
+          import("./src/server/config.ts"),
+        ]);
+        return await runCompletion(rest, { serveFlags: SERVE_FLAGS });
       }
       case "help":
         if (rest.length > 0) return await help(rest[0]);

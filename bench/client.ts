@@ -6,30 +6,18 @@
  */
 import { waitReady } from "../tests/support/server.ts";
 import { RUNTIME_PERMISSIONS } from "../tools/permissions.ts";
+import { spawnServe } from "./serve.ts";
 
 const rounds = Number(Deno.args[0] ?? 15);
 const main = new URL("../main.ts", import.meta.url).pathname;
 const examples = new URL("../examples/cluster", import.meta.url).pathname;
 
-const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-const port = (listener.addr as Deno.NetAddr).port;
-listener.close();
-const server = new Deno.Command(Deno.execPath(), {
-  args: [
-    "run",
-    ...RUNTIME_PERMISSIONS,
-    main,
-    "serve",
-    "--source",
-    examples,
-    "--websocket-addr",
-    `127.0.0.1:${port}`,
-    "--log-level",
-    "warn",
-  ],
-  stdout: "null",
-  stderr: "inherit",
-}).spawn();
+const { port, child: server } = spawnServe([
+  "--source",
+  examples,
+  "--log-level",
+  "warn",
+]);
 
 async function time(args: string[]): Promise<number> {
   const started = performance.now();

@@ -4,7 +4,7 @@
  *   deno task bench [--clients 1000] [--events 2000] [--idle 10000]
  *                   [--processes 2] [--rounds 15]
  *                   [--seconds 20]
- *                   [--only fanout,idle,overload,ingest,startup,client]
+ *                   [--only fanout,idle,overload,ingest,startup,client,recovery,dashboard]
  */
 import { parseArgs } from "node:util";
 import { idle, overload, throughput } from "./fanout.ts";
@@ -29,6 +29,8 @@ const only = new Set(
     "ingest",
     "startup",
     "client",
+    "recovery",
+    "dashboard",
   ],
 );
 const clients = Number(values.clients);
@@ -254,6 +256,76 @@ if (only.has("client")) {
       metric: "dorgu-ws get personas, end to end, ms",
       value: result.getMs,
       target: 300,
+      higherIsBetter: false,
+    },
+  );
+}
+
+if (only.has("recovery")) {
+  console.error(
+    "recovery: kube-apiserver killed, kept down, frozen; time from its return until dorgu-ws has caught up",
+  );
+  const result = await child([
+    "run",
+    "-A",
+    new URL("./recovery.ts", import.meta.url).pathname,
+  ]);
+  const phases: [string, string, number][] = [
+    ["blip", "a blip (kill -9, restart), fresh informers", 3],
+    ["outage-20s", "20 s down (kill -9)", 10],
+    ["blip-2min-after-outage", "a blip two minutes after that outage", 3],
+    ["outage-60s", "60 s down (kill -9)", 10],
+    ["sigstop-20s", "SIGSTOP for 20 s, then SIGCONT", 10],
+  ];
+  for (const [key, what, target] of phases) {
+    absolutes.push({
+      metric: `caught up after ${what}, s`,
+      value: result[key] / 1000,
+      target,
+      higherIsBetter: false,
+    });
+  }
+  absolutes.push({
+    metric: "any event lost, doubled or wrong (1) or none (0)",
+    value: result.inexact,
+    target: 0,
+    higherIsBetter: false,
+  });
+}
+
+if (only.has("dashboard")) {
+  console.error(
+    "dashboard: headless Chromium; the demo, then 5000 personas and 100 events/s",
+  );
+  const result = await child([
+    "run",
+    "-A",
+    new URL("./dashboard.ts", import.meta.url).pathname,
+    "5",
+  ]);
+  absolutes.push(
+    {
+      metric: "dashboard first render, demo, ms (median of 5)",
+      value: result.demoFirstRenderMs,
+      target: 1000,
+      higherIsBetter: false,
+    },
+    {
+      metric: "dashboard longest task, loading 5000 personas, ms",
+      value: result.bigLoadLongestTaskMs,
+      target: 200,
+      higherIsBetter: false,
+    },
+    {
+      metric: "dashboard longest task, 100 events/s for 10 s, ms",
+      value: result.streamLongestTaskMs,
+      target: 200,
+      higherIsBetter: false,
+    },
+    {
+      metric: "dashboard longest task, filter, sort, page, ms",
+      value: result.interactLongestTaskMs,
+      target: 200,
       higherIsBetter: false,
     },
   );

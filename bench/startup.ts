@@ -4,10 +4,10 @@
  * `result {json}` line). The server runs as the binary would: `main.ts`
  * with the binary's permissions, in its own process.
  */
-import { RUNTIME_PERMISSIONS } from "../tools/permissions.ts";
 import { Envtest } from "../tests/support/envtest.ts";
 import { waitReady } from "../tests/support/server.ts";
 import { realisticPersona } from "./ingest.ts";
+import { spawnServe } from "./serve.ts";
 
 const personas = Number(Deno.args[0] ?? 1000);
 const rounds = Number(Deno.args[1] ?? 5);
@@ -35,26 +35,13 @@ try {
   }
   const times: number[] = [];
   for (let round = 0; round < rounds; round++) {
-    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const port = (listener.addr as Deno.NetAddr).port;
-    listener.close();
     const started = performance.now();
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        ...RUNTIME_PERMISSIONS,
-        new URL("../main.ts", import.meta.url).pathname,
-        "serve",
-        "--kubeconfig",
-        env.kubeconfig,
-        "--websocket-addr",
-        `127.0.0.1:${port}`,
-        "--log-level",
-        "warn",
-      ],
-      stdout: "null",
-      stderr: "inherit",
-    }).spawn();
+    const { port, child } = spawnServe([
+      "--kubeconfig",
+      env.kubeconfig,
+      "--log-level",
+      "warn",
+    ]);
     await waitReady(`http://127.0.0.1:${port}`, { pollMs: 5 });
     times.push(performance.now() - started);
     child.kill("SIGTERM");

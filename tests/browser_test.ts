@@ -59,28 +59,32 @@ Deno.test({
     try {
       const ws = `ws://127.0.0.1:${server.port}/ws`;
       const token = btoa("browser-secret").replaceAll("=", "");
-      await browser.goto(allowed.url);
-      const result = await browser.evaluate(
-        connect(ws, ["dorgu-ws", `bearer.${token}`]),
-      ) as {
+      const page = await browser.open(allowed.url);
+      const result = await page.evaluate<{
         open: boolean;
         protocol: string;
         reply: { requestId: string; payload: { name: string } };
-      };
+      }>(connect(ws, ["dorgu-ws", `bearer.${token}`]));
       assert.equal(result.open, true);
       assert.equal(result.protocol, "dorgu-ws");
       assert.equal(result.reply.requestId, "b1");
       assert.equal(result.reply.payload.name, "eu-west-prod");
-      // Without the token the same page is refused.
-      assert.deepEqual(await browser.evaluate(connect(ws, ["dorgu-ws"])), {
+      assert.deepEqual(page.errors, []);
+      // Without the token the same page is refused, and the browser says why.
+      assert.deepEqual(await page.evaluate(connect(ws, ["dorgu-ws"])), {
         open: false,
       });
-
-      await browser.goto(other.url);
+      await page.goto(other.url);
       assert.deepEqual(
-        await browser.evaluate(connect(ws, ["dorgu-ws", `bearer.${token}`])),
+        await page.evaluate(connect(ws, ["dorgu-ws", `bearer.${token}`])),
         { open: false },
       );
+      // Chromium words a 401 and a 403 answer to the upgrade this way.
+      assert.equal(page.errors.length, 2, page.errors.join("\n"));
+      assert.match(page.errors[0], /HTTP Authentication failed/);
+      assert.match(page.errors[1], /Unexpected response code: 403/);
+      const png = await page.screenshot();
+      assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47]); // "PNG"
       const metrics =
         await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
       assert.match(

@@ -209,7 +209,19 @@ Deno.test("a broken config file is one line naming the file and the fault; --url
     ],
     [
       "servers:\n  lab:\n    url: ws://localhost:9090/ws\n    ca: /etc/ca.pem\n",
-      /: unknown key servers\.lab\.ca; a server has url, token, token-file and namespace; fix the file\.$/,
+      /: unknown key servers\.lab\.ca; a server has url, token, token-file, namespace, ca-file and insecure-skip-tls-verify; fix the file\.$/,
+    ],
+    [
+      "servers:\n  lab:\n    url: wss://localhost:9090/ws\n    ca-file: ca.pem\n    insecure-skip-tls-verify: true\n",
+      /: servers\.lab has both ca-file and insecure-skip-tls-verify; keep one\.$/,
+    ],
+    [
+      "servers:\n  lab:\n    url: wss://localhost:9090/ws\n    insecure-skip-tls-verify: yes please\n",
+      /: servers\.lab\.insecure-skip-tls-verify: insecure-skip-tls-verify must be true or false; fix the file\.$/,
+    ],
+    [
+      "current: lab\nservers:\n  lab:\n    url: wss://localhost:9090/ws\n    ca-file: missing.pem\n",
+      /: servers\.lab\.ca-file \S+missing\.pem cannot be read \(.*\); fix the path\.$/,
     ],
     [
       "current: prod\nservers:\n  lab:\n    url: ws://localhost:9090/ws\n",

@@ -159,6 +159,11 @@ Deno.test({
         nodeCount: 3,
         applicationCount: 6,
         addons: ["argocd", "prometheus", "cert-manager"],
+        nodes: [
+          "ip-10-0-1-17.eu-west-1.compute.internal",
+          "ip-10-0-2-41.eu-west-1.compute.internal",
+          "ip-10-0-3-88.eu-west-1.compute.internal",
+        ],
       };
       const yaml = await runCli(["get", "cluster", "-o", "yaml", "--url", url]);
       assert.deepEqual(load(yaml.stdout), {
@@ -189,6 +194,7 @@ Deno.test({
         "--url",
         url,
       ]);
+      // Asked for by name, a persona comes with its validation.
       assert.deepEqual(JSON.parse(one.stdout), {
         namespace: "production",
         name: "storefront",
@@ -197,6 +203,13 @@ Deno.test({
         tier: "frontend",
         phase: "Active",
         health: "Healthy",
+        validation: {
+          passed: true,
+          issues: [{
+            severity: "info",
+            message: "consider enabling an ingress TLS redirect",
+          }],
+        },
       });
     } finally {
       await server.stop();

@@ -47,9 +47,11 @@ Deno.test("flags win over DORGU_WS_* variables, which win over defaults", () => 
       DORGU_WS_WRITE_TIMEOUT: "2s",
       DORGU_WS_NAMESPACE: "prod, staging",
       DORGU_WS_ENABLE_WEBSOCKET: "false",
+      DORGU_WS_DASHBOARD: "false",
     }),
   });
   assert.ok(config !== "help");
+  assert.equal(config.dashboard, false);
   assert.equal(config.historySize, 10);
   assert.equal(config.writeTimeoutMs, 2000);
   assert.deepEqual(config.namespaces, ["prod", "staging"]);
@@ -73,6 +75,7 @@ Deno.test("one table: DEFAULT_CONFIG and the help both come from each flag's def
     hostname: "",
     port: 9090,
     enableWebsocket: true,
+    dashboard: true,
     source: "kubernetes",
     namespaces: [],
     historySize: 1024,

@@ -6,67 +6,33 @@
  * /ready and streaming events without a single 403.
  */
 import assert from "node:assert/strict";
-import { loadAll } from "js-yaml";
 import {
   LEAST_RULES,
   patchStatus,
   persona,
 } from "./support/cluster_objects.ts";
-import { assetsDir, collectionOf, Envtest } from "./support/envtest.ts";
+import {
+  CHART,
+  find,
+  helm,
+  type Manifest,
+  NAMESPACE,
+  render,
+} from "./support/chart.ts";
+import { collectionOf, Envtest } from "./support/envtest.ts";
 import { delay, spawnServer, waitReady } from "./support/server.ts";
 import { TestClient } from "./support/ws_client.ts";
 
-const CHART = new URL("../helm/dorgu-ws", import.meta.url).pathname;
-const NAMESPACE = "dorgu-system";
 const unsanitized = { sanitizeOps: false, sanitizeResources: false };
-
-type Manifest = Record<string, unknown> & {
-  kind: string;
-  metadata: { name: string; namespace?: string };
-};
-
-async function helm(
-  args: string[],
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const output = await new Deno.Command(`${await assetsDir()}/helm`, {
-    args,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return {
-    code: output.code,
-    stdout: new TextDecoder().decode(output.stdout),
-    stderr: new TextDecoder().decode(output.stderr),
-  };
-}
-
-async function render(set: string[] = []): Promise<Manifest[]> {
-  const result = await helm([
-    "template",
-    "dorgu-ws",
-    CHART,
-    "--namespace",
-    NAMESPACE,
-    "--kube-version",
-    "1.37.2",
-    ...set.flatMap((s) => ["--set", s]),
-  ]);
-  assert.equal(result.code, 0, result.stderr);
-  return (loadAll(result.stdout) as Manifest[]).filter(Boolean);
-}
-
-function find(manifests: Manifest[], kind: string): Manifest[] {
-  return manifests.filter((m) => m.kind === kind);
-}
 
 type Container = {
   args: string[];
   securityContext: Record<string, unknown>;
-  livenessProbe: { httpGet: { path: string } };
-  readinessProbe: { httpGet: { path: string } };
+  livenessProbe: { httpGet: { path: string; scheme: string } };
+  readinessProbe: { httpGet: { path: string; scheme: string } };
   ports: { containerPort: number }[];
   resources: Record<string, unknown>;
-  volumeMounts: { name: string; mountPath: string }[];
+  volumeMounts: { name: string; mountPath: string; readOnly?: boolean }[];
 };
 
 function pod(
@@ -91,6 +57,13 @@ const VARIANTS: Record<string, string[]> = {
     "allowedOrigins={https://ops.example.com}",
   ],
   kubeauth: ["auth.mode=kubernetes"],
+  monitored: [
+    "serviceMonitor.enabled=true",
+    "prometheusRule.enabled=true",
+    "grafanaDashboard.enabled=true",
+    "tls.secretName=dorgu-ws-tls",
+    "allowedHosts={dorgu.example.com}",
+  ],
 };
 
 Deno.test("helm lint passes", async () => {
@@ -150,6 +123,7 @@ Deno.test("the default release: ClusterIP service on 9090, least RBAC, probes, r
     "--enable-websocket=true",
     "--history-size=1024",
     "--log-level=info",
+    "--allowed-hosts=dorgu-ws,dorgu-ws.dorgu-system,dorgu-ws.dorgu-system.svc,dorgu-ws.dorgu-system.svc.cluster.local",
   ]);
   assert.equal(find(manifests, "PodDisruptionBudget").length, 0);
 });
@@ -224,6 +198,68 @@ Deno.test("values switch on the optional parts", async () => {
   );
 });
 
+Deno.test("TLS, alerts, the dashboard and extra hosts are switched on by values", async () => {
+  const monitored = await render(VARIANTS.monitored);
+  const { container, spec } = pod(monitored);
+  assert.deepEqual(
+    container.args.filter((a) => /^--(tls|allowed-hosts)/.test(a)),
+    [
+      "--allowed-hosts=dorgu-ws,dorgu-ws.dorgu-system,dorgu-ws.dorgu-system.svc,dorgu-ws.dorgu-system.svc.cluster.local,dorgu.example.com",
+      "--tls-cert-file=/etc/dorgu-ws/tls/tls.crt",
+      "--tls-private-key-file=/etc/dorgu-ws/tls/tls.key",
+    ],
+  );
+  // A directory mount (no subPath): the kubelet swaps renewed Secrets in.
+  assert.deepEqual(
+    container.volumeMounts.find((m) => m.name === "tls"),
+    { name: "tls", mountPath: "/etc/dorgu-ws/tls", readOnly: true },
+  );
+  assert.deepEqual(
+    (spec.volumes as { name: string }[]).find((v) => v.name === "tls"),
+    { name: "tls", secret: { secretName: "dorgu-ws-tls" } },
+  );
+  assert.equal(container.livenessProbe.httpGet.scheme, "HTTPS");
+  assert.equal(container.readinessProbe.httpGet.scheme, "HTTPS");
+  const [monitor] = find(monitored, "ServiceMonitor");
+  assert.deepEqual(
+    (monitor.spec as { endpoints: Record<string, unknown>[] }).endpoints[0],
+    {
+      port: "websocket",
+      path: "/metrics",
+      interval: "30s",
+      scheme: "https",
+      tlsConfig: {
+        ca: { secret: { name: "dorgu-ws-tls", key: "ca.crt" } },
+        serverName: "dorgu-ws.dorgu-system.svc",
+      },
+    },
+  );
+  const [rule] = find(monitored, "PrometheusRule");
+  const alerts = (rule.spec as { groups: { rules: { alert: string }[] }[] })
+    .groups[0].rules.map((r) => r.alert);
+  assert.deepEqual(alerts, [
+    "DorguWsNotReady",
+    "DorguWsWatchRestarting",
+    "DorguWsEventsDropped",
+    "DorguWsConnectionsNearLimit",
+    "DorguWsFileDescriptorsNearLimit",
+    "DorguWsMemoryNearLimit",
+    "DorguWsCertificateExpiring",
+  ]);
+  const [dashboard] = find(monitored, "ConfigMap");
+  assert.equal(dashboard.metadata.labels?.grafana_dashboard, "1");
+  const json = JSON.parse(
+    (dashboard.data as Record<string, string>)["dorgu-ws.json"],
+  );
+  assert.equal(json.uid, "dorgu-ws");
+  // Off by default.
+  const plain = await render();
+  for (const kind of ["PrometheusRule", "ConfigMap", "ServiceMonitor"]) {
+    assert.equal(find(plain, kind).length, 0, kind);
+  }
+  assert.equal(pod(plain).container.livenessProbe.httpGet.scheme, "HTTP");
+});
+
 Deno.test("bad values are refused with a reason", async () => {
   const cases: [string[], RegExp][] = [
     [["websocket.port=abc"], /websocket\/port.*want integer/],
@@ -232,6 +268,8 @@ Deno.test("bad values are refused with a reason", async () => {
     [["namespaces={Prod}"], /namespaces\/0/],
     [["rbac.scope=namespace"], /rbac.scope=namespace needs the namespaces/],
     [["auth.mode=token"], /auth.mode=token needs auth.existingSecret/],
+    [["allowedHosts={https://x.example.com}"], /allowedHosts\/0/],
+    [["prometheusRule.thresholds.memory=2"], /thresholds\/memory/],
   ];
   for (const [set, pattern] of cases) {
     const result = await helm([
@@ -259,33 +297,9 @@ Deno.test({
     for (const ns of [NAMESPACE, "prod", "staging"]) {
       await env.ensureNamespace(ns);
     }
-    // The Prometheus Operator's CRD, for the ServiceMonitor.
-    await env.apply([{
-      apiVersion: "apiextensions.k8s.io/v1",
-      kind: "CustomResourceDefinition",
-      metadata: { name: "servicemonitors.monitoring.coreos.com" },
-      spec: {
-        group: "monitoring.coreos.com",
-        scope: "Namespaced",
-        names: {
-          kind: "ServiceMonitor",
-          plural: "servicemonitors",
-          singular: "servicemonitor",
-          listKind: "ServiceMonitorList",
-        },
-        versions: [{
-          name: "v1",
-          served: true,
-          storage: true,
-          schema: {
-            openAPIV3Schema: {
-              type: "object",
-              "x-kubernetes-preserve-unknown-fields": true,
-            },
-          },
-        }],
-      },
-    }]);
+    // The Prometheus Operator's own CRDs, for the ServiceMonitor and the
+    // PrometheusRule: their schemas check what the chart renders.
+    await env.installPrometheusOperatorCrds();
     await delay(1500);
     let checked = 0;
     for (const [variant, set] of Object.entries(VARIANTS)) {
@@ -305,8 +319,8 @@ Deno.test({
         checked++;
       }
     }
-    // Seven variants, forty-odd objects, all of them accepted.
-    assert.equal(checked, 43);
+    // Eight variants, fifty-one objects, all of them accepted.
+    assert.equal(checked, 51);
   },
 });
 

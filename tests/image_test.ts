@@ -1,22 +1,18 @@
 /**
- * The binary and the scratch image. `deno compile` needs a runtime stub
- * from Deno's release host, unreachable here, so the compile task is run
- * with DENORT_BIN pointing at this machine's Deno: the result is not a
- * runnable dorgu-ws, but its payload is the real one (module graph,
- * embedded files, baked-in permissions) and it links exactly the libraries
- * the Deno runtime links. The Containerfile's final stage is built by
- * buildah from that, offline, and run with chroot as the numeric user.
+ * The scratch image, built by buildah from the Containerfile's final stage
+ * around the real compiled binary (tests/tools/compiled.ts; the build stage
+ * is replaced by a local root filesystem, since the image build cannot
+ * fetch a runtime stub here), and run the way a container runtime runs it.
  */
 import assert from "node:assert/strict";
-import { EMBEDDED_FILES } from "../tools/permissions.ts";
+import manifest from "../deno.json" with { type: "json" };
 import { delay } from "./support/server.ts";
 import { TestClient } from "./support/ws_client.ts";
+import { compiledBinary } from "./tools/compiled.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const unsanitized = { sanitizeOps: false, sanitizeResources: false };
-
-let workdir: string;
-let binary: string;
+const binary = (await compiledBinary()).path;
 
 async function run(
   command: string,
@@ -41,80 +37,17 @@ async function run(
   return stdout;
 }
 
-Deno.test({
-  name:
-    "the compile task bakes in exactly the runtime permissions and embeds what the binary reads",
-  ...unsanitized,
-  async fn() {
-    workdir = await Deno.makeTempDir({ prefix: "dorgu-ws-image-" });
-    binary = `${workdir}/dorgu-ws`;
-    await run("deno", [
-      "task",
-      "compile",
-      "--target",
-      "x86_64-unknown-linux-gnu",
-      "--output",
-      binary,
-    ], {
-      env: { DENORT_BIN: Deno.execPath() },
-    });
-    const bytes = await Deno.readFile(binary);
-    const text = new TextDecoder("latin1").decode(bytes);
-    const permissions = JSON.parse(
-      /"permissions":(\{[^}]*"prompt":(?:true|false)\})/.exec(text)?.[1] ??
-        "null",
-    );
-    assert.ok(permissions, "the binary carries its permissions");
-    // [] means "all", null means "none": exactly net, read, env and run.
-    assert.deepEqual(
-      {
-        net: permissions.allow_net,
-        read: permissions.allow_read,
-        env: permissions.allow_env,
-        run: permissions.allow_run,
-        write: permissions.allow_write,
-        ffi: permissions.allow_ffi,
-        sys: permissions.allow_sys,
-        prompt: permissions.prompt,
-      },
-      {
-        net: [],
-        read: [],
-        env: [],
-        run: [],
-        write: null,
-        ffi: null,
-        sys: null,
-        prompt: false,
-      },
-    );
-    // The module graph, server and client and both sources, and the libraries.
-    for (
-      const marker of [
-        "dorgu-ws is serving",
-        "Cannot read the source directory",
-        "Following the cluster",
-        "The watch's resource version expired; relisting",
-        "is not a dorgu-ws WebSocket endpoint",
-        "KubeConfig",
-        "deficient indentation",
-        "safeParse",
-      ]
-    ) {
-      assert.ok(text.includes(marker), `embedded: ${marker}`);
-    }
-    // Every file of the embedded demo cluster, and its content.
-    for (const dir of EMBEDDED_FILES) {
-      for await (const entry of Deno.readDir(`${ROOT}${dir}`)) {
-        assert.ok(
-          text.includes(`"n":"${entry.name}"`),
-          `embedded file ${entry.name}`,
-        );
-      }
-    }
-    assert.ok(text.includes("eu-west-prod"));
-  },
-});
+/** The pid of the process whose command line is exactly `argv`. */
+async function processOf(argv: string[]): Promise<number> {
+  const wanted = argv.join("\0") + "\0";
+  for await (const entry of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    const cmdline = await Deno.readTextFile(`/proc/${entry.name}/cmdline`)
+      .catch(() => "");
+    if (cmdline === wanted) return Number(entry.name);
+  }
+  throw new Error(`No process runs ${argv.join(" ")}.`);
+}
 
 Deno.test({
   name: "--source demo reads nothing but the embedded demo cluster",
@@ -160,23 +93,24 @@ Deno.test({
 
 Deno.test({
   name:
-    "the image holds exactly the binary and the libraries it links, and runs as 65532",
+    `the image holds exactly the compiled binary and the libraries it links, and serves as 65532`,
   ...unsanitized,
   async fn() {
-    assert.ok(binary, "the compile test ran first");
+    console.log(`image built around ${binary}`);
+    const workdir = await Deno.makeTempDir({ prefix: "dorgu-ws-image-" });
     const context = `${workdir}/context`;
     await run("bash", ["tools/rootfs.sh", binary, `${context}/rootfs`]);
     const storage = `${workdir}/storage`;
+    const storageFlags = [
+      "--root",
+      `${storage}/root`,
+      "--runroot",
+      `${storage}/run`,
+      "--storage-driver",
+      "vfs",
+    ];
     const buildah = (args: string[]) =>
-      run("buildah", [
-        "--root",
-        `${storage}/root`,
-        "--runroot",
-        `${storage}/run`,
-        "--storage-driver",
-        "vfs",
-        ...args,
-      ]);
+      run("buildah", [...storageFlags, ...args]);
     await buildah([
       "build",
       "--isolation",
@@ -232,32 +166,44 @@ Deno.test({
         assert.ok(!files.includes(absent), absent);
       }
 
-      // It starts, as the numeric user, with only what is in the image.
-      const version = await run("chroot", [
-        "--userspec=65532:65532",
-        mount,
+      // Run as a container runtime runs it (with /proc, which the binary
+      // reads its embedded program through), as the image's user.
+      const version = await buildah([
+        "run",
+        "--isolation",
+        "chroot",
+        container,
+        "--",
         "/dorgu-ws",
-        "--version",
+        "version",
       ]);
-      assert.match(version, /^deno 2\./);
+      assert.match(
+        version,
+        new RegExp(
+          `^Client Version: ${manifest.version.replaceAll(".", "\\.")} `,
+        ),
+      );
       const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
       const port = (probe.addr as Deno.NetAddr).port;
       probe.close();
-      const server = new Deno.Command("chroot", {
+      const args = ["serve", "--source", "demo", "--websocket-addr"];
+      const server = new Deno.Command("buildah", {
         args: [
-          "--userspec=65532:65532",
-          mount,
+          ...storageFlags,
+          "run",
+          "--isolation",
+          "chroot",
+          container,
+          "--",
           "/dorgu-ws",
-          "eval",
-          `Deno.serve({ hostname: "127.0.0.1", port: ${port}, onListen() {} }, (req) => {
-            const { socket, response } = Deno.upgradeWebSocket(req);
-            socket.onmessage = (e) => socket.send(JSON.stringify({ type: "response", topic: "cluster", requestId: JSON.parse(e.data).requestId, payload: { uid: Deno.uid() }, timestamp: new Date().toISOString(), epoch: "e", offset: 0 }));
-            return response;
-          });`,
+          ...args,
+          `127.0.0.1:${port}`,
         ],
         stdout: "null",
-        stderr: "null",
+        stderr: "piped",
       }).spawn();
+      const log = new Response(server.stderr).text();
+      let pid: number | undefined;
       try {
         let client: TestClient | undefined;
         for (let i = 0; i < 100 && !client; i++) {
@@ -266,12 +212,24 @@ Deno.test({
           );
           if (!client) await delay(100);
         }
-        assert.ok(client, "a WebSocket server runs inside the image");
+        assert.ok(client, "dorgu-ws serves from inside the image");
         const reply = await client.call("request", "cluster");
-        assert.deepEqual(reply.payload, { uid: 65532 });
+        assert.equal(reply.payload?.name, "eu-west-prod");
         await client.close();
+        pid = await processOf(["/dorgu-ws", ...args, `127.0.0.1:${port}`]);
+        const status = await Deno.readTextFile(`/proc/${pid}/status`);
+        assert.match(status, /^Uid:\t65532\t65532\t/m);
+        assert.match(status, /^Gid:\t65532\t65532\t/m);
+        // buildah kills its command on SIGTERM; dorgu-ws itself stops cleanly.
+        Deno.kill(pid, "SIGTERM");
+        assert.equal((await server.status).code, 0);
+        assert.match(await log, /"msg":"dorgu-ws stopped"/);
       } finally {
-        server.kill("SIGKILL");
+        try {
+          server.kill("SIGKILL");
+        } catch {
+          // Already gone.
+        }
         await server.status;
       }
     } finally {

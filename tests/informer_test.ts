@@ -1,8 +1,9 @@
 /**
  * The informer against a scripted fake API server, for what a real one
  * cannot be made to do on demand: a JSON line split across chunks, a
- * malformed line, an ERROR event, a stalled stream, a reset mid-line, an
- * expired continue token, refusals.
+ * malformed line, an ERROR event, a stalled stream, a request never
+ * answered, a reset mid-line, an expired continue token, refusals, exact
+ * Retry-After values, the backoff starting over.
  */
 import assert from "node:assert/strict";
 import { Hub } from "../src/hub/mod.ts";
@@ -61,7 +62,12 @@ function line(type: string, object: unknown): string {
   return JSON.stringify({ type, object }) + "\n";
 }
 
-function status(code: number, reason: string, message: string): Response {
+function status(
+  code: number,
+  reason: string,
+  message: string,
+  headers: HeadersInit = {},
+): Response {
   return Response.json({
     kind: "Status",
     status: "Failure",
@@ -70,6 +76,7 @@ function status(code: number, reason: string, message: string): Response {
     message,
   }, {
     status: code,
+    headers,
   });
 }
 
@@ -77,6 +84,8 @@ class FakeApi {
   readonly lists: Script[] = [];
   readonly watches: Script[] = [];
   readonly seen: URL[] = [];
+  /** When each request in `seen` arrived (performance.now()). */
+  readonly times: number[] = [];
   readonly #server: Deno.HttpServer<Deno.NetAddr>;
   readonly #idle: AbortController = new AbortController();
 
@@ -88,6 +97,7 @@ class FakeApi {
     }, (req) => {
       const url = new URL(req.url);
       this.seen.push(url);
+      this.times.push(performance.now());
       const queue = url.searchParams.has("watch") ? this.watches : this.lists;
       const script = queue.shift();
       if (script) return script(url);
@@ -117,13 +127,33 @@ class FakeApi {
     );
   }
 
+  /** Milliseconds between one watch request and the next. */
+  watchGaps(): number[] {
+    const times = this.times.filter((_, i) =>
+      this.seen[i].searchParams.has("watch")
+    );
+    return times.slice(1).map((at, i) => at - times[i]);
+  }
+
+  /** An answer that never comes (until the fake closes). */
+  never(): Promise<Response> {
+    return new Promise((resolve) =>
+      this.#idle.signal.addEventListener(
+        "abort",
+        () => resolve(new Response(null, { status: 503 })),
+      )
+    );
+  }
+
   async close(): Promise<void> {
     this.#idle.abort();
     await this.#server.shutdown();
   }
 }
 
-function harness(options: { stallMs?: number } = {}) {
+function harness(
+  options: { stallMs?: number; backoffMs?: [number, number] } = {},
+) {
   const api = new FakeApi();
   const hub = new Hub({ historySize: 100 });
   const log = captureLog();
@@ -152,7 +182,7 @@ function harness(options: { stallMs?: number } = {}) {
       problem: (m) => store.readiness.setProblem("personas", m),
     },
     log: log.logger,
-    backoffMs: [10, 40],
+    backoffMs: options.backoffMs ?? [10, 40],
     watchSeconds: [30, 31],
     stallMs: options.stallMs,
   });
@@ -316,7 +346,7 @@ Deno.test("HTTP 410 on the watch relists too", async () => {
   }
 });
 
-Deno.test("a stalled watch is abandoned and resumed from the last version", async () => {
+Deno.test("a watch silent for the stall interval is watched again from the last version, without a warning", async () => {
   const h = harness({ stallMs: 300 });
   try {
     h.api.lists.push(() => list([], 10));
@@ -328,11 +358,43 @@ Deno.test("a stalled watch is abandoned and resumed from the last version", asyn
     h.informer.start();
     await h.until(() => h.events().length === 2, "the event after the stall");
     assert.ok(Date.now() - started >= 300);
+    assert.deepEqual(h.events(), ["created a Active", "updated a Failed"]);
     assert.deepEqual(h.api.watchVersions().slice(0, 2), ["10", "11"]);
-    assert.match(
-      String(h.log.lines.find((l) => l.level === "warn")?.reason),
-      /sent nothing for 0 s|sent nothing/,
+    assert.ok(
+      h.log.lines.some((l) =>
+        l.level === "info" &&
+        l.msg ===
+          "The watch sent nothing for 0.3 s; watching again on a new connection"
+      ),
     );
+    // Quiet resources get no bookmarks; that is not a failure.
+    assert.deepEqual(h.log.lines.filter((l) => l.level === "warn"), []);
+    assert.deepEqual(Object.fromEntries(h.store.readiness.pending()), {});
+  } finally {
+    await h.stop();
+  }
+});
+
+Deno.test("a list or watch the server never answers fails after the stall interval and is retried", async () => {
+  const h = harness({ stallMs: 300 });
+  try {
+    h.api.lists.push(() => h.api.never());
+    h.api.lists.push(() => list([persona("a", 5)], 10));
+    h.api.watches.push(() => h.api.never());
+    h.api.watches.push(() =>
+      stream([line("MODIFIED", persona("a", 11, "Failed"))], "hang")
+    );
+    h.informer.start();
+    await h.until(() => h.events().length === 1, "the event");
+    assert.deepEqual(h.events(), ["updated a Failed"]);
+    assert.deepEqual(h.api.watchVersions().slice(0, 2), ["10", "10"]);
+    const reasons = h.log.lines.filter((l) => l.level === "warn").map((l) =>
+      l.reason
+    );
+    assert.deepEqual(reasons, [
+      "cannot reach the API server: no answer to a list within 0.3 s",
+      "cannot reach the API server: no answer to a watch within 0.3 s",
+    ]);
   } finally {
     await h.stop();
   }
@@ -449,6 +511,87 @@ Deno.test("a watch that keeps ending at once backs off instead of spinning", asy
     const watches = h.api.watchVersions().length;
     assert.ok(watches >= 3 && watches <= 25, `${watches} watches in 600 ms`);
     assert.ok(h.api.watchVersions().every((v) => v === "10"));
+  } finally {
+    await h.stop();
+  }
+});
+
+Deno.test("the backoff starts over once a watch delivered a bookmark", async () => {
+  // Delays before jitter: 200, 400, 800, then the 1 s cap of a young outage.
+  const h = harness({ backoffMs: [200, 30_000] });
+  try {
+    h.api.lists.push(() => list([], 10));
+    for (let i = 0; i < 4; i++) {
+      h.api.watches.push(() => status(500, "InternalError", "etcd is slow"));
+    }
+    h.api.watches.push(() =>
+      stream(
+        [line("BOOKMARK", { metadata: { resourceVersion: "12" } }), 50],
+        "reset",
+      )
+    );
+    h.api.watches.push(() =>
+      stream([line("MODIFIED", persona("a", 13, "Failed"))], "hang")
+    );
+    h.informer.start();
+    await h.until(() => h.api.watchVersions().length === 6, "six watches");
+    const gaps = h.api.watchGaps();
+    // The fourth failure waited 0.5-1 s; after the bookmark, 0.1-0.2 s.
+    assert.ok(gaps[3] >= 500, `before the bookmark: ${gaps}`);
+    assert.ok(gaps[4] < 450, `after the bookmark: ${gaps}`);
+    assert.deepEqual(h.api.watchVersions(), [
+      "10",
+      "10",
+      "10",
+      "10",
+      "10",
+      "12",
+    ]);
+  } finally {
+    await h.stop();
+  }
+});
+
+Deno.test("Retry-After on 429 and 503 replaces the backoff, bounded by it (at least 1 s); other statuses ignore it", async () => {
+  const h = harness({ backoffMs: [200, 30_000] });
+  try {
+    h.api.lists.push(() => list([], 10));
+    for (let i = 0; i < 3; i++) {
+      h.api.watches.push(() => status(500, "InternalError", "etcd is slow"));
+    }
+    h.api.watches.push(() =>
+      status(429, "TooManyRequests", "storage is (re)initializing", {
+        "retry-after": "0",
+      })
+    );
+    h.api.watches.push(() =>
+      status(503, "ServiceUnavailable", "not all routes installed", {
+        "retry-after": "5",
+      })
+    );
+    h.api.watches.push(() =>
+      status(500, "InternalError", "etcd is slow", { "retry-after": "0" })
+    );
+    h.api.watches.push(() => stream([line("ADDED", persona("a", 11))], "hang"));
+    h.informer.start();
+    await h.until(() => h.events().length === 1, "the event");
+    const gaps = h.api.watchGaps();
+    // The backoff was at 0.5-1 s: the 429 asked for less and got it; the
+    // 503 asked for 5 s and got the bound, 1 s plus at most a quarter; the
+    // 500's header was ignored.
+    assert.ok(gaps[3] < 400, `after the 429: ${gaps}`);
+    assert.ok(gaps[4] >= 1000 && gaps[4] < 1700, `after the 503: ${gaps}`);
+    assert.ok(gaps[5] >= 500, `after the 500: ${gaps}`);
+    const reasons = h.log.lines.filter((l) => l.level === "warn").map((l) =>
+      l.reason
+    );
+    assert.deepEqual(reasons, [
+      "cannot reach the API server: etcd is slow",
+      "the API server asked to retry later: storage is (re)initializing",
+      "the API server asked to retry later: not all routes installed",
+      "cannot reach the API server: etcd is slow",
+    ]);
+    assert.deepEqual(h.events(), ["created a Active"]);
   } finally {
     await h.stop();
   }

@@ -21,6 +21,7 @@ import { Envtest } from "./support/envtest.ts";
 import {
   captureLog,
   delay,
+  eventually,
   spawnServer,
   startTestServer,
   type TestServer,
@@ -53,22 +54,6 @@ async function clusterServer(
       }),
   });
   return { server, log };
-}
-
-async function eventually(
-  check: () => Promise<void> | void,
-  timeoutMs = 20_000,
-) {
-  const deadline = Date.now() + timeoutMs;
-  while (true) {
-    try {
-      await check();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await delay(150);
-    }
-  }
 }
 
 Deno.test({
@@ -425,6 +410,7 @@ Deno.test({
         nodeCount: 2,
         applicationCount: 2,
         addons: ["argocd"],
+        nodes: ["n2", "n3"],
       });
       const personas = await client.call("request", "personas");
       assert.deepEqual(personas.payload, {

@@ -48,6 +48,16 @@ Deno.test("serve: a bad value is one line naming the flag or variable that set i
       {},
       "--history-size needs a value; run 'dorgu-ws serve --help' for its flags.",
     ],
+    [
+      ["--tls-cert-file", "tls.crt"],
+      {},
+      "--tls-cert-file needs --tls-private-key-file (or DORGU_WS_TLS_PRIVATE_KEY_FILE) too: TLS takes a certificate and its private key.",
+    ],
+    [
+      [],
+      { DORGU_WS_TLS_PRIVATE_KEY_FILE: "tls.key" },
+      "DORGU_WS_TLS_PRIVATE_KEY_FILE needs --tls-cert-file (or DORGU_WS_TLS_CERT_FILE) too: TLS takes a certificate and its private key.",
+    ],
   ];
   for (const [args, env, line] of cases) {
     const result = await runCli(["serve", ...args], { env });

@@ -99,6 +99,11 @@ Deno.test("the seed's example messages get the seed's shapes back", async () => 
     nodeCount: 3,
     applicationCount: 6,
     addons: ["argocd", "prometheus", "cert-manager"],
+    nodes: [
+      "ip-10-0-1-17.eu-west-1.compute.internal",
+      "ip-10-0-2-41.eu-west-1.compute.internal",
+      "ip-10-0-3-88.eu-west-1.compute.internal",
+    ],
   });
   assertWellFormed(client.received);
   await client.close();

@@ -401,7 +401,14 @@ Deno.test("queries answer from the cache, sorted and filtered", () => {
   const { store, queries, sync } = setup();
   for (const r of RESOURCES) sync(r, []);
   store.upsert("personas", persona("b", { namespace: "staging" }));
-  store.upsert("personas", persona("z"));
+  const validation = {
+    passed: false,
+    issues: [
+      { severity: "error", message: "replicas below minimum" },
+      { severity: "warning", message: "runAsNonRoot not enforced" },
+    ],
+  };
+  store.upsert("personas", persona("z", { validation }));
   store.upsert("personas", persona("a"));
   store.upsert("deployments", deployment("a", 2));
   const names = (personas: { namespace: string; name: string }[]) =>
@@ -429,6 +436,12 @@ Deno.test("queries answer from the cache, sorted and filtered", () => {
     phase: "Active",
     health: "Healthy",
   }]);
+  // Validation is detail on demand: in the answer naming the persona only.
+  assert.deepEqual(queries.personas({ name: "z" })[0].validation, validation);
+  assert.equal(
+    queries.personas({ namespace: "prod" }).some((p) => "validation" in p),
+    false,
+  );
   assert.deepEqual(queries.deployments({}), [{
     namespace: "prod",
     name: "a",
@@ -481,6 +494,7 @@ Deno.test("cluster query: by metadata or spec name, else the oldest; not_found o
       nodeCount: 2,
       applicationCount: 5,
       addons: ["argocd"],
+      nodes: ["n1", "n2"],
     },
   });
 });

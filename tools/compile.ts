@@ -6,10 +6,13 @@
  *
  *   deno task compile [--target TRIPLE]... [--output PATH] [--dry-run]
  *
- * The build runs in a staging copy with a local node_modules from which
- * source maps and type declarations are removed: the runtime never reads
- * them, and they would double the binary's size.
+ * The build runs in a staging copy with a local node_modules that holds
+ * only the npm packages main.ts reaches (the lockfile also pins the tests'
+ * browser driver), less their source maps and type declarations: the
+ * runtime never reads them, and they would double the binary's size.
  *
+ * Every `deno` this task starts (check, install, info, compile) is the one
+ * on PATH, so a test can build with another Deno by putting it first there.
  * `deno compile` fetches a runtime stub per target from Deno's release
  * host; where that host is unreachable, point DENORT_BIN at a denort
  * binary for the target.
@@ -42,11 +45,56 @@ export function compileArgs(target: string, output: string): string[] {
 }
 
 /** What goes into the binary: the entry point, its sources, the demo. */
-const SOURCES = ["deno.json", "deno.lock", "main.ts", "src", ...EMBEDDED_FILES];
+export const SOURCES: readonly string[] = [
+  "deno.json",
+  "deno.lock",
+  "main.ts",
+  "src",
+  ...EMBEDDED_FILES,
+];
 
 // npm packages carry source maps and type declarations the runtime never
 // reads; for @kubernetes/client-node they are more than half its size.
 const UNUSED_AT_RUN_TIME = /\.(map|d\.ts|d\.mts|d\.cts)$/;
+
+/** The npm package folders (`name@version`, as node_modules/.deno names them) main.ts reaches. */
+async function reachablePackages(dir: string): Promise<Set<string>> {
+  const info = await new Deno.Command("deno", {
+    args: ["info", "--json", "main.ts"],
+    cwd: dir,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!info.success) {
+    throw new Error(
+      `deno info failed:\n${new TextDecoder().decode(info.stderr)}`,
+    );
+  }
+  // npmPackages lists every package of the lockfile; the modules list says
+  // which of them the module graph imports.
+  const graph = JSON.parse(new TextDecoder().decode(info.stdout)) as {
+    modules: { npmPackage?: string }[];
+    npmPackages: Record<
+      string,
+      { name: string; version: string; dependencies: string[] }
+    >;
+  };
+  const reached = new Set<string>();
+  const visit = (id: string) => {
+    if (reached.has(id) || !graph.npmPackages[id]) return;
+    reached.add(id);
+    graph.npmPackages[id].dependencies.forEach(visit);
+  };
+  for (const module of graph.modules) {
+    if (module.npmPackage) visit(module.npmPackage);
+  }
+  return new Set(
+    [...reached].map((id) => {
+      const { name, version } = graph.npmPackages[id];
+      return `${name.replace("/", "+")}@${version}`;
+    }),
+  );
+}
 
 /**
  * Copies the sources into `dir` with a local node_modules, and removes from
@@ -82,16 +130,41 @@ async function stage(root: string, dir: string): Promise<void> {
       `deno install failed:\n${new TextDecoder().decode(install.stderr)}`,
     );
   }
+  const reachable = await reachablePackages(dir);
+  for await (const entry of Deno.readDir(`${dir}/node_modules/.deno`)) {
+    // Deno suffixes _1, _2 to copies that differ in peer dependencies.
+    const folder = entry.name.replace(/_\d+$/, "");
+    if (
+      entry.isDirectory && folder.includes("@", 1) && !reachable.has(folder)
+    ) {
+      await Deno.remove(`${dir}/node_modules/.deno/${entry.name}`, {
+        recursive: true,
+      });
+    }
+  }
   const prune = async (path: string) => {
     for await (const entry of Deno.readDir(path)) {
       const child = `${path}/${entry.name}`;
       if (entry.isDirectory) await prune(child);
       else if (entry.isFile && UNUSED_AT_RUN_TIME.test(entry.name)) {
         await Deno.remove(child);
+      } else if (
+        entry.isSymlink &&
+        !(await Deno.stat(child).then(() => true, () => false))
+      ) {
+        // A link to a package removed above.
+        await Deno.remove(child);
       }
     }
   };
   await prune(`${dir}/node_modules`);
+  // From here on node_modules is used as it is: in "auto" mode `deno
+  // compile` would put back what was removed.
+  manifest.nodeModulesDir = "manual";
+  await Deno.writeTextFile(
+    `${dir}/deno.json`,
+    JSON.stringify(manifest, null, 2),
+  );
 }
 
 if (import.meta.main) {

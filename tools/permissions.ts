@@ -14,14 +14,26 @@
  *
  * Not granted: write, ffi, sys. `--no-prompt`: a missing permission is an
  * error, never an interactive question.
+ *
+ * `--unstable-net` is a runtime feature, not a permission: it lets a TLS
+ * listener set `SO_REUSEPORT`, so a renewed certificate gets its listener
+ * before the old one closes (see src/server/tls.ts).
  */
 export const RUNTIME_PERMISSIONS: readonly string[] = [
   "--allow-net",
   "--allow-read",
   "--allow-env",
   "--allow-run",
+  "--unstable-net",
   "--no-prompt",
 ];
 
-/** Files the binary embeds besides its module graph: the demo cluster. */
-export const EMBEDDED_FILES: readonly string[] = ["examples/cluster"];
+/**
+ * Files the binary embeds besides its module graph: the demo cluster, and
+ * the dashboard's page and its built script.
+ */
+export const EMBEDDED_FILES: readonly string[] = [
+  "examples/cluster",
+  "src/dashboard/page",
+  "src/dashboard/built",
+];

@@ -93,6 +93,19 @@ export const CLIENT_FLAGS: FlagSpecs = {
     value: "TOKEN",
     help: "Bearer token, for servers run with --auth",
   },
+  "ca-file": {
+    type: "string",
+    value: "PATH",
+    help:
+      "PEM certificate of the CA that signed a wss:// server's certificate (a private CA)",
+    env: false,
+  },
+  "insecure-skip-tls-verify": {
+    type: "boolean",
+    help:
+      "Do not check a wss:// server's certificate: a lab server only, anyone on the way can read and change the traffic",
+    env: false,
+  },
   timeout: {
     type: "string",
     value: "DUR",
@@ -103,7 +116,15 @@ export const CLIENT_FLAGS: FlagSpecs = {
   help: { type: "boolean", short: "h", help: "Show this help", env: false },
 };
 
-const CONNECTION: string[] = ["url", "server", "token", "timeout", "help"];
+const TLS: string[] = ["ca-file", "insecure-skip-tls-verify"];
+const CONNECTION: string[] = [
+  "url",
+  "server",
+  "token",
+  ...TLS,
+  "timeout",
+  "help",
+];
 /** The flags only `events` takes. */
 export const EVENT_FLAGS: string[] = ["type", "reason", "for", "limit"];
 
@@ -129,7 +150,7 @@ export const COMMAND_FLAGS: Record<"get" | "watch" | "version", string[]> = {
     ...EVENT_FLAGS,
     ...CONNECTION,
   ],
-  version: ["output", "url", "server", "timeout", "help"],
+  version: ["output", "url", "server", ...TLS, "timeout", "help"],
 };
 
 /** The flags of `command`, for parsing and help. */

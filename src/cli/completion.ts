@@ -8,7 +8,6 @@
  */
 import { type FlagSpecs, UsageError } from "../flags.ts";
 import { TOPICS } from "../protocol/mod.ts";
-import { SERVE_FLAGS } from "../server/config.ts";
 import { flagsOf } from "./client_flags.ts";
 import { RESOURCES } from "./resources.ts";
 import { loadConfigFile } from "./settings.ts";
@@ -32,7 +31,11 @@ Examples:
   dorgu-ws completion fish > ~/.config/fish/completions/dorgu-ws.fish`;
 
 /** Runs `completion`; resolves to the exit code. */
-export async function runCompletion(args: string[]): Promise<number> {
+export async function runCompletion(
+  args: string[],
+  options: { serveFlags: FlagSpecs },
+): Promise<number> {
+  const serveFlags = options.serveFlags;
   const [shell, ...rest] = args;
   if (shell === "-h" || shell === "--help") {
     console.log(USAGE);
@@ -47,15 +50,17 @@ export async function runCompletion(args: string[]): Promise<number> {
   }
   switch (shell) {
     case "bash":
-      console.log(bashScript());
+      console.log(bashScript(serveFlags));
       return 0;
     case "zsh":
       console.log(
-        `# dorgu-ws completion for zsh, through its bash compatibility\nautoload -U +X compinit && compinit\nautoload -U +X bashcompinit && bashcompinit\n${bashScript()}`,
+        `# dorgu-ws completion for zsh, through its bash compatibility\nautoload -U +X compinit && compinit\nautoload -U +X bashcompinit && bashcompinit\n${
+          bashScript(serveFlags)
+        }`,
       );
       return 0;
     case "fish":
-      console.log(fishScript());
+      console.log(fishScript(serveFlags));
       return 0;
     case "servers": {
       // Quiet on a broken file: a completion must never print an error.
@@ -90,7 +95,7 @@ function valueFlags(specs: FlagSpecs): string[] {
     ]);
 }
 
-function bashScript(): string {
+function bashScript(serveFlags: FlagSpecs): string {
   const resources = TOPICS.flatMap((topic) => RESOURCES[topic].names);
   const get = flagsOf("get");
   const watch = flagsOf("watch");
@@ -99,7 +104,7 @@ function bashScript(): string {
     ...new Set([
       ...valueFlags(get),
       ...valueFlags(watch),
-      ...valueFlags(SERVE_FLAGS),
+      ...valueFlags(serveFlags),
     ]),
   ];
   return `# dorgu-ws completion for bash: source <(dorgu-ws completion bash)
@@ -125,7 +130,7 @@ _dorgu_ws() {
     --type) COMPREPLY=($(compgen -W "Normal Warning" -- "$cur")); return ;;
     --log-level) COMPREPLY=($(compgen -W "debug info warn error" -- "$cur")); return ;;
     --auth) COMPREPLY=($(compgen -W "none token kubernetes" -- "$cur")); return ;;
-    --source|--kubeconfig|--token-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --source|--kubeconfig|--token-file|--ca-file|--tls-cert-file|--tls-private-key-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     ${takesValue.join("|")}) return ;;
   esac
   case "$command" in
@@ -150,7 +155,7 @@ _dorgu_ws() {
   }" -- "$cur"))
       ;;
     serve) COMPREPLY=($(compgen -W "${
-    flagWords(SERVE_FLAGS).join(" ")
+    flagWords(serveFlags).join(" ")
   }" -- "$cur")) ;;
     version) COMPREPLY=($(compgen -W "${
     flagWords(version).join(" ")
@@ -166,7 +171,7 @@ _dorgu_ws() {
 complete -F _dorgu_ws dorgu-ws`;
 }
 
-function fishScript(): string {
+function fishScript(serveFlags: FlagSpecs): string {
   const lines = [
     "# dorgu-ws completion for fish: dorgu-ws completion fish | source",
     "complete -c dorgu-ws -f",
@@ -190,7 +195,7 @@ function fishScript(): string {
     version: "json yaml",
   };
   const commands: [string, FlagSpecs][] = [
-    ["serve", SERVE_FLAGS],
+    ["serve", serveFlags],
     ["get", flagsOf("get")],
     ["watch", flagsOf("watch")],
     ["version", flagsOf("version")],

@@ -246,6 +246,7 @@ export function followerFor(
   return new Follower({
     url: options.target.url,
     token: options.target.token,
+    tls: options.target.tls,
     timeoutMs: options.timeoutMs,
     topic: options.topic,
     filter: serverFilter(options),

@@ -10,11 +10,11 @@ import type {
   DeploymentSummary,
   EventMessage,
   EventsTopicPayload,
+  EventView,
   PersonaEvent,
   PersonaSummary,
   Topic,
 } from "../protocol/mod.ts";
-import type { EventView } from "./events.ts";
 
 /** Whether output is coloured. */
 export interface Style {

@@ -13,9 +13,9 @@ import {
   type PersonaEvent,
   type PersonaSummary,
   type ResponseMessage,
+  viewEvent,
 } from "../protocol/mod.ts";
 import { Connection } from "./connection.ts";
-import { viewEvent } from "./events.ts";
 import { type Follower, followerFor, type FollowSink } from "./follower.ts";
 import { columnsFor, detectStyle, TableWriter } from "./format.ts";
 import {
@@ -44,6 +44,7 @@ export async function runGet(
   }
   const connection = await Connection.open(options.target.url, {
     token: options.target.token,
+    tls: options.target.tls,
     timeoutMs: options.timeoutMs,
   });
   let response: ResponseMessage;

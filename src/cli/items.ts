@@ -9,8 +9,9 @@ import {
   type EventsTopicPayload,
   MAX_EVENTS_LIMIT,
   type Topic,
+  viewEvent,
 } from "../protocol/mod.ts";
-import { eventMatches, sortEvents, viewEvent } from "./events.ts";
+import { eventMatches, sortEvents } from "./events.ts";
 import type { ClientOptions } from "./options.ts";
 import { RESOURCES } from "./resources.ts";
 import { selects } from "./selector.ts";

@@ -269,6 +269,8 @@ async function checkOptions(
     server: text("server"),
     token: fromFlag("token"),
     envToken: fromEnv("token"),
+    caFile: text("ca-file"),
+    insecure: flag("insecure-skip-tls-verify"),
   });
   const namespace = !resource.namespaced || flag("all-namespaces")
     ? undefined

@@ -10,10 +10,14 @@
  *   prod:
  *     url: wss://dorgu-ws.prod.example.com/ws
  *     token-file: ~/.config/dorgu-ws/prod.token
+ *     ca-file: ~/.config/dorgu-ws/prod-ca.crt
  *     namespace: payments
  *   staging:
  *     url: ws://localhost:9091/ws
  *     token: s3cret
+ *   lab:
+ *     url: wss://10.0.0.7:9090/ws
+ *     insecure-skip-tls-verify: true
  * ```
  *
  * The file is read only when it decides something, so a broken file never
@@ -24,6 +28,7 @@
 import * as v from "valibot";
 import { readEnv, UsageError } from "../flags.ts";
 import { NamespaceSchema } from "../protocol/mod.ts";
+import type { TlsOptions } from "./connection.ts";
 
 /** Where the client connects, and as whom. */
 export interface Target {
@@ -33,6 +38,8 @@ export interface Target {
   token?: string;
   /** The named server's default namespace, if it has one. */
   namespace?: string;
+  /** How a `wss://` server's certificate is checked. */
+  tls?: TlsOptions;
 }
 
 /** What the user gave on the command line and in `DORGU_WS_*`. */
@@ -47,6 +54,10 @@ export interface TargetFlags {
   token?: string;
   /** `DORGU_WS_TOKEN`. */
   envToken?: string;
+  /** `--ca-file`. */
+  caFile?: string;
+  /** `--insecure-skip-tls-verify`. */
+  insecure?: boolean;
 }
 
 /** Where the server is when nothing says otherwise. */
@@ -67,6 +78,10 @@ const ServerSchema = v.strictObject({
   ),
   "token-file": v.optional(v.string("token-file must be a path")),
   namespace: v.optional(NamespaceSchema),
+  "ca-file": v.optional(v.string("ca-file must be a path")),
+  "insecure-skip-tls-verify": v.optional(
+    v.boolean("insecure-skip-tls-verify must be true or false"),
+  ),
 });
 
 const ConfigFileSchema = v.strictObject({
@@ -129,7 +144,7 @@ export async function loadConfigFile(
     const message = issue.type === "strict_object"
       ? `unknown key ${
         where ?? ""
-      }; a server has url, token, token-file and namespace`
+      }; a server has url, token, token-file, namespace, ca-file and insecure-skip-tls-verify`
       : `${where ? `${where}: ` : ""}${issue.message.replace(/\.$/, "")}`;
     throw new UsageError(`${path}: ${message}; fix the file.`);
   }
@@ -143,6 +158,11 @@ export async function loadConfigFile(
     if (server.token !== undefined && server["token-file"] !== undefined) {
       throw new UsageError(
         `${path}: servers.${name} has both token and token-file; keep one.`,
+      );
+    }
+    if (server["ca-file"] !== undefined && server["insecure-skip-tls-verify"]) {
+      throw new UsageError(
+        `${path}: servers.${name} has both ca-file and insecure-skip-tls-verify; keep one.`,
       );
     }
   }
@@ -164,23 +184,40 @@ export async function resolveTarget(
       "--url and --server both name a server; pass one of them.",
     );
   }
+  if (flags.caFile !== undefined && flags.insecure) {
+    throw new UsageError(
+      "--ca-file and --insecure-skip-tls-verify contradict each other; pass one of them.",
+    );
+  }
+  const fromFlags = async () =>
+    flags.insecure
+      ? { insecure: true }
+      : flags.caFile !== undefined
+      ? { caCerts: [await readCa(flags.caFile, "--ca-file")] }
+      : undefined;
   if (flags.url !== undefined) {
     return {
       url: checkUrl(flags.url, "--url"),
       token: flags.token ?? flags.envToken,
+      tls: await fromFlags(),
     };
   }
   if (flags.server === undefined && flags.envUrl !== undefined) {
     return {
       url: checkUrl(flags.envUrl, "DORGU_WS_URL"),
       token: flags.token ?? flags.envToken,
+      tls: await fromFlags(),
     };
   }
   const path = options.path ?? configPath();
   const config = await loadConfigFile(path);
   const name = flags.server ?? config?.current;
   if (name === undefined) {
-    return { url: DEFAULT_URL, token: flags.token ?? flags.envToken };
+    return {
+      url: DEFAULT_URL,
+      token: flags.token ?? flags.envToken,
+      tls: await fromFlags(),
+    };
   }
   const server = config?.servers[name];
   if (!server) {
@@ -195,6 +232,21 @@ export async function resolveTarget(
     (server["token-file"] !== undefined
       ? await readToken(server["token-file"], { path: path!, name })
       : undefined);
+  // The command line's choice wins over the file's.
+  const caFile = server["ca-file"];
+  const tls = await fromFlags() ??
+    (server["insecure-skip-tls-verify"]
+      ? { insecure: true }
+      : caFile !== undefined
+      ? {
+        caCerts: [
+          await readCa(
+            expandPath(caFile, path!),
+            `${path}: servers.${name}.ca-file`,
+          ),
+        ],
+      }
+      : undefined);
   return {
     url: checkUrl(server.url, `${path}: servers.${name}.url`),
     token: flags.token ??
@@ -202,6 +254,7 @@ export async function resolveTarget(
         ? own ?? flags.envToken
         : flags.envToken ?? own),
     namespace: server.namespace,
+    tls,
   };
 }
 
@@ -230,17 +283,42 @@ function checkUrl(raw: string, what: string): string {
   return url.href;
 }
 
-async function readToken(
-  file: string,
-  where: { path: string; name: string },
-): Promise<string> {
+// A path in the config file: `~/` is the home directory, and a relative
+// path is relative to the file.
+function expandPath(file: string, configFile: string): string {
   const home = readEnv("HOME");
-  const dir = where.path.slice(0, where.path.lastIndexOf("/") + 1);
-  const full = file.startsWith("~/") && home
+  const dir = configFile.slice(0, configFile.lastIndexOf("/") + 1);
+  return file.startsWith("~/") && home
     ? `${home}/${file.slice(2)}`
     : file.startsWith("/")
     ? file
     : `${dir}${file}`;
+}
+
+async function readCa(file: string, what: string): Promise<string> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch (error) {
+    throw new UsageError(
+      `${what} ${file} cannot be read (${
+        (error as Error).message
+      }); fix the path.`,
+    );
+  }
+  if (!text.includes("-----BEGIN CERTIFICATE-----")) {
+    throw new UsageError(
+      `${what} ${file} holds no PEM certificate; give the CA's certificate (-----BEGIN CERTIFICATE-----).`,
+    );
+  }
+  return text;
+}
+
+async function readToken(
+  file: string,
+  where: { path: string; name: string },
+): Promise<string> {
+  const full = expandPath(file, where.path);
   let token: string;
   try {
     token = (await Deno.readTextFile(full)).trim();

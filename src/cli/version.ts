@@ -14,6 +14,7 @@ import {
 } from "../flags.ts";
 import { type BuildInfo, buildInfo } from "../version.ts";
 import { CLIENT_FLAGS, flagsOf } from "./client_flags.ts";
+import type { TlsOptions } from "./connection.ts";
 import { ClientError } from "./errors.ts";
 import { writeLine } from "./output.ts";
 
@@ -68,9 +69,11 @@ export async function runVersion(args: string[]): Promise<number> {
       url: parsed.sources.url === "--url" ? url : undefined,
       envUrl: parsed.sources.url === "DORGU_WS_URL" ? url : undefined,
       server: values.server as string | undefined,
+      caFile: values["ca-file"] as string | undefined,
+      insecure: values["insecure-skip-tls-verify"] === true,
     });
     try {
-      server = await serverVersion(target.url, timeoutMs);
+      server = await serverVersion(target.url, { timeoutMs, tls: target.tls });
     } catch (error) {
       failure = (error as Error).message;
     }
@@ -100,14 +103,18 @@ function describe(info: BuildInfo): string {
 /** The server's `/version`, found beside its WebSocket path. */
 async function serverVersion(
   wsUrl: string,
-  timeoutMs: number,
+  options: { timeoutMs: number; tls?: TlsOptions },
 ): Promise<BuildInfo> {
+  const { timeoutMs } = options;
   const url = new URL(wsUrl);
+  const tls = url.protocol === "wss:" ? options.tls : undefined;
   url.protocol = url.protocol === "wss:" ? "https:" : "http:";
   url.pathname = url.pathname.replace(/\/ws$/, "") + "/version";
-  let response: Response;
+  let response: { status: number; ok: boolean; body: string };
   try {
-    response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    response = tls?.insecure
+      ? await getUnverified(url, timeoutMs)
+      : await getVerified(url, { timeoutMs, caCerts: tls?.caCerts });
   } catch (error) {
     const reason = (error as Error).name === "TimeoutError"
       ? `no answer within ${timeoutMs / 1000} s`
@@ -116,7 +123,7 @@ async function serverVersion(
       `Cannot read the server's version from ${url}: ${reason}.`,
     );
   }
-  const body = await response.text();
+  const body = response.body;
   const v = await import("valibot");
   const BuildInfoSchema = v.object({
     version: v.string(),
@@ -133,6 +140,68 @@ async function serverVersion(
     );
   }
   return parsed.output;
+}
+
+async function getVerified(
+  url: URL,
+  options: { timeoutMs: number; caCerts?: string[] },
+): Promise<{ status: number; ok: boolean; body: string }> {
+  const client = options.caCerts
+    ? Deno.createHttpClient({ caCerts: options.caCerts })
+    : undefined;
+  try {
+    const response = await fetch(url, {
+      client,
+      signal: AbortSignal.timeout(options.timeoutMs),
+    });
+    return {
+      status: response.status,
+      ok: response.ok,
+      body: await response.text(),
+    };
+  } finally {
+    client?.close();
+  }
+}
+
+// No runtime TLS API skips verification; Node's does, and runs in Deno.
+// The connection is made here: the default agent's would read the system's
+// CA store, which needs --allow-sys.
+async function getUnverified(
+  url: URL,
+  timeoutMs: number,
+): Promise<{ status: number; ok: boolean; body: string }> {
+  const [{ get }, { connect }] = await Promise.all([
+    import("node:https"),
+    import("node:tls"),
+  ]);
+  const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
+  const createConnection = () =>
+    connect({
+      host,
+      port: Number(url.port || 443),
+      // SNI names a host, never an address (RFC 6066).
+      servername: /^[\d.]+$|:/.test(host) ? undefined : host,
+      rejectUnauthorized: false,
+    });
+  return await new Promise((resolve, reject) => {
+    const request = get(url, { createConnection }, (response) => {
+      let body = "";
+      response.setEncoding("utf8");
+      response.on("data", (chunk: string) => body += chunk);
+      response.on("end", () => {
+        const status = response.statusCode ?? 0;
+        resolve({ status, ok: status >= 200 && status < 300, body });
+      });
+      response.on("error", reject);
+    });
+    request.setTimeout(timeoutMs, () => {
+      const error = new Error("timed out");
+      error.name = "TimeoutError";
+      request.destroy(error);
+    });
+    request.on("error", reject);
+  });
 }
 
 function safeJson(text: string): unknown {

@@ -5,13 +5,13 @@
  *
  * @module
  */
-import type {
-  EventMessage,
-  EventsTopicPayload,
-  ResponseMessage,
-  Topic,
+import {
+  type EventMessage,
+  type EventsTopicPayload,
+  type ResponseMessage,
+  type Topic,
+  viewEvent,
 } from "../protocol/mod.ts";
-import { viewEvent } from "./events.ts";
 import { followerFor } from "./follower.ts";
 import { detectStyle, eventLine } from "./format.ts";
 import { wanted, wantedItems } from "./items.ts";

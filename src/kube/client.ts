@@ -18,13 +18,21 @@ export class ApiError extends Error {
   readonly status: number;
   /** The Status reason (NotFound, Forbidden, Expired, Gone...), if any. */
   readonly reason: string;
+  /** The `Retry-After` header, as sent, when there was one. */
+  readonly retryAfter: string | undefined;
 
   /** Creates the error from the status, reason and message. */
-  constructor(status: number, reason: string, message: string) {
+  constructor(
+    status: number,
+    reason: string,
+    message: string,
+    options: { retryAfter?: string } = {},
+  ) {
     super(message);
     this.name = "ApiError";
     this.status = status;
     this.reason = reason;
+    this.retryAfter = options.retryAfter;
   }
 }
 
@@ -88,10 +96,19 @@ export class KubeClient {
     return await response.json();
   }
 
-  /** Releases the connection pool. */
-  close(): void {
+  /**
+   * Makes the next requests open new connections, for when one has gone
+   * silent: over HTTP/2 every request shares one connection, and a dead
+   * one would swallow each retry. Requests under way keep theirs.
+   */
+  reconnect(): void {
     this.#httpClient?.close();
     this.#httpClient = undefined;
+  }
+
+  /** Releases the connection pool. */
+  close(): void {
+    this.reconnect();
   }
 
   // One pooled client per set of TLS material; a renewed certificate gets
@@ -125,7 +142,9 @@ async function apiError(response: Response): Promise<ApiError> {
   } catch {
     // Not a Status object: keep the text.
   }
-  return new ApiError(response.status, reason, message);
+  return new ApiError(response.status, reason, message, {
+    retryAfter: response.headers.get("retry-after") ?? undefined,
+  });
 }
 
 /**

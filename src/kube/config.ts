@@ -6,6 +6,7 @@
  *
  * Only credential loading uses the library; requests are our own fetches.
  */
+import "./node_compat.ts";
 import { KubeConfig } from "@kubernetes/client-node";
 import { readEnv } from "../flags.ts";
 

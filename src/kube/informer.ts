@@ -3,12 +3,14 @@
  * reflector: a paginated LIST, then a WATCH from its resourceVersion with
  * bookmarks and a randomized timeout; `410 Gone` (as an HTTP status or an
  * ERROR event) means relist; everything else means re-watch from the last
- * resource version seen, after a capped exponential backoff with jitter.
- * Every listing goes to the target as a whole, so it can diff it against
- * what it had.
+ * resource version seen, after a backoff with jitter that starts over as
+ * soon as the API server has proven healthy again. Every listing goes to
+ * the target as a whole, so it can diff it against what it had.
  */
 import { createLogger, type Logger } from "../log.ts";
+import { delay } from "../retry.ts";
 import { ApiError, type KubeClient } from "./client.ts";
+import { RetryPolicy } from "./retry_policy.ts";
 import { readWatchEvents, WatchDecodeError } from "./watch.ts";
 
 /** Where an informer delivers what it sees. */
@@ -49,13 +51,34 @@ export interface InformerOptions {
   pageSize?: number;
   /** Watch timeout range in seconds; each watch picks one. Default 300-600. */
   watchSeconds?: [number, number];
-  /** A watch that sends nothing for this long is abandoned. Default: its timeout + 60 s. */
+  /**
+   * A watch (or list) that receives nothing for this long is abandoned and
+   * started again on a new connection. Default 150 s: about two and a half
+   * of the API server's bookmark intervals.
+   */
   stallMs?: number;
-  /** First and largest backoff in ms. Default 500 and 30000. */
+  /**
+   * First and largest delay between retries in ms, before jitter. Default
+   * 500 and 30000. Young outages retry sooner: see `OUTAGE_CAPS`.
+   */
   backoffMs?: [number, number];
 }
 
+/** How long a watch may stay silent by default: see {@link InformerOptions}. */
+export const STALL_MS = 150_000;
+
+// A watch the API server accepted and kept open this long has proven the
+// connection healthy even on a resource so quiet that it gets no bookmarks
+// (they come only when the resource version moved).
+const HEALTHY_WATCH_MS = 10_000;
+
 class GoneError extends Error {}
+
+// A watch that was answered and then went silent for the stall interval:
+// either the connection is dead or the resource is quiet and the server
+// had no bookmark to send. Watching again settles which, without calling
+// it a failure.
+class SilentWatchError extends Error {}
 
 /** Lists and watches one collection until stopped. */
 export class Informer {
@@ -69,12 +92,16 @@ export class Informer {
   #problem: string | undefined;
   // Where the next watch starts; undefined means list first.
   #version: string | undefined;
+  #retry: RetryPolicy;
 
   /** Creates an informer; call {@link Informer.start}. */
   constructor(options: InformerOptions) {
     this.#options = options;
     this.#log = (options.log ?? createLogger()).with({
       resource: options.label,
+    });
+    this.#retry = new RetryPolicy({
+      backoffMs: options.backoffMs ?? [500, 30_000],
     });
   }
 
@@ -92,27 +119,26 @@ export class Informer {
 
   async #run(): Promise<void> {
     let listed = false;
-    let failures = 0;
     while (!this.#stopped) {
       try {
         if (this.#version === undefined) {
           this.#version = await this.#list();
           if (listed) this.stats.relists++;
           listed = true;
+          this.#retry.reset();
           this.#recovered();
         }
         const started = Date.now();
-        const before = this.#version;
-        await this.#watch();
+        const delivered = await this.#watch();
         this.stats.restarts++;
         // A watch that ends at once with nothing in it (a proxy cutting
         // long requests, say) must not turn into a tight reconnect loop.
-        if (Date.now() - started < 1000 && this.#version === before) {
-          await this.#sleep(this.#backoff(failures++));
+        if (!delivered && Date.now() - started < 1000) {
+          await delay(this.#retry.next(), this.#abort.signal);
           continue;
         }
-        this.#recovered();
-        failures = 0;
+        // Otherwise the server ended it, normally at its timeout.
+        this.#retry.reset();
       } catch (error) {
         if (this.#stopped) break;
         if (error instanceof GoneError || isGone(error)) {
@@ -121,8 +147,13 @@ export class Informer {
           continue;
         }
         this.stats.restarts++;
+        if (error instanceof SilentWatchError) {
+          this.#log.info(error.message);
+          this.#options.client.reconnect();
+          continue;
+        }
         this.#failed(error as Error);
-        await this.#sleep(this.#backoff(failures++));
+        await delay(this.#retry.next(error), this.#abort.signal);
       }
     }
   }
@@ -131,6 +162,7 @@ export class Informer {
   // listing's resourceVersion, where the watch starts.
   async #list(): Promise<string> {
     const pageSize = this.#options.pageSize ?? 500;
+    const stallMs = this.#options.stallMs ?? STALL_MS;
     let listing = this.#options.target.resync();
     let resourceVersion = "";
     let next: string | undefined;
@@ -138,11 +170,12 @@ export class Informer {
     while (true) {
       const query = new URLSearchParams({ limit: String(pageSize) });
       if (next) query.set("continue", next);
+      const timeout = AbortSignal.timeout(stallMs);
       let page: ListPage;
       try {
         page = await this.#options.client.json(
           `${this.#options.path}?${query}`,
-          { signal: this.#abort.signal },
+          { signal: AbortSignal.any([this.#abort.signal, timeout]) },
         ) as ListPage;
       } catch (error) {
         // A continue token can expire between pages; start over once.
@@ -152,6 +185,12 @@ export class Informer {
           resourceVersion = "";
           next = undefined;
           continue;
+        }
+        if (timeout.aborted && !this.#abort.signal.aborted) {
+          this.#options.client.reconnect();
+          throw new Error(
+            `no answer to a list within ${seconds(stallMs)} s`,
+          );
         }
         throw error;
       }
@@ -165,31 +204,38 @@ export class Informer {
     return resourceVersion;
   }
 
-  // Watches from the last version seen until the server ends the watch.
-  // The version advances with every event, so whatever ends the watch, the
-  // next one resumes right after the last event applied.
-  async #watch(): Promise<void> {
+  // Watches from the last version seen until the server ends the watch;
+  // true when it delivered anything. The version advances with every
+  // event, so whatever ends the watch, the next one resumes right after
+  // the last event applied.
+  async #watch(): Promise<boolean> {
     const [min, max] = this.#options.watchSeconds ?? [300, 600];
-    const seconds = Math.floor(min + Math.random() * (max - min));
+    const timeoutSeconds = Math.floor(min + Math.random() * (max - min));
     const query = new URLSearchParams({
       watch: "1",
       allowWatchBookmarks: "true",
       resourceVersion: this.#version ?? "",
-      timeoutSeconds: String(seconds),
+      timeoutSeconds: String(timeoutSeconds),
     });
+    const stallMs = this.#options.stallMs ?? STALL_MS;
     const stall = new AbortController();
     const signal = AbortSignal.any([this.#abort.signal, stall.signal]);
-    const stallMs = this.#options.stallMs ?? (seconds + 60) * 1000;
     let timer = setTimeout(() => stall.abort(), stallMs);
     const alive = () => {
       clearTimeout(timer);
       timer = setTimeout(() => stall.abort(), stallMs);
     };
+    let proven: ReturnType<typeof setTimeout> | undefined;
+    let answered = false;
+    let delivered = false;
     try {
       const response = await this.#options.client.request(
         `${this.#options.path}?${query}`,
         { signal },
       );
+      answered = true;
+      this.#recovered();
+      proven = setTimeout(() => this.#retry.reset(), HEALTHY_WATCH_MS);
       const body = (response.body ?? new ReadableStream()).pipeThrough(
         new TransformStream<Uint8Array, Uint8Array>({
           transform(chunk, controller) {
@@ -219,16 +265,30 @@ export class Informer {
             );
         }
         this.#version = object.metadata?.resourceVersion || this.#version;
+        if (!delivered) {
+          delivered = true;
+          this.#retry.reset();
+        }
       }
+      return delivered;
     } catch (error) {
       if (stall.signal.aborted && !this.#abort.signal.aborted) {
+        if (answered) {
+          throw new SilentWatchError(
+            `The watch sent nothing for ${
+              seconds(stallMs)
+            } s; watching again on a new connection`,
+          );
+        }
+        this.#options.client.reconnect();
         throw new Error(
-          `the watch sent nothing for ${Math.round(stallMs / 1000)} s`,
+          `no answer to a watch within ${seconds(stallMs)} s`,
         );
       }
       throw error;
     } finally {
       clearTimeout(timer);
+      clearTimeout(proven);
     }
   }
 
@@ -245,6 +305,11 @@ export class Informer {
         `permission denied: ${error.message}. Grant get, list and watch on it.`;
     } else if (error instanceof ApiError && error.status === 401) {
       problem = `the API server rejected the credentials: ${error.message}`;
+    } else if (
+      error instanceof ApiError &&
+      (error.status === 429 || error.status === 503)
+    ) {
+      problem = `the API server asked to retry later: ${error.message}`;
     } else {
       problem = `cannot reach the API server: ${error.message}`;
     }
@@ -267,27 +332,10 @@ export class Informer {
     this.#problem = undefined;
     this.#options.target.problem(undefined);
   }
+}
 
-  // Capped exponential backoff with jitter: half fixed, half random, so
-  // many informers failing together do not retry in lockstep.
-  #backoff(failures: number): number {
-    const [first, cap] = this.#options.backoffMs ?? [500, 30_000];
-    const base = Math.min(cap, first * 2 ** failures);
-    return base / 2 + Math.random() * (base / 2);
-  }
-
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const signal = this.#abort.signal;
-      const wake = () => {
-        clearTimeout(timer);
-        signal.removeEventListener("abort", wake);
-        resolve();
-      };
-      const timer = setTimeout(wake, ms);
-      signal.addEventListener("abort", wake);
-    });
-  }
+function seconds(ms: number): number {
+  return ms >= 10_000 ? Math.round(ms / 1000) : ms / 1000;
 }
 
 interface ListPage {

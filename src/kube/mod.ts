@@ -9,3 +9,4 @@ export * from "./config.ts";
 export * from "./client.ts";
 export * from "./watch.ts";
 export * from "./informer.ts";
+export * from "./retry_policy.ts";

@@ -8,3 +8,5 @@ export * from "./topics.ts";
 export * from "./messages.ts";
 export * from "./payloads.ts";
 export * from "./parse.ts";
+export * from "./event_view.ts";
+export * from "./receive.ts";

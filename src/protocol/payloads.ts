@@ -6,6 +6,22 @@
  */
 import * as v from "valibot";
 
+/** One issue of a persona's validation, as the operator reports it. */
+export const ValidationIssueSchema = v.object({
+  severity: v.string(),
+  message: v.string(),
+});
+/** One issue of a persona's validation, as the operator reports it. */
+export type ValidationIssue = v.InferOutput<typeof ValidationIssueSchema>;
+
+/** A persona's `status.validation`. */
+export const PersonaValidationSchema = v.object({
+  passed: v.boolean(),
+  issues: v.array(ValidationIssueSchema),
+});
+/** A persona's `status.validation`. */
+export type PersonaValidation = v.InferOutput<typeof PersonaValidationSchema>;
+
 /** One ApplicationPersona as `request personas` lists it. */
 export const PersonaSummarySchema = v.object({
   namespace: v.string(),
@@ -15,6 +31,11 @@ export const PersonaSummarySchema = v.object({
   tier: v.string(),
   phase: v.string(),
   health: v.string(),
+  /**
+   * Extension: the persona's validation, only in answers to a request that
+   * names one persona (detail on demand keeps listings of thousands small).
+   */
+  validation: v.optional(PersonaValidationSchema),
 });
 /** One ApplicationPersona as `request personas` lists it. */
 export type PersonaSummary = v.InferOutput<typeof PersonaSummarySchema>;
@@ -29,6 +50,8 @@ export const ClusterInfoSchema = v.object({
   nodeCount: v.number(),
   applicationCount: v.number(),
   addons: v.array(v.string()),
+  /** Extension: the names of the nodes `nodeCount` counts. */
+  nodes: v.optional(v.array(v.string())),
 });
 /** The answer to `request cluster`. */
 export type ClusterInfo = v.InferOutput<typeof ClusterInfoSchema>;

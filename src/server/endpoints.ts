@@ -1,7 +1,6 @@
 /**
  * The plain HTTP endpoints: liveness, readiness, the build, and metrics.
  */
-import type { Store } from "../sources/mod.ts";
 import { buildInfo } from "../version.ts";
 import {
   METRICS_CONTENT_TYPE,
@@ -19,22 +18,27 @@ export function health(): Response {
 
 /**
  * `/ready`: 200 once every watched resource has completed its first list
- * and the server is not shutting down; else 503 naming what is pending.
+ * (nothing `pending`) and the server is not shutting down; else 503 naming
+ * what is pending.
  */
-export function ready(store: Store, options: { draining: boolean }): Response {
-  const pending: Record<string, string> = Object.fromEntries(
-    store.readiness.pending(),
-  );
-  if (options.draining) pending.server = "shutting down";
-  if (Object.keys(pending).length === 0) {
+export function ready(
+  pending: ReadonlyMap<string, string>,
+  options: { draining: boolean },
+): Response {
+  const waiting: Record<string, string> = Object.fromEntries(pending);
+  if (options.draining) waiting.server = "shutting down";
+  if (Object.keys(waiting).length === 0) {
     return new Response(JSON.stringify({ ready: true }) + "\n", {
       headers: JSON_TYPE,
     });
   }
-  return new Response(JSON.stringify({ ready: false, pending }) + "\n", {
-    status: 503,
-    headers: JSON_TYPE,
-  });
+  return new Response(
+    JSON.stringify({ ready: false, pending: waiting }) + "\n",
+    {
+      status: 503,
+      headers: JSON_TYPE,
+    },
+  );
 }
 
 /** `/version`: the build, for clients and operators. */

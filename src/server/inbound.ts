@@ -6,7 +6,12 @@
  * over the limit never reaches this module.
  */
 import type { Hub, Session } from "../hub/mod.ts";
-import { createLogger, type Logger } from "../log.ts";
+import {
+  createLogger,
+  type Logger,
+  type ThrottledLogger,
+  throttleLog,
+} from "../log.ts";
 import {
   type ClientMessage,
   type ErrorCode,
@@ -46,8 +51,10 @@ export interface InboundStats {
 export interface InboundOptions {
   /** The sources' queries. */
   queries: Queries;
-  /** Where unexpected failures are logged. */
+  /** Where unexpected failures, and each message at debug, are logged. */
   log?: Logger;
+  /** Where refusals a client can make repeat are logged. */
+  limited?: ThrottledLogger;
 }
 
 type Echo = { topic?: string; requestId?: string };
@@ -63,12 +70,14 @@ export class Inbound {
   #hub: Hub;
   #queries: Queries;
   #log: Logger;
+  #limited: ThrottledLogger;
 
   /** Routes messages into `hub` and answers requests from `queries`. */
   constructor(hub: Hub, options: InboundOptions) {
     this.#hub = hub;
     this.#queries = options.queries;
     this.#log = options.log ?? createLogger();
+    this.#limited = options.limited ?? throttleLog(this.#log);
   }
 
   /** Handles one text message from `client`. */
@@ -85,6 +94,13 @@ export class Inbound {
     const message = parsed.message;
     const namespace = requestedNamespace(message);
     if (namespace && !client.scope.allows(namespace)) {
+      this.#limited.info("Refused a message: namespace not allowed", {
+        session: client.session.id,
+        user: client.session.user,
+        type: message.type,
+        topic: message.topic,
+        namespace,
+      }, { key: "forbidden" });
       this.#error(client, {
         code: "forbidden",
         message:
@@ -138,10 +154,22 @@ export class Inbound {
         });
         this.#respond(client, message, outcome.payload);
         for (const event of outcome.replay) session.replay(event);
+        this.#log.debug("Subscribed", {
+          session: session.id,
+          topic: message.topic,
+          filter: message.filter,
+          since: message.since,
+          recovered: outcome.payload.recovered,
+          replayed: outcome.payload.replayed,
+        });
         return;
       }
       case "unsubscribe":
         this.#hub.unsubscribe(session, message.topic);
+        this.#log.debug("Unsubscribed", {
+          session: session.id,
+          topic: message.topic,
+        });
         this.#respond(client, message, {
           status: "unsubscribed",
           topic: message.topic,
@@ -159,9 +187,15 @@ export class Inbound {
         });
         if ("error" in result) this.#error(client, result.error, echo);
         else this.#respond(client, echo, result.payload);
-        this.stats.latency.get(message.topic)?.observe(
-          (performance.now() - started) / 1000,
-        );
+        const seconds = (performance.now() - started) / 1000;
+        this.stats.latency.get(message.topic)?.observe(seconds);
+        this.#log.debug("Answered a request", {
+          session: session.id,
+          requestId: message.requestId,
+          query: message.query,
+          error: "error" in result ? result.error.code : undefined,
+          durationSeconds: Math.round(seconds * 1e6) / 1e6,
+        });
         return;
       }
     }
@@ -190,6 +224,12 @@ export class Inbound {
       error.code,
       (this.stats.errors.get(error.code) ?? 0) + 1,
     );
+    this.#log.debug("Answered with an error", {
+      session: client.session.id,
+      code: error.code,
+      topic: echo.topic,
+      requestId: echo.requestId,
+    });
     client.session.reply({
       type: "error",
       topic: echo.topic,

@@ -2,7 +2,7 @@
  * The route table: which handler serves which path, and what every request
  * passes first (the host rule). Adding an endpoint is adding a row.
  */
-import type { Logger } from "../log.ts";
+import type { Logger, ThrottledLogger } from "../log.ts";
 import {
   type RequestHandler,
   type RequestInfo,
@@ -26,7 +26,12 @@ export interface RouterOptions {
   allowedHosts: readonly string[];
   /** Where handler failures are logged. */
   log: Logger;
+  /** Where refusals are logged: a peer can make them repeat. */
+  limited: ThrottledLogger;
 }
+
+/** The reason counted when the host rule refuses a request. */
+export const HOST_REFUSAL = "host";
 
 /** Requests the router refused before any route, by reason. */
 export type RouterStats = Map<string, number>;
@@ -48,14 +53,21 @@ export function createRouter(
     );
   async function handle(request: Request, info: RequestInfo) {
     const host = request.headers.get("host");
-    if (!hostAllowed(host, { allowed: options.allowedHosts })) {
-      refused.set("host", (refused.get("host") ?? 0) + 1);
-      return textResponse(
-        421,
-        `Host ${host} is not served here: add it to --allowed-hosts (DORGU_WS_ALLOWED_HOSTS) to allow it.`,
-      );
-    }
     const path = new URL(request.url).pathname;
+    if (!hostAllowed(host, { allowed: options.allowedHosts })) {
+      refused.set(HOST_REFUSAL, (refused.get(HOST_REFUSAL) ?? 0) + 1);
+      const message =
+        `Host ${host} is not served here: add it to --allowed-hosts (DORGU_WS_ALLOWED_HOSTS) to allow it.`;
+      options.limited.info("Refused a request", {
+        remote: info.remoteAddr,
+        reason: HOST_REFUSAL,
+        status: 421,
+        message,
+        path,
+        origin: request.headers.get("origin") ?? undefined,
+      }, { key: HOST_REFUSAL });
+      return textResponse(421, message);
+    }
     const route = find(path);
     if (!route) {
       return textResponse(404, `Not found: this server serves ${served}.`);

@@ -6,7 +6,7 @@
 import { Hub } from "../hub/mod.ts";
 // Types only: the Kubernetes modules load when a Kubernetes feature is on.
 import type { CredentialLoader } from "../kube/mod.ts";
-import { createLogger, type Logger } from "../log.ts";
+import { createLogger, type Logger, throttleLog } from "../log.ts";
 import type { Source } from "../sources/source.ts";
 import { createState } from "../sources/state.ts";
 import type { Store } from "../sources/store.ts";
@@ -14,8 +14,11 @@ import { connectionsAllowedByFileLimit, HttpServer } from "../transport/mod.ts";
 import { VERSION } from "../version.ts";
 import { type Authenticator, TokenFileAuthenticator } from "./auth.ts";
 import { parseServeArgs, type ServeConfig, serveHelp } from "./config.ts";
+import { dashboardRoutes, loadDashboard } from "./dashboard.ts";
 import { health, metrics, ready, version } from "./endpoints.ts";
 import { Inbound } from "./inbound.ts";
+import { listenFor } from "./listen.ts";
+import { readProcessStats } from "./process_stats.ts";
 import { createRouter } from "./routes.ts";
 import { createUpgradeRoute } from "./upgrade.ts";
 
@@ -63,12 +66,21 @@ export async function startServer(
       ? { personas: namespaces, deployments: namespaces, events: namespaces }
       : undefined,
   });
-  const inbound = new Inbound(hub, { queries, log });
+  // One rate limit for every line a peer can make repeat.
+  const limited = throttleLog(log);
+  const inbound = new Inbound(hub, { queries, log, limited });
   const credentials = kubeCredentials(config);
   const authenticator = await createAuthenticator(config, {
     log,
     credentials,
   });
+  // The page talks only over /ws: without it there is nothing to show.
+  const dashboard = config.dashboard && config.enableWebsocket
+    ? dashboardRoutes(await loadDashboard(), {
+      authenticator,
+      auth: config.auth,
+    })
+    : [];
   const source = options.source?.(store, log) ??
     await createSource(config, store, { log, credentials });
   await source.start();
@@ -82,13 +94,17 @@ export async function startServer(
     inbound,
     authenticator,
     log,
+    limited,
     openConnections: () => transport.server?.webSockets.size ?? 0,
     draining: () => draining,
   });
   const router = createRouter([
     { path: "/ws", methods: ["*"], handle: upgrade.handle },
     { path: "/health", handle: health },
-    { path: "/ready", handle: () => ready(store, { draining }) },
+    {
+      path: "/ready",
+      handle: () => ready(store.readiness.pending(), { draining }),
+    },
     { path: "/version", handle: version },
     {
       path: "/metrics",
@@ -101,9 +117,14 @@ export async function startServer(
           inbound: inbound.stats,
           resources: store.stats(),
           watches: source.watchStats?.() ?? new Map(),
+          ready: !draining && store.readiness.pending().size === 0,
+          maxConnections: config.maxConnections,
+          process: readProcessStats(),
+          tls: renewal?.stats,
         }),
     },
-  ], { allowedHosts: config.allowedHosts, log });
+    ...dashboard,
+  ], { allowedHosts: config.allowedHosts, log, limited });
 
   const maxFiles = connectionsAllowedByFileLimit();
   if (
@@ -119,7 +140,8 @@ export async function startServer(
       },
     );
   }
-  const listener = listen(config, log);
+  const { bound, tls } = await listenFor(config, { log });
+  const listener = bound.listener;
   const server = new HttpServer(listener, {
     handler: router.handle,
     limits: {
@@ -141,15 +163,25 @@ export async function startServer(
     },
     log,
   });
+  const renewal = tls?.start(server);
   const addr = listener.addr as Deno.NetAddr;
   log.info("dorgu-ws is serving", {
     version: VERSION,
     addr: addr.hostname.includes(":")
       ? `[${addr.hostname}]:${addr.port}`
       : `${addr.hostname}:${addr.port}`,
-    source: config.source,
+    tls: config.tlsCertFile !== undefined,
+    tlsCertFile: config.tlsCertFile,
     auth: config.auth,
+    source: config.source,
+    namespaces: namespaces.length ? namespaces : undefined,
     websocket: config.enableWebsocket,
+    allowedOrigins: config.allowedOrigins.length
+      ? config.allowedOrigins
+      : undefined,
+    allowedHosts: config.allowedHosts.length ? config.allowedHosts : undefined,
+    maxConnections: config.maxConnections,
+    dashboard: dashboard.length > 0,
     epoch: hub.epoch,
   });
 
@@ -165,7 +197,12 @@ export async function startServer(
         draining = true;
         source.stop();
         const clients = server.webSockets.size;
-        await server.shutdown(graceMs, "The server is shutting down.");
+        log.info("dorgu-ws is stopping", { clients });
+        await Promise.all([
+          server.shutdown(graceMs, "The server is shutting down."),
+          renewal?.stop(),
+        ]);
+        limited.close();
         log.info("dorgu-ws stopped", { clients });
       })();
       return stopping;
@@ -247,31 +284,6 @@ async function createSource(
     namespaces: config.namespaces,
     log,
   });
-}
-
-function listen(config: ServeConfig, log: Logger): Deno.Listener {
-  const open = (hostname: string) => {
-    try {
-      return Deno.listen({ hostname, port: config.port });
-    } catch (error) {
-      if (error instanceof Deno.errors.AddrInUse) {
-        throw new Error(
-          `Cannot listen on port ${config.port}: it is already in use. Stop the other process or pass another --websocket-addr.`,
-        );
-      }
-      throw error;
-    }
-  };
-  if (config.hostname !== "") return open(config.hostname);
-  // Like Go's ":9090": every interface, IPv6 and IPv4 where the host has
-  // IPv6, IPv4 alone where it does not.
-  try {
-    return open("::");
-  } catch (error) {
-    if (!(error instanceof Deno.errors.AddrNotAvailable)) throw error;
-    log.debug("IPv6 is unavailable; listening on IPv4 only", { error });
-    return open("0.0.0.0");
-  }
 }
 
 /**

@@ -6,7 +6,7 @@
  * adding one is adding a line to {@link GUARDS}.
  */
 import { type Hub, Session } from "../hub/mod.ts";
-import type { Logger } from "../log.ts";
+import type { Logger, ThrottledLogger } from "../log.ts";
 import type {
   CloseInfo,
   RequestInfo,
@@ -26,10 +26,25 @@ export interface ConnectionStats {
   /** Upgrades accepted since start. */
   accepted: number;
   /** Upgrades refused, by reason. */
-  rejected: Map<string, number>;
+  rejected: Map<RefusalReason, number>;
   /** Connections ended, by cause. */
   closed: Map<string, number>;
 }
+
+/** Every reason an upgrade can be refused for. */
+export const REFUSAL_REASONS = [
+  "disabled",
+  "not_upgrade",
+  "draining",
+  "origin",
+  "limit",
+  "unauthorized",
+  "auth_unavailable",
+  "bad_upgrade",
+] as const;
+
+/** One of {@link REFUSAL_REASONS}. */
+export type RefusalReason = typeof REFUSAL_REASONS[number];
 
 /** What the `/ws` route works with. */
 export interface UpgradeContext {
@@ -43,27 +58,31 @@ export interface UpgradeContext {
   authenticator?: Authenticator;
   /** Structured log. */
   log: Logger;
+  /** The log for lines a peer can make repeat (refusals). */
+  limited: ThrottledLogger;
   /** Open WebSocket connections now. */
   openConnections(): number;
   /** Whether the server is shutting down. */
   draining(): boolean;
 }
 
-/** A refusal: the reason counted in metrics and the response sent. */
+/** A refusal: the reason counted in metrics, and the answer sent. */
 interface Refusal {
-  reason: string;
-  response: Response;
+  reason: RefusalReason;
+  status: number;
+  message: string;
+  headers?: Record<string, string>;
 }
 
 type Guard = (request: Request, ctx: UpgradeContext) => Refusal | undefined;
 
 function refusal(
-  reason: string,
+  reason: RefusalReason,
   status: number,
   message: string,
-  headers: Record<string, string> = {},
+  headers?: Record<string, string>,
 ): Refusal {
-  return { reason, response: textResponse(status, message, headers) };
+  return { reason, status, message, headers };
 }
 
 /** The checks every upgrade passes before authentication, in order. */
@@ -130,13 +149,18 @@ export function createUpgradeRoute(ctx: UpgradeContext): UpgradeRoute {
   };
   const count = (map: Map<string, number>, key: string) =>
     map.set(key, (map.get(key) ?? 0) + 1);
-  const refuse = (refused: Refusal, info: RequestInfo) => {
+  // The line says who and why, never what credentials were sent.
+  const refuse = (refused: Refusal, request: Request, info: RequestInfo) => {
     count(stats.rejected, refused.reason);
-    ctx.log.info("Refused a connection", {
+    ctx.limited.info("Refused a connection", {
       remote: info.remoteAddr,
       reason: refused.reason,
-    });
-    return refused.response;
+      status: refused.status,
+      message: refused.message,
+      origin: request.headers.get("origin") ?? undefined,
+      auth: ctx.config.auth,
+    }, { key: refused.reason });
+    return textResponse(refused.status, refused.message, refused.headers);
   };
 
   // One set of handlers for every connection: per-socket closures would
@@ -148,6 +172,7 @@ export function createUpgradeRoute(ctx: UpgradeContext): UpgradeRoute {
       const client = socket.data as Connected;
       ctx.hub.detach(client.session);
       count(stats.closed, close.cause);
+      // At shutdown the count of clients closed is one line instead.
       if (close.cause !== "shutdown") {
         ctx.log.info("Closed a client", {
           session: client.session.id,
@@ -155,7 +180,8 @@ export function createUpgradeRoute(ctx: UpgradeContext): UpgradeRoute {
           user: client.session.user,
           cause: close.cause,
           code: close.code,
-          seconds: Math.round((performance.now() - client.openedAt) / 1000),
+          durationSeconds: Math.round(performance.now() - client.openedAt) /
+            1000,
           sent: client.session.sent,
           dropped: client.session.dropped,
         });
@@ -169,7 +195,7 @@ export function createUpgradeRoute(ctx: UpgradeContext): UpgradeRoute {
   ): Promise<Response> {
     for (const guard of GUARDS) {
       const refused = guard(request, ctx);
-      if (refused) return refuse(refused, info);
+      if (refused) return refuse(refused, request, info);
     }
     let user: string | undefined;
     let scope = NamespaceScope.ALL;
@@ -186,6 +212,7 @@ export function createUpgradeRoute(ctx: UpgradeContext): UpgradeRoute {
               ? { "www-authenticate": 'Bearer realm="dorgu-ws"' }
               : {},
           ),
+          request,
           info,
         );
       }
@@ -208,6 +235,7 @@ export function createUpgradeRoute(ctx: UpgradeContext): UpgradeRoute {
           error.status,
           `Invalid WebSocket upgrade: ${error.message}`,
         ),
+        request,
         info,
       );
     }
@@ -236,6 +264,7 @@ export function createUpgradeRoute(ctx: UpgradeContext): UpgradeRoute {
       user,
       origin: request.headers.get("origin") ?? undefined,
       auth: ctx.config.auth,
+      tls: info.tls,
     });
     return response;
   }

@@ -19,6 +19,7 @@ export function clusterInfo(c: ClusterProjection): ClusterInfo {
     nodeCount: c.nodes.length,
     applicationCount: c.applicationCount,
     addons: c.addons,
+    nodes: c.nodes,
   };
 }
 

@@ -98,7 +98,15 @@ export async function readManifestFile(path: string): Promise<Uint8Array> {
     opening.then((late) => late.close(), () => {});
   });
   try {
-    const info = await beforeDeadline(file.stat(), deadline);
+    const info = await beforeDeadline(
+      // The compiled binary's embedded files (--source demo) cannot be
+      // stat'ed once open; they are regular files, so the path says it.
+      file.stat().catch((error) => {
+        if (error instanceof Deno.errors.NotSupported) return Deno.stat(path);
+        throw error;
+      }),
+      deadline,
+    );
     if (!info.isFile) throw new FileSkipped(`it is ${kindOf(info)}`);
     const chunks: Uint8Array[] = [];
     let total = 0;

@@ -21,6 +21,15 @@ export function personaSummary(p: PersonaProjection): PersonaSummary {
 }
 
 /**
+ * A persona as a request naming it is answered: the summary and, when the
+ * operator has reported one, its validation.
+ */
+export function personaDetail(p: PersonaProjection): PersonaSummary {
+  const summary = personaSummary(p);
+  return p.validation ? { ...summary, validation: p.validation } : summary;
+}
+
+/**
  * The `personas` events of one change: created, deleted, and updated when
  * a field of the summary changed (status churn such as a new health check
  * time is not news). None for the first listing.

@@ -5,7 +5,7 @@
  * fields' bounds are in `fields.ts`.
  */
 import * as v from "valibot";
-import type { RolloutState } from "../protocol/mod.ts";
+import type { PersonaValidation, RolloutState } from "../protocol/mod.ts";
 import { describeIssues } from "../protocol/mod.ts";
 import {
   Count,
@@ -37,21 +37,8 @@ const Obj = <T extends v.ObjectEntries>(entries: T) =>
     v.object(entries),
   );
 
-/** A validation issue as the operator writes it. */
-export interface ValidationIssue {
-  /** error, warning or info. */
-  severity: string;
-  /** What is wrong. */
-  message: string;
-}
-
-/** `status.validation` of an ApplicationPersona. */
-export interface ValidationState {
-  /** Whether validation passed. */
-  passed: boolean;
-  /** The issues found. */
-  issues: ValidationIssue[];
-}
+/** `status.validation` of an ApplicationPersona, as the protocol carries it. */
+export type ValidationState = PersonaValidation;
 
 /** The cached form of an ApplicationPersona. */
 export interface PersonaProjection {

@@ -18,7 +18,7 @@ import type { AppIndex } from "./app_index.ts";
 import { compareText } from "./change.ts";
 import { clusterInfo } from "./cluster_personas.ts";
 import { deploymentSummary } from "./deployments.ts";
-import { personaSummary } from "./personas.ts";
+import { personaDetail, personaSummary } from "./personas.ts";
 import type { ClusterProjection } from "./projections.ts";
 import type { Resource } from "./resources.ts";
 import type { Store } from "./store.ts";
@@ -57,9 +57,14 @@ export class Queries {
     return this.#store.readiness.notReady(TOPIC_RESOURCES[topic]);
   }
 
-  /** Personas matching `query`, by namespace then name. */
+  /**
+   * Personas matching `query`, by namespace then name; with their
+   * validation when the query names one.
+   */
   personas(query: ListQuery): PersonaSummary[] {
-    return select(this.#store.list("personas"), query).map(personaSummary);
+    return select(this.#store.list("personas"), query).map(
+      query.name === undefined ? personaSummary : personaDetail,
+    );
   }
 
   /** Deployments matching `query`, by namespace then name. */

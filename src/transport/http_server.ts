@@ -20,17 +20,23 @@
  *
  * @module
  */
-import { createLogger, type Logger } from "../log.ts";
+import {
+  createLogger,
+  type Logger,
+  type ThrottledLogger,
+  throttleLog,
+} from "../log.ts";
+import { FileLimit, outOfFiles } from "./file_limit.ts";
 import { CLOSE_CODE } from "./frames.ts";
 import { acceptUpgrade } from "./handshake.ts";
 import {
-  checkFraming,
-  HttpError,
-  parseRequestHead,
-  type RequestHead,
-  serializeResponse,
-  textResponse,
-} from "./http1.ts";
+  type ExchangeContext,
+  formatAddr,
+  type HttpConnection,
+  type RequestHandler,
+  serveHttp,
+} from "./http_exchange.ts";
+import { HttpError } from "./http1.ts";
 import { WebSocketConnection, type WebSocketLimits } from "./websocket.ts";
 
 /** Limits of the connection manager. */
@@ -49,29 +55,6 @@ export interface ConnectionLimits {
   maxFiles?: number;
 }
 
-/** Who sent a request, and the way to accept it as a WebSocket. */
-export interface RequestInfo {
-  /** The peer's address, `host:port`. */
-  remoteAddr: string;
-  /** Whether the connection is TLS. */
-  tls: boolean;
-  /**
-   * Accepts the request as a WebSocket upgrade. Returns the connection,
-   * not yet started, and the response the handler must return for the
-   * switch to happen. Throws {@link HttpError} for an invalid upgrade or
-   * when the connection limit is reached.
-   */
-  upgrade(
-    options?: { protocol?: string },
-  ): { socket: WebSocketConnection; response: Response };
-}
-
-/** Serves one request; may accept it as a WebSocket with `info.upgrade`. */
-export type RequestHandler = (
-  request: Request,
-  info: RequestInfo,
-) => Response | Promise<Response>;
-
 /** Options for {@link HttpServer}. */
 export interface HttpServerOptions {
   /** Serves every request. */
@@ -84,41 +67,69 @@ export interface HttpServerOptions {
   log?: Logger;
 }
 
+/**
+ * Why the manager closes a connection before it upgrades: past the
+ * open-file limit, past the limit of connections not upgraded, evicted to
+ * make room, too slow to send its head or take its response, or arriving
+ * while the server stops.
+ */
+export const SHED_REASONS = [
+  "file_limit",
+  "http_limit",
+  "evicted",
+  "header_timeout",
+  "write_timeout",
+  "draining",
+] as const;
+
+/** One of {@link SHED_REASONS}. */
+export type ShedReason = typeof SHED_REASONS[number];
+
 /** Connection counters, for `/metrics`. */
 export interface ConnectionCounters {
   /** Connections accepted. */
   accepted: number;
   /** Connections closed by the manager as they arrived or while idle, by reason. */
-  shed: Map<string, number>;
+  shed: Map<ShedReason, number>;
 }
 
-interface HttpConnection {
-  conn: Deno.Conn;
-  // What the connection is waiting for: its request head, the handler,
-  // or the peer to take the response.
-  state: "head" | "busy" | "writing";
-  // When the current request head began to be awaited.
-  since: number;
-  // When the current state must end.
-  deadline: number;
-  upgrade?: { socket: WebSocketConnection; response: Response; accept: string };
-}
+// How each shed is logged: peers that exhaust a limit are worth a warning;
+// slow or idle ones (scanners, half-open sockets) only at debug.
+const SHED_LOG: Record<
+  ShedReason,
+  { level?: "debug" | "warn"; why: string }
+> = {
+  file_limit: {
+    level: "warn",
+    why:
+      "the open-file limit is reached; raise it (ulimit -n) or lower --max-connections",
+  },
+  http_limit: {
+    level: "warn",
+    why: "--max-pending-connections connections are busy with their requests",
+  },
+  evicted: {
+    level: "debug",
+    why:
+      "the oldest one that had long waited for its request made room for a new one",
+  },
+  header_timeout: {
+    level: "debug",
+    why: "its request head did not arrive within --header-timeout",
+  },
+  write_timeout: {
+    level: "debug",
+    why: "it did not take its response within --write-timeout",
+  },
+  draining: { why: "the server is shutting down" },
+};
 
-// Descriptors kept free for everything that is not a client connection.
-const FILE_RESERVE = 64;
 // Timers are checked this often, or four times per the shortest timeout.
 const SWEEP_MS = 1000;
-const BUSY_LIMIT_MS = 60_000;
-// Of the connections the open-file limit leaves room for, this many are
-// kept for requests that have not upgraded, so /health still answers when
-// WebSockets fill the rest.
-const HTTP_SHARE = 32;
-// A connection whose request head has been awaited this long may be
-// evicted to make room. A real client sends its head at once (a round
-// trip after connecting, two more with TLS; more when it or this server
-// is starved of CPU), so a burst of real clients is not evicted by its
-// own newest members; slow-loris sockets are. Meanwhile newcomers wait
-// at most this long in the backlog (the chart's probes allow 2 s).
+// A connection that has awaited its request head this long (or a quarter
+// of the header timeout) may be evicted. Real clients send theirs within a
+// few round trips, so a burst of them does not evict itself; slow-loris
+// sockets are evicted. Newcomers wait at most this long in the backlog.
 const EVICTABLE_AFTER_MS = 1000;
 
 /** An HTTP/1.1 and WebSocket server on one or more listeners. */
@@ -132,15 +143,30 @@ export class HttpServer {
   #sockets = new Set<WebSocketConnection>();
   #sweeper: ReturnType<typeof setInterval>;
   #stopping = false;
-  #fileWarnedAt = -Infinity;
-  // Client connections the open-file limit leaves room for, once known.
-  #maxFiles: number | undefined;
+  // Every line a peer can make repeat goes through this.
+  #limited: ThrottledLogger;
+  #exchange: ExchangeContext;
+  #files: FileLimit;
+  #evictableAfterMs: number;
 
   /** Starts serving on `listener`. */
   constructor(listener: Deno.Listener, options: HttpServerOptions) {
     this.#options = options;
     this.#log = options.log ?? createLogger();
-    this.#maxFiles = options.limits.maxFiles;
+    this.#limited = throttleLog(this.#log);
+    this.#files = new FileLimit(options.limits.maxFiles);
+    this.#evictableAfterMs = Math.min(
+      EVICTABLE_AFTER_MS,
+      options.limits.headerTimeoutMs / 4,
+    );
+    this.#exchange = {
+      handler: options.handler,
+      limits: options.limits,
+      log: this.#log,
+      stopping: () => this.#stopping,
+      accept: (http, request, upgrade) => this.#accept(http, request, upgrade),
+      adopt: (http, leftover) => this.#adopt(http, leftover),
+    };
     const shortest = Math.min(
       options.limits.headerTimeoutMs,
       options.limits.writeTimeoutMs,
@@ -181,13 +207,16 @@ export class HttpServer {
     return this.#http.size;
   }
 
-  #upgrade(
+  #accept(
     http: HttpConnection,
     request: Request,
     options: { protocol?: string } = {},
   ): { socket: WebSocketConnection; response: Response } {
     const accept = acceptUpgrade(request);
-    if (this.#sockets.size >= this.#webSocketRoom()) {
+    if (
+      this.#sockets.size >=
+        this.#files.webSockets(this.#options.limits.maxWebSockets)
+    ) {
       throw new HttpError(503, "Too many connections: try again later.");
     }
     const socket = new WebSocketConnection(http.conn, {
@@ -198,6 +227,21 @@ export class HttpServer {
     const response = new Response(null, { status: 200 });
     http.upgrade = { socket, response, accept };
     return { socket, response };
+  }
+
+  // Takes over a connection whose 101 response is out.
+  #adopt(http: HttpConnection, leftover: Uint8Array): void {
+    this.#http.delete(http.conn);
+    const socket = (http.upgrade as NonNullable<HttpConnection["upgrade"]>)
+      .socket;
+    this.#sockets.add(socket);
+    socket.start(leftover);
+    if (this.#stopping) {
+      socket.close("shutdown", {
+        code: 1001,
+        reason: "The server is shutting down.",
+      });
+    }
   }
 
   /**
@@ -224,6 +268,7 @@ export class HttpServer {
     for (const conn of this.#http.keys()) close(conn);
     for (const socket of this.#sockets) socket.tick(Infinity);
     clearInterval(this.#sweeper);
+    this.#limited.close();
   }
 
   async #acceptLoop(listener: Deno.Listener): Promise<void> {
@@ -235,7 +280,7 @@ export class HttpServer {
         this.#evictable(performance.now()) === undefined
       ) {
         await new Promise((resolve) =>
-          setTimeout(resolve, EVICTABLE_AFTER_MS / 10)
+          setTimeout(resolve, this.#evictableAfterMs / 10)
         );
       }
       let conn: Deno.Conn;
@@ -246,7 +291,10 @@ export class HttpServer {
         // Out of descriptors (EMFILE) or a transient failure: wait a moment
         // and go on accepting; the process must never die of it.
         if (outOfFiles(error)) this.#learnFileLimit();
-        this.#warnFiles(error as Error);
+        this.#limited.warn(
+          "Accepting a connection failed; retrying. If this says too many open files, raise the open-file limit or lower --max-connections",
+          { error },
+        );
         await new Promise((resolve) => setTimeout(resolve, 100));
         continue;
       }
@@ -260,33 +308,27 @@ export class HttpServer {
         deadline: now + this.#options.limits.headerTimeoutMs,
       };
       this.#http.set(conn, http);
-      this.#serve(http, listener.addr.transport === "tcp" && isTls(conn));
+      serveHttp(http, this.#exchange).then((handedOver) => {
+        if (handedOver) return;
+        this.#http.delete(conn);
+        close(conn);
+      });
     }
-  }
-
-  // WebSockets allowed now: the configured limit, or what the open-file
-  // limit leaves beside the share kept for plain requests.
-  #webSocketRoom(): number {
-    const configured = this.#options.limits.maxWebSockets;
-    if (this.#maxFiles === undefined) return configured;
-    return Math.min(configured, Math.max(1, this.#maxFiles - HTTP_SHARE));
   }
 
   // Makes room for `conn` or closes it. Returns whether it may be served.
   #admit(conn: Deno.Conn, now: number): boolean {
     if (this.#stopping) return this.#shed(conn, "draining");
-    const outOfFiles = this.#maxFiles !== undefined &&
-      this.#http.size + this.#sockets.size >= this.#maxFiles;
-    if (!outOfFiles && this.#http.size < this.#options.limits.maxHttp) {
+    const noFiles = this.#files.full(this.#http.size + this.#sockets.size);
+    if (!noFiles && this.#http.size < this.#options.limits.maxHttp) {
       return true;
     }
     const idle = this.#evictable(now);
     if (idle === undefined) {
-      return this.#shed(conn, outOfFiles ? "file_limit" : "http_limit");
+      return this.#shed(conn, noFiles ? "file_limit" : "http_limit");
     }
     this.#http.delete(idle);
-    close(idle);
-    this.#count("evicted");
+    this.#shed(idle, "evicted");
     return true;
   }
 
@@ -294,25 +336,21 @@ export class HttpServer {
   // head long enough to be evicted, if any.
   #evictable(now: number): Deno.Conn | undefined {
     for (const [conn, http] of this.#http) {
-      if (http.state === "head" && now - http.since >= EVICTABLE_AFTER_MS) {
+      if (
+        http.state === "head" && now - http.since >= this.#evictableAfterMs
+      ) {
         return conn;
       }
     }
     return undefined;
   }
 
-  // The process ran out of descriptors with the connections open now:
-  // keep at most these, less the reserve, from now on, and free the
-  // reserve at once by closing pending connections, oldest first. The
-  // binary cannot read its own limit (Deno refuses /proc/self without
-  // --allow-all), so this is where it learns it.
+  // Out of descriptors: the limit is learned (see FileLimit), and the
+  // reserve freed at once by closing pending connections, oldest first,
+  // then the newest WebSockets past their room (in a flood, the flood's).
   #learnFileLimit(): void {
-    const open = this.#http.size + this.#sockets.size;
-    // Too few clients to be the cause: something else holds the files.
-    if (open <= FILE_RESERVE) return;
-    const ceiling = open - FILE_RESERVE;
-    if (this.#maxFiles !== undefined && this.#maxFiles <= ceiling) return;
-    this.#maxFiles = ceiling;
+    const ceiling = this.#files.learn(this.#http.size + this.#sockets.size);
+    if (ceiling === undefined) return;
     this.#log.warn(
       "Out of file descriptors: connections past this many are closed as they arrive. Raise the open-file limit (ulimit -n) or lower --max-connections",
       { connections: ceiling },
@@ -321,11 +359,10 @@ export class HttpServer {
       if (this.#http.size + this.#sockets.size <= ceiling) break;
       if (http.state !== "head") continue;
       this.#http.delete(conn);
-      close(conn);
-      this.#count("file_limit");
+      this.#shed(conn, "file_limit");
     }
-    // Then the newest WebSockets past their room: in a flood, the flood's.
-    let excess = this.#sockets.size - this.#webSocketRoom();
+    let excess = this.#sockets.size -
+      this.#files.webSockets(this.#options.limits.maxWebSockets);
     for (const socket of [...this.#sockets].reverse()) {
       if (excess <= 0) break;
       if (socket.closed) continue;
@@ -337,165 +374,19 @@ export class HttpServer {
     }
   }
 
-  #shed(conn: Deno.Conn, reason: string): false {
-    this.#count(reason);
+  // Closes a connection that has not upgraded; counts and logs why.
+  #shed(conn: Deno.Conn, reason: ShedReason): false {
+    this.counters.shed.set(reason, (this.counters.shed.get(reason) ?? 0) + 1);
+    const { level, why } = SHED_LOG[reason];
+    if (level) {
+      this.#limited[level]("Closed a connection before it upgraded", {
+        remote: formatAddr(conn.remoteAddr),
+        reason,
+        why,
+      }, { key: reason });
+    }
     close(conn);
     return false;
-  }
-
-  #count(reason: string): void {
-    this.counters.shed.set(reason, (this.counters.shed.get(reason) ?? 0) + 1);
-  }
-
-  async #serve(http: HttpConnection, tls: boolean): Promise<void> {
-    const limits = this.#options.limits;
-    const conn = http.conn;
-    const remoteAddr = formatAddr(conn.remoteAddr);
-    let buffer = new Uint8Array(Math.min(4096, limits.maxHeadBytes));
-    let end = 0;
-    let handedOver = false;
-    try {
-      while (!this.#stopping || end > 0) {
-        http.state = "head";
-        http.since = performance.now();
-        http.deadline = http.since + limits.headerTimeoutMs;
-        let head: RequestHead | null;
-        let failure: HttpError | undefined;
-        try {
-          while (
-            (head = parseRequestHead(buffer, {
-              end,
-              maxBytes: limits.maxHeadBytes,
-            })) === null
-          ) {
-            if (end === buffer.length) {
-              buffer = grow(buffer, limits.maxHeadBytes);
-            }
-            const read = await conn.read(buffer.subarray(end));
-            if (read === null) return;
-            end += read;
-          }
-        } catch (error) {
-          if (!(error instanceof HttpError)) return;
-          failure = error;
-          head = null;
-        }
-        http.state = "busy";
-        http.deadline = performance.now() + BUSY_LIMIT_MS;
-        const outcome = failure
-          ? {
-            response: textResponse(failure.status, failure.message),
-            keepAlive: false,
-          }
-          : await this.#respond(http, head as RequestHead, { remoteAddr, tls });
-        const upgrade = http.upgrade;
-        if (upgrade && outcome.response === upgrade.response) {
-          const used = (head as RequestHead).bytes;
-          handedOver = await this.#switch(http, buffer.slice(used, end));
-          return;
-        }
-        // A handler that accepted the upgrade but answered otherwise.
-        http.upgrade?.socket.abort();
-        http.upgrade = undefined;
-        const keepAlive = outcome.keepAlive && !this.#stopping;
-        const body = (head as RequestHead | null)?.method === "HEAD"
-          ? new Uint8Array(0)
-          : await outcome.response.bytes();
-        http.state = "writing";
-        http.deadline = performance.now() + limits.writeTimeoutMs;
-        await writeAll(
-          conn,
-          serializeResponse(outcome.response, { body, keepAlive }),
-        );
-        if (!keepAlive) return;
-        const used = (head as RequestHead).bytes;
-        buffer.copyWithin(0, used, end);
-        end -= used;
-      }
-    } catch {
-      // The peer went away or was cut off by a timeout.
-    } finally {
-      if (!handedOver) {
-        this.#http.delete(conn);
-        close(conn);
-        // An upgrade whose response could not be written still tells its
-        // owner that it ended.
-        http.upgrade?.socket.abort();
-      }
-    }
-  }
-
-  async #respond(
-    http: HttpConnection,
-    head: RequestHead,
-    peer: { remoteAddr: string; tls: boolean },
-  ): Promise<{ response: Response; keepAlive: boolean }> {
-    try {
-      const { keepAlive } = checkFraming(head);
-      const request = new Request(new URL(head.target, "http://localhost"), {
-        method: head.method,
-        headers: head.headers,
-      });
-      const info: RequestInfo = {
-        ...peer,
-        upgrade: (options) => this.#upgrade(http, request, options),
-      };
-      return {
-        response: await this.#options.handler(request, info),
-        keepAlive,
-      };
-    } catch (error) {
-      if (error instanceof HttpError) {
-        return {
-          response: textResponse(error.status, error.message),
-          keepAlive: false,
-        };
-      }
-      if (error instanceof TypeError) {
-        return {
-          response: textResponse(400, "Malformed request."),
-          keepAlive: false,
-        };
-      }
-      this.#log.error("Serving a request failed", { error });
-      return {
-        response: textResponse(500, "Internal error; it was logged."),
-        keepAlive: false,
-      };
-    }
-  }
-
-  // Writes the 101 response and hands the connection to its WebSocket.
-  async #switch(http: HttpConnection, leftover: Uint8Array): Promise<boolean> {
-    const upgrade = http.upgrade as NonNullable<HttpConnection["upgrade"]>;
-    const headers = new Headers({
-      upgrade: "websocket",
-      connection: "Upgrade",
-      "sec-websocket-accept": upgrade.accept,
-    });
-    if (upgrade.socket.protocol) {
-      headers.set("sec-websocket-protocol", upgrade.socket.protocol);
-    }
-    http.state = "writing";
-    http.deadline = performance.now() + this.#options.limits.writeTimeoutMs;
-    await writeAll(
-      http.conn,
-      serializeResponse({ status: 101, headers }, {
-        body: new Uint8Array(0),
-        keepAlive: true,
-      }),
-    );
-    this.#http.delete(http.conn);
-    const socket = upgrade.socket;
-    this.#sockets.add(socket);
-    socket.start(leftover);
-    if (this.#stopping) {
-      socket.close("shutdown", {
-        code: 1001,
-        reason: "The server is shutting down.",
-      });
-    }
-    return true;
   }
 
   #sweep(): void {
@@ -503,60 +394,13 @@ export class HttpServer {
     for (const [conn, http] of this.#http) {
       if (now >= http.deadline) {
         this.#http.delete(conn);
-        close(conn);
-        this.#count(http.state === "head" ? "header_timeout" : "write_timeout");
+        this.#shed(
+          conn,
+          http.state === "head" ? "header_timeout" : "write_timeout",
+        );
       }
     }
     for (const socket of this.#sockets) socket.tick(now);
-  }
-
-  #warnFiles(error: Error): void {
-    const now = performance.now();
-    if (now - this.#fileWarnedAt < 10_000) return;
-    this.#fileWarnedAt = now;
-    this.#log.warn(
-      "Accepting a connection failed; retrying. If this says too many open files, raise the open-file limit or lower --max-connections",
-      { error },
-    );
-  }
-}
-
-/**
- * Connections the open-file limit leaves room for: the soft `RLIMIT_NOFILE`
- * (from /proc/self/limits, where there is one) less a reserve. Deno already
- * raises the soft limit to the hard one at start, as Go does. Undefined
- * where the limit cannot be read or is unlimited.
- */
-export function connectionsAllowedByFileLimit(
-  limits = readProcLimits(),
-): number | undefined {
-  const match = /^Max open files\s+(\d+|unlimited)/m.exec(limits ?? "");
-  if (!match || match[1] === "unlimited") return undefined;
-  return Math.max(1, Number(match[1]) - FILE_RESERVE);
-}
-
-function readProcLimits(): string | undefined {
-  try {
-    return Deno.readTextFileSync("/proc/self/limits");
-  } catch {
-    return undefined;
-  }
-}
-
-function grow(
-  buffer: Uint8Array<ArrayBuffer>,
-  max: number,
-): Uint8Array<ArrayBuffer> {
-  if (buffer.length >= max) return buffer;
-  const grown = new Uint8Array(Math.min(max, buffer.length * 2));
-  grown.set(buffer);
-  return grown;
-}
-
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  let written = 0;
-  while (written < bytes.length) {
-    written += await conn.write(bytes.subarray(written));
   }
 }
 
@@ -568,23 +412,7 @@ function close(conn: Deno.Conn): void {
   }
 }
 
-function outOfFiles(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code;
-  return code === "EMFILE" || code === "ENFILE";
-}
-
 function isClosed(error: unknown): boolean {
   return error instanceof Deno.errors.BadResource ||
     error instanceof Deno.errors.Interrupted;
-}
-
-function isTls(conn: Deno.Conn): boolean {
-  return "handshake" in conn;
-}
-
-function formatAddr(addr: Deno.Addr): string {
-  if (addr.transport !== "tcp" && addr.transport !== "udp") return "unix";
-  return addr.hostname.includes(":")
-    ? `[${addr.hostname}]:${addr.port}`
-    : `${addr.hostname}:${addr.port}`;
 }

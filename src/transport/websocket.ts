@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { FrameReader, type Inbound } from "./frame_reader.ts";
+import type { Inbound } from "./frame_reader.ts";
 import {
   CLOSE_CODE,
   encodeClose,
@@ -20,7 +20,9 @@ import {
   MAX_CONTROL_PAYLOAD,
   OPCODE,
 } from "./frames.ts";
-import { type Offer, type Priority, SendQueue } from "./send_queue.ts";
+import type { Offer, Priority } from "./send_queue.ts";
+import { ReadLoop } from "./read_loop.ts";
+import { Writer } from "./writer.ts";
 
 /** Limits of one WebSocket connection. */
 export interface WebSocketLimits {
@@ -40,19 +42,23 @@ export interface WebSocketLimits {
   writeTimeoutMs: number;
 }
 
-/** Why a connection ended. */
-export type CloseCause =
-  | "client"
-  | "client_gone"
-  | "read_timeout"
-  | "write_timeout"
-  | "message_timeout"
-  | "send_buffer_full"
-  | "message_too_big"
-  | "protocol_error"
-  | "invalid_data"
-  | "file_limit"
-  | "shutdown";
+/** Every reason a connection can end for. */
+export const CLOSE_CAUSES = [
+  "client",
+  "client_gone",
+  "read_timeout",
+  "write_timeout",
+  "message_timeout",
+  "send_buffer_full",
+  "message_too_big",
+  "protocol_error",
+  "invalid_data",
+  "file_limit",
+  "shutdown",
+] as const;
+
+/** Why a connection ended: one of {@link CLOSE_CAUSES}. */
+export type CloseCause = typeof CLOSE_CAUSES[number];
 
 /** How a connection ended, as its `closed` handler hears it. */
 export interface CloseInfo {
@@ -90,9 +96,6 @@ export interface WebSocketOptions {
   clock?: () => number;
 }
 
-// The most one write carries: joining more frames than this into one
-// buffer would copy more than it saves.
-const MAX_BATCH = 64 * 1024;
 // A client's next message waits while this much is queued for it (or half
 // its byte budget, if less): a client pipelining requests it does not read
 // holds at most this, plus one reply.
@@ -100,17 +103,6 @@ const BACKLOG_BYTES = 1024 * 1024;
 // How long a closing handshake may take before the connection is cut.
 const CLOSE_GRACE_MS = 2000;
 const PING = encodeFrame(OPCODE.ping, new Uint8Array(0));
-// While a client is behind, a ping goes out once at least this many bytes
-// have been written since the last one (so after every full batch); its
-// pong proves the client has read that far. Write completions alone
-// cannot show it: the kernel wakes a writer only once half its send
-// buffer (megabytes, on loopback) has drained, which takes longer than the
-// write timeout for a client that reads steadily, only slower than its
-// stream. Such a client must lose events, not its connection.
-const MARK_EVERY_BYTES = 32 * 1024;
-const MARK_BYTES = 8;
-// Shared by every connection that is dropping what it reads.
-const DISCARD = new Uint8Array(4096);
 
 const CAUSE_OF_VIOLATION: Record<number, CloseCause> = {
   [CLOSE_CODE.tooBig]: "message_too_big",
@@ -137,9 +129,8 @@ export class WebSocketConnection {
   #conn: Deno.Conn;
   #limits: WebSocketLimits;
   #clock: () => number;
-  #reader: FrameReader;
-  #queue: SendQueue;
-  #leftover: Uint8Array | undefined;
+  #reader: ReadLoop;
+  #writer: Writer;
   #release: ((socket: WebSocketConnection) => void) | undefined;
   #state: "open" | "closing" | "closed" = "open";
   #closing: CloseInfo | undefined;
@@ -147,27 +138,10 @@ export class WebSocketConnection {
   // its end of the stream), or end at once when the peer closed first.
   #awaitEcho = true;
   #closeBy = 0;
-  #heardAt: number;
   #pingAt = 0;
-  // A read is waiting on the network with part of a message held: since
-  // when, and how many messages had completed then.
-  #reading = false;
-  #partialSince = 0;
-  #partialSerial = -1;
-  #completed = 0;
-  #writing = false;
-  #inFlight: Uint8Array | undefined;
-  #written = 0;
-  #progressAt = 0;
   #drained: (() => void) | undefined;
   #backlogBytes: number;
   #notified = false;
-  // Progress marks: a ping payload of a per-connection random prefix and a
-  // counter, so that a client that does not read cannot forge the pong.
-  #sinceMark = 0;
-  #markPrefix: Uint8Array | undefined;
-  #marksSent = 0;
-  #marksAnswered = 0;
 
   /** Wraps `conn`, whose upgrade response has been written. */
   constructor(conn: Deno.Conn, options: WebSocketOptions) {
@@ -176,14 +150,23 @@ export class WebSocketConnection {
     this.#clock = options.clock ?? monotonicNow;
     this.protocol = options.protocol;
     this.#release = options.release;
-    this.#reader = new FrameReader({
+    this.#reader = new ReadLoop(conn, {
       maxMessageBytes: options.limits.maxMessageBytes,
+      clock: this.#clock,
+      onItem: (item) => this.#handle(item),
+      onEnd: () => this.#gone(),
     });
-    this.#queue = new SendQueue({
+    this.#writer = new Writer(conn, {
       maxMessages: options.limits.sendBufferMessages,
       maxBytes: options.limits.sendBufferBytes,
+      clock: this.#clock,
+      onProgress: () => this.#maybeDrained(),
+      onIdle: () => {
+        if (this.#state === "closing") this.#closeSent();
+        else this.#maybeDrained();
+      },
+      onFailed: () => this.#gone(),
     });
-    this.#heardAt = this.#clock();
     this.#backlogBytes = Math.min(
       BACKLOG_BYTES,
       options.limits.sendBufferBytes / 2,
@@ -200,7 +183,7 @@ export class WebSocketConnection {
    * of up to 64 KiB, may be under way besides.
    */
   get queuedBytes(): number {
-    return this.#queue.bytes;
+    return this.#writer.bytes;
   }
 
   /**
@@ -208,8 +191,7 @@ export class WebSocketConnection {
    * request). Call once, after setting the handlers.
    */
   start(leftover?: Uint8Array): void {
-    if (leftover?.length) this.#leftover = leftover;
-    this.#readLoop();
+    this.#reader.start(leftover);
   }
 
   /**
@@ -224,10 +206,8 @@ export class WebSocketConnection {
     at: number = this.#clock(),
   ): Offer | "closed" {
     if (this.#state !== "open") return "closed";
-    const offer = this.#queue.offer(frame, priority, at);
-    if (offer === "queued") {
-      if (!this.#writing) this.#flush();
-    } else if (offer === "refused") {
+    const offer = this.#writer.offer(frame, priority, at);
+    if (offer === "refused") {
       this.close("send_buffer_full", {
         code: CLOSE_CODE.policy,
         reason: "Send buffer full: read your messages.",
@@ -248,17 +228,12 @@ export class WebSocketConnection {
     if (this.#state !== "open") return;
     this.#state = "closing";
     this.#closing = { cause, code: options.code, reason: options.reason };
-    if (!options.flush) this.#queue.clear();
+    if (!options.flush) this.#writer.clear();
     // Out of descriptors, the server needs this one back now, not after
     // the peer's echo (or the grace): it ends once its close frame is out.
     this.#awaitEcho = cause !== "client" && cause !== "file_limit";
     this.#closeBy = this.#clock() + CLOSE_GRACE_MS;
-    this.#queue.offer(
-      encodeClose(options.code, options.reason),
-      "replay",
-      this.#clock(),
-    );
-    if (!this.#writing) this.#flush();
+    this.#writer.last(encodeClose(options.code, options.reason), this.#clock());
     this.#drained?.();
     this.#notify(this.#closing);
   }
@@ -276,7 +251,8 @@ export class WebSocketConnection {
       if (now >= this.#closeBy) this.#finish(this.#closing as CloseInfo);
       return;
     }
-    if (this.#writing && now - this.#progressAt >= limits.writeTimeoutMs) {
+    const writer = this.#writer;
+    if (writer.writing && now - writer.progressAt >= limits.writeTimeoutMs) {
       // Its queue is freed now; the close frame goes out after the write
       // under way, should the peer ever read again before the grace ends.
       this.close("write_timeout", {
@@ -285,10 +261,8 @@ export class WebSocketConnection {
       });
       return;
     }
-    if (
-      this.#reading && this.#partialSince > 0 &&
-      now - this.#partialSince >= limits.messageTimeoutMs
-    ) {
+    const waiting = this.#reader.waitingSince;
+    if (waiting > 0 && now - waiting >= limits.messageTimeoutMs) {
       this.close("message_timeout", {
         code: CLOSE_CODE.policy,
         reason: `Message not completed within ${
@@ -297,7 +271,7 @@ export class WebSocketConnection {
       });
       return;
     }
-    const silent = now - this.#heardAt;
+    const silent = now - this.#reader.heardAt;
     if (silent >= limits.readTimeoutMs) {
       this.close("read_timeout", {
         code: CLOSE_CODE.goingAway,
@@ -308,75 +282,22 @@ export class WebSocketConnection {
       now - this.#pingAt >= limits.pingIntervalMs
     ) {
       this.#pingAt = now;
-      this.#queue.offer(PING, "replay", now);
-      if (!this.#writing) this.#flush();
+      writer.offer(PING, "replay", now);
     }
   }
 
-  async #readLoop(): Promise<void> {
-    const reader = this.#reader;
-    try {
-      while (this.#state !== "closed") {
-        const item = reader.next();
-        if (item !== null) {
-          this.#handle(item);
-          // Pongs add nothing to the queue, and carry the progress marks
-          // a backlogged client is judged by: they never wait.
-          if (
-            item.kind !== "pong" && this.#state === "open" && this.#backlogged()
-          ) {
-            await new Promise<void>((resolve) => this.#drained = resolve);
-            this.#drained = undefined;
-          }
-          continue;
-        }
-        if (reader.partial) {
-          if (this.#partialSerial !== this.#completed) {
-            this.#partialSince = this.#clock();
-            this.#partialSerial = this.#completed;
-          }
-        } else {
-          this.#partialSince = 0;
-          this.#partialSerial = -1;
-        }
-        // After a violation nothing more is parsed; what still arrives is
-        // read and dropped so that closing does not reset the connection
-        // (a reset can destroy the close frame before the peer reads it).
-        const space = reader.failed ? DISCARD : reader.space();
-        let read: number | null;
-        if (this.#leftover) {
-          read = Math.min(space.length, this.#leftover.length);
-          space.set(this.#leftover.subarray(0, read));
-          this.#leftover = read < this.#leftover.length
-            ? this.#leftover.subarray(read)
-            : undefined;
-        } else {
-          this.#reading = true;
-          read = await this.#conn.read(space);
-          this.#reading = false;
-        }
-        if (read === null) {
-          this.#gone();
-          return;
-        }
-        this.#heardAt = this.#clock();
-        if (!reader.failed) reader.commit(read);
-      }
-    } catch {
-      this.#gone();
-    }
-  }
-
-  #handle(item: Inbound): void {
+  // Handles one item; returns a promise when the client is backlogged, so
+  // its next frame waits until what is queued for it drains.
+  #handle(item: Inbound): Promise<void> | void {
     switch (item.kind) {
       case "text":
-        this.#completed++;
-        if (this.#state === "open") this.handlers.text(this, item.text);
-        return;
+        if (this.#state !== "open") return;
+        this.handlers.text(this, item.text);
+        return this.#holdWhileBacklogged();
       case "binary":
-        this.#completed++;
-        if (this.#state === "open") this.handlers.binary(this, item.bytes);
-        return;
+        if (this.#state !== "open") return;
+        this.handlers.binary(this, item.bytes);
+        return this.#holdWhileBacklogged();
       case "ping":
         // Dropped rather than queued when the client is not reading: a
         // ping flood must not grow the queue.
@@ -387,7 +308,7 @@ export class WebSocketConnection {
         }
         return;
       case "pong":
-        this.#markAnswered(item.payload);
+        this.#writer.answered(item.payload);
         return;
       case "close":
         if (this.#state === "open") {
@@ -415,84 +336,29 @@ export class WebSocketConnection {
     }
   }
 
-  // Whether replies and events waiting for this client are enough that
-  // its next message should wait until they drain.
-  #backlogged(): boolean {
-    return this.#queue.bytes > this.#backlogBytes ||
-      this.#queue.messages > this.#limits.sendBufferMessages / 2;
+  // When replies and events waiting for this client are enough, its next
+  // message waits until half of them have drained.
+  #holdWhileBacklogged(): Promise<void> | void {
+    if (
+      this.#state !== "open" ||
+      (this.#writer.bytes <= this.#backlogBytes &&
+        this.#writer.messages <= this.#limits.sendBufferMessages / 2)
+    ) return;
+    return new Promise<void>((resolve) => {
+      this.#drained = () => {
+        this.#drained = undefined;
+        resolve();
+      };
+    });
   }
 
-  #flush(): void {
-    if (this.#sinceMark >= MARK_EVERY_BYTES && this.#state === "open") {
-      this.#sinceMark = 0;
-      this.#write(this.#nextMark());
-      return;
-    }
-    const chunk = this.#queue.take(MAX_BATCH);
-    if (chunk === undefined) {
-      this.#writing = false;
-      this.#inFlight = undefined;
-      if (this.#state === "closing") {
-        this.#closeSent();
-      } else if (this.#drained && !this.#backloggedLow()) {
-        this.#drained();
-      }
-      return;
-    }
-    this.#sinceMark += chunk.length;
-    this.#write(chunk);
+  // Lets a read held back by the backlog go on once half of it is gone.
+  #maybeDrained(): void {
+    if (
+      this.#drained && this.#writer.bytes <= this.#backlogBytes / 2 &&
+      this.#writer.messages <= this.#limits.sendBufferMessages / 4
+    ) this.#drained();
   }
-
-  #write(chunk: Uint8Array): void {
-    if (!this.#writing) this.#progressAt = this.#clock();
-    this.#writing = true;
-    this.#inFlight = chunk;
-    this.#written = 0;
-    this.#conn.write(chunk).then(this.#onWritten, this.#onWriteFailed);
-  }
-
-  #nextMark(): Uint8Array {
-    this.#markPrefix ??= crypto.getRandomValues(new Uint8Array(4));
-    const payload = new Uint8Array(MARK_BYTES);
-    payload.set(this.#markPrefix);
-    new DataView(payload.buffer).setUint32(4, ++this.#marksSent);
-    return encodeFrame(OPCODE.ping, payload);
-  }
-
-  // A pong to one of our marks: the client has read at least that far.
-  #markAnswered(payload: Uint8Array): void {
-    const prefix = this.#markPrefix;
-    if (prefix === undefined || payload.length !== MARK_BYTES) return;
-    for (let i = 0; i < prefix.length; i++) {
-      if (payload[i] !== prefix[i]) return;
-    }
-    const mark = new DataView(payload.buffer, payload.byteOffset, MARK_BYTES)
-      .getUint32(4);
-    if (mark <= this.#marksAnswered || mark > this.#marksSent) return;
-    this.#marksAnswered = mark;
-    this.#progressAt = this.#clock();
-  }
-
-  #backloggedLow(): boolean {
-    return this.#queue.bytes > this.#backlogBytes / 2 ||
-      this.#queue.messages > this.#limits.sendBufferMessages / 4;
-  }
-
-  #onWritten = (bytes: number): void => {
-    if (this.#state === "closed") return;
-    this.#progressAt = this.#clock();
-    const chunk = this.#inFlight as Uint8Array;
-    this.#written += bytes;
-    if (this.#written < chunk.length) {
-      this.#conn.write(chunk.subarray(this.#written)).then(
-        this.#onWritten,
-        this.#onWriteFailed,
-      );
-      return;
-    }
-    if (this.#drained && !this.#backloggedLow()) this.#drained();
-    this.#flush();
-  };
 
   // Our close frame is out: end now if the peer closed first; otherwise
   // end our side of the stream and wait for the peer's close.
@@ -508,10 +374,6 @@ export class WebSocketConnection {
     }
   }
 
-  #onWriteFailed = (): void => {
-    this.#gone();
-  };
-
   #gone(): void {
     if (this.#state === "closed") return;
     this.#finish(
@@ -522,9 +384,8 @@ export class WebSocketConnection {
   #finish(info: CloseInfo): void {
     if (this.#state === "closed") return;
     this.#state = "closed";
-    this.#queue.clear();
-    this.#inFlight = undefined;
-    this.#leftover = undefined;
+    this.#writer.stop();
+    this.#reader.stop();
     try {
       this.#conn.close();
     } catch {

@@ -1,169 +1,115 @@
 /**
- * A real browser for tests: Debian's Chromium, headless, driven over the
- * DevTools protocol with Deno's own WebSocket (no browser-automation
- * package needed).
+ * A real browser for tests: Debian's Chromium, headless, driven by
+ * puppeteer-core (the maintained DevTools client; it runs under Deno's
+ * Node compatibility). Launching, pages, console errors and screenshots
+ * live here so every browser test starts Chromium the same way.
+ *
+ * @module
  */
-import { delay } from "./server.ts";
+import puppeteer, {
+  type Browser as Driver,
+  type Page as DriverPage,
+} from "puppeteer-core";
 
 const CHROMIUM = ["/usr/bin/chromium", "/usr/bin/chromium-browser"];
 
-/** A headless Chromium and one page in it. */
-export class Browser {
-  readonly #process: Deno.ChildProcess;
-  readonly #socket: WebSocket;
-  readonly #profile: string;
-  #nextId = 1;
-  #pending = new Map<number, (message: Record<string, unknown>) => void>();
-  #session = "";
+// Exactly these: headless, no sandbox (tests run as root), and nothing that
+// reaches out to the network or needs a GPU on its own.
+const FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
 
-  private constructor(
-    process: Deno.ChildProcess,
-    socket: WebSocket,
-    profile: string,
-  ) {
-    this.#process = process;
-    this.#socket = socket;
-    this.#profile = profile;
-    socket.onmessage = (event) => {
-      const message = JSON.parse(event.data);
-      this.#pending.get(message.id)?.(message);
-      this.#pending.delete(message.id);
-    };
+/** One tab, with what its scripts reported as errors. */
+export class Page {
+  /** The puppeteer page, for anything this wrapper does not cover. */
+  readonly driver: DriverPage;
+  /** console.error messages and uncaught exceptions, in order. */
+  readonly errors: string[] = [];
+
+  /** Wraps a puppeteer page and starts collecting its errors. */
+  constructor(driver: DriverPage) {
+    this.driver = driver;
+    driver.on("console", (message) => {
+      if (message.type() === "error") this.errors.push(message.text());
+    });
+    driver.on("pageerror", (error) => this.errors.push(String(error)));
   }
 
-  /** Starts Chromium with a fresh profile and opens a blank page. */
+  /** Loads `url` and waits until it has loaded. */
+  async goto(url: string): Promise<void> {
+    await this.driver.goto(url, { waitUntil: "load" });
+  }
+
+  /** Evaluates `expression` in the page, awaiting a promise, and returns its value. */
+  evaluate<T = unknown>(expression: string): Promise<T> {
+    return this.driver.evaluate(expression) as Promise<T>;
+  }
+
+  /** A PNG of the visible page, also written to `path` when given. */
+  async screenshot(path?: string): Promise<Uint8Array> {
+    const png = await this.driver.screenshot({ type: "png" });
+    if (path) await Deno.writeFile(path, png);
+    return png;
+  }
+}
+
+/** A headless Chromium with a fresh profile. */
+export class Browser {
+  readonly #driver: Driver;
+  readonly #profile: string;
+
+  private constructor(driver: Driver, profile: string) {
+    this.#driver = driver;
+    this.#profile = profile;
+  }
+
+  /** Starts Chromium. */
   static async launch(): Promise<Browser> {
-    const binary = CHROMIUM.find((path) => {
+    const executablePath = CHROMIUM.find((path) => {
       try {
         return Deno.statSync(path).isFile;
       } catch {
         return false;
       }
     });
-    if (!binary) {
+    if (!executablePath) {
       throw new Error(
-        "Chromium is not installed: apt-get install chromium (.ci/run does).",
+        "Chromium is not installed: run 'deno task test' (its set-up installs it as root on Debian) or 'apt-get install -y chromium'.",
       );
     }
     const profile = await Deno.makeTempDir({ prefix: "dorgu-ws-chromium-" });
-    const process = new Deno.Command(binary, {
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        `--user-data-dir=${profile}`,
-        "--remote-debugging-port=0",
-        "about:blank",
-      ],
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    const reader = process.stderr.pipeThrough(new TextDecoderStream())
-      .getReader();
-    let output = "";
-    let endpoint: string | undefined;
-    const deadline = Date.now() + 30_000;
-    while (!endpoint && Date.now() < deadline) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      output += value;
-      endpoint = /DevTools listening on (ws:\/\/\S+)/.exec(output)?.[1];
+    try {
+      const driver = await puppeteer.launch({
+        executablePath,
+        ignoreDefaultArgs: true,
+        args: [...FLAGS, `--user-data-dir=${profile}`, "about:blank"],
+        userDataDir: profile,
+        timeout: 30_000,
+      });
+      return new Browser(driver, profile);
+    } catch (error) {
+      await Deno.remove(profile, { recursive: true }).catch(() => {});
+      throw error;
     }
-    if (!endpoint) {
-      process.kill("SIGKILL");
-      throw new Error(`Chromium did not start:\n${output}`);
-    }
-    // Keep draining stderr so Chromium never blocks on it.
-    (async () => {
-      while (!(await reader.read()).done) { /* discard */ }
-    })().catch(() => {});
-    const socket = new WebSocket(endpoint);
-    await new Promise((resolve, reject) => {
-      socket.onopen = resolve;
-      socket.onerror = reject;
-    });
-    const browser = new Browser(process, socket, profile);
-    const { targetId } = await browser.#call("Target.createTarget", {
-      url: "about:blank",
-    }) as { targetId: string };
-    const { sessionId } = await browser.#call("Target.attachToTarget", {
-      targetId,
-      flatten: true,
-    }) as { sessionId: string };
-    browser.#session = sessionId;
-    return browser;
   }
 
-  /** Loads `url` in the page and waits for it to finish loading. */
-  async goto(url: string): Promise<void> {
-    await this.#call("Page.navigate", { url }, true);
-    for (let i = 0; i < 100; i++) {
-      const state = await this.evaluate("document.readyState");
-      if (
-        state === "complete" && await this.evaluate("location.href") === url
-      ) {
-        return;
-      }
-      await delay(50);
-    }
-    throw new Error(`The page did not load ${url}.`);
-  }
-
-  /** Evaluates `expression` in the page (awaiting a promise) and returns its value. */
-  async evaluate(expression: string): Promise<unknown> {
-    const result = await this.#call("Runtime.evaluate", {
-      expression,
-      awaitPromise: true,
-      returnByValue: true,
-    }, true) as {
-      result: { value?: unknown };
-      exceptionDetails?: { text: string };
-    };
-    if (result.exceptionDetails) {
-      throw new Error(`In the page: ${result.exceptionDetails.text}`);
-    }
-    return result.result.value;
+  /** Opens a new tab at `url`. */
+  async open(url = "about:blank"): Promise<Page> {
+    const page = new Page(await this.#driver.newPage());
+    if (url !== "about:blank") await page.goto(url);
+    return page;
   }
 
   /** Closes the browser and removes its profile. */
   async close(): Promise<void> {
-    try {
-      this.#socket.close();
-    } catch {
-      // Already closed.
-    }
-    try {
-      this.#process.kill("SIGKILL");
-    } catch {
-      // Already gone.
-    }
-    await this.#process.status;
+    await this.#driver.close().catch(() => {});
     await Deno.remove(this.#profile, { recursive: true }).catch(() => {});
-  }
-
-  #call(
-    method: string,
-    params: Record<string, unknown>,
-    inPage = false,
-  ): Promise<unknown> {
-    const id = this.#nextId++;
-    return new Promise((resolve, reject) => {
-      this.#pending.set(id, (message) => {
-        if (message.error) {
-          reject(new Error(`${method}: ${JSON.stringify(message.error)}`));
-        } else resolve(message.result);
-      });
-      this.#socket.send(JSON.stringify({
-        id,
-        method,
-        params,
-        ...(inPage ? { sessionId: this.#session } : {}),
-      }));
-    });
   }
 }

@@ -6,27 +6,23 @@
  *
  * Binaries come from KUBEBUILDER_ASSETS when it holds kube-apiserver and
  * etcd, otherwise from tests/tools/ensure_assets.sh (built once from the Go
- * module proxy, cached under ~/.cache/dorgu-ws).
+ * module proxy, under a lock, cached under ~/.cache/dorgu-ws).
  */
 import { loadAll } from "js-yaml";
+import { createCa, issueCertificate, type TestCa } from "./certs.ts";
+import { ensureAssets } from "../tools/setup.ts";
 import { delay } from "./server.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const ADMIN_TOKEN = "dorgu-ws-test-admin";
 
-/** Directory holding kube-apiserver, etcd and helm. */
-export async function assetsDir(): Promise<string> {
-  const output = await new Deno.Command("bash", {
-    args: [`${ROOT}tests/tools/ensure_assets.sh`],
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
-  if (!output.success) {
-    throw new Error(
-      "Building the Kubernetes test binaries failed (see above).",
-    );
-  }
-  return new TextDecoder().decode(output.stdout).trim();
+/**
+ * Directory holding kube-apiserver, etcd and helm: built once, under a lock,
+ * by the test set-up (tests/tools/setup.ts), which `deno task test` runs
+ * before any test file.
+ */
+export function assetsDir(): Promise<string> {
+  return ensureAssets();
 }
 
 /** The project's CRDs for ApplicationPersona and ClusterPersona. */
@@ -34,29 +30,6 @@ export async function crdManifests(): Promise<Record<string, unknown>[]> {
   return loadAll(
     await Deno.readTextFile(`${ROOT}examples/crds/dorgu.io.yaml`),
   ) as Record<string, unknown>[];
-}
-
-// A new P-256 key, unencrypted, for `openssl req`.
-const NEW_EC_KEY = [
-  "-newkey",
-  "ec",
-  "-pkeyopt",
-  "ec_paramgen_curve:prime256v1",
-  "-nodes",
-];
-
-async function openssl(cwd: string, args: string[]): Promise<void> {
-  const output = await new Deno.Command("openssl", {
-    args,
-    cwd,
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (!output.success) {
-    throw new Error(
-      `openssl ${args[0]} failed: ${new TextDecoder().decode(output.stderr)}`,
-    );
-  }
 }
 
 function freePort(): number {
@@ -137,6 +110,11 @@ export class Apiserver {
     }
   }
 
+  /** Sends `signal` to the process: SIGSTOP freezes it, SIGCONT thaws it. */
+  signal(signal: Deno.Signal): void {
+    this.#process?.kill(signal);
+  }
+
   /** Kills the process. */
   async stop(): Promise<void> {
     const child = this.#process;
@@ -197,13 +175,15 @@ export class Envtest {
   readonly kubeconfig: string;
   readonly #dir: string;
   readonly #assets: string;
+  readonly #clientCa: TestCa;
   readonly #etcdPort = freePort();
   readonly #peerPort = freePort();
   #etcd: Deno.ChildProcess | undefined;
   #others: Apiserver[] = [];
 
-  private constructor(dir: string, assets: string) {
+  private constructor(dir: string, assets: string, clientCa: TestCa) {
     this.#dir = dir;
+    this.#clientCa = clientCa;
     this.#assets = assets;
     this.kubeconfig = `${dir}/kubeconfig`;
     this.primary = this.#apiserver("primary");
@@ -234,20 +214,8 @@ export class Envtest {
       `${ADMIN_TOKEN},admin,admin-uid,"system:masters"\n`,
     );
     // A CA the apiserver trusts for client certificates.
-    await openssl(dir, [
-      "req",
-      "-x509",
-      ...NEW_EC_KEY,
-      "-keyout",
-      "client-ca.key",
-      "-out",
-      "client-ca.crt",
-      "-days",
-      "2",
-      "-subj",
-      "/CN=dorgu-ws-test-client-ca",
-    ]);
-    const env = new Envtest(dir, assets);
+    const clientCa = await createCa(dir, "client-ca");
+    const env = new Envtest(dir, assets, clientCa);
     env.#startEtcd();
     await env.primary.start();
     await env.writeKubeconfig(env.kubeconfig, { token: ADMIN_TOKEN });
@@ -355,17 +323,46 @@ export class Envtest {
 
   /** Installs the dorgu CRDs and waits until they are served. */
   async installCrds(): Promise<void> {
-    await this.apply(await crdManifests());
-    for (const plural of ["applicationpersonas", "clusterpersonas"]) {
+    await this.#installCrds(await crdManifests());
+  }
+
+  /**
+   * Installs the Prometheus Operator's real ServiceMonitor and
+   * PrometheusRule CRDs (fetched by ensure_assets.sh) and waits until they
+   * are served.
+   */
+  async installPrometheusOperatorCrds(): Promise<void> {
+    const dir = `${this.#assets}/prometheus-operator-crds`;
+    const crds: Record<string, unknown>[] = [];
+    for await (const entry of Deno.readDir(dir)) {
+      if (!entry.name.endsWith(".yaml")) continue;
+      crds.push(
+        ...loadAll(await Deno.readTextFile(`${dir}/${entry.name}`)) as Record<
+          string,
+          unknown
+        >[],
+      );
+    }
+    await this.#installCrds(crds);
+  }
+
+  async #installCrds(crds: Record<string, unknown>[]): Promise<void> {
+    await this.apply(crds);
+    for (const crd of crds) {
+      const spec = crd.spec as {
+        group: string;
+        names: { plural: string };
+        versions: { name: string; served: boolean }[];
+      };
+      const version = spec.versions.find((v) => v.served)?.name;
+      const path = `/apis/${spec.group}/${version}/${spec.names.plural}`;
       const deadline = Date.now() + 20_000;
       while (true) {
-        const response = await this.primary.fetch(
-          `/apis/dorgu.io/v1/${plural}`,
-        );
+        const response = await this.primary.fetch(path);
         await response.body?.cancel();
         if (response.ok) break;
         if (Date.now() > deadline) {
-          throw new Error(`The ${plural} CRD is not served.`);
+          throw new Error(`The ${spec.names.plural} CRD is not served.`);
         }
         await delay(100);
       }
@@ -423,43 +420,16 @@ export class Envtest {
     user: string,
     group: string,
   ): Promise<{ cert: string; key: string }> {
-    const name = `client-${user}`;
-    await openssl(this.#dir, [
-      "req",
-      ...NEW_EC_KEY,
-      "-keyout",
-      `${name}.key`,
-      "-out",
-      `${name}.csr`,
-      "-subj",
-      `/O=${group}/CN=${user}`,
-    ]);
-    // Extensions make it an X.509 v3 certificate, which TLS stacks require.
-    await Deno.writeTextFile(
-      `${this.#dir}/client.ext`,
-      "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=clientAuth\n",
+    const { cert, key } = await issueCertificate(
+      this.#clientCa,
+      `client-${user}`,
+      {
+        subject: `/O=${group}/CN=${user}`,
+        extensions:
+          "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=clientAuth\n",
+      },
     );
-    await openssl(this.#dir, [
-      "x509",
-      "-req",
-      "-in",
-      `${name}.csr`,
-      "-CA",
-      "client-ca.crt",
-      "-CAkey",
-      "client-ca.key",
-      "-CAcreateserial",
-      "-out",
-      `${name}.crt`,
-      "-days",
-      "1",
-      "-extfile",
-      "client.ext",
-    ]);
-    return {
-      cert: await Deno.readTextFile(`${this.#dir}/${name}.crt`),
-      key: await Deno.readTextFile(`${this.#dir}/${name}.key`),
-    };
+    return { cert, key };
   }
 
   /** Creates a namespace unless it exists. */

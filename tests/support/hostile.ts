@@ -7,9 +7,9 @@ import { OPCODE } from "../../src/transport/frames.ts";
 import { clientFrame, RawSocket } from "./raw_ws.ts";
 import {
   type ExampleServer,
+  type LaunchOptions,
   type ServerProcess,
   spawnExample,
-  type SpawnOptions,
 } from "./server.ts";
 import { TestClient } from "./ws_client.ts";
 
@@ -322,7 +322,7 @@ export class Target implements AsyncDisposable {
   /** Starts the server with `args` and connects the probe. */
   static async start(
     args: string[] = [],
-    options: SpawnOptions = {},
+    options: LaunchOptions = {},
   ): Promise<Target> {
     const example = await spawnExample(args, options);
     try {

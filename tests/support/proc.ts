@@ -81,13 +81,15 @@ export function spawnCli(
 
 /**
  * A TCP proxy that can drop every connection and refuse new ones, to play
- * a network blip between a client and a server that stays up.
+ * a network blip between a client and a server that stays up, or freeze
+ * the connections it has, to play one that silently died.
  */
 export class TcpProxy {
   readonly port: number;
   #target: number;
   #listener: Deno.Listener | undefined;
   #connections = new Set<Deno.Conn>();
+  #frozen = new WeakSet<Deno.Conn>();
 
   /** Creates a proxy to `target` on a free port; call `start`. */
   constructor(target: number) {
@@ -125,14 +127,35 @@ export class TcpProxy {
             }
           }
         };
-        client.readable.pipeTo(upstream.writable).catch(() => {}).finally(
-          close,
-        );
-        upstream.readable.pipeTo(client.writable).catch(() => {}).finally(
-          close,
-        );
+        const relay = (from: Deno.Conn, to: Deno.Conn) =>
+          from.readable.pipeThrough(
+            new TransformStream<Uint8Array, Uint8Array>({
+              transform: (chunk, controller) => {
+                if (!this.#frozen.has(from)) controller.enqueue(chunk);
+              },
+            }),
+          ).pipeTo(to.writable).catch(() => {}).finally(close);
+        relay(client, upstream);
+        relay(upstream, client);
       }
     })().catch(() => {});
+  }
+
+  /**
+   * Sends new connections to `target` from now on: a load balancer that
+   * picks another replica.
+   */
+  retarget(target: number): void {
+    this.#target = target;
+  }
+
+  /**
+   * Makes every connection open now go silent: bytes are dropped both ways
+   * and nothing is closed, as when a NAT entry or a load balancer forgets
+   * a connection. New connections work.
+   */
+  freeze(): void {
+    for (const conn of this.#connections) this.#frozen.add(conn);
   }
 
   /** Drops every connection and stops listening. */

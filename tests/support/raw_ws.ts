@@ -85,6 +85,11 @@ export class RawSocket {
     await writeAll(this.#conn, bytes);
   }
 
+  /** Sends bytes as they are: a frame cut short, for instance. */
+  sendRaw(bytes: Uint8Array): Promise<void> {
+    return writeAll(this.#conn, bytes);
+  }
+
   /** Sends a text frame. */
   sendText(text: string): Promise<void> {
     return this.sendFrame(0x1, encoder.encode(text));

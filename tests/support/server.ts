@@ -104,15 +104,34 @@ export function binaryCommand(args: string[]): string[] {
   return ["run", ...RUNTIME_PERMISSIONS, `${ROOT}main.ts`, ...args];
 }
 
-/** Options for {@link spawnServer}. */
-export interface SpawnOptions {
-  /** Environment variables added to the child's. */
+/** How {@link spawnServer} and {@link runCli} start dorgu-ws. */
+export interface LaunchOptions {
+  /** Environment variables, added to the test's own. */
   env?: Record<string, string>;
   /**
+   * A compiled dorgu-ws to run instead of main.ts: it gets `env` and
+   * nothing else of the test's environment, and runs in `cwd`.
+   */
+  binary?: string;
+  /** Working directory. */
+  cwd?: string;
+  /**
    * The open-file limit, soft and hard, set by a shell before it execs the
-   * server (so the process id stays the server's).
+   * server (so the process id stays the server's). Servers only.
    */
   fileLimit?: number;
+}
+
+function command(args: string[], options: LaunchOptions): Deno.CommandOptions {
+  const shared = { cwd: options.cwd };
+  if (options.binary) {
+    return { ...shared, args, clearEnv: true, env: options.env ?? {} };
+  }
+  return {
+    ...shared,
+    args: binaryCommand(args),
+    env: { NO_COLOR: "1", DENO_DIR, ...options.env },
+  };
 }
 
 /**
@@ -121,24 +140,28 @@ export interface SpawnOptions {
  */
 export async function spawnServer(
   args: string[],
-  options: SpawnOptions = {},
+  options: LaunchOptions = {},
 ): Promise<ServerProcess> {
-  const withAddr = args.some((a) => a.startsWith("--websocket-addr"))
+  const withAddr = args.some((a) => a.startsWith("--websocket-addr")) ||
+      options.env?.DORGU_WS_WEBSOCKET_ADDR
     ? args
     : [...args, "--websocket-addr", "127.0.0.1:0"];
-  const command = [Deno.execPath(), ...binaryCommand(["serve", ...withAddr])];
-  const limited = options.fileLimit === undefined ? command : [
-    "bash",
-    "-c",
-    `ulimit -n ${options.fileLimit} && exec "$0" "$@"`,
-    ...command,
-  ];
-  const child = new Deno.Command(limited[0], {
-    args: limited.slice(1),
-    env: { NO_COLOR: "1", DENO_DIR, ...options.env },
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
+  const program = options.binary ?? Deno.execPath();
+  const launch = command(["serve", ...withAddr], options);
+  const child = new Deno.Command(
+    options.fileLimit === undefined ? program : "bash",
+    {
+      ...launch,
+      args: options.fileLimit === undefined ? launch.args : [
+        "-c",
+        `ulimit -n ${options.fileLimit} && exec "$0" "$@"`,
+        program,
+        ...launch.args ?? [],
+      ],
+      stdout: "null",
+      stderr: "piped",
+    },
+  ).spawn();
   const logs: (Record<string, unknown> | string)[] = [];
   let wake = () => {};
   readLines(child.stderr, (line) => {
@@ -212,7 +235,7 @@ export interface ExampleServer extends AsyncDisposable {
  */
 export async function spawnExample(
   args: string[] = [],
-  options: SpawnOptions = {},
+  options: LaunchOptions = {},
 ): Promise<ExampleServer> {
   const dir = await copyExamples();
   const server = await spawnServer(["--source", dir, ...args], options);
@@ -237,11 +260,10 @@ export function closedUrl(): string {
 /** Runs `dorgu-ws ARGS` to completion, as the binary would. */
 export async function runCli(
   args: string[],
-  options: { env?: Record<string, string>; timeoutMs?: number } = {},
+  options: LaunchOptions & { timeoutMs?: number } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: binaryCommand(args),
-    env: { NO_COLOR: "1", DENO_DIR, ...options.env },
+  const output = await new Deno.Command(options.binary ?? Deno.execPath(), {
+    ...command(args, options),
     stdout: "piped",
     stderr: "piped",
     signal: AbortSignal.timeout(options.timeoutMs ?? 20_000),
@@ -256,6 +278,23 @@ export async function runCli(
 /** Resolves after `ms`. */
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Retries `check` every 150 ms until it passes; throws its last failure. */
+export async function eventually(
+  check: () => Promise<void> | void,
+  timeoutMs = 20_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (true) {
+    try {
+      await check();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await delay(150);
+    }
+  }
 }
 
 /** Polls `/ready` under `url` (listening or not yet) until it answers 200. */

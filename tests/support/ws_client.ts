@@ -40,14 +40,22 @@ export class TestClient {
     });
   }
 
-  /** Connects to `url` (a `ws://` URL of `/ws`). */
+  /**
+   * Connects to `url` (a `ws://` or `wss://` URL of `/ws`); `client`
+   * carries the CAs to trust for `wss://`.
+   */
   static async connect(
     url: string,
-    options: { headers?: HeadersInit; protocols?: string[] } = {},
+    options: {
+      headers?: HeadersInit;
+      protocols?: string[];
+      client?: Deno.HttpClient;
+    } = {},
   ): Promise<TestClient> {
     const socket = new WebSocket(url, {
       headers: options.headers,
       protocols: options.protocols,
+      client: options.client,
     });
     const client = new TestClient(socket);
     await new Promise<void>((resolve, reject) => {

@@ -6,17 +6,35 @@
 #
 # Honours KUBEBUILDER_ASSETS: when it names a directory holding kube-apiserver
 # and etcd, those are used and only helm is built.
+#
+# Runs under an exclusive flock on $CACHE/assets.lock: a second run (another
+# checkout, another `deno task test`) waits for the first and then finds the
+# binaries built, instead of building them again in the same work directory.
 set -euo pipefail
 
 KUBE_VERSION="${DORGU_WS_KUBE_VERSION:-v1.37.2}"
 ETCD_VERSION="${DORGU_WS_ETCD_VERSION:-v3.6.16}"
 HELM_VERSION="${DORGU_WS_HELM_VERSION:-v3.22.0}"
+# Prometheus 3.16's module version: promtool checks the chart's alert rules
+# and parses /metrics in the tests.
+PROMETHEUS_VERSION="${DORGU_WS_PROMETHEUS_VERSION:-v0.316.0}"
+# The Prometheus Operator's CRDs (ServiceMonitor, PrometheusRule), for the
+# chart's manifests to be checked against the real schemas.
+PROMETHEUS_OPERATOR_VERSION="${DORGU_WS_PROMETHEUS_OPERATOR_VERSION:-v0.85.0}"
 CACHE="${DORGU_WS_CACHE:-$HOME/.cache/dorgu-ws}"
 ASSETS="$CACHE/assets-r2-kube-$KUBE_VERSION-etcd-$ETCD_VERSION-helm-$HELM_VERSION"
 
 log() { echo "ensure_assets: $*" >&2; }
 
+need_go() {
+  if ! command -v go >/dev/null 2>&1; then
+    log "Go is missing: the Kubernetes test binaries are built from source with it; install Go 1.26 or later and put it on PATH."
+    exit 1
+  fi
+}
+
 build_kube_apiserver() {
+  need_go
   local out="$1" work="$CACHE/build/kube-$KUBE_VERSION"
   mkdir -p "$work"
   cd "$work"
@@ -53,6 +71,7 @@ GO
 
 build_go_tool() {
   local out="$1" name="$2" module="$3" pkg="$4"
+  need_go
   local work="$CACHE/build/$name"
   mkdir -p "$work"
   cd "$work"
@@ -62,6 +81,15 @@ build_go_tool() {
 }
 
 mkdir -p "$ASSETS"
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"$CACHE/assets.lock"
+  if ! flock --nonblock 9; then
+    log "another run is building the test binaries; waiting for it"
+    flock 9
+  fi
+else
+  log "flock is missing (util-linux); building without a lock"
+fi
 if [ -n "${KUBEBUILDER_ASSETS:-}" ] && [ -x "$KUBEBUILDER_ASSETS/kube-apiserver" ] && [ -x "$KUBEBUILDER_ASSETS/etcd" ]; then
   log "using kube-apiserver and etcd from KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS"
   ln -sf "$KUBEBUILDER_ASSETS/kube-apiserver" "$ASSETS/kube-apiserver"
@@ -78,5 +106,21 @@ fi
 if [ ! -x "$ASSETS/helm" ]; then
   log "building helm $HELM_VERSION from the Go module proxy"
   (build_go_tool "$ASSETS" helm "helm.sh/helm/v3@$HELM_VERSION" helm.sh/helm/v3/cmd/helm)
+fi
+if [ ! -x "$ASSETS/promtool" ]; then
+  log "building promtool $PROMETHEUS_VERSION from the Go module proxy"
+  (build_go_tool "$ASSETS" promtool "github.com/prometheus/prometheus@$PROMETHEUS_VERSION" github.com/prometheus/prometheus/cmd/promtool)
+fi
+crds="$ASSETS/prometheus-operator-crds"
+if [ "$(cat "$crds/VERSION" 2>/dev/null)" != "$PROMETHEUS_OPERATOR_VERSION" ]; then
+  log "fetching the Prometheus Operator $PROMETHEUS_OPERATOR_VERSION CRDs from the Go module proxy"
+  need_go
+  dir="$(go mod download -json "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')"
+  rm -rf "$crds" && mkdir -p "$crds"
+  for kind in servicemonitors prometheusrules; do
+    cp "$dir/example/prometheus-operator-crd/monitoring.coreos.com_$kind.yaml" "$crds/"
+  done
+  chmod -R u+w "$crds"
+  echo "$PROMETHEUS_OPERATOR_VERSION" > "$crds/VERSION"
 fi
 echo "$ASSETS"

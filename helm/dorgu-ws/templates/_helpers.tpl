@@ -44,3 +44,25 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "dorgu-ws.readVerbs" -}}
 ["get", "list", "watch"]
 {{- end -}}
+
+{{/*
+Host names clients reach the pods by: the Service's in-cluster names, then
+those the user adds (an Ingress host, say). The server refuses others
+(DNS rebinding).
+*/}}
+{{- define "dorgu-ws.allowedHosts" -}}
+{{- $name := include "dorgu-ws.fullname" . -}}
+{{- $ns := .Release.Namespace -}}
+{{- $hosts := list $name (printf "%s.%s" $name $ns) (printf "%s.%s.svc" $name $ns) (printf "%s.%s.svc.%s" $name $ns .Values.clusterDomain) -}}
+{{- concat $hosts .Values.allowedHosts | uniq | join "," -}}
+{{- end -}}
+
+{{/* The label selector of this release's series, for alerts. */}}
+{{- define "dorgu-ws.seriesSelector" -}}
+{{- .Values.prometheusRule.selector | default (printf "job=%q, namespace=%q" (include "dorgu-ws.fullname" .) .Release.Namespace) -}}
+{{- end -}}
+
+{{/* HTTPS when the chart mounts a TLS Secret. */}}
+{{- define "dorgu-ws.scheme" -}}
+{{- if .Values.tls.secretName }}HTTPS{{ else }}HTTP{{ end -}}
+{{- end -}}

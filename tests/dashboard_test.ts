@@ -1,0 +1,599 @@
+/**
+ * The live dashboard in a real browser (headless Chromium) against
+ * `dorgu-ws serve --source` on a copy of the examples, run as the binary
+ * runs: what the page shows, how it follows edits and a server restart,
+ * the token flow, and that it runs with no console error and no
+ * Content-Security-Policy violation. Also the page's HTTP side: headers,
+ * caching, `/ui/auth`, `--dashboard=false`.
+ */
+import assert from "node:assert/strict";
+import { Browser, type Page } from "./support/browser.ts";
+import {
+  copyExamples,
+  delay,
+  editFile,
+  spawnExample,
+  spawnServer,
+  startTestServer,
+} from "./support/server.ts";
+
+const unsanitized = { sanitizeOps: false, sanitizeResources: false };
+
+/** Opens the dashboard and waits until it is live; CSP violations are kept. */
+async function openDashboard(browser: Browser, url: string): Promise<Page> {
+  const page = await browser.open();
+  await page.driver.evaluateOnNewDocument(`
+    window.cspViolations = [];
+    document.addEventListener("securitypolicyviolation", (e) =>
+      window.cspViolations.push(e.violatedDirective + " " + e.blockedURI));
+  `);
+  await page.goto(url);
+  // Live, and every topic drawn.
+  await waitFor(
+    page,
+    `document.querySelector("#connection").dataset.state === "live" &&
+      performance.getEntriesByName("dorgu-ws:first-render").length > 0`,
+  );
+  return page;
+}
+
+// Generous: on a busy machine the directory source polls less often.
+async function waitFor(page: Page, expression: string, timeoutMs = 20_000) {
+  await page.driver.waitForFunction(expression, {
+    timeout: timeoutMs,
+    polling: 20,
+  });
+}
+
+/** The visible text of the first element matching `selector`. */
+function text(page: Page, selector: string): Promise<string> {
+  return page.evaluate<string>(
+    `document.querySelector(${JSON.stringify(selector)})?.innerText ?? ""`,
+  );
+}
+
+/** Each row of a table body as its cells' text, joined by "|". */
+function rows(page: Page, selector: string): Promise<string[]> {
+  return page.evaluate<string[]>(
+    `[...document.querySelectorAll(${
+      JSON.stringify(selector)
+    })].map((tr) => [...tr.cells].map((c) => c.innerText.trim()).join("|"))`,
+  );
+}
+
+/**
+ * The page as an operator first sees it, light and dark; written to the
+ * directory `DORGU_WS_SCREENSHOTS` names (the README's are made with
+ * `DORGU_WS_SCREENSHOTS=docs`), else only checked to be images.
+ */
+async function screenshots(page: Page) {
+  const dir = Deno.env.get("DORGU_WS_SCREENSHOTS");
+  // The whole page at a laptop's width.
+  await page.driver.setViewport({ width: 1440, height: 900 });
+  const height = await page.evaluate<number>(
+    "document.documentElement.scrollHeight",
+  );
+  await page.driver.setViewport({ width: 1440, height });
+  const light = await page.driver.screenshot({ type: "png" });
+  await page.driver.setViewport({ width: 1440, height: 900 });
+  await page.driver.emulateMediaFeatures([
+    { name: "prefers-color-scheme", value: "dark" },
+  ]);
+  const dark = await page.driver.screenshot({ type: "png" });
+  await page.driver.emulateMediaFeatures([]);
+  const png = [0x89, 0x50, 0x4e, 0x47];
+  for (const image of [light, dark]) {
+    assert.deepEqual([...image.slice(0, 4)], png);
+  }
+  if (dir) {
+    await Deno.writeFile(`${dir}/dashboard.png`, light);
+    await Deno.writeFile(`${dir}/dashboard-dark.png`, dark);
+  }
+}
+
+async function assertClean(page: Page, allowed?: RegExp) {
+  assert.deepEqual(
+    page.errors.filter((error) => !allowed?.test(error)),
+    [],
+    "console errors",
+  );
+  assert.deepEqual(await page.evaluate("window.cspViolations"), []);
+}
+
+Deno.test({
+  name:
+    "the dashboard shows the demo's cluster, personas, deployments and events, and follows edits without a reload",
+  ...unsanitized,
+  async fn() {
+    await using example = await spawnExample();
+    const base = `http://127.0.0.1:${example.server.port}/`;
+    const browser = await Browser.launch();
+    try {
+      const page = await openDashboard(browser, base);
+      await screenshots(page);
+      const cluster = await text(page, "#cluster");
+      for (
+        const fact of [
+          "eu-west-prod",
+          "Ready",
+          "production",
+          "v1.29.4",
+          "EKS",
+          "3 nodes",
+          "ip-10-0-1-17.eu-west-1.compute.internal",
+          "argocd",
+          "cert-manager",
+        ]
+      ) {
+        // Headings are upper-cased by the style sheet.
+        assert.ok(
+          cluster.toLowerCase().includes(fact.toLowerCase()),
+          `${fact} in:\n${cluster}`,
+        );
+      }
+      assert.match(await text(page, "#health"), /2\s+Unhealthy/);
+      assert.match(await text(page, "#health"), /1\s+Failed/);
+      // Grouped by namespace, trouble first within each.
+      assert.deepEqual(await rows(page, "#persona-table tbody tr.persona"), [
+        "invoice-worker|worker|standard|Failed|Unhealthy|failed, 1 issue",
+        "payment-gateway|api|critical|Degraded|Degraded|failed, 2 issues",
+        "order-service|api|critical|Active|Healthy|passed",
+        "storefront|web|frontend|Active|Healthy|passed, 1 issue",
+        "search-api|api|standard|Degraded|Unhealthy|failed, 2 issues",
+        "order-service|api|critical|Pending|Unknown|passed",
+      ]);
+      assert.deepEqual(
+        await page.evaluate(
+          `[...document.querySelectorAll("#persona-table tbody")].map((b) => b.dataset.namespace)`,
+        ),
+        ["production", "staging"],
+      );
+      const deployments = await rows(page, "#deployment-table tbody tr");
+      assert.equal(deployments.length, 6);
+      assert.ok(
+        deployments.includes(
+          "production|payment-gateway|2/3|3|2|progressing|payment-gateway|ghcr.io/acme/payment-gateway:1.9.0\nenvoyproxy/envoy:v1.29.2",
+        ),
+        deployments.join("\n"),
+      );
+      const events = (await rows(page, "#event-table tbody tr")).join("\n");
+      assert.match(events, /Warning\|BackOff\|production\|Pod\/invoice-worker/);
+      assert.match(
+        events,
+        /Warning\|ValidationFailed\|production\|ApplicationPersona\/payment-gateway/,
+      );
+      assert.match(events, /Normal\|ValidationPassed\|staging/);
+      assert.match(
+        await text(page, "#server-version"),
+        /^dorgu-ws \d+\.\d+\.\d+/,
+      );
+      const firstRender = await page.evaluate<number>(
+        `performance.getEntriesByName("dorgu-ws:first-render")[0].startTime`,
+      );
+      console.log(`first render of the demo: ${firstRender.toFixed(0)} ms`);
+
+      // An edit shows without a reload.
+      await page.evaluate("window.notReloaded = true");
+      const edited = performance.now();
+      await editFile(`${example.dir}/production/personas.yaml`, {
+        from: "phase: Failed",
+        to: "phase: Active",
+      });
+      await waitFor(
+        page,
+        `[...document.querySelectorAll("#persona-table tr.persona")].some((tr) =>
+          tr.innerText.startsWith("invoice-worker") && tr.cells[3].innerText === "Active")`,
+      );
+      const latency = performance.now() - edited;
+      // Mostly the directory source's poll, which slows down when listing
+      // the directory is slow (a busy machine); hence the generous bound.
+      console.log(`edit to page: ${latency.toFixed(0)} ms`);
+      assert.ok(latency < 10_000, `${latency} ms`);
+      assert.equal(await page.evaluate("window.notReloaded"), true);
+
+      // A node joins and one leaves.
+      await editFile(`${example.dir}/cluster.yaml`, {
+        from: "ip-10-0-3-88.eu-west-1.compute.internal",
+        to: "ip-10-0-4-12.eu-west-1.compute.internal",
+      });
+      await waitFor(
+        page,
+        `document.querySelector("#cluster").innerText.includes("ip-10-0-4-12") &&
+          !document.querySelector("#cluster").innerText.includes("ip-10-0-3-88")`,
+      );
+
+      // New trouble is announced (aria-live) as well as drawn.
+      await editFile(`${example.dir}/production/personas.yaml`, {
+        from: "    status: Healthy\n  validation:",
+        to: "    status: Unhealthy\n  validation:",
+      });
+      await waitFor(
+        page,
+        `document.querySelector("#announcer").innerText.includes("storefront")`,
+      );
+      assert.match(
+        await text(page, "#announcer"),
+        /^\d\d:\d\d:\d\d: Persona production\/storefront is Unhealthy, phase Active\.$/,
+      );
+      assert.equal(
+        await page.evaluate(
+          `document.querySelector("#announcer").getAttribute("aria-live")`,
+        ),
+        "polite",
+      );
+
+      // A persona's validation, on demand, from the keyboard.
+      await page.driver.focus(
+        'button[aria-label^="Show validation of production/payment-gateway "]',
+      );
+      await page.driver.keyboard.press("Enter");
+      await waitFor(
+        page,
+        `document.querySelector("tr.detail")?.innerText.includes("runAsNonRoot")`,
+      );
+      assert.deepEqual(
+        await page.evaluate(
+          `[...document.querySelectorAll("tr.detail p, tr.detail li")].map((e) => e.textContent)`,
+        ),
+        [
+          "Validation failed with 2 issues:",
+          "error replicas below minimum",
+          "warning runAsNonRoot not enforced",
+        ],
+      );
+      assert.equal(
+        await page.evaluate(
+          `document.querySelector('button[aria-label^="Hide validation of production/payment-gateway "]').getAttribute("aria-expanded")`,
+        ),
+        "true",
+      );
+      // The focus stays on the button; Enter again closes it.
+      await page.driver.keyboard.press("Enter");
+      await waitFor(page, `document.querySelector("tr.detail") === null`);
+
+      assert.equal(
+        await page.evaluate(
+          `document.querySelector('th[data-sort="health"]').getAttribute("aria-sort")`,
+        ),
+        "ascending",
+      );
+
+      // Filters live in the URL, and a link reproduces the view. A count
+      // pressed from the keyboard filters, and keeps the focus.
+      await page.driver.focus(
+        '#health button[title="Show only Unhealthy personas"]',
+      );
+      await page.driver.keyboard.press("Enter");
+      await waitFor(page, `location.search === "?health=Unhealthy"`);
+      // invoice-worker, storefront (made Unhealthy above), search-api.
+      await waitFor(
+        page,
+        `document.querySelectorAll("#persona-table tr.persona").length === 3`,
+      );
+      assert.deepEqual(
+        await page.evaluate(
+          `[document.activeElement.dataset.health, document.activeElement.getAttribute("aria-pressed"), document.querySelector("#filter-health").value]`,
+        ),
+        ["Unhealthy", "true", "Unhealthy"],
+      );
+      const linked = await openDashboard(
+        browser,
+        `${base}?ns=staging&health=Unhealthy&etype=Warning&epersona=payment-gateway`,
+      );
+      await waitFor(
+        linked,
+        `document.querySelectorAll("#persona-table tr.persona").length === 1`,
+      );
+      assert.deepEqual(await rows(linked, "#persona-table tbody tr.persona"), [
+        "search-api|api|standard|Degraded|Unhealthy|failed, 2 issues",
+      ]);
+      assert.equal(
+        await linked.evaluate(`document.querySelector("#filter-ns").value`),
+        "staging",
+      );
+      const warnings = await rows(linked, "#event-table tbody tr");
+      assert.deepEqual(
+        warnings.map((row) => row.split("|").slice(1, 5).join("|")).sort(),
+        [
+          "Warning|Unhealthy|production|Pod/payment-gateway-7d9f8b6c4-x2kqp",
+          "Warning|ValidationFailed|production|ApplicationPersona/payment-gateway",
+        ],
+      );
+      await assertClean(page);
+      await assertClean(linked);
+    } finally {
+      await browser.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "hundreds of personas: a page of 100 rows built over a few frames, then 100 more on demand, sorted and filtered",
+  ...unsanitized,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "dorgu-ws-test-" });
+    const personas = Array.from({ length: 250 }, (_, i) => ({
+      apiVersion: "dorgu.io/v1",
+      kind: "ApplicationPersona",
+      metadata: {
+        name: `app-${String(i).padStart(3, "0")}`,
+        namespace: `team-${i % 3}`,
+        uid: `uid-${i}`,
+      },
+      spec: { name: `app-${i}`, type: "api", tier: "standard" },
+      // No validation: the column says there is no result.
+      status: {
+        phase: i % 10 === 0 ? "Failed" : "Active",
+        health: { status: i % 10 === 0 ? "Unhealthy" : "Healthy" },
+      },
+    }));
+    await Deno.writeTextFile(
+      `${dir}/personas.json`,
+      JSON.stringify({ apiVersion: "v1", kind: "List", items: personas }),
+    );
+    const server = await spawnServer(["--source", dir]);
+    const browser = await Browser.launch();
+    try {
+      const page = await openDashboard(
+        browser,
+        `http://127.0.0.1:${server.port}/`,
+      );
+      const shown =
+        `document.querySelectorAll("#persona-table tr.persona").length`;
+      await waitFor(page, `${shown} === 100`);
+      assert.equal(
+        await text(page, "#personas-summary"),
+        "Showing 100 of 250 matching personas (250 in all).",
+      );
+      // Trouble first: team-0's 9 failing personas lead.
+      assert.match(
+        (await rows(page, "#persona-table tbody tr.persona"))[0],
+        /^app-000 \(app app-0\)\|api\|standard\|Failed\|Unhealthy\|no result$/,
+      );
+      await page.driver.click("#personas-more");
+      await waitFor(page, `${shown} === 200`);
+      await page.driver.click('th[data-sort="name"] button');
+      await page.driver.click('th[data-sort="name"] button');
+      await waitFor(page, `location.search === "?sort=-name"`);
+      await waitFor(
+        page,
+        `document.querySelector("#persona-table tr.persona th").innerText.startsWith("app-249")`,
+      );
+      await page.driver.type('input[name="q"]', "app-24");
+      await waitFor(page, `${shown} === 11`);
+      assert.equal(
+        await page.evaluate(`document.querySelector("#personas-more").hidden`),
+        true,
+      );
+      await assertClean(page);
+    } finally {
+      await browser.close();
+      await server.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "after a server restart the dashboard says it re-listed, and shows the new state",
+  ...unsanitized,
+  async fn() {
+    const dir = await copyExamples();
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (listener.addr as Deno.NetAddr).port;
+    listener.close();
+    const args = ["--source", dir, "--websocket-addr", `127.0.0.1:${port}`];
+    let server = await spawnServer(args);
+    const browser = await Browser.launch();
+    try {
+      const page = await openDashboard(browser, `http://127.0.0.1:${port}/`);
+      await server.stop();
+      await waitFor(
+        page,
+        `document.querySelector("#connection").dataset.state === "reconnecting"`,
+      );
+      assert.match(await text(page, "#connection"), /Reconnecting/);
+      await editFile(`${dir}/production/personas.yaml`, {
+        from: "phase: Degraded",
+        to: "phase: Active",
+      });
+      server = await spawnServer(args);
+      await waitFor(
+        page,
+        `document.querySelector("#recovery").innerText.startsWith("Re-listed")`,
+        20_000,
+      );
+      assert.match(
+        await text(page, "#recovery"),
+        /^Re-listed at \d\d:\d\d:\d\d: after a server restart\.$/,
+      );
+      assert.equal(await text(page, "#connection"), "Live");
+      assert.ok(
+        (await rows(page, "#persona-table tbody tr.persona")).includes(
+          "payment-gateway|api|critical|Active|Degraded|failed, 2 issues",
+        ),
+      );
+      // While the server was down the browser logged the failed attempts;
+      // nothing else.
+      await assertClean(
+        page,
+        /ERR_CONNECTION_REFUSED|ERR_EMPTY_RESPONSE|Failed to fetch/,
+      );
+    } finally {
+      await browser.close();
+      await server.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "with --auth token the dashboard asks for a token once, says when it is refused, and keeps it for the tab",
+  ...unsanitized,
+  async fn() {
+    const tokens = await Deno.makeTempFile();
+    await Deno.writeTextFile(tokens, "s3cret-token,ops\n");
+    await using example = await spawnExample([
+      "--auth",
+      "token",
+      "--token-file",
+      tokens,
+    ]);
+    const base = `http://127.0.0.1:${example.server.port}/`;
+    const browser = await Browser.launch();
+    try {
+      const page = await browser.open();
+      await page.goto(base);
+      await waitFor(page, `!document.querySelector("#token-panel").hidden`);
+      assert.equal(
+        await text(page, "#token-message"),
+        "This server asks for a token.",
+      );
+      assert.equal(await text(page, "#connection"), "Waiting for a token");
+      // The input has the focus: type and press Enter.
+      await page.driver.keyboard.type("wrong-token");
+      await page.driver.keyboard.press("Enter");
+      await waitFor(
+        page,
+        `document.querySelector("#token-message").innerText.includes("refused")`,
+      );
+      assert.equal(
+        await text(page, "#token-message"),
+        "The server refused the token: The token is not valid.",
+      );
+      await page.driver.keyboard.type("s3cret-token");
+      await page.driver.keyboard.press("Enter");
+      await waitFor(
+        page,
+        `document.querySelector("#connection").dataset.state === "live"`,
+      );
+      await waitFor(
+        page,
+        `document.querySelectorAll("#persona-table tr.persona").length === 6`,
+      );
+      assert.equal(await text(page, "#signed-in"), "Signed in as ops");
+      assert.equal(
+        await page.evaluate(`sessionStorage.getItem("dorgu-ws.token")`),
+        "s3cret-token",
+      );
+      // Kept for the tab: a reload connects without asking.
+      await page.goto(base);
+      await waitFor(
+        page,
+        `document.querySelector("#connection").dataset.state === "live"`,
+      );
+      assert.equal(
+        await page.evaluate(`document.querySelector("#token-panel").hidden`),
+        true,
+      );
+      // Forgetting it asks again.
+      await page.driver.click("#forget-token");
+      await waitFor(page, `!document.querySelector("#token-panel").hidden`);
+      assert.equal(
+        await page.evaluate(`sessionStorage.getItem("dorgu-ws.token")`),
+        null,
+      );
+      // The page never opened a WebSocket the server refused.
+      assert.deepEqual(page.errors, []);
+    } finally {
+      await browser.close();
+    }
+  },
+});
+
+Deno.test("the page's HTTP side: security headers on every response, ETag revalidation, /ui/auth, --dashboard=false", async () => {
+  const dir = await copyExamples();
+  await using server = await startTestServer({ source: dir });
+  const page = await fetch(`${server.httpUrl}/`);
+  const html = await page.text();
+  assert.equal(page.status, 200);
+  assert.match(html, /<script type="module" src="ui\/app.js"><\/script>/);
+  const csp = page.headers.get("content-security-policy") ?? "";
+  assert.match(csp, /default-src 'none'/);
+  assert.match(csp, /script-src 'self'/);
+  assert.match(csp, /style-src 'self'/);
+  assert.match(csp, /frame-ancestors 'none'/);
+  assert.match(
+    csp,
+    new RegExp(
+      `connect-src 'self' ws://127\\.0\\.0\\.1:${server.port} wss://127\\.0\\.0\\.1:${server.port}`,
+    ),
+  );
+  for (
+    const path of [
+      "/",
+      "/ui/app.js",
+      "/ui/style.css",
+      "/ui/icon.svg",
+      "/ui/nope",
+      "/ui/auth",
+    ]
+  ) {
+    const response = await fetch(`${server.httpUrl}${path}`);
+    await response.body?.cancel();
+    assert.equal(
+      response.headers.get("x-content-type-options"),
+      "nosniff",
+      path,
+    );
+    assert.equal(response.headers.get("referrer-policy"), "no-referrer", path);
+    assert.equal(response.headers.get("x-frame-options"), "DENY", path);
+    assert.equal(response.headers.get("content-security-policy"), csp, path);
+  }
+  const script = await fetch(`${server.httpUrl}/ui/app.js`);
+  const etag = script.headers.get("etag") ?? "";
+  assert.equal(
+    script.headers.get("content-type"),
+    "text/javascript; charset=utf-8",
+  );
+  assert.ok((await script.bytes()).length > 1000);
+  const again = await fetch(`${server.httpUrl}/ui/app.js`, {
+    headers: { "if-none-match": etag },
+  });
+  assert.equal(again.status, 304);
+  assert.equal(await again.text(), "");
+  assert.equal(
+    await fetch(`${server.httpUrl}/ui/nope`).then(async (r) => {
+      await r.body?.cancel();
+      return r.status;
+    }),
+    404,
+  );
+  assert.deepEqual(await (await fetch(`${server.httpUrl}/ui/auth`)).json(), {
+    ok: true,
+    auth: "none",
+  });
+
+  const tokens = await Deno.makeTempFile();
+  await Deno.writeTextFile(tokens, "good,ops\n");
+  await using guarded = await startTestServer({
+    source: dir,
+    auth: "token",
+    tokenFile: tokens,
+  });
+  const ask = async (token?: string) =>
+    await (await fetch(`${guarded.httpUrl}/ui/auth`, {
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+    })).json();
+  assert.deepEqual(await ask(), {
+    ok: false,
+    auth: "token",
+    message: "This server asks for a token.",
+  });
+  assert.deepEqual(await ask("bad"), {
+    ok: false,
+    auth: "token",
+    message: "The token is not valid.",
+    retry: false,
+  });
+  assert.deepEqual(await ask("good"), { ok: true, auth: "token", user: "ops" });
+
+  await using off = await startTestServer({ source: dir, dashboard: false });
+  for (const path of ["/", "/ui/app.js", "/ui/auth"]) {
+    const response = await fetch(`${off.httpUrl}${path}`);
+    assert.equal(response.status, 404, path);
+    assert.doesNotMatch(await response.text(), /ui\//);
+  }
+  await delay(0);
+});
