@@ -887,7 +887,7 @@ attackTest(
       await target.probe.round();
       for (const socket of [...readers, ...deaf]) socket.close();
       await Promise.all(reading);
-    }, { returnBytes: 96 * MiB });
+    }, { returnBytes: 64 * MiB });
     console.log(`  ${pongs} pongs to the readers`);
     assert.ok(pongs > 0);
   },

@@ -142,6 +142,9 @@ export class WebSocketConnection {
   #drained: (() => void) | undefined;
   #backlogBytes: number;
   #notified = false;
+  // The latest ping not yet answered, and its length (-1: none waits).
+  #pongPayload: Uint8Array | undefined;
+  #pongBytes = -1;
 
   /** Wraps `conn`, whose upgrade response has been written. */
   constructor(conn: Deno.Conn, options: WebSocketOptions) {
@@ -162,8 +165,9 @@ export class WebSocketConnection {
       clock: this.#clock,
       onProgress: () => this.#maybeDrained(),
       onIdle: () => {
-        if (this.#state === "closing") this.#closeSent();
-        else this.#maybeDrained();
+        if (this.#state === "closing") return this.#closeSent();
+        if (this.#pongBytes >= 0) this.#pong();
+        this.#maybeDrained();
       },
       onFailed: () => this.#gone(),
     });
@@ -299,13 +303,7 @@ export class WebSocketConnection {
         this.handlers.binary(this, item.bytes);
         return this.#holdWhileBacklogged();
       case "ping":
-        // Dropped rather than queued when the client is not reading: a
-        // ping flood must not grow the queue.
-        if (
-          this.#state === "open" && item.payload.length <= MAX_CONTROL_PAYLOAD
-        ) {
-          this.send(encodeFrame(OPCODE.pong, item.payload), "event");
-        }
+        if (this.#state === "open") this.#pong(item.payload);
         return;
       case "pong":
         this.#writer.answered(item.payload);
@@ -334,6 +332,22 @@ export class WebSocketConnection {
         });
         return;
     }
+  }
+
+  // Answers a ping; while a write is out, only the latest ping is answered
+  // once it ends (as RFC 6455 5.5.3 allows), so a ping flood costs a pong
+  // per write, not per ping. Without `payload`, sends the one that waited.
+  #pong(payload?: Uint8Array): void {
+    if (payload !== undefined && this.#writer.writing) {
+      this.#pongPayload ??= new Uint8Array(MAX_CONTROL_PAYLOAD);
+      this.#pongPayload.set(payload);
+      this.#pongBytes = payload.length;
+      return;
+    }
+    const answer = payload ??
+      (this.#pongPayload as Uint8Array).subarray(0, this.#pongBytes);
+    this.#pongBytes = -1;
+    this.send(encodeFrame(OPCODE.pong, answer), "event");
   }
 
   // When replies and events waiting for this client are enough, its next
