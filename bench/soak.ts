@@ -43,6 +43,7 @@ import {
 import { clientFrame, RawSocket } from "../tests/support/raw_ws.ts";
 import { spawnExample } from "../tests/support/server.ts";
 import { LineProcess } from "./process.ts";
+import type { ReaderState } from "./soak_readers.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -78,7 +79,6 @@ const FLAGS = [
 ];
 const MiB = 1024 * 1024;
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 const failures: string[] = [];
 const counts = new Map<string, number>();
@@ -204,9 +204,8 @@ async function pipeline(): Promise<void> {
   await socket.write(pipelinedRequests(total, "soak"));
   let answered = 0;
   for (let i = 0; i < total; i++) {
-    const frame = await socket.readMessage();
-    if (frame === null) break;
-    const reply = JSON.parse(decoder.decode(frame.payload));
+    const reply = await socket.readJson();
+    if (reply === null) break;
     check(reply.requestId === `soak${i}`, `pipeline: reply ${i} out of order`);
     check(
       reply.type === "response" || reply.payload?.code === "rate_limited",
@@ -357,13 +356,6 @@ const published = await readMetric(
   port,
   'dorgu_ws_events_published_total{topic="personas"}',
 );
-interface ReaderState {
-  from: number;
-  last: number;
-  received: number;
-  missing: number;
-  ended: boolean;
-}
 let states: ReaderState[] = [];
 for (let tries = 0; tries < 40; tries++) {
   await readers.send("report");

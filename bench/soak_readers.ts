@@ -13,13 +13,16 @@
 const [url, countArg] = Deno.args;
 
 /** What one reader saw. */
-interface ReaderState {
+export interface ReaderState {
   /** The topic's offset when its subscription was answered. */
   from: number;
   /** The last offset received. */
   last: number;
+  /** Events received. */
   received: number;
+  /** Offsets skipped between events received. */
   missing: number;
+  /** Whether its connection ended. */
   ended: boolean;
 }
 

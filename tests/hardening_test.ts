@@ -22,7 +22,7 @@ import {
   Target,
   unfinishedRequests,
 } from "./support/hostile.ts";
-import { clientFrame, RawSocket } from "./support/raw_ws.ts";
+import { clientFrame, concat, RawSocket } from "./support/raw_ws.ts";
 
 const MiB = 1024 * 1024;
 const encoder = new TextEncoder();
@@ -321,11 +321,9 @@ attackTest(
     await target.attack("1-byte fragments", async () => {
       const { socket } = await RawSocket.connect(target.port);
       await socket.write(fragmented(request + " ".repeat(100_000)));
-      const reply = await socket.readMessage();
-      assert.equal(reply?.opcode, OPCODE.text);
-      const message = JSON.parse(new TextDecoder().decode(reply?.payload));
-      assert.equal(message.requestId, "tiny");
-      assert.equal(message.type, "response");
+      const reply = await socket.readJson();
+      assert.equal(reply?.requestId, "tiny");
+      assert.equal(reply?.type, "response");
       // Past 512 KiB, one byte at a time: refused at the fragment that
       // crosses the limit.
       await socket.write(fragmented(" ".repeat(512 * 1024 + 1)));
@@ -407,16 +405,11 @@ attackTest(
     const report = await target.attack(
       "never-reading, 40 x 10,000 events",
       async () => {
-        await stalled.write(new Uint8Array(requests.flatMap((r) => [...r])));
-        const deadline = Date.now() + 10_000;
-        while (
-          await target.metric(
-            'dorgu_ws_connections_closed_total{cause="write_timeout"}',
-          ) < 1
-        ) {
-          assert.ok(Date.now() < deadline, "the stalled client was not closed");
-          await sleep(200);
-        }
+        await stalled.write(concat(...requests));
+        await target.waitForMetric(
+          'dorgu_ws_connections_closed_total{cause="write_timeout"}',
+          { atLeast: 1, what: "The stalled client was not closed" },
+        );
         // Still connected and still not reading: what was queued for it is
         // gone once the closing grace ends.
         await sleep(2500);
@@ -511,16 +504,14 @@ attackTest(
     await target.attack("5,000 pipelined requests", async () => {
       await socket.write(burst);
       while (replies.length < total) {
-        const frame = await socket.readMessage();
+        const reply = await socket.readJson();
         assert.ok(
-          frame,
+          reply,
           `the connection ended after ${replies.length} replies`,
         );
-        assert.equal(frame.opcode, OPCODE.text);
-        const reply = JSON.parse(new TextDecoder().decode(frame.payload));
         replies.push({
           type: reply.type,
-          requestId: reply.requestId,
+          requestId: reply.requestId as string,
           code: reply.payload?.code,
         });
       }
@@ -543,11 +534,7 @@ attackTest(
     await socket.sendText(
       JSON.stringify({ type: "request", topic: "cluster", requestId: "after" }),
     );
-    const after = await socket.readMessage();
-    assert.equal(
-      JSON.parse(new TextDecoder().decode(after?.payload)).type,
-      "response",
-    );
+    assert.equal((await socket.readJson())?.type, "response");
     socket.close();
   },
 );
@@ -589,11 +576,7 @@ attackTest(
         ...clientFrame(OPCODE.continuation, message.subarray(cut)),
       ]),
     );
-    const reply = await socket.readMessage();
-    assert.equal(
-      JSON.parse(new TextDecoder().decode(reply?.payload)).requestId,
-      "\u00e9",
-    );
+    assert.equal((await socket.readJson())?.requestId, "\u00e9");
     socket.close();
   },
 );
@@ -841,15 +824,10 @@ attackTest(
       await target.probe.round();
       assert.equal(await target.status("/health"), 200);
       // Not read from until they are cut: reading would make them readers.
-      const deadline = Date.now() + 10_000;
-      while (
-        await target.metric(
-          'dorgu_ws_connections_shed_total{reason="write_timeout"}',
-        ) < 5
-      ) {
-        assert.ok(Date.now() < deadline, "the stalled writes were not cut");
-        await sleep(250);
-      }
+      await target.waitForMetric(
+        'dorgu_ws_connections_shed_total{reason="write_timeout"}',
+        { atLeast: 5, what: "The stalled writes were not cut" },
+      );
       const ended = await Promise.all(held.map((c) => endsWithin(c, 5000)));
       assert.equal(ended.filter((e) => !e).length, 0, "still held");
     }, { returnBytes: 96 * MiB });

@@ -4,7 +4,7 @@
  * that proves every event still arrives in order, and raw HTTP exchanges.
  */
 import { OPCODE } from "../../src/transport/frames.ts";
-import { clientFrame, RawSocket } from "./raw_ws.ts";
+import { clientFrame, concat, RawSocket } from "./raw_ws.ts";
 import {
   type ExampleServer,
   type LaunchOptions,
@@ -256,12 +256,7 @@ export async function exchange(
       closed = !(error instanceof Deno.errors.BadResource);
     }
     clearTimeout(timer);
-    const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-    let at = 0;
-    for (const chunk of chunks) {
-      all.set(chunk, at);
-      at += chunk.length;
-    }
+    const all = concat(...chunks);
     return { response: new TextDecoder("latin1").decode(all), closed };
   } finally {
     try {
@@ -365,6 +360,21 @@ export class Target implements AsyncDisposable {
     return readMetric(this.port, sample);
   }
 
+  /**
+   * Waits until a `/metrics` sample reaches `atLeast`; throws, saying
+   * `what` did not happen, after `timeoutMs`.
+   */
+  async waitForMetric(
+    sample: string,
+    options: { atLeast: number; what: string; timeoutMs?: number },
+  ): Promise<void> {
+    const deadline = Date.now() + (options.timeoutMs ?? 10_000);
+    while (await this.metric(sample) < options.atLeast) {
+      if (Date.now() > deadline) throw new Error(`${options.what}.`);
+      await sleep(200);
+    }
+  }
+
   /** The status of `GET path` on a new connection. */
   async status(path: string): Promise<number> {
     const { response } = await exchange(
@@ -436,23 +446,12 @@ export class Target implements AsyncDisposable {
 
 const encoder = new TextEncoder();
 
-/** Joins frames into one buffer, for a single write. */
-function joined(frames: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(frames.reduce((n, f) => n + f.length, 0));
-  let at = 0;
-  for (const frame of frames) {
-    out.set(frame, at);
-    at += frame.length;
-  }
-  return out;
-}
-
 /**
  * `count` requests in one buffer, alternately for `cluster` and
  * `personas`, with request ids `${prefix}0` onwards: a pipeline.
  */
 export function pipelinedRequests(count: number, prefix = "p"): Uint8Array {
-  return joined(Array.from({ length: count }, (_, i) =>
+  return concat(...Array.from({ length: count }, (_, i) =>
     clientFrame(
       OPCODE.text,
       encoder.encode(JSON.stringify({
@@ -466,7 +465,7 @@ export function pipelinedRequests(count: number, prefix = "p"): Uint8Array {
 /** `count` pings of the largest allowed payload, in one buffer. */
 export function pingBurst(count: number): Uint8Array {
   const ping = clientFrame(OPCODE.ping, new Uint8Array(125));
-  return joined(Array.from({ length: count }, () => ping));
+  return concat(...Array.from({ length: count }, () => ping));
 }
 
 /**
@@ -559,10 +558,10 @@ export const FRAMING_VIOLATIONS: readonly [string, Uint8Array, number][] = [
   ["opcode 11", clientFrame(0xb), 1002],
   [
     "a new message inside a fragmented one",
-    joined([
+    concat(
       clientFrame(OPCODE.text, encoder.encode("{"), { fin: false }),
       clientFrame(OPCODE.text, encoder.encode("}")),
-    ]),
+    ),
     1002,
   ],
   ["close code 1005", closeFrame(1005), 1002],

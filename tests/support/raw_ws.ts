@@ -4,6 +4,8 @@
  * frame, or read the handshake's HTTP status.
  */
 
+import type { Message } from "./ws_client.ts";
+
 /** One frame read from the server. */
 export interface Frame {
   opcode: number;
@@ -123,6 +125,19 @@ export class RawSocket {
         await this.sendFrame(0xa, frame.payload).catch(() => {});
       }
     }
+  }
+
+  /**
+   * Reads the next message (answering pings on the way) and parses it;
+   * null at end of stream. Throws when it is not a text message.
+   */
+  async readJson(): Promise<Message | null> {
+    const frame = await this.readMessage();
+    if (frame === null) return null;
+    if (frame.opcode !== 0x1) {
+      throw new Error(`Expected a text message, got opcode ${frame.opcode}.`);
+    }
+    return JSON.parse(decoder.decode(frame.payload));
   }
 
   /**
@@ -247,7 +262,8 @@ function indexOfHeaderEnd(bytes: Uint8Array): number {
   return -1;
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
+/** Joins byte arrays into one. */
+export function concat(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let offset = 0;
   for (const part of parts) {
