@@ -5,6 +5,9 @@
  * - `publish COUNT` publishes COUNT events, yielding to the event loop
  *   after each (as a source does between watch events), then prints
  *   `published MS`.
+ * - `rate PER_SECOND SECONDS` publishes PER_SECOND events a second for
+ *   SECONDS, catching up after any delay so that the offered rate holds
+ *   however busy the server is, then prints `published COUNT`.
  * - `stats` prints `stats {"rss":N,"cpuMs":N}`.
  *
  * Each event's `message` carries its send time, in ms since the epoch
@@ -33,25 +36,30 @@ export async function serveControl(
     buffered += chunk;
     let newline;
     while ((newline = buffered.indexOf("\n")) >= 0) {
-      const [command, arg] = buffered.slice(0, newline).trim().split(" ");
+      const [command, arg, arg2] = buffered.slice(0, newline).trim().split(
+        " ",
+      );
       buffered = buffered.slice(newline + 1);
       if (command === "publish") {
         const started = performance.now();
         for (let i = 0; i < Number(arg); i++) {
-          publish({
-            kind: "kubernetes",
-            namespace: "bench",
-            name: `event-${i}`,
-            type: "Normal",
-            reason: "Benchmark",
-            message: (performance.timeOrigin + performance.now()).toFixed(3),
-            involvedObject: { kind: "Pod", namespace: "bench", name: "load" },
-            count: i,
-            lastTimestamp: new Date().toISOString(),
-          });
+          publish(benchEvent(i));
           await yieldToLoop();
         }
         console.log(`published ${(performance.now() - started).toFixed(1)}`);
+      } else if (command === "rate") {
+        const perMs = Number(arg) / 1000;
+        const started = performance.now();
+        const endAt = started + Number(arg2) * 1000;
+        let published = 0;
+        for (let now = started; now < endAt; now = performance.now()) {
+          while (published < Math.floor((now - started) * perMs)) {
+            publish(benchEvent(published++));
+            await yieldToLoop();
+          }
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+        console.log(`published ${published}`);
       } else if (command === "stats") {
         console.log(`stats ${JSON.stringify(processStats())}`);
       }
@@ -59,6 +67,21 @@ export async function serveControl(
   }
   channel.port1.close();
   Deno.exit(0);
+}
+
+// Event `i`, carrying its send time for the load clients' latency samples.
+function benchEvent(i: number): KubernetesEvent {
+  return {
+    kind: "kubernetes",
+    namespace: "bench",
+    name: `event-${i}`,
+    type: "Normal",
+    reason: "Benchmark",
+    message: (performance.timeOrigin + performance.now()).toFixed(3),
+    involvedObject: { kind: "Pod", namespace: "bench", name: "load" },
+    count: i,
+    lastTimestamp: new Date().toISOString(),
+  };
 }
 
 /** RSS and CPU time of this process, from /proc. */

@@ -4,6 +4,7 @@
  * are separate processes; the clients only count messages and sample
  * latency, so they are not what is measured.
  */
+import { readMetric, rssOf } from "../tests/support/hostile.ts";
 import { LineProcess } from "./process.ts";
 
 const SERVERS = {
@@ -194,6 +195,117 @@ export async function idle(
         rssPerConnection: (loaded.rss - baseline.rss) / options.clients,
         broadcastMs: rounds[Math.floor(rounds.length / 2)],
       };
+    } finally {
+      await Promise.all(clients.map((c) => c.stop()));
+    }
+  });
+}
+
+/** One phase of {@link overload}: events offered at a fixed rate. */
+export interface RatePhase {
+  /** Events offered per second. */
+  rate: number;
+  /** Events published in the phase. */
+  published: number;
+  /** Messages delivered, all clients together. */
+  delivered: number;
+  /** Events dropped for clients whose send buffer was full. */
+  dropped: number;
+  /** The server's highest RSS in the phase, bytes. */
+  peakRss: number;
+  /** The server's median RSS in the phase, bytes. */
+  medianRss: number;
+  /** Clients still connected at the end of the phase. */
+  connected: number;
+}
+
+/** Overload run results. */
+export interface OverloadResult {
+  /**
+   * Events per second every client is sent without a drop: half the rate
+   * a burst is delivered at, so that queues stay short.
+   */
+  sustainable: number;
+  /** At the sustainable rate. */
+  atRate: RatePhase;
+  /** At twice the sustainable rate. */
+  twice: RatePhase;
+}
+
+async function ratePhase(
+  server: LineProcess,
+  port: number,
+  clients: LineProcess[],
+  options: { rate: number; seconds: number },
+): Promise<RatePhase> {
+  const dropped = () =>
+    readMetric(port, 'dorgu_ws_messages_dropped_total{topic="events"}');
+  const droppedBefore = await dropped();
+  await Promise.all(clients.map((c) => c.send("expect 1000000000")));
+  const readings: number[] = [];
+  const sampler = setInterval(
+    () => readings.push(rssOf(server.child.pid)),
+    250,
+  );
+  await server.send(`rate ${options.rate} ${options.seconds}`);
+  const published = Number(
+    await server.expect("published", options.seconds * 1000 + 60_000),
+  );
+  // What is queued drains, or is dropped, within the write timeout.
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  clearInterval(sampler);
+  const results = await Promise.all(clients.map(async (client) => {
+    await client.send("report");
+    return JSON.parse(await client.expect("result")) as ClientResult;
+  }));
+  readings.sort((a, b) => a - b);
+  return {
+    rate: options.rate,
+    published,
+    delivered: results.reduce((n, r) => n + r.received, 0),
+    dropped: (await dropped()) - droppedBefore,
+    peakRss: readings[readings.length - 1],
+    medianRss: readings[Math.floor(readings.length / 2)],
+    connected: await readMetric(port, "dorgu_ws_connections"),
+  };
+}
+
+/**
+ * N subscribed clients: the rate the server sustains (half the rate a
+ * short burst is delivered at, as {@link throughput} measures it), then
+ * events offered at that rate and at twice it for `seconds` each, the
+ * server's RSS sampled throughout.
+ */
+export async function overload(
+  options: { clients: number; processes: number; seconds: number },
+): Promise<OverloadResult> {
+  return await withServer("dorgu", async (server, port) => {
+    const burst = 500;
+    const clients = await startClients(port, {
+      connections: options.clients,
+      processes: options.processes,
+      expected: burst,
+      sample: 16,
+    });
+    try {
+      const startedAt = performance.timeOrigin + performance.now();
+      await server.send(`publish ${burst}`);
+      await server.expect("published");
+      const results = await collect(clients, 30_000);
+      const lastAt = Math.max(...results.map((r) => r.lastAt));
+      const delivered = results.reduce((n, r) => n + r.received, 0);
+      const sustainable = Math.round(
+        delivered / options.clients / ((lastAt - startedAt) / 1000) / 2,
+      );
+      const atRate = await ratePhase(server, port, clients, {
+        rate: sustainable,
+        seconds: options.seconds,
+      });
+      const twice = await ratePhase(server, port, clients, {
+        rate: 2 * sustainable,
+        seconds: options.seconds,
+      });
+      return { sustainable, atRate, twice };
     } finally {
       await Promise.all(clients.map((c) => c.stop()));
     }

@@ -3,10 +3,11 @@
  *
  *   deno task bench [--clients 1000] [--events 2000] [--idle 10000]
  *                   [--processes 2] [--rounds 15]
- *                   [--only fanout,idle,ingest,startup,client,recovery,dashboard]
+ *                   [--seconds 20]
+ *                   [--only fanout,idle,overload,ingest,startup,client,recovery,dashboard]
  */
 import { parseArgs } from "node:util";
-import { idle, throughput } from "./fanout.ts";
+import { idle, overload, throughput } from "./fanout.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -16,12 +17,21 @@ const { values } = parseArgs({
     idle: { type: "string", default: "10000" },
     processes: { type: "string", default: "2" },
     rounds: { type: "string", default: "15" },
+    seconds: { type: "string", default: "20" },
     only: { type: "string" },
   },
 });
 const only = new Set(
-  values.only?.split(",") ??
-    ["fanout", "idle", "ingest", "startup", "client", "recovery", "dashboard"],
+  values.only?.split(",") ?? [
+    "fanout",
+    "idle",
+    "overload",
+    "ingest",
+    "startup",
+    "client",
+    "recovery",
+    "dashboard",
+  ],
 );
 const clients = Number(values.clients);
 const events = Number(values.events);
@@ -152,6 +162,32 @@ async function child(args: string[]): Promise<Record<string, number>> {
   );
   if (!output.success || !line) throw new Error(`${args.join(" ")} failed`);
   return JSON.parse(line.slice(7));
+}
+
+if (only.has("overload")) {
+  const seconds = Number(values.seconds);
+  console.error(
+    `overload: ${clients} clients, events at the sustainable rate then twice it, ${seconds} s each`,
+  );
+  const result = await overload({ clients, processes, seconds });
+  for (const [name, phase] of Object.entries(result)) {
+    if (typeof phase === "number") continue;
+    console.error(
+      `  ${name}: ${phase.rate} events/s, ${phase.published} published, ${
+        (100 * phase.delivered / (phase.published * clients)).toFixed(1)
+      }% delivered, ${phase.dropped} dropped, ${phase.connected} clients still connected; RSS median ${
+        fmt(phase.medianRss / 1e6)
+      } MB, peak ${fmt(phase.peakRss / 1e6)} MB`,
+    );
+  }
+  absolutes.push({
+    metric: `RSS at twice the sustainable rate (${
+      2 * result.sustainable
+    } events/s x ${clients} clients) / at it, peak`,
+    value: result.twice.peakRss / result.atRate.peakRss,
+    target: 1.5,
+    higherIsBetter: false,
+  });
 }
 
 if (only.has("ingest")) {

@@ -23,8 +23,10 @@ import {
 export type Inbound =
   | { kind: "text"; text: string }
   | { kind: "binary"; bytes: number }
+  // Control payloads are views into the reader's buffer, valid until the
+  // next call to next().
   | { kind: "ping"; payload: Uint8Array }
-  | { kind: "pong" }
+  | { kind: "pong"; payload: Uint8Array }
   | { kind: "close"; code: number | undefined; reason: string }
   | { kind: "violation"; code: number; reason: string };
 
@@ -275,10 +277,8 @@ export class FrameReader {
 
   #controlItem(opcode: number): Inbound | undefined {
     const payload = this.#control.subarray(0, this.#controlBytes);
-    if (opcode === OPCODE.ping) {
-      return { kind: "ping", payload: payload.slice() };
-    }
-    if (opcode === OPCODE.pong) return { kind: "pong" };
+    if (opcode === OPCODE.ping) return { kind: "ping", payload };
+    if (opcode === OPCODE.pong) return { kind: "pong", payload };
     if (payload.length === 0) {
       return { kind: "close", code: undefined, reason: "" };
     }

@@ -24,6 +24,7 @@ export const CLOSE_CODE = {
   policy: 1008,
   tooBig: 1009,
   internal: 1011,
+  tryAgainLater: 1013,
 } as const;
 
 /** The largest control frame payload (RFC 6455 section 5.5). */

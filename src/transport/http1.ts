@@ -81,6 +81,16 @@ export function parseRequestHead(
   if (!target.startsWith("/") || !VISIBLE_ASCII.test(target)) {
     throw new HttpError(400, "The request target must be a path.");
   }
+  // A path that URL parsing would change (`//host/x`, dot segments, even
+  // percent-encoded ones) is served nowhere: routed by its normal form, it
+  // would reach what a proxy in front matched against another.
+  const path = target.split("?", 1)[0];
+  if (new URL(path, "http://localhost").pathname !== path) {
+    throw new HttpError(
+      400,
+      "The request target must be a plain path, without empty or dot segments.",
+    );
+  }
   const headers: [string, string][] = [];
   for (let i = 1; i < lines.length - 2; i++) {
     const line = lines[i];

@@ -49,6 +49,8 @@ export interface HttpConnection {
    * take the response.
    */
   state: "head" | "busy" | "writing";
+  /** When the current request head began to be awaited (ms). */
+  since: number;
   /** When the wait times out (ms, `performance.now`). */
   deadline: number;
   /** An upgrade the handler accepted, until the switch. */
@@ -101,7 +103,8 @@ export async function serveHttp(
   try {
     while (!ctx.stopping() || end > 0) {
       http.state = "head";
-      http.deadline = performance.now() + limits.headerTimeoutMs;
+      http.since = performance.now();
+      http.deadline = http.since + limits.headerTimeoutMs;
       let head: RequestHead | null;
       let failure: HttpError | undefined;
       try {

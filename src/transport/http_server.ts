@@ -6,10 +6,14 @@
  *
  * - the process's file descriptors: connections beyond the open-file limit
  *   (less a reserve for files and API watches) are closed as they arrive,
- *   and an accept that fails for lack of descriptors is retried, never fatal;
+ *   and an accept that fails for lack of descriptors is retried, never
+ *   fatal; where the limit cannot be read, the first such failure tells
+ *   it;
  * - connections that have not upgraded: bounded; when full, the oldest one
- *   still waiting for its request is closed to make room, so slow-loris
- *   sockets are churned out instead of locking out real clients;
+ *   that has been waiting a second for its request is closed to make
+ *   room, so slow-loris sockets are churned out instead of locking out
+ *   real clients, and a burst of real clients (a reconnect storm) waits in
+ *   the kernel's backlog instead of evicting itself;
  * - time: a request head must arrive within the header timeout, a response
  *   must be taken within the write timeout;
  * - bytes: heads are bounded, bodies are never read.
@@ -22,6 +26,8 @@ import {
   type ThrottledLogger,
   throttleLog,
 } from "../log.ts";
+import { FileLimit, outOfFiles } from "./file_limit.ts";
+import { CLOSE_CODE } from "./frames.ts";
 import { acceptUpgrade } from "./handshake.ts";
 import {
   type ExchangeContext,
@@ -104,7 +110,8 @@ const SHED_LOG: Record<
   },
   evicted: {
     level: "debug",
-    why: "the oldest one still sending its request made room for a new one",
+    why:
+      "the oldest one that had long waited for its request made room for a new one",
   },
   header_timeout: {
     level: "debug",
@@ -117,10 +124,13 @@ const SHED_LOG: Record<
   draining: { why: "the server is shutting down" },
 };
 
-// Descriptors kept free for everything that is not a client connection.
-const FILE_RESERVE = 64;
 // Timers are checked this often, or four times per the shortest timeout.
 const SWEEP_MS = 1000;
+// A connection that has awaited its request head this long (or a quarter
+// of the header timeout) may be evicted. Real clients send theirs within a
+// few round trips, so a burst of them does not evict itself; slow-loris
+// sockets are evicted. Newcomers wait at most this long in the backlog.
+const EVICTABLE_AFTER_MS = 1000;
 
 /** An HTTP/1.1 and WebSocket server on one or more listeners. */
 export class HttpServer {
@@ -136,12 +146,19 @@ export class HttpServer {
   // Every line a peer can make repeat goes through this.
   #limited: ThrottledLogger;
   #exchange: ExchangeContext;
+  #files: FileLimit;
+  #evictableAfterMs: number;
 
   /** Starts serving on `listener`. */
   constructor(listener: Deno.Listener, options: HttpServerOptions) {
     this.#options = options;
     this.#log = options.log ?? createLogger();
     this.#limited = throttleLog(this.#log);
+    this.#files = new FileLimit(options.limits.maxFiles);
+    this.#evictableAfterMs = Math.min(
+      EVICTABLE_AFTER_MS,
+      options.limits.headerTimeoutMs / 4,
+    );
     this.#exchange = {
       handler: options.handler,
       limits: options.limits,
@@ -196,7 +213,10 @@ export class HttpServer {
     options: { protocol?: string } = {},
   ): { socket: WebSocketConnection; response: Response } {
     const accept = acceptUpgrade(request);
-    if (this.#sockets.size >= this.#options.limits.maxWebSockets) {
+    if (
+      this.#sockets.size >=
+        this.#files.webSockets(this.#options.limits.maxWebSockets)
+    ) {
       throw new HttpError(503, "Too many connections: try again later.");
     }
     const socket = new WebSocketConnection(http.conn, {
@@ -253,6 +273,16 @@ export class HttpServer {
 
   async #acceptLoop(listener: Deno.Listener): Promise<void> {
     while (this.#listeners.has(listener)) {
+      // While every pending connection is a young one still sending its
+      // request, newcomers wait in the kernel's backlog.
+      while (
+        this.#http.size >= this.#options.limits.maxHttp && !this.#stopping &&
+        this.#evictable(performance.now()) === undefined
+      ) {
+        await new Promise((resolve) =>
+          setTimeout(resolve, this.#evictableAfterMs / 10)
+        );
+      }
       let conn: Deno.Conn;
       try {
         conn = await listener.accept();
@@ -260,6 +290,7 @@ export class HttpServer {
         if (!this.#listeners.has(listener) || isClosed(error)) return;
         // Out of descriptors (EMFILE) or a transient failure: wait a moment
         // and go on accepting; the process must never die of it.
+        if (outOfFiles(error)) this.#learnFileLimit();
         this.#limited.warn(
           "Accepting a connection failed; retrying. If this says too many open files, raise the open-file limit or lower --max-connections",
           { error },
@@ -271,11 +302,13 @@ export class HttpServer {
       // Small frames (a reply right behind an event) must not wait for
       // Nagle's algorithm to see the previous one acknowledged.
       if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
-      if (!this.#admit(conn)) continue;
+      const now = performance.now();
+      if (!this.#admit(conn, now)) continue;
       const http: HttpConnection = {
         conn,
         state: "head",
-        deadline: performance.now() + this.#options.limits.headerTimeoutMs,
+        since: now,
+        deadline: now + this.#options.limits.headerTimeoutMs,
       };
       this.#http.set(conn, http);
       serveHttp(http, this.#exchange).then((handedOver) => {
@@ -287,21 +320,61 @@ export class HttpServer {
   }
 
   // Makes room for `conn` or closes it. Returns whether it may be served.
-  #admit(conn: Deno.Conn): boolean {
-    const limits = this.#options.limits;
+  #admit(conn: Deno.Conn, now: number): boolean {
     if (this.#stopping) return this.#shed(conn, "draining");
-    const open = this.#http.size + this.#sockets.size;
-    if (limits.maxFiles !== undefined && open >= limits.maxFiles) {
-      return this.#shed(conn, "file_limit");
-    }
-    if (this.#http.size < limits.maxHttp) return true;
-    for (const [idle, http] of this.#http) {
-      if (http.state !== "head") continue;
-      this.#http.delete(idle);
-      this.#shed(idle, "evicted");
+    const noFiles = this.#files.full(this.#http.size + this.#sockets.size);
+    if (!noFiles && this.#http.size < this.#options.limits.maxHttp) {
       return true;
     }
-    return this.#shed(conn, "http_limit");
+    const idle = this.#evictable(now);
+    if (idle === undefined) {
+      return this.#shed(conn, noFiles ? "file_limit" : "http_limit");
+    }
+    this.#http.delete(idle);
+    this.#shed(idle, "evicted");
+    return true;
+  }
+
+  // The longest-open connection that has been waiting for its request
+  // head long enough to be evicted, if any.
+  #evictable(now: number): Deno.Conn | undefined {
+    for (const [conn, http] of this.#http) {
+      if (
+        http.state === "head" && now - http.since >= this.#evictableAfterMs
+      ) {
+        return conn;
+      }
+    }
+    return undefined;
+  }
+
+  // Out of descriptors: the limit is learned (see FileLimit), and the
+  // reserve freed at once by closing pending connections, oldest first,
+  // then the newest WebSockets past their room (in a flood, the flood's).
+  #learnFileLimit(): void {
+    const ceiling = this.#files.learn(this.#http.size + this.#sockets.size);
+    if (ceiling === undefined) return;
+    this.#log.warn(
+      "Out of file descriptors: connections past this many are closed as they arrive. Raise the open-file limit (ulimit -n) or lower --max-connections",
+      { connections: ceiling },
+    );
+    for (const [conn, http] of this.#http) {
+      if (this.#http.size + this.#sockets.size <= ceiling) break;
+      if (http.state !== "head") continue;
+      this.#http.delete(conn);
+      this.#shed(conn, "file_limit");
+    }
+    let excess = this.#sockets.size -
+      this.#files.webSockets(this.#options.limits.maxWebSockets);
+    for (const socket of [...this.#sockets].reverse()) {
+      if (excess <= 0) break;
+      if (socket.closed) continue;
+      socket.close("file_limit", {
+        code: CLOSE_CODE.tryAgainLater,
+        reason: "The server is out of file descriptors: try again later.",
+      });
+      excess--;
+    }
   }
 
   // Closes a connection that has not upgraded; counts and logs why.
@@ -331,28 +404,6 @@ export class HttpServer {
       }
     }
     for (const socket of this.#sockets) socket.tick(now);
-  }
-}
-
-/**
- * Connections the open-file limit leaves room for: the soft `RLIMIT_NOFILE`
- * (from /proc/self/limits, where there is one) less a reserve. Deno already
- * raises the soft limit to the hard one at start, as Go does. Undefined
- * where the limit cannot be read or is unlimited.
- */
-export function connectionsAllowedByFileLimit(
-  limits = readProcLimits(),
-): number | undefined {
-  const match = /^Max open files\s+(\d+|unlimited)/m.exec(limits ?? "");
-  if (!match || match[1] === "unlimited") return undefined;
-  return Math.max(1, Number(match[1]) - FILE_RESERVE);
-}
-
-function readProcLimits(): string | undefined {
-  try {
-    return Deno.readTextFileSync("/proc/self/limits");
-  } catch {
-    return undefined;
   }
 }
 

@@ -13,5 +13,6 @@ export * from "./http1.ts";
 export * from "./handshake.ts";
 export * from "./http_exchange.ts";
 export * from "./http_server.ts";
+export * from "./file_limit.ts";
 export * from "./read_loop.ts";
 export * from "./writer.ts";

@@ -53,6 +53,7 @@ export const CLOSE_CAUSES = [
   "message_too_big",
   "protocol_error",
   "invalid_data",
+  "file_limit",
   "shutdown",
 ] as const;
 
@@ -141,6 +142,9 @@ export class WebSocketConnection {
   #drained: (() => void) | undefined;
   #backlogBytes: number;
   #notified = false;
+  // The latest ping not yet answered, and its length (-1: none waits).
+  #pongPayload: Uint8Array | undefined;
+  #pongBytes = -1;
 
   /** Wraps `conn`, whose upgrade response has been written. */
   constructor(conn: Deno.Conn, options: WebSocketOptions) {
@@ -161,8 +165,9 @@ export class WebSocketConnection {
       clock: this.#clock,
       onProgress: () => this.#maybeDrained(),
       onIdle: () => {
-        if (this.#state === "closing") this.#closeSent();
-        else this.#maybeDrained();
+        if (this.#state === "closing") return this.#closeSent();
+        if (this.#pongBytes >= 0) this.#pong();
+        this.#maybeDrained();
       },
       onFailed: () => this.#gone(),
     });
@@ -228,13 +233,11 @@ export class WebSocketConnection {
     this.#state = "closing";
     this.#closing = { cause, code: options.code, reason: options.reason };
     if (!options.flush) this.#writer.clear();
-    this.#awaitEcho = cause !== "client";
+    // Out of descriptors, the server needs this one back now, not after
+    // the peer's echo (or the grace): it ends once its close frame is out.
+    this.#awaitEcho = cause !== "client" && cause !== "file_limit";
     this.#closeBy = this.#clock() + CLOSE_GRACE_MS;
-    this.#writer.offer(
-      encodeClose(options.code, options.reason),
-      "replay",
-      this.#clock(),
-    );
+    this.#writer.last(encodeClose(options.code, options.reason), this.#clock());
     this.#drained?.();
     this.#notify(this.#closing);
   }
@@ -300,15 +303,10 @@ export class WebSocketConnection {
         this.handlers.binary(this, item.bytes);
         return this.#holdWhileBacklogged();
       case "ping":
-        // Dropped rather than queued when the client is not reading: a
-        // ping flood must not grow the queue.
-        if (
-          this.#state === "open" && item.payload.length <= MAX_CONTROL_PAYLOAD
-        ) {
-          this.send(encodeFrame(OPCODE.pong, item.payload), "event");
-        }
+        if (this.#state === "open") this.#pong(item.payload);
         return;
       case "pong":
+        this.#writer.answered(item.payload);
         return;
       case "close":
         if (this.#state === "open") {
@@ -334,6 +332,22 @@ export class WebSocketConnection {
         });
         return;
     }
+  }
+
+  // Answers a ping; while a write is out, only the latest ping is answered
+  // once it ends (as RFC 6455 5.5.3 allows), so a ping flood costs a pong
+  // per write, not per ping. Without `payload`, sends the one that waited.
+  #pong(payload?: Uint8Array): void {
+    if (payload !== undefined && this.#writer.writing) {
+      this.#pongPayload ??= new Uint8Array(MAX_CONTROL_PAYLOAD);
+      this.#pongPayload.set(payload);
+      this.#pongBytes = payload.length;
+      return;
+    }
+    const answer = payload ??
+      (this.#pongPayload as Uint8Array).subarray(0, this.#pongBytes);
+    this.#pongBytes = -1;
+    this.send(encodeFrame(OPCODE.pong, answer), "event");
   }
 
   // When replies and events waiting for this client are enough, its next

@@ -3,8 +3,17 @@
  * under way. Frames queued while a write is out are joined into the next
  * write, so a client that lags costs one write per batch, not per frame.
  *
+ * It also knows how far the client has read. Write completions alone
+ * cannot tell: the kernel wakes a writer only once half its send buffer
+ * (megabytes, on loopback) has drained, which takes longer than the write
+ * timeout for a client that reads steadily, only slower than its stream;
+ * such a client must lose events, not its connection. So while a client
+ * is behind, a ping goes out after every batch, with a payload it cannot
+ * guess without reading it, and its pong counts as progress.
+ *
  * @module
  */
+import { encodeFrame, OPCODE } from "./frames.ts";
 import { type Offer, type Priority, SendQueue } from "./send_queue.ts";
 
 /** Options for {@link Writer}. */
@@ -26,6 +35,11 @@ export interface WriterOptions {
 // The most one write carries: joining more frames than this into one
 // buffer would copy more than it saves.
 const MAX_BATCH = 64 * 1024;
+// A progress ping goes out once this many bytes have been written since
+// the last one: after every full batch.
+const MARK_EVERY_BYTES = MAX_BATCH / 2;
+// A progress ping's payload: a random prefix per connection and a counter.
+const MARK_BYTES = 8;
 
 /** Writes queued frames to a connection, one write at a time. */
 export class Writer {
@@ -36,6 +50,11 @@ export class Writer {
   #written = 0;
   #progressAt = 0;
   #stopped = false;
+  #closing = false;
+  #sinceMark = 0;
+  #markPrefix: Uint8Array | undefined;
+  #marksSent = 0;
+  #marksAnswered = 0;
 
   /** Creates an idle writer for `conn`. */
   constructor(conn: Deno.Conn, options: WriterOptions) {
@@ -74,12 +93,39 @@ export class Writer {
       // straight to the socket, without touching the queue.
       if (this.#stopped) return "queued";
       this.#progressAt = at;
+      this.#sinceMark += frame.length;
       this.#write(frame);
       return "queued";
     }
     const offer = this.#queue.offer(frame, priority, at);
     if (offer === "queued" && !this.#inFlight) this.#next();
     return offer;
+  }
+
+  /**
+   * Queues the last frame (a close): nothing, not even a progress ping,
+   * is written after it.
+   */
+  last(frame: Uint8Array, at: number): void {
+    this.#closing = true;
+    this.offer(frame, "replay", at);
+  }
+
+  /**
+   * Takes a pong's payload: when it answers one of our progress pings, the
+   * client has read that far, and the write counts as progressing.
+   */
+  answered(payload: Uint8Array): void {
+    const prefix = this.#markPrefix;
+    if (prefix === undefined || payload.length !== MARK_BYTES) return;
+    for (let i = 0; i < prefix.length; i++) {
+      if (payload[i] !== prefix[i]) return;
+    }
+    const mark = new DataView(payload.buffer, payload.byteOffset, MARK_BYTES)
+      .getUint32(prefix.length);
+    if (mark <= this.#marksAnswered || mark > this.#marksSent) return;
+    this.#marksAnswered = mark;
+    this.#progressAt = this.#options.clock();
   }
 
   /** Drops what is queued; the write under way, if any, goes on. */
@@ -96,6 +142,11 @@ export class Writer {
 
   #next(): void {
     if (this.#stopped) return;
+    if (this.#sinceMark >= MARK_EVERY_BYTES && !this.#closing) {
+      this.#sinceMark = 0;
+      this.#write(this.#mark());
+      return;
+    }
     const chunk = this.#queue.take(MAX_BATCH);
     if (chunk === undefined) {
       this.#inFlight = undefined;
@@ -103,7 +154,16 @@ export class Writer {
       return;
     }
     if (!this.#inFlight) this.#progressAt = this.#options.clock();
+    this.#sinceMark += chunk.length;
     this.#write(chunk);
+  }
+
+  #mark(): Uint8Array {
+    this.#markPrefix ??= crypto.getRandomValues(new Uint8Array(4));
+    const payload = new Uint8Array(MARK_BYTES);
+    payload.set(this.#markPrefix);
+    new DataView(payload.buffer).setUint32(4, ++this.#marksSent);
+    return encodeFrame(OPCODE.ping, payload);
   }
 
   #write(chunk: Uint8Array): void {

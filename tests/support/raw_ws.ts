@@ -4,6 +4,8 @@
  * frame, or read the handshake's HTTP status.
  */
 
+import type { Message } from "./ws_client.ts";
+
 /** One frame read from the server. */
 export interface Frame {
   opcode: number;
@@ -77,22 +79,12 @@ export class RawSocket {
 
   /** Sends one masked frame, as a client must. */
   async sendFrame(opcode: number, payload: Uint8Array): Promise<void> {
-    const length = payload.length;
-    const header: number[] = [0x80 | opcode];
-    if (length < 126) header.push(0x80 | length);
-    else if (length < 65536) header.push(0x80 | 126, length >> 8, length & 255);
-    else {
-      header.push(0x80 | 127, 0, 0, 0, 0);
-      header.push(
-        (length >>> 24) & 255,
-        (length >>> 16) & 255,
-        (length >>> 8) & 255,
-        length & 255,
-      );
-    }
-    const mask = crypto.getRandomValues(new Uint8Array(4));
-    const masked = payload.map((byte, i) => byte ^ mask[i % 4]);
-    await writeAll(this.#conn, concat(new Uint8Array(header), mask, masked));
+    await writeAll(this.#conn, clientFrame(opcode, payload));
+  }
+
+  /** Writes bytes as they are: frames built by {@link clientFrame}, say. */
+  async write(bytes: Uint8Array): Promise<void> {
+    await writeAll(this.#conn, bytes);
   }
 
   /** Sends bytes as they are: a frame cut short, for instance. */
@@ -105,16 +97,47 @@ export class RawSocket {
     return this.sendFrame(0x1, encoder.encode(text));
   }
 
-  /** Reads the next frame, or null at end of stream. */
-  async readFrame(): Promise<Frame | null> {
+  /**
+   * Reads the next frame, or null at end of stream, taking at most
+   * `readBytes` from the network at a time (a slow reader takes little).
+   */
+  async readFrame(readBytes = 65536): Promise<Frame | null> {
     while (true) {
       const frame = this.#parse();
       if (frame) return frame;
-      const chunk = new Uint8Array(65536);
+      const chunk = new Uint8Array(readBytes);
       const n = await this.#conn.read(chunk).catch(() => null);
       if (n === null) return null;
       this.#buffer = concat(this.#buffer, chunk.subarray(0, n));
     }
+  }
+
+  /**
+   * Reads the next data or close frame, answering pings on the way as any
+   * WebSocket client does (the server pings a client that is behind, to
+   * see it read); null at end of stream.
+   */
+  async readMessage(): Promise<Frame | null> {
+    while (true) {
+      const frame = await this.readFrame();
+      if (frame === null || frame.opcode < 0x9) return frame;
+      if (frame.opcode === 0x9) {
+        await this.sendFrame(0xa, frame.payload).catch(() => {});
+      }
+    }
+  }
+
+  /**
+   * Reads the next message (answering pings on the way) and parses it;
+   * null at end of stream. Throws when it is not a text message.
+   */
+  async readJson(): Promise<Message | null> {
+    const frame = await this.readMessage();
+    if (frame === null) return null;
+    if (frame.opcode !== 0x1) {
+      throw new Error(`Expected a text message, got opcode ${frame.opcode}.`);
+    }
+    return JSON.parse(decoder.decode(frame.payload));
   }
 
   /**
@@ -177,6 +200,51 @@ export class RawSocket {
   }
 }
 
+/** What a frame built by {@link clientFrame} does differently. */
+export interface FrameShape {
+  /** The FIN bit; true unless false. */
+  fin?: boolean;
+  /** The three reserved bits, as a number 0-7. */
+  rsv?: number;
+  /** Whether the payload is masked, as a client's must be; true unless false. */
+  masked?: boolean;
+  /**
+   * The length the header announces, if not the payload's: a frame header
+   * may promise far more than follows.
+   */
+  declaredLength?: bigint;
+}
+
+/**
+ * One client frame, built byte by byte so that it can break any rule:
+ * unmasked, reserved bits set, a fragment, a length out of all proportion.
+ */
+export function clientFrame(
+  opcode: number,
+  payload: Uint8Array = new Uint8Array(0),
+  shape: FrameShape = {},
+): Uint8Array {
+  const length = shape.declaredLength ?? BigInt(payload.length);
+  const masked = shape.masked !== false;
+  const header: number[] = [
+    (shape.fin === false ? 0 : 0x80) | ((shape.rsv ?? 0) << 4) | opcode,
+  ];
+  const maskBit = masked ? 0x80 : 0;
+  if (length < 126n) header.push(maskBit | Number(length));
+  else if (length < 65536n) {
+    header.push(maskBit | 126, Number(length >> 8n), Number(length & 255n));
+  } else {
+    header.push(maskBit | 127);
+    for (let shift = 56n; shift >= 0n; shift -= 8n) {
+      header.push(Number((length >> shift) & 255n));
+    }
+  }
+  if (!masked) return concat(new Uint8Array(header), payload);
+  const mask = crypto.getRandomValues(new Uint8Array(4));
+  const body = payload.map((byte, i) => byte ^ mask[i % 4]);
+  return concat(new Uint8Array(header), mask, body);
+}
+
 async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
   let written = 0;
   while (written < bytes.length) {
@@ -194,7 +262,8 @@ function indexOfHeaderEnd(bytes: Uint8Array): number {
   return -1;
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
+/** Joins byte arrays into one. */
+export function concat(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let offset = 0;
   for (const part of parts) {

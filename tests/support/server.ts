@@ -115,6 +115,11 @@ export interface LaunchOptions {
   binary?: string;
   /** Working directory. */
   cwd?: string;
+  /**
+   * The open-file limit, soft and hard, set by a shell before it execs the
+   * server (so the process id stays the server's). Servers only.
+   */
+  fileLimit?: number;
 }
 
 function command(args: string[], options: LaunchOptions): Deno.CommandOptions {
@@ -141,11 +146,22 @@ export async function spawnServer(
       options.env?.DORGU_WS_WEBSOCKET_ADDR
     ? args
     : [...args, "--websocket-addr", "127.0.0.1:0"];
-  const child = new Deno.Command(options.binary ?? Deno.execPath(), {
-    ...command(["serve", ...withAddr], options),
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
+  const program = options.binary ?? Deno.execPath();
+  const launch = command(["serve", ...withAddr], options);
+  const child = new Deno.Command(
+    options.fileLimit === undefined ? program : "bash",
+    {
+      ...launch,
+      args: options.fileLimit === undefined ? launch.args : [
+        "-c",
+        `ulimit -n ${options.fileLimit} && exec "$0" "$@"`,
+        program,
+        ...launch.args ?? [],
+      ],
+      stdout: "null",
+      stderr: "piped",
+    },
+  ).spawn();
   const logs: (Record<string, unknown> | string)[] = [];
   let wake = () => {};
   readLines(child.stderr, (line) => {
@@ -219,9 +235,10 @@ export interface ExampleServer extends AsyncDisposable {
  */
 export async function spawnExample(
   args: string[] = [],
+  options: LaunchOptions = {},
 ): Promise<ExampleServer> {
   const dir = await copyExamples();
-  const server = await spawnServer(["--source", dir, ...args]);
+  const server = await spawnServer(["--source", dir, ...args], options);
   return {
     dir,
     server,
