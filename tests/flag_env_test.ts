@@ -162,6 +162,29 @@ async function serving(
   }
 }
 
+/** The test certificate and key written to files, for the TLS flags. */
+async function tlsFiles(): Promise<
+  { cert: string; files: { cert: string; key: string } }
+> {
+  const { cert, key } = await certificate();
+  const dir = await Deno.makeTempDir({ prefix: "dorgu-ws-tls-flags-" });
+  await Deno.writeTextFile(`${dir}/tls.crt`, cert);
+  await Deno.writeTextFile(`${dir}/tls.key`, key);
+  return { cert, files: { cert: `${dir}/tls.crt`, key: `${dir}/tls.key` } };
+}
+
+/** The server on `port` answers HTTPS with `cert`, and nothing on plain HTTP. */
+async function assertServesTls(port: number, cert: string): Promise<void> {
+  const client = Deno.createHttpClient({ caCerts: [cert] });
+  try {
+    const health = await fetch(`https://127.0.0.1:${port}/health`, { client });
+    assert.equal(await health.text(), "ok\n");
+  } finally {
+    client.close();
+  }
+  await assert.rejects(() => fetch(`http://127.0.0.1:${port}/health`));
+}
+
 /** A client that asks for `requests` MB of events and reads none of it. */
 async function stalledClient(
   port: number,
@@ -366,6 +389,27 @@ const ENV_PROBES: Record<string, (context: ProbeContext) => Promise<void>> = {
       assert.equal(await as("dorgu.example.com"), 101);
       assert.equal(await as("other.example.com"), 421);
     });
+  },
+  async DORGU_WS_DASHBOARD({ examples }) {
+    await serving(["--source", examples], {
+      DORGU_WS_DASHBOARD: "false",
+    }, async (port) => {
+      const page = await fetch(`http://127.0.0.1:${port}/`);
+      await page.body?.cancel();
+      assert.equal(page.status, 404);
+    });
+  },
+  async DORGU_WS_TLS_CERT_FILE({ examples }) {
+    const { cert, files } = await tlsFiles();
+    await serving(["--source", examples, "--tls-private-key-file", files.key], {
+      DORGU_WS_TLS_CERT_FILE: files.cert,
+    }, (port) => assertServesTls(port, cert));
+  },
+  async DORGU_WS_TLS_PRIVATE_KEY_FILE({ examples }) {
+    const { cert, files } = await tlsFiles();
+    await serving(["--source", examples, "--tls-cert-file", files.cert], {
+      DORGU_WS_TLS_PRIVATE_KEY_FILE: files.key,
+    }, (port) => assertServesTls(port, cert));
   },
   async DORGU_WS_AUTH({ examples, tokens }) {
     await serving(["--source", examples, "--token-file", tokens], {

@@ -50,15 +50,17 @@ async function processOf(argv: string[]): Promise<number> {
 }
 
 Deno.test({
-  name: "--source demo reads nothing but the embedded demo cluster",
+  name:
+    "--source demo reads nothing but the embedded demo cluster and dashboard",
   ...unsanitized,
   async fn() {
-    // Read access to the demo cluster alone: any other read would fail.
+    // Read access to the demo cluster and the dashboard's files alone: any
+    // other read would fail.
     const output = await new Deno.Command(Deno.execPath(), {
       args: [
         "run",
         "--allow-net",
-        `--allow-read=${ROOT}examples/cluster`,
+        `--allow-read=${ROOT}examples/cluster,${ROOT}src/dashboard/page,${ROOT}src/dashboard/built`,
         "--allow-env",
         "--no-prompt",
         `${ROOT}main.ts`,

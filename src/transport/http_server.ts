@@ -37,6 +37,7 @@ import {
   serveHttp,
 } from "./http_exchange.ts";
 import { HttpError } from "./http1.ts";
+import { SHED_LOG, type ShedReason } from "./shedding.ts";
 import { WebSocketConnection, type WebSocketLimits } from "./websocket.ts";
 
 /** Limits of the connection manager. */
@@ -67,24 +68,6 @@ export interface HttpServerOptions {
   log?: Logger;
 }
 
-/**
- * Why the manager closes a connection before it upgrades: past the
- * open-file limit, past the limit of connections not upgraded, evicted to
- * make room, too slow to send its head or take its response, or arriving
- * while the server stops.
- */
-export const SHED_REASONS = [
-  "file_limit",
-  "http_limit",
-  "evicted",
-  "header_timeout",
-  "write_timeout",
-  "draining",
-] as const;
-
-/** One of {@link SHED_REASONS}. */
-export type ShedReason = typeof SHED_REASONS[number];
-
 /** Connection counters, for `/metrics`. */
 export interface ConnectionCounters {
   /** Connections accepted. */
@@ -92,37 +75,6 @@ export interface ConnectionCounters {
   /** Connections closed by the manager as they arrived or while idle, by reason. */
   shed: Map<ShedReason, number>;
 }
-
-// How each shed is logged: peers that exhaust a limit are worth a warning;
-// slow or idle ones (scanners, half-open sockets) only at debug.
-const SHED_LOG: Record<
-  ShedReason,
-  { level?: "debug" | "warn"; why: string }
-> = {
-  file_limit: {
-    level: "warn",
-    why:
-      "the open-file limit is reached; raise it (ulimit -n) or lower --max-connections",
-  },
-  http_limit: {
-    level: "warn",
-    why: "--max-pending-connections connections are busy with their requests",
-  },
-  evicted: {
-    level: "debug",
-    why:
-      "the oldest one that had long waited for its request made room for a new one",
-  },
-  header_timeout: {
-    level: "debug",
-    why: "its request head did not arrive within --header-timeout",
-  },
-  write_timeout: {
-    level: "debug",
-    why: "it did not take its response within --write-timeout",
-  },
-  draining: { why: "the server is shutting down" },
-};
 
 // Timers are checked this often, or four times per the shortest timeout.
 const SWEEP_MS = 1000;

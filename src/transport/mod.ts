@@ -8,6 +8,7 @@
 export * from "./frames.ts";
 export * from "./frame_reader.ts";
 export * from "./send_queue.ts";
+export * from "./shedding.ts";
 export * from "./websocket.ts";
 export * from "./http1.ts";
 export * from "./handshake.ts";
