@@ -10,7 +10,7 @@ import { LineProcess } from "./process.ts";
 const SERVERS = {
   bare: "./bare_server.ts",
   dorgu: "./dorgu_server.ts",
-  // Candidates for the transport, measured with --candidates.
+  // Candidates for the transport, measured with --only candidates.
   transport: "./transport_server.ts",
   "ws-node": "./ws_node_server.ts",
 } as const;

@@ -5,6 +5,11 @@
  *                   [--processes 2] [--rounds 15]
  *                   [--seconds 20]
  *                   [--only fanout,idle,overload,ingest,startup,client,recovery,dashboard]
+ *
+ *   deno task bench --only candidates
+ *       the transports considered for dorgu-ws (Deno.upgradeWebSocket, its
+ *       own transport, the ws package on node:http), each as a plain
+ *       broadcast loop, fan-out and idle; not in the default set.
  */
 import { parseArgs } from "node:util";
 import { idle, overload, throughput } from "./fanout.ts";
@@ -113,6 +118,46 @@ if (only.has("idle")) {
       target: { ratio: 1.25, higherIsBetter: false },
     },
   );
+}
+
+if (only.has("candidates")) {
+  const kinds = ["bare", "transport", "ws-node"] as const;
+  const names = {
+    bare: "Deno.upgradeWebSocket",
+    transport: "own transport",
+    "ws-node": "ws on node:http",
+  };
+  console.error("candidates: the same broadcast loop on each transport");
+  const table: string[][] = [[
+    "transport",
+    "delivered/s",
+    "CPU us/msg",
+    "delivered %",
+    "idle RSS MB",
+    "broadcast ms",
+  ]];
+  for (const kind of kinds) {
+    const t = await throughput(kind, { clients, events, processes });
+    const i = await idle(kind, {
+      clients: idleClients,
+      processes: Math.max(processes, 4),
+      rounds: Number(values.rounds),
+    });
+    table.push([
+      names[kind],
+      fmt(t.messagesPerSecond),
+      fmt(t.cpuPerMessageUs),
+      fmt((100 * t.delivered) / t.expected),
+      fmt(i.rss / 1e6),
+      fmt(i.broadcastMs),
+    ]);
+  }
+  const widths = table[0].map((_, c) =>
+    Math.max(...table.map((r) => r[c].length))
+  );
+  for (const row of table) {
+    console.log(row.map((cell, c) => cell.padStart(widths[c])).join("  "));
+  }
 }
 
 if (rows.length) {
