@@ -7,6 +7,7 @@
 import {
   type ErrorPayload,
   type EventMessage,
+  PendingCalls,
   readServerMessage,
   type ResponseMessage,
   timestamp,
@@ -93,8 +94,6 @@ async function createSocket(
   }
 }
 
-let nextRequest = 1;
-
 /** An open connection. */
 export class Connection {
   /** Called for every event message. */
@@ -106,10 +105,7 @@ export class Connection {
   readonly #socket: Socket;
   readonly #url: string;
   readonly #timeoutMs: number;
-  readonly #pending = new Map<
-    string,
-    { resolve: (m: ResponseMessage) => void; reject: (e: Error) => void }
-  >();
+  readonly #pending: PendingCalls;
 
   private constructor(
     socket: Socket,
@@ -119,16 +115,17 @@ export class Connection {
     this.#socket = socket;
     this.#url = url;
     this.#timeoutMs = options.timeoutMs;
+    this.#pending = new PendingCalls({
+      prefix: "dorgu-ws-",
+      timeoutMs: options.timeoutMs,
+    });
     this.closed = new Promise((resolve) => {
       socket.addEventListener("close", (event) => {
         client?.close();
         const reason = closeReason(event);
-        for (const { reject } of this.#pending.values()) {
-          reject(
-            new ClientError(`The connection to ${url} closed: ${reason}.`),
-          );
-        }
-        this.#pending.clear();
+        this.#pending.rejectAll(
+          new ClientError(`The connection to ${url} closed: ${reason}.`),
+        );
         resolve(reason);
       });
     });
@@ -203,41 +200,27 @@ export class Connection {
     topic: Topic,
     payload?: unknown,
   ): Promise<ResponseMessage> {
-    const requestId = `dorgu-ws-${nextRequest++}`;
-    return new Promise<ResponseMessage>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#pending.delete(requestId);
-        reject(
-          new ClientError(
-            `No reply from ${this.#url} to ${type} ${topic} within ${
-              this.#timeoutMs / 1000
-            } s.`,
-          ),
-        );
-      }, this.#timeoutMs);
-      this.#pending.set(requestId, {
-        resolve: (message) => {
-          clearTimeout(timer);
-          resolve(message);
-        },
-        reject: (error) => {
-          clearTimeout(timer);
-          reject(error);
-        },
-      });
-      try {
-        this.#socket.send(JSON.stringify({
-          type,
-          topic,
-          requestId,
-          payload,
-          timestamp: timestamp(),
-        }));
-      } catch (error) {
-        this.#pending.get(requestId)?.reject(error as Error);
-        this.#pending.delete(requestId);
-      }
-    });
+    const { requestId, reply } = this.#pending.start(
+      undefined,
+      () =>
+        new ClientError(
+          `No reply from ${this.#url} to ${type} ${topic} within ${
+            this.#timeoutMs / 1000
+          } s.`,
+        ),
+    );
+    try {
+      this.#socket.send(JSON.stringify({
+        type,
+        topic,
+        requestId,
+        payload,
+        timestamp: timestamp(),
+      }));
+    } catch (error) {
+      this.#pending.take(requestId)?.reject(error as Error);
+    }
+    return reply;
   }
 
   /** Closes the connection. */
@@ -255,8 +238,7 @@ export class Connection {
     const error = new ClientError(
       `The server sent a message this client does not understand (${reason}); are client and server the same version?`,
     );
-    for (const { reject } of this.#pending.values()) reject(error);
-    this.#pending.clear();
+    this.#pending.rejectAll(error);
     this.onMisunderstood(error);
     this.close();
   }
@@ -272,11 +254,8 @@ export class Connection {
       this.onEvent(message);
       return;
     }
-    const waiting = message.requestId
-      ? this.#pending.get(message.requestId)
-      : undefined;
+    const waiting = this.#pending.take(message.requestId);
     if (!waiting) return;
-    this.#pending.delete(message.requestId as string);
     if (message.type === "error") {
       waiting.reject(new ServerError(message.payload));
     } else waiting.resolve(message);

@@ -15,6 +15,7 @@ import {
   type ErrorPayload,
   type EventMessage,
   EventsTopicPayloadSchema,
+  PendingCalls,
   PersonaSummarySchema,
   readServerMessage,
   type ResponseMessage,
@@ -62,8 +63,6 @@ export function subprotocols(token: string | undefined): string[] {
   return [SUBPROTOCOL, `bearer.${base64}`];
 }
 
-let nextRequest = 1;
-
 /** An open WebSocket to dorgu-ws. */
 export class Link {
   /** Called with every event. */
@@ -72,23 +71,17 @@ export class Link {
   readonly ended: Promise<Ended>;
   readonly #socket: WebSocket;
   readonly #timeoutMs: number;
-  readonly #pending = new Map<string, {
-    schema: v.GenericSchema;
-    resolve: (message: ResponseMessage) => void;
-    reject: (error: Error) => void;
-  }>();
+  readonly #pending: PendingCalls<v.GenericSchema>;
   #misunderstood: string | undefined;
 
   private constructor(socket: WebSocket, timeoutMs: number) {
     this.#socket = socket;
     this.#timeoutMs = timeoutMs;
+    this.#pending = new PendingCalls({ prefix: "dash-", timeoutMs });
     this.ended = new Promise((resolve) => {
       socket.addEventListener("close", (event) => {
         const reason = this.#misunderstood ?? closeReason(event);
-        for (const waiting of this.#pending.values()) {
-          waiting.reject(new Error(`The connection closed: ${reason}.`));
-        }
-        this.#pending.clear();
+        this.#pending.rejectAll(new Error(`The connection closed: ${reason}.`));
         resolve({ code: event.code, reason });
       });
     });
@@ -138,38 +131,24 @@ export class Link {
     topic: Topic,
     payload: Record<string, unknown> = {},
   ): Promise<ResponseMessage> {
-    const requestId = `dash-${nextRequest++}`;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#pending.delete(requestId);
-        reject(
-          new Error(
-            `No reply to ${type} ${topic} within ${this.#timeoutMs / 1000} s.`,
-          ),
-        );
-        this.close();
-      }, this.#timeoutMs);
-      this.#pending.set(requestId, {
-        schema: type === "subscribe"
-          ? SubscribedPayloadSchema
-          : LISTINGS[topic],
-        resolve: (message) => {
-          clearTimeout(timer);
-          resolve(message);
-        },
-        reject: (error) => {
-          clearTimeout(timer);
-          reject(error);
-        },
-      });
-      this.#socket.send(JSON.stringify({
-        type,
-        topic,
-        requestId,
-        payload,
-        timestamp: timestamp(),
-      }));
+    const schema = type === "subscribe"
+      ? SubscribedPayloadSchema
+      : LISTINGS[topic];
+    const { requestId, reply } = this.#pending.start(schema, () => {
+      // A server that does not answer is not worth keeping the link to.
+      this.close();
+      return new Error(
+        `No reply to ${type} ${topic} within ${this.#timeoutMs / 1000} s.`,
+      );
     });
+    this.#socket.send(JSON.stringify({
+      type,
+      topic,
+      requestId,
+      payload,
+      timestamp: timestamp(),
+    }));
+    return reply;
   }
 
   /** Closes the link. */
@@ -188,15 +167,13 @@ export class Link {
       this.onEvent(received);
       return;
     }
-    const id = received.requestId ?? "";
-    const waiting = this.#pending.get(id);
+    const waiting = this.#pending.take(received.requestId);
     if (!waiting) return;
-    this.#pending.delete(id);
     if (received.type === "error") {
       waiting.reject(new Refused(received.payload));
       return;
     }
-    const payload = v.safeParse(waiting.schema, received.payload);
+    const payload = v.safeParse(waiting.extra, received.payload);
     if (!payload.success) {
       this.#fail(describeIssues(payload.issues, "payload"));
       return;

@@ -10,3 +10,4 @@ export * from "./payloads.ts";
 export * from "./parse.ts";
 export * from "./event_view.ts";
 export * from "./receive.ts";
+export * from "./pending_calls.ts";
