@@ -5,6 +5,7 @@
  *
  * @module
  */
+export * from "./close.ts";
 export * from "./frames.ts";
 export * from "./frame_reader.ts";
 export * from "./send_queue.ts";

@@ -21,6 +21,11 @@ import {
   OPCODE,
 } from "./frames.ts";
 import type { Offer, Priority } from "./send_queue.ts";
+import {
+  CAUSE_OF_VIOLATION,
+  type CloseCause,
+  type CloseInfo,
+} from "./close.ts";
 import { ReadLoop } from "./read_loop.ts";
 import { Writer } from "./writer.ts";
 
@@ -40,34 +45,6 @@ export interface WebSocketLimits {
   readTimeoutMs: number;
   /** Cut off a peer that takes no bytes for this long, ms. */
   writeTimeoutMs: number;
-}
-
-/** Every reason a connection can end for. */
-export const CLOSE_CAUSES = [
-  "client",
-  "client_gone",
-  "read_timeout",
-  "write_timeout",
-  "message_timeout",
-  "send_buffer_full",
-  "message_too_big",
-  "protocol_error",
-  "invalid_data",
-  "file_limit",
-  "shutdown",
-] as const;
-
-/** Why a connection ended: one of {@link CLOSE_CAUSES}. */
-export type CloseCause = typeof CLOSE_CAUSES[number];
-
-/** How a connection ended, as its `closed` handler hears it. */
-export interface CloseInfo {
-  /** Why. */
-  cause: CloseCause;
-  /** The close code sent or received; 1006 when there was none. */
-  code: number;
-  /** The close reason sent or received. */
-  reason: string;
 }
 
 /** What the owner of a connection is told. */
@@ -103,11 +80,6 @@ const BACKLOG_BYTES = 1024 * 1024;
 // How long a closing handshake may take before the connection is cut.
 const CLOSE_GRACE_MS = 2000;
 const PING = encodeFrame(OPCODE.ping, new Uint8Array(0));
-
-const CAUSE_OF_VIOLATION: Record<number, CloseCause> = {
-  [CLOSE_CODE.tooBig]: "message_too_big",
-  [CLOSE_CODE.invalidData]: "invalid_data",
-};
 
 function monotonicNow(): number {
   return performance.now();
