@@ -831,3 +831,52 @@ Deno.test("a changed token file is picked up; a broken one keeps the last good t
   assert.equal(await status("second"), 101);
   assert.equal(await status("first"), 401);
 });
+
+Deno.test({
+  name:
+    "a client behind on a long stream still gets its pongs before the stream ends",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const { server } = await exampleServer();
+    await using _ = server;
+    const { socket } = await RawSocket.connect(server.port);
+    await socket.sendText(
+      JSON.stringify({ type: "subscribe", topic: "events", requestId: "s" }),
+    );
+    assert.equal((await socket.readFrame())?.opcode, 0x1);
+    // A backlog far larger than one write: the server stays busy writing
+    // to this client for as long as it reads.
+    const total = 1500;
+    for (let i = 0; i < total; i++) {
+      server.hub.publish("events", {
+        kind: "kubernetes",
+        namespace: "prod",
+        name: `e${i}`,
+        type: "Normal",
+        reason: "Stream",
+        message: "m".repeat(10_000),
+        involvedObject: { kind: "Pod", namespace: "prod", name: "p" },
+        count: i,
+        lastTimestamp: "",
+      }, { namespace: "prod", name: `e${i}` });
+    }
+    await socket.sendFrame(0x9, new TextEncoder().encode("alive?"));
+    let events = 0;
+    let pongAfter = -1;
+    while (events < total) {
+      const frame = await socket.readFrame();
+      assert.ok(frame, "the stream ended early");
+      if (frame.opcode === 0x1) events++;
+      if (frame.opcode === 0xa && pongAfter < 0) {
+        assert.equal(new TextDecoder().decode(frame.payload), "alive?");
+        pongAfter = events;
+      }
+    }
+    assert.ok(
+      pongAfter >= 0 && pongAfter < total - 100,
+      `the pong came after ${pongAfter} of ${total} events`,
+    );
+    socket.close();
+  },
+});

@@ -17,7 +17,6 @@ import {
   CLOSE_CODE,
   encodeClose,
   encodeFrame,
-  MAX_CONTROL_PAYLOAD,
   OPCODE,
 } from "./frames.ts";
 import type { Offer, Priority } from "./send_queue.ts";
@@ -114,9 +113,6 @@ export class WebSocketConnection {
   #drained: (() => void) | undefined;
   #backlogBytes: number;
   #notified = false;
-  // The latest ping not yet answered, and its length (-1: none waits).
-  #pongPayload: Uint8Array | undefined;
-  #pongBytes = -1;
 
   /** Wraps `conn`, whose upgrade response has been written. */
   constructor(conn: Deno.Conn, options: WebSocketOptions) {
@@ -138,7 +134,6 @@ export class WebSocketConnection {
       onProgress: () => this.#maybeDrained(),
       onIdle: () => {
         if (this.#state === "closing") return this.#closeSent();
-        if (this.#pongBytes >= 0) this.#pong();
         this.#maybeDrained();
       },
       onFailed: () => this.#gone(),
@@ -258,7 +253,7 @@ export class WebSocketConnection {
       now - this.#pingAt >= limits.pingIntervalMs
     ) {
       this.#pingAt = now;
-      writer.offer(PING, "replay", now);
+      writer.control(PING, "ping");
     }
   }
 
@@ -275,7 +270,12 @@ export class WebSocketConnection {
         this.handlers.binary(this, item.bytes);
         return this.#holdWhileBacklogged();
       case "ping":
-        if (this.#state === "open") this.#pong(item.payload);
+        // Answered ahead of whatever is queued, so a client far behind on
+        // its stream still hears back; while a write is out, only the
+        // latest ping is answered (RFC 6455 5.5.3).
+        if (this.#state === "open") {
+          this.#writer.control(encodeFrame(OPCODE.pong, item.payload), "pong");
+        }
         return;
       case "pong":
         this.#writer.answered(item.payload);
@@ -304,22 +304,6 @@ export class WebSocketConnection {
         });
         return;
     }
-  }
-
-  // Answers a ping; while a write is out, only the latest ping is answered
-  // once it ends (as RFC 6455 5.5.3 allows), so a ping flood costs a pong
-  // per write, not per ping. Without `payload`, sends the one that waited.
-  #pong(payload?: Uint8Array): void {
-    if (payload !== undefined && this.#writer.writing) {
-      this.#pongPayload ??= new Uint8Array(MAX_CONTROL_PAYLOAD);
-      this.#pongPayload.set(payload);
-      this.#pongBytes = payload.length;
-      return;
-    }
-    const answer = payload ??
-      (this.#pongPayload as Uint8Array).subarray(0, this.#pongBytes);
-    this.#pongBytes = -1;
-    this.send(encodeFrame(OPCODE.pong, answer), "event");
   }
 
   // When replies and events waiting for this client are enough, its next

@@ -55,6 +55,11 @@ export class Writer {
   #markPrefix: Uint8Array | undefined;
   #marksSent = 0;
   #marksAnswered = 0;
+  // Control frames to write before the next batch: a pong (the latest
+  // ping's) and a keepalive ping; one slot each, so a ping flood costs a
+  // pong per write, not per ping.
+  #pong: Uint8Array | undefined;
+  #ping: Uint8Array | undefined;
 
   /** Creates an idle writer for `conn`. */
   constructor(conn: Deno.Conn, options: WriterOptions) {
@@ -103,6 +108,22 @@ export class Writer {
   }
 
   /**
+   * Writes a control frame ahead of everything queued: now if nothing is
+   * being written, else right after the write under way. A newer frame of
+   * the same kind replaces one still waiting (RFC 6455 5.5.3 lets a pong
+   * answer only the latest ping).
+   */
+  control(frame: Uint8Array, kind: "ping" | "pong"): void {
+    if (this.#stopped || this.#closing) return;
+    if (!this.#inFlight) {
+      this.#write(frame);
+      return;
+    }
+    if (kind === "pong") this.#pong = frame;
+    else this.#ping = frame;
+  }
+
+  /**
    * Queues the last frame (a close): nothing, not even a progress ping,
    * is written after it.
    */
@@ -142,6 +163,13 @@ export class Writer {
 
   #next(): void {
     if (this.#stopped) return;
+    const control = this.#pong ?? this.#ping;
+    if (control !== undefined) {
+      if (control === this.#pong) this.#pong = undefined;
+      else this.#ping = undefined;
+      this.#write(control);
+      return;
+    }
     if (this.#sinceMark >= MARK_EVERY_BYTES && !this.#closing) {
       this.#sinceMark = 0;
       this.#write(this.#mark());
@@ -149,7 +177,9 @@ export class Writer {
     }
     const chunk = this.#queue.take(MAX_BATCH);
     if (chunk === undefined) {
+      // Caught up: progress pings are for clients that are behind.
       this.#inFlight = undefined;
+      this.#sinceMark = 0;
       this.#options.onIdle();
       return;
     }
