@@ -880,3 +880,40 @@ Deno.test({
     socket.close();
   },
 });
+
+Deno.test({
+  name: "a client that keeps up gets its events and no progress pings",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const { server } = await exampleServer();
+    await using _ = server;
+    const { socket } = await RawSocket.connect(server.port);
+    await socket.sendText(
+      JSON.stringify({ type: "subscribe", topic: "events", requestId: "s" }),
+    );
+    assert.equal((await socket.readFrame())?.opcode, 0x1);
+    // 150 KB in all, one event at a time with room to read each: far past
+    // the 32 KiB after which a client that is behind gets a progress ping.
+    const total = 300;
+    const opcodes: number[] = [];
+    for (let i = 0; i < total; i++) {
+      server.hub.publish("events", {
+        kind: "kubernetes",
+        namespace: "prod",
+        name: `e${i}`,
+        type: "Normal",
+        reason: "Steady",
+        message: "m".repeat(400),
+        involvedObject: { kind: "Pod", namespace: "prod", name: "p" },
+        count: i,
+        lastTimestamp: "",
+      }, { namespace: "prod", name: `e${i}` });
+      const frame = await socket.readFrame();
+      assert.ok(frame, "the stream ended early");
+      opcodes.push(frame.opcode);
+    }
+    assert.deepEqual(opcodes, Array(total).fill(0x1));
+    socket.close();
+  },
+});
