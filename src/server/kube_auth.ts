@@ -39,6 +39,10 @@ export interface KubernetesAuthOptions {
   log?: Logger;
   /** How long an answer is reused, in ms. Default 60 s. */
   cacheMs?: number;
+  /** Answers kept at most (the oldest go first). Default 10,000. */
+  cacheSize?: number;
+  /** Reviews under way at most; past it clients get 503. Default 32. */
+  maxReviews?: number;
 }
 
 /** Authentication and namespace scoping by the Kubernetes API. */
@@ -46,6 +50,10 @@ export class KubernetesAuthenticator implements Authenticator {
   #client: KubeClient;
   #log: Logger;
   #cacheMs: number;
+  #cacheSize: number;
+  #maxReviews: number;
+  #reviewing = 0;
+  // In the order answers were stored, so expired ones are at the front.
   #cache = new Map<string, { outcome: Outcome; expires: number }>();
 
   /** Uses `client` (the server's own credentials) for the reviews. */
@@ -53,6 +61,8 @@ export class KubernetesAuthenticator implements Authenticator {
     this.#client = client;
     this.#log = options.log ?? createLogger();
     this.#cacheMs = options.cacheMs ?? 60_000;
+    this.#cacheSize = options.cacheSize ?? 10_000;
+    this.#maxReviews = options.maxReviews ?? 32;
   }
 
   /** Reviews the request's bearer token. */
@@ -68,10 +78,17 @@ export class KubernetesAuthenticator implements Authenticator {
     const now = Date.now();
     const cached = this.#cache.get(key);
     if (cached && cached.expires > now) return cached.outcome;
-    for (const [k, entry] of this.#cache) {
-      if (entry.expires <= now) this.#cache.delete(k);
+    // Every unknown token costs the API server a review, and anyone can
+    // send tokens: reviews under way are bounded, and so is the cache.
+    if (this.#reviewing >= this.#maxReviews) {
+      return {
+        refused:
+          "Too many tokens are being checked at once; try again shortly.",
+        status: 503,
+      };
     }
     let outcome: Outcome;
+    this.#reviewing++;
     try {
       outcome = await this.#review(token);
     } catch (error) {
@@ -84,9 +101,20 @@ export class KubernetesAuthenticator implements Authenticator {
         refused: "The server cannot check tokens right now; try again shortly.",
         status: 503,
       };
+    } finally {
+      this.#reviewing--;
     }
-    this.#cache.set(key, { outcome, expires: now + this.#cacheMs });
+    this.#remember(key, { outcome, expires: now + this.#cacheMs });
     return outcome;
+  }
+
+  #remember(key: string, entry: { outcome: Outcome; expires: number }): void {
+    this.#cache.delete(key);
+    this.#cache.set(key, entry);
+    for (const [k, { expires }] of this.#cache) {
+      if (expires > Date.now() && this.#cache.size <= this.#cacheSize) break;
+      this.#cache.delete(k);
+    }
   }
 
   async #review(token: string): Promise<Outcome> {
