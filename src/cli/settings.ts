@@ -25,10 +25,14 @@
  *
  * @module
  */
+import { FileRefused, readBoundedText } from "../files.ts";
 import * as v from "valibot";
 import { readEnv, UsageError } from "../flags.ts";
 import { NamespaceSchema } from "../protocol/mod.ts";
 import type { TlsOptions } from "./connection.ts";
+
+// The config, a token file or a CA bundle: small files, read in full.
+const MAX_FILE_BYTES = 1024 * 1024;
 
 /** Where the client connects, and as whom. */
 export interface Target {
@@ -115,11 +119,15 @@ export async function loadConfigFile(
   if (!path) return undefined;
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    text = await readBoundedText(path, { maxBytes: MAX_FILE_BYTES });
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return undefined;
     throw new UsageError(
-      `Cannot read ${path}: ${(error as Error).message}; fix its permissions.`,
+      error instanceof FileRefused
+        ? `Cannot read ${path}: ${error.message}; point the config at a regular file.`
+        : `Cannot read ${path}: ${
+          (error as Error).message
+        }; fix its permissions.`,
     );
   }
   const { load } = await import("js-yaml");
@@ -298,7 +306,7 @@ function expandPath(file: string, configFile: string): string {
 async function readCa(file: string, what: string): Promise<string> {
   let text: string;
   try {
-    text = await Deno.readTextFile(file);
+    text = await readBoundedText(file, { maxBytes: MAX_FILE_BYTES });
   } catch (error) {
     throw new UsageError(
       `${what} ${file} cannot be read (${
@@ -321,7 +329,7 @@ async function readToken(
   const full = expandPath(file, where.path);
   let token: string;
   try {
-    token = (await Deno.readTextFile(full)).trim();
+    token = (await readBoundedText(full, { maxBytes: MAX_FILE_BYTES })).trim();
   } catch (error) {
     throw new UsageError(
       `${where.path}: servers.${where.name}.token-file ${full} cannot be read (${

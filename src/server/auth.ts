@@ -8,9 +8,14 @@
  * space-separated list limiting what that user sees (omitted or `*`: all).
  * Blank lines and lines starting with `#` are ignored.
  */
+import { readBoundedText } from "../files.ts";
 import * as v from "valibot";
 import { createLogger, type Logger } from "../log.ts";
 import { NamespaceSchema } from "../protocol/mod.ts";
+
+// Thousands of token lines fit many times over; the file is re-read while
+// serving, so a path that became a FIFO or a device must not stall it.
+const MAX_TOKEN_FILE_BYTES = 1024 * 1024;
 
 /** Who a connection authenticated as and what it may see. */
 export interface Principal {
@@ -147,7 +152,9 @@ export class TokenFileAuthenticator implements Authenticator {
   }
 
   async #reload(): Promise<void> {
-    const text = await Deno.readTextFile(this.#path);
+    const text = await readBoundedText(this.#path, {
+      maxBytes: MAX_TOKEN_FILE_BYTES,
+    });
     if (text === this.#text || text === this.#rejected) return;
     let tokens: Map<string, Principal>;
     try {

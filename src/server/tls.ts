@@ -16,6 +16,7 @@
  *
  * @module
  */
+import { readBoundedText } from "../files.ts";
 import { X509Certificate } from "node:crypto";
 import type { Logger } from "../log.ts";
 
@@ -43,11 +44,17 @@ export interface TlsAddress {
   port: number;
 }
 
+// A certificate chain or a key is a few KiB; a CA bundle by mistake is
+// still well under this.
+const MAX_TLS_FILE_BYTES = 1024 * 1024;
+
 /** Reads both files; throws one line naming the file that cannot be read. */
 export async function readPair(files: TlsFiles): Promise<TlsPair> {
   const read = async (path: string, flag: string) => {
     try {
-      return await Deno.readTextFile(path);
+      // Re-read every few seconds while serving: a path that became a FIFO
+      // or a device must not stall renewals or hold memory.
+      return await readBoundedText(path, { maxBytes: MAX_TLS_FILE_BYTES });
     } catch (error) {
       // Deno's message repeats the path after the reason.
       const reason = (error as Error).message.replace(/ \(os error.*$/, "");

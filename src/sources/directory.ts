@@ -12,7 +12,7 @@
  */
 import { createLogger, type Logger } from "../log.ts";
 import {
-  FileSkipped,
+  FileRefused,
   findManifestFiles,
   type FoundFile,
   readManifestFile,
@@ -184,7 +184,7 @@ export class DirectorySource {
     try {
       bytes = await readManifestFile(path);
     } catch (error) {
-      const reason = error instanceof FileSkipped
+      const reason = error instanceof FileRefused
         ? error.message
         : `it cannot be read: ${(error as Error).message}`;
       this.#log.warn("Skipped a manifest file", { path, reason });

@@ -13,12 +13,7 @@
  * @module
  */
 import type { Inbound } from "./frame_reader.ts";
-import {
-  CLOSE_CODE,
-  encodeClose,
-  encodeFrame,
-  OPCODE,
-} from "./frames.ts";
+import { CLOSE_CODE, encodeClose, encodeFrame, OPCODE } from "./frames.ts";
 import type { Offer, Priority } from "./send_queue.ts";
 import {
   CAUSE_OF_VIOLATION,
