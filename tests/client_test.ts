@@ -658,8 +658,16 @@ Deno.test("the client path (get, watch, version) never loads the server, the hub
   visit(cli);
   visit(version);
   const loaded = [...reached];
-  for (const module of ["connection", "follower", "get", "watch", "settings"]) {
+  for (const module of ["follow", "get", "watch", "settings"]) {
     assert.ok(loaded.some((s) => s.endsWith(`src/cli/${module}.ts`)), module);
+  }
+  // The protocol is spoken by the client library; its TLS dialer (and the
+  // ws package) only when TLS options are given.
+  for (const module of ["connection", "follow", "client"]) {
+    assert.ok(
+      loaded.some((s) => s.endsWith(`src/client/${module}.ts`)),
+      module,
+    );
   }
   for (
     const forbidden of [
@@ -669,6 +677,8 @@ Deno.test("the client path (get, watch, version) never loads the server, the hub
       /src\/sources\//,
       /client-node/,
       /js-yaml/,
+      /src\/client\/tls\.ts/,
+      /npm:\/?ws@/,
     ]
   ) {
     assert.deepEqual(
@@ -693,13 +703,13 @@ Deno.test({
     }, (req) => {
       const { socket, response } = Deno.upgradeWebSocket(req);
       socket.onmessage = (e) => {
-        const { requestId } = JSON.parse(e.data);
+        const { requestId, type } = JSON.parse(e.data);
         const timestamp = new Date().toISOString();
         socket.send(JSON.stringify({
           type: "response",
           topic: "personas",
           requestId,
-          payload: {
+          payload: type === "request" ? { personas: [] } : {
             status: "subscribed",
             topic: "personas",
             epoch: "e",

@@ -19,6 +19,7 @@ const FORBIDDEN: Record<string, string[]> = {
     "cli",
     "transport",
     "dashboard",
+    "client",
   ],
   transport: [
     "protocol",
@@ -32,6 +33,17 @@ const FORBIDDEN: Record<string, string[]> = {
   hub: ["server", "sources", "kube", "cli", "dashboard"],
   sources: ["hub", "server", "cli", "transport", "dashboard"],
   kube: ["hub", "server", "sources", "cli", "transport", "dashboard"],
+  // The one protocol client: runs in browsers and Node too, so it shares
+  // only the protocol (and the top-level retry.ts).
+  client: [
+    "hub",
+    "server",
+    "sources",
+    "kube",
+    "cli",
+    "transport",
+    "dashboard",
+  ],
   cli: ["hub", "server", "sources", "kube", "dashboard"],
   server: ["cli", "dashboard"],
   // The page shares only the protocol (tests/dashboard_build_test.ts also

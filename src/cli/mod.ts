@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { ConnectionError, DorguError } from "../client/mod.ts";
 import { ClientError } from "./errors.ts";
 import { runGet } from "./get.ts";
 import { clientHelp, parseClientArgs } from "./options.ts";
@@ -35,6 +36,11 @@ export async function runClient(
     if (error instanceof ClientError) {
       console.error(`dorgu-ws: ${error.message}`);
       return error.exitCode;
+    }
+    if (error instanceof DorguError) {
+      console.error(`dorgu-ws: ${error.message}`);
+      // A URL that is not one is a usage error.
+      return error instanceof ConnectionError && error.kind === "url" ? 2 : 1;
     }
     throw error;
   } finally {

@@ -29,7 +29,7 @@ import { FileRefused, readBoundedText } from "../files.ts";
 import * as v from "valibot";
 import { readEnv, UsageError } from "../flags.ts";
 import { NamespaceSchema } from "../protocol/mod.ts";
-import type { TlsOptions } from "./connection.ts";
+import type { TlsOptions } from "../client/mod.ts";
 
 // The config, a token file or a CA bundle: small files, read in full.
 const MAX_FILE_BYTES = 1024 * 1024;

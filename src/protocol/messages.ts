@@ -4,6 +4,7 @@
  * optional, so a client written against the seed keeps working.
  */
 import * as v from "valibot";
+import type { Position } from "./shapes.ts";
 import { TOPICS } from "./topics.ts";
 
 /** Every error code an `error` message can carry. */
@@ -18,9 +19,6 @@ export const ERROR_CODES = [
   "rate_limited",
   "internal",
 ] as const;
-
-/** One of {@link ERROR_CODES}. */
-export type ErrorCode = typeof ERROR_CODES[number];
 
 /** Message types a client may send. */
 export const CLIENT_MESSAGE_TYPES = [
@@ -61,8 +59,6 @@ export const PositionSchema = v.object({
     v.minValue(0, "An offset is zero or more."),
   ),
 });
-/** A stream position: the epoch of a server process and an offset in it. */
-export type Position = v.InferOutput<typeof PositionSchema>;
 
 /** Payload of `subscribe`: optional filters and a position to resume from. */
 export const SubscribePayloadSchema = v.object({
@@ -164,8 +160,6 @@ export const EventMessageSchema = v.object({
   timestamp: TimestampSchema,
   offset: v.number(),
 });
-/** Server -> client `event`. */
-export type EventMessage = v.InferOutput<typeof EventMessageSchema>;
 
 /** Server -> client `response`. */
 export const ResponseMessageSchema = v.object({
@@ -177,16 +171,12 @@ export const ResponseMessageSchema = v.object({
   epoch: v.string(),
   offset: v.number(),
 });
-/** Server -> client `response`. */
-export type ResponseMessage = v.InferOutput<typeof ResponseMessageSchema>;
 
 /** The payload of an `error` message. */
 export const ErrorPayloadSchema = v.object({
   code: v.picklist(ERROR_CODES),
   message: v.string(),
 });
-/** The payload of an `error` message. */
-export type ErrorPayload = v.InferOutput<typeof ErrorPayloadSchema>;
 
 /** Server -> client `error`. */
 export const ErrorMessageSchema = v.object({
@@ -196,8 +186,6 @@ export const ErrorMessageSchema = v.object({
   payload: ErrorPayloadSchema,
   timestamp: TimestampSchema,
 });
-/** Server -> client `error`. */
-export type ErrorMessage = v.InferOutput<typeof ErrorMessageSchema>;
 
 /** Anything the server sends. */
 export const ServerMessageSchema = v.variant("type", [
@@ -205,8 +193,6 @@ export const ServerMessageSchema = v.variant("type", [
   ResponseMessageSchema,
   ErrorMessageSchema,
 ]);
-/** Anything the server sends. */
-export type ServerMessage = v.InferOutput<typeof ServerMessageSchema>;
 
 /** Payload of the `response` to `subscribe`. */
 export const SubscribedPayloadSchema = v.object({
@@ -217,8 +203,6 @@ export const SubscribedPayloadSchema = v.object({
   recovered: v.optional(v.boolean()),
   replayed: v.optional(v.number()),
 });
-/** Payload of the `response` to `subscribe`. */
-export type SubscribedPayload = v.InferOutput<typeof SubscribedPayloadSchema>;
 
 /** The current time as RFC 3339 in UTC, the form every server message uses. */
 export function timestamp(date: Date = new Date()): string {

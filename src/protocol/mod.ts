@@ -5,6 +5,7 @@
  * @module
  */
 export * from "./topics.ts";
+export * from "./shapes.ts";
 export * from "./messages.ts";
 export * from "./payloads.ts";
 export * from "./parse.ts";

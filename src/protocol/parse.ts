@@ -8,13 +8,13 @@ import {
   ClientEnvelopeSchema,
   type ClientMessage,
   ClusterQuerySchema,
-  type ErrorPayload,
   EventsQuerySchema,
   NamespacedQuerySchema,
   type Query,
   SubscribePayloadSchema,
 } from "./messages.ts";
-import { isTopic, type Topic, TOPICS } from "./topics.ts";
+import type { ErrorPayload, Topic } from "./shapes.ts";
+import { isTopic, TOPICS } from "./topics.ts";
 
 /** The outcome of {@link parseClientMessage}. */
 export type ParseResult =

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { ResponseMessage } from "./messages.ts";
+import type { ResponseMessage } from "./shapes.ts";
 
 /** One call waiting for its reply, with what its caller attached. */
 export interface PendingCall<T> {

@@ -5,7 +5,8 @@
  * from the contract, in the same words.
  */
 import * as v from "valibot";
-import { type ServerMessage, ServerMessageSchema } from "./messages.ts";
+import { ServerMessageSchema } from "./messages.ts";
+import type { ServerMessage, Topic } from "./shapes.ts";
 import { describeIssues } from "./parse.ts";
 import {
   ClusterEventSchema,
@@ -13,7 +14,6 @@ import {
   EventsTopicPayloadSchema,
   PersonaEventSchema,
 } from "./payloads.ts";
-import type { Topic } from "./topics.ts";
 
 const EVENT_PAYLOADS: Record<Topic, v.GenericSchema> = {
   personas: PersonaEventSchema,

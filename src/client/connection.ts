@@ -1,0 +1,322 @@
+/**
+ * One open connection to a dorgu-ws server: typed requests, each with a
+ * `requestId` and a deadline, subscriptions, and events. Every message the
+ * server sends is checked against the protocol's schemas (and an answer's
+ * payload against its topic's), so a server that drifts from the contract
+ * is a clear error, not a misreading.
+ *
+ * @module
+ */
+import * as v from "valibot";
+import {
+  describeIssues,
+  type EventMessage,
+  PendingCalls,
+  type Position,
+  readServerMessage,
+  type ResponseMessage,
+  type ServerMessage,
+  type SubscribedPayload,
+  SubscribedPayloadSchema,
+  timestamp,
+  type Topic,
+} from "../protocol/mod.ts";
+import type { Channel, Dialer } from "./channel.ts";
+import {
+  ConnectionError,
+  DorguError,
+  ProtocolError,
+  ServerError,
+} from "./errors.ts";
+import { closeMeaning } from "./close_codes.ts";
+import type { explainConnectFailure } from "./failures.ts";
+import {
+  LISTING_SCHEMAS,
+  type QueryOf,
+  type TopicEvent,
+  type TopicResponse,
+} from "./topics.ts";
+
+/** Options for {@link Connection.open}. */
+export interface OpenOptions {
+  /** The server's URL, for messages. */
+  url: string;
+  /** How long to wait for the connection and for each reply, in ms. */
+  timeoutMs: number;
+  /** Whether a token was sent (a 401 then means it was refused). */
+  sentToken?: boolean;
+  /**
+   * Called with every text message received, before it is parsed. A throw
+   * ends the connection with that error: a check that cannot be skipped.
+   */
+  onFrame?: (text: string) => void;
+  /** Gives up waiting when it aborts. */
+  signal?: AbortSignal;
+  /** Prefix of the requestIds this connection makes; default `dorgu-ws-`. */
+  requestIdPrefix?: string;
+  /**
+   * Turns the runtime's words for a failed connection into advice;
+   * {@link explainConnectFailure} where given (a browser is told nothing of
+   * why, so the page leaves it out), else the runtime's words as they are.
+   */
+  explain?: typeof explainConnectFailure;
+}
+
+/** How a connection ended. */
+export interface Closed {
+  /** The close code (1006: it dropped without a close frame). */
+  code: number;
+  /** Why, in words. */
+  reason: string;
+  /** Whether reconnecting can help. */
+  retry: boolean;
+  /** The error that ended it, when this client ended it. */
+  error?: DorguError;
+}
+
+/** Filters and a resume position for {@link Connection.subscribe}. */
+export interface SubscribeOptions {
+  /** Only events in this namespace. */
+  namespace?: string;
+  /** Only events about an object of this name. */
+  name?: string;
+  /** Resume after this position. */
+  since?: Position;
+}
+
+/** The answer to `subscribe`, its payload typed. */
+export interface SubscribedResponse extends ResponseMessage {
+  /** Where the stream stands and what was replayed. */
+  payload: SubscribedPayload;
+}
+
+/** An open connection; see the module doc. */
+export class Connection {
+  /** Called for every event, its payload checked. */
+  onEvent: (message: TopicEvent) => void = () => {};
+  /** Called for every message (events, replies, errors), after checks. */
+  onMessage: (message: ServerMessage) => void = () => {};
+  /** Resolves when the connection ends, however it ends. */
+  readonly closed: Promise<Closed>;
+  readonly #channel: Channel;
+  readonly #options: OpenOptions;
+  readonly #pending: PendingCalls<v.GenericSchema | undefined>;
+  #error: DorguError | undefined;
+  #ended = false;
+
+  private constructor(channel: Channel, options: OpenOptions) {
+    this.#channel = channel;
+    this.#options = options;
+    this.#pending = new PendingCalls({
+      prefix: options.requestIdPrefix ?? "dorgu-ws-",
+      timeoutMs: options.timeoutMs,
+    });
+    this.closed = new Promise((resolve) => {
+      channel.listen({
+        message: (text) => this.#receive(text),
+        close: (code, reason) => resolve(this.#end(code, reason)),
+      });
+    });
+  }
+
+  /**
+   * Opens a connection through `dial`. Rejects with a
+   * {@link ConnectionError} that says what to do.
+   */
+  static async open(dial: Dialer, options: OpenOptions): Promise<Connection> {
+    const { url, timeoutMs } = options;
+    const giveUp = new AbortController();
+    const timer = setTimeout(() => giveUp.abort(), timeoutMs);
+    const stop = () => giveUp.abort(options.signal?.reason);
+    options.signal?.addEventListener("abort", stop, { once: true });
+    try {
+      return new Connection(await dial(giveUp.signal), options);
+    } catch (error) {
+      if (error instanceof DorguError) throw error;
+      if (options.signal?.aborted) {
+        throw new ConnectionError("Stopped.", { kind: "closed", retry: false });
+      }
+      if (giveUp.signal.aborted) {
+        throw new ConnectionError(
+          `No answer from ${url} within ${timeoutMs / 1000} s.`,
+          { kind: "timeout", retry: true, cause: error },
+        );
+      }
+      const detail = (error as Error).message ?? "";
+      if (options.explain) {
+        throw options.explain(url, detail, {
+          sentToken: options.sentToken ?? false,
+          cause: error,
+        });
+      }
+      throw new ConnectionError(`Cannot connect to ${url}: ${detail}.`, {
+        kind: "other",
+        retry: true,
+        cause: error,
+      });
+    } finally {
+      clearTimeout(timer);
+      options.signal?.removeEventListener("abort", stop);
+    }
+  }
+
+  /** Asks for topic `T`'s current state; the answer's payload is checked. */
+  request<T extends Topic>(
+    topic: T,
+    query: QueryOf<T> = {},
+  ): Promise<TopicResponse<T>> {
+    return this.#call(
+      "request",
+      topic,
+      query,
+      LISTING_SCHEMAS[topic],
+    ) as Promise<
+      TopicResponse<T>
+    >;
+  }
+
+  /** Subscribes to `topic` (again: replaces its filter). */
+  subscribe(
+    topic: Topic,
+    options: SubscribeOptions = {},
+  ): Promise<SubscribedResponse> {
+    return this.#call(
+      "subscribe",
+      topic,
+      options,
+      SubscribedPayloadSchema,
+    ) as Promise<
+      SubscribedResponse
+    >;
+  }
+
+  /** Ends the subscription to `topic`; idempotent. */
+  unsubscribe(topic: Topic): Promise<ResponseMessage> {
+    return this.call("unsubscribe", topic);
+  }
+
+  /**
+   * Sends `type` on `topic` with a fresh requestId; resolves with the
+   * `response`, rejects with
+   * {@link ServerError} on an `error` reply and with
+   * {@link ConnectionError} when no reply comes in time (which also
+   * closes the connection: a server that does not answer is not kept).
+   */
+  call(
+    type: "subscribe" | "unsubscribe" | "request",
+    topic: Topic,
+    payload?: unknown,
+  ): Promise<ResponseMessage> {
+    return this.#call(type, topic, payload, undefined);
+  }
+
+  #call(
+    type: "subscribe" | "unsubscribe" | "request",
+    topic: Topic,
+    payload: unknown,
+    schema: v.GenericSchema | undefined,
+  ): Promise<ResponseMessage> {
+    const { url, timeoutMs } = this.#options;
+    const { requestId, reply } = this.#pending.start(schema, () => {
+      this.close();
+      return new ConnectionError(
+        `No reply from ${url} to ${type} ${topic} within ${
+          timeoutMs / 1000
+        } s.`,
+        { kind: "timeout", retry: true },
+      );
+    });
+    try {
+      this.#channel.send(JSON.stringify({
+        type,
+        topic,
+        requestId,
+        payload,
+        timestamp: timestamp(),
+      }));
+    } catch (error) {
+      this.#pending.take(requestId)?.reject(
+        new ConnectionError(
+          `Cannot send to ${url}: ${(error as Error).message}.`,
+          {
+            kind: "closed",
+            retry: true,
+            cause: error,
+          },
+        ),
+      );
+    }
+    return reply;
+  }
+
+  /** Sends one text message as it is (it gets no requestId). */
+  send(text: string): void {
+    this.#channel.send(text);
+  }
+
+  /** Closes the connection. */
+  close(code = 1000, reason = ""): void {
+    if (!this.#ended) this.#channel.close(code, reason);
+  }
+
+  #receive(text: string): void {
+    if (this.#error) return;
+    try {
+      this.#options.onFrame?.(text);
+    } catch (error) {
+      this.#fail(new ProtocolError((error as Error).message));
+      return;
+    }
+    const read = readServerMessage(text);
+    if (!read.ok) return this.#fail(new ProtocolError(read.reason));
+    const message = read.message;
+    this.onMessage(message);
+    if (message.type === "event") {
+      this.onEvent(message as TopicEvent);
+      return;
+    }
+    const waiting = this.#pending.take(message.requestId);
+    if (!waiting) return;
+    if (message.type === "error") {
+      waiting.reject(new ServerError(message.payload));
+      return;
+    }
+    const checked = waiting.extra &&
+      v.safeParse(waiting.extra, message.payload);
+    if (checked && !checked.success) {
+      const error = new ProtocolError(
+        describeIssues(checked.issues, "payload"),
+      );
+      waiting.reject(error);
+      return this.#fail(error);
+    }
+    waiting.resolve(message);
+  }
+
+  // A message that breaks the contract ends the connection with the
+  // reason, rather than being used half-understood.
+  #fail(error: DorguError): void {
+    this.#error ??= error;
+    this.#pending.rejectAll(error);
+    this.close();
+  }
+
+  #end(code: number, reason: string): Closed {
+    this.#ended = true;
+    const meaning = closeMeaning(code, reason);
+    const error = this.#error;
+    this.#pending.rejectAll(
+      error ??
+        new ConnectionError(
+          `The connection to ${this.#options.url} closed: ${meaning.reason}.`,
+          { kind: "closed", retry: meaning.retry },
+        ),
+    );
+    return error
+      ? { code, reason: error.message, retry: false, error }
+      : { code, reason: meaning.reason, retry: meaning.retry };
+  }
+}
+
+/** An event message, typed by its topic. */
+export type { EventMessage };

@@ -1,0 +1,414 @@
+/**
+ * Following topics across connections, the list-then-watch way: list each
+ * topic (unless only changes are wanted), subscribe from the listing's
+ * position, and after a lost connection reconnect with the shared backoff
+ * and resume with `since`. When the server cannot replay what was missed
+ * (it restarted, or the events left its history), or an unfiltered
+ * stream's offset jumps (this client fell behind), the topic is listed
+ * again and the handler is told why. An event at or before the position
+ * already handed on is skipped: nothing is handed on twice.
+ *
+ * One follower's life is one state machine: `connecting`, `live`,
+ * `reconnecting`, then `stopped` or `failed`.
+ *
+ * @module
+ */
+import type { Position, Topic } from "../protocol/mod.ts";
+import { Backoff, type BackoffOptions, delay } from "../retry.ts";
+import type { Dialer } from "./channel.ts";
+import { type Closed, Connection, type OpenOptions } from "./connection.ts";
+import { ConnectionError, DorguError, ServerError } from "./errors.ts";
+import type { QueryOf, TopicEvent, TopicResponse } from "./topics.ts";
+
+/** One topic to follow. */
+export interface FollowTopic {
+  /** The topic. */
+  topic: Topic;
+  /** Filters the server applies, to the listing and to the events. */
+  filter?: { namespace?: string; name?: string };
+  /** Extra fields of the listing request, e.g. `{limit: 10000}` for events. */
+  listing?: Record<string, unknown>;
+  /** Changes only: no listing before the first subscription. */
+  changesOnly?: boolean;
+}
+
+/**
+ * Why a topic was listed: the first time (`start`); the server restarted
+ * (`restart`) or the missed events left its history (`history`), after a
+ * reconnect; changes came faster than the first listing (`changed`); or
+ * an offset jumped because this client fell behind (`gap`).
+ */
+export type ListCause = "start" | "restart" | "history" | "changed" | "gap";
+
+/** A topic's current state, as the server listed it. */
+export interface Listed {
+  /** The topic. */
+  topic: Topic;
+  /** The answer; null when there is nothing to list (no ClusterPersona). */
+  response: TopicResponse | null;
+  /** Why it was listed. */
+  cause: ListCause;
+  /** With `gap`: how many events were missed. */
+  missed?: number;
+}
+
+/** How one topic caught up after a reconnect. */
+export interface TopicRecovery {
+  /** The topic. */
+  topic: Topic;
+  /** Replayed from the server's history, or listed again. */
+  how: "resumed" | "re-listed";
+  /** Events replayed. */
+  replayed: number;
+  /** Why it was listed again. */
+  cause?: ListCause;
+}
+
+/** How the topics caught up after a reconnect. */
+export interface Recovery {
+  /** Per topic. */
+  topics: TopicRecovery[];
+  /** Whether the server restarted (its epoch changed). */
+  restarted: boolean;
+}
+
+/** The follower's state. */
+export type FollowState =
+  | { state: "connecting" }
+  | { state: "live" }
+  | {
+    state: "reconnecting";
+    /** `lost`: a live connection ended; `failed`: connecting failed. */
+    after: "lost" | "failed";
+    /** Why, in words. */
+    reason: string;
+    /** How long until the next attempt, ms. */
+    waitMs: number;
+  }
+  | { state: "stopped" }
+  | { state: "failed"; error: unknown };
+
+/** What the follower hands on. Handlers may be async: they run in order. */
+export interface FollowHandlers {
+  /** A topic's current state (for `events`: its history). */
+  listed?(listed: Listed): unknown;
+  /** One change after the listing. */
+  event?(message: TopicEvent): unknown;
+  /** The state changed. */
+  state?(state: FollowState): void;
+  /** A reconnect caught up (not called for the first connection). */
+  recovered?(recovery: Recovery): void;
+}
+
+/** Options for {@link Follower}. */
+export interface FollowOptions {
+  /** Opens a channel to the server. */
+  dial: Dialer;
+  /** The server's URL, for messages. */
+  url: string;
+  /** The topics. */
+  topics: FollowTopic[];
+  /** Connect and reply deadline, ms; default 10 s. */
+  timeoutMs?: number;
+  /** Whether the dialer sends a token (a 401 then means it was refused). */
+  sentToken?: boolean;
+  /** Called with every text message received, before it is parsed. */
+  onFrame?: (text: string) => void;
+  /**
+   * Called before each attempt to connect, without a deadline (to ask a
+   * user for a token, say); a {@link DorguError} it throws with `retry`
+   * is waited out like a failed connection.
+   */
+  prepare?: () => Promise<void>;
+  /** Keep trying when the very first connection fails; default false. */
+  retryFirstConnect?: boolean;
+  /** The backoff between attempts; default 0.5 s doubling to 10 s. */
+  backoff?: BackoffOptions;
+  /** Stops the follower when it aborts. */
+  signal?: AbortSignal;
+  /** Prefix of the requestIds; default `dorgu-ws-`. */
+  requestIdPrefix?: string;
+  /** Turns a runtime's words for a failed connection into advice. */
+  explain?: OpenOptions["explain"];
+}
+
+interface TopicState {
+  follow: FollowTopic;
+  position?: Position;
+  /** Events held while a listing or subscription is in flight. */
+  held?: TopicEvent[];
+}
+
+/** Topics followed across reconnects; see the module doc. */
+export class Follower {
+  readonly #options: FollowOptions;
+  readonly #handlers: FollowHandlers;
+  readonly #backoff: Backoff;
+  readonly #topics: Map<Topic, TopicState>;
+  readonly #stopped = new AbortController();
+  #connection: Connection | undefined;
+  #live = false;
+  #output: Promise<void> = Promise.resolve();
+  #failure: { error: unknown } | undefined;
+
+  /** Creates a follower; nothing happens until {@link Follower.run}. */
+  constructor(options: FollowOptions, handlers: FollowHandlers) {
+    this.#options = options;
+    this.#handlers = handlers;
+    this.#backoff = new Backoff(
+      options.backoff ?? { initialMs: 500, maxMs: 10_000 },
+    );
+    this.#topics = new Map(
+      options.topics.map((follow) => [follow.topic, { follow }]),
+    );
+  }
+
+  /**
+   * Follows until {@link Follower.stop} or the signal. Rejects when the
+   * first connection fails (unless `retryFirstConnect`), when a failure
+   * cannot pass by retrying (a refused token, an `error` reply other than
+   * `not_ready` or `rate_limited`, a server breaking the protocol), or
+   * when a handler throws.
+   */
+  async run(): Promise<void> {
+    const stop = () => this.stop();
+    this.#options.signal?.addEventListener("abort", stop, { once: true });
+    if (this.#options.signal?.aborted) this.stop();
+    try {
+      while (!this.#stopped.signal.aborted) await this.#round();
+      await this.#output;
+      if (this.#failure) throw this.#failure.error;
+      this.#setState({ state: "stopped" });
+    } catch (error) {
+      this.#setState({ state: "failed", error });
+      throw error;
+    } finally {
+      this.#options.signal?.removeEventListener("abort", stop);
+      this.#connection?.close();
+    }
+  }
+
+  /** Stops following: closes the connection; {@link Follower.run} returns. */
+  stop(): void {
+    this.#stopped.abort();
+    this.#connection?.close();
+  }
+
+  /** The connection in use, while there is one. */
+  get connection(): Connection | undefined {
+    return this.#connection;
+  }
+
+  /** Sends a `request` on the current connection. */
+  request<T extends Topic>(
+    topic: T,
+    query?: QueryOf<T>,
+  ): Promise<TopicResponse<T>> {
+    if (!this.#connection) {
+      return Promise.reject(
+        new ConnectionError("Not connected.", { kind: "closed", retry: true }),
+      );
+    }
+    return this.#connection.request(topic, query);
+  }
+
+  // One connection's life: connect, catch up, stay live until it ends,
+  // then wait before the next.
+  async #round(): Promise<void> {
+    this.#setState({ state: "connecting" });
+    let connection: Connection;
+    try {
+      await this.#options.prepare?.();
+      connection = await this.#open();
+    } catch (error) {
+      if (this.#stopped.signal.aborted) return;
+      this.#giveUpUnless(error);
+      await this.#wait("failed", (error as Error).message);
+      return;
+    }
+    this.#connection = connection;
+    const ended = await this.#follow(connection);
+    this.#connection = undefined;
+    await this.#output;
+    if (this.#failure) throw this.#failure.error;
+    if (this.#stopped.signal.aborted) return;
+    if (ended.error) throw ended.error;
+    if (!ended.retry) {
+      throw new ConnectionError(
+        `The connection to ${this.#options.url} closed: ${ended.reason}.`,
+        { kind: "closed", retry: false },
+      );
+    }
+    await this.#wait("lost", ended.reason);
+  }
+
+  #open(): Promise<Connection> {
+    const options = this.#options;
+    return Connection.open(options.dial, {
+      url: options.url,
+      timeoutMs: options.timeoutMs ?? 10_000,
+      sentToken: options.sentToken,
+      onFrame: options.onFrame,
+      signal: this.#stopped.signal,
+      requestIdPrefix: options.requestIdPrefix,
+      explain: options.explain,
+    });
+  }
+
+  // Throws `error` unless waiting and trying again can help.
+  #giveUpUnless(error: unknown): void {
+    const retry = error instanceof DorguError && error.retry;
+    if (!retry || (!this.#live && !this.#options.retryFirstConnect)) {
+      throw error;
+    }
+  }
+
+  // Catches up on `connection`, then waits for it to end.
+  async #follow(connection: Connection): Promise<Closed> {
+    connection.onEvent = (message) => this.#receive(message, connection);
+    try {
+      await this.#attach(connection);
+      this.#backoff.reset();
+      this.#live = true;
+      this.#setState({ state: "live" });
+    } catch (error) {
+      connection.close();
+      const closed = await connection.closed;
+      if (this.#stopped.signal.aborted || this.#failure) return closed;
+      this.#giveUpUnless(error);
+      return { code: 1000, reason: (error as Error).message, retry: true };
+    }
+    return await connection.closed;
+  }
+
+  async #wait(after: "lost" | "failed", reason: string): Promise<void> {
+    const waitMs = this.#backoff.next();
+    this.#setState({ state: "reconnecting", after, reason, waitMs });
+    await delay(waitMs, this.#stopped.signal);
+  }
+
+  // Catches every topic up, then says how, after a reconnect.
+  async #attach(connection: Connection): Promise<void> {
+    const resuming = [...this.#topics.values()].some((t) => t.position);
+    const outcomes = await Promise.all(
+      [...this.#topics.values()].map((t) => this.#attachTopic(connection, t)),
+    );
+    if (!resuming) return;
+    this.#handlers.recovered?.({
+      topics: outcomes,
+      restarted: outcomes.some((o) => o.cause === "restart"),
+    });
+  }
+
+  async #attachTopic(
+    connection: Connection,
+    state: TopicState,
+  ): Promise<TopicRecovery> {
+    const { topic, filter, changesOnly } = state.follow;
+    const first = state.position === undefined;
+    if (first && !changesOnly) await this.#list(connection, state, "start");
+    const since = state.position;
+    state.held ??= [];
+    let subscribed;
+    try {
+      subscribed = (await connection.subscribe(topic, { ...filter, since }))
+        .payload;
+    } catch (error) {
+      state.held = undefined;
+      throw error;
+    }
+    if (since && subscribed.recovered) {
+      this.#release(state, connection);
+      return { topic, how: "resumed", replayed: subscribed.replayed ?? 0 };
+    }
+    state.position = { epoch: subscribed.epoch, offset: subscribed.offset };
+    if (!since) {
+      this.#release(state, connection);
+      return { topic, how: "resumed", replayed: 0 };
+    }
+    const cause = first
+      ? "changed"
+      : since.epoch !== subscribed.epoch
+      ? "restart"
+      : "history";
+    await this.#list(connection, state, cause);
+    return { topic, how: "re-listed", replayed: 0, cause };
+  }
+
+  // Lists a topic and hands the listing on; events arriving meanwhile are
+  // held, then handed on if the listing does not already cover them.
+  async #list(
+    connection: Connection,
+    state: TopicState,
+    cause: ListCause,
+    missed?: number,
+  ): Promise<void> {
+    const { topic, filter, listing } = state.follow;
+    state.held ??= [];
+    let listed: TopicResponse | null = null;
+    try {
+      listed = await connection.request(topic, { ...filter, ...listing });
+    } catch (error) {
+      // No ClusterPersona yet: nothing to list; what comes is followed.
+      if (!(error instanceof ServerError && error.code === "not_found")) {
+        state.held = undefined;
+        throw error;
+      }
+    }
+    if (listed) state.position = { epoch: listed.epoch, offset: listed.offset };
+    const shown: Listed = { topic, response: listed, cause, missed };
+    this.#emit(() => this.#handlers.listed?.(shown));
+    this.#release(state, connection);
+  }
+
+  #release(state: TopicState, connection: Connection): void {
+    const held = state.held ?? [];
+    state.held = undefined;
+    for (const message of held) this.#receive(message, connection);
+  }
+
+  #receive(message: TopicEvent, connection: Connection): void {
+    const state = this.#topics.get(message.topic);
+    if (!state) return;
+    if (state.held) {
+      state.held.push(message);
+      return;
+    }
+    const position = state.position;
+    if (position && message.offset <= position.offset) return;
+    // Offsets count every event on the topic, so only an unfiltered
+    // stream can tell a jump from events filtered out.
+    const { namespace, name } = state.follow.filter ?? {};
+    const filtered = namespace !== undefined || name !== undefined;
+    if (position && !filtered && message.offset > position.offset + 1) {
+      const missed = message.offset - position.offset - 1;
+      state.held = [message];
+      this.#list(connection, state, "gap", missed).catch((error) =>
+        error instanceof ServerError && !error.retry
+          ? this.#fail(error)
+          : connection.close()
+      );
+      return;
+    }
+    state.position = {
+      epoch: position?.epoch ?? "",
+      offset: message.offset,
+    };
+    this.#emit(() => this.#handlers.event?.(message));
+  }
+
+  #emit(handOn: () => unknown): void {
+    this.#output = this.#output.then(async () => {
+      if (!this.#failure) await handOn();
+    }).catch((error) => this.#fail(error));
+  }
+
+  #fail(error: unknown): void {
+    this.#failure ??= { error };
+    this.#connection?.close();
+  }
+
+  #setState(state: FollowState): void {
+    this.#handlers.state?.(state);
+  }
+}
