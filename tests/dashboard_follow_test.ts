@@ -11,7 +11,6 @@ import {
   Follower,
   type Recovery,
 } from "../src/dashboard/follow.ts";
-import { Link } from "../src/dashboard/link.ts";
 import { Model } from "../src/dashboard/model.ts";
 import {
   copyExamples,
@@ -79,7 +78,6 @@ function follow(httpPort: number, proxyPort: number) {
   const recoveries: Recovery[] = [];
   const follower = new Follower(model, {
     url: `ws://127.0.0.1:${proxyPort}/ws`,
-    open: (url, token) => Link.open(url, { token, timeoutMs: 5000 }),
     checkAuth: async (): Promise<AuthAnswer> => {
       try {
         const response = await fetch(`http://127.0.0.1:${httpPort}/ui/auth`);

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { Topic } from "../protocol/mod.ts";
+import type { Topic } from "../protocol/shapes.ts";
 import type { BackoffOptions } from "../retry.ts";
 import type { Dialer } from "./channel.ts";
 import { Connection } from "./connection.ts";
@@ -16,7 +16,6 @@ import { explainConnectFailure } from "./failures.ts";
 import {
   Follower,
   type FollowHandlers,
-  type FollowOptions,
   type FollowTopic,
   type ListCause,
 } from "./follow.ts";
@@ -58,7 +57,7 @@ export interface FollowExtras {
   retryFirstConnect?: boolean;
   /** Stops following when it aborts. */
   signal?: AbortSignal;
-  /** Called before each attempt to connect; see {@link FollowOptions}. */
+  /** Called before each attempt to connect, without a deadline. */
   prepare?: () => Promise<void>;
 }
 

@@ -20,34 +20,27 @@ export interface CloseMeaning {
  * (1007) would only happen again.
  */
 export function closeMeaning(code: number, reason = ""): CloseMeaning {
-  const said = reason ? `: ${reason}` : "";
-  switch (code) {
-    case 1000:
-      return { reason: `closed (1000${said})`, retry: true };
-    case 1001:
-      return { reason: "the server is going away (1001)", retry: true };
-    case 1002:
-      return { reason: `a protocol error (1002${said})`, retry: false };
-    case 1006:
-      return { reason: "the connection dropped (1006)", retry: true };
-    case 1007:
-      return { reason: `invalid data (1007${said})`, retry: false };
-    case 1008:
-      return { reason: `the server closed it (1008${said})`, retry: true };
-    case 1009:
-      return { reason: "a message was too big (1009)", retry: false };
-    case 1011:
-      return { reason: `a server error (1011${said})`, retry: true };
-    case 1012:
-    case 1013:
-      return {
-        reason: `the server asks to retry later (${code})`,
-        retry: true,
-      };
-    default:
-      return {
-        reason: reason ? `${reason} (${code})` : `code ${code}`,
-        retry: true,
-      };
+  const known = MEANINGS[code];
+  if (!known) {
+    return { reason: reason ? `${reason} (${code})` : `code ${code}`, retry: true };
   }
+  const said = reason && known[1] ? `: ${reason}` : "";
+  return { reason: `${known[0]} (${code}${said})`, retry: !FINAL.has(code) };
 }
+
+// Each code's words, and whether the server's reason is worth adding.
+const MEANINGS: Record<number, [string, boolean]> = {
+  1000: ["closed", true],
+  1001: ["the server is going away", false],
+  1002: ["a protocol error", true],
+  1006: ["the connection dropped", false],
+  1007: ["invalid data", true],
+  1008: ["the server closed it", true],
+  1009: ["a message was too big", false],
+  1011: ["a server error", true],
+  1012: ["the server is restarting", false],
+  1013: ["the server asks to retry later", false],
+};
+
+// Codes that would only come again.
+const FINAL = new Set([1002, 1007, 1009]);

@@ -8,19 +8,20 @@
  * @module
  */
 import * as v from "valibot";
-import {
-  describeIssues,
-  type EventMessage,
-  PendingCalls,
-  type Position,
-  readServerMessage,
-  type ResponseMessage,
-  type ServerMessage,
-  type SubscribedPayload,
-  SubscribedPayloadSchema,
-  timestamp,
-  type Topic,
-} from "../protocol/mod.ts";
+// Single protocol files, not its mod.ts: the page's bundle then carries
+// none of what only the server needs (the client messages' schemas).
+import { describeIssues } from "../protocol/issues.ts";
+import { SubscribedPayloadSchema, timestamp } from "../protocol/messages.ts";
+import { PendingCalls } from "../protocol/pending_calls.ts";
+import { readServerMessage } from "../protocol/receive.ts";
+import type {
+  EventMessage,
+  Position,
+  ResponseMessage,
+  ServerMessage,
+  SubscribedPayload,
+  Topic,
+} from "../protocol/shapes.ts";
 import type { Channel, Dialer } from "./channel.ts";
 import {
   ConnectionError,
@@ -29,7 +30,6 @@ import {
   ServerError,
 } from "./errors.ts";
 import { closeMeaning } from "./close_codes.ts";
-import type { explainConnectFailure } from "./failures.ts";
 import {
   LISTING_SCHEMAS,
   type QueryOf,
@@ -55,11 +55,15 @@ export interface OpenOptions {
   /** Prefix of the requestIds this connection makes; default `dorgu-ws-`. */
   requestIdPrefix?: string;
   /**
-   * Turns the runtime's words for a failed connection into advice;
-   * {@link explainConnectFailure} where given (a browser is told nothing of
+   * Turns the runtime's words for a failed connection into advice
+   * (`explainConnectFailure`, where given (a browser is told nothing of
    * why, so the page leaves it out), else the runtime's words as they are.
    */
-  explain?: typeof explainConnectFailure;
+  explain?: (
+    url: string,
+    detail: string,
+    options: { sentToken: boolean; cause?: unknown },
+  ) => ConnectionError;
 }
 
 /** How a connection ended. */

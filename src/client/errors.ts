@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { ErrorCode, ErrorPayload } from "../protocol/mod.ts";
+import type { ErrorCode, ErrorPayload } from "../protocol/shapes.ts";
 
 /** Every error this library throws; `retry` says whether to try again. */
 export class DorguError extends Error {

@@ -6,21 +6,23 @@
  */
 import * as v from "valibot";
 import {
-  type ClusterEvent,
-  type ClusterInfo,
   ClusterInfoSchema,
-  type DeploymentEvent,
-  type DeploymentSummary,
   DeploymentSummarySchema,
-  type EventMessage,
-  type EventsTopicPayload,
   EventsTopicPayloadSchema,
-  type PersonaEvent,
-  type PersonaSummary,
   PersonaSummarySchema,
-  type ResponseMessage,
-  type Topic,
-} from "../protocol/mod.ts";
+} from "../protocol/payloads.ts";
+import type {
+  ClusterEvent,
+  ClusterInfo,
+  DeploymentEvent,
+  DeploymentSummary,
+  EventMessage,
+  EventsTopicPayload,
+  PersonaEvent,
+  PersonaSummary,
+  ResponseMessage,
+  Topic,
+} from "../protocol/shapes.ts";
 
 /** Per topic: the `request` payload, its answer, and the event payload. */
 export interface TopicTypes {

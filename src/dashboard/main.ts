@@ -17,7 +17,6 @@ import {
 } from "./filters.ts";
 import { Follower } from "./follow.ts";
 import { clock, timeElement } from "./format.ts";
-import { Link } from "./link.ts";
 import { Model, type Section } from "./model.ts";
 import { renderCluster, renderSummary } from "./overview.ts";
 import { PersonasView } from "./personas_view.ts";
@@ -249,7 +248,6 @@ function start(): void {
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
   const follower = new Follower(model, {
     url: url.href,
-    open: (target, token) => Link.open(target, { token, timeoutMs: 10_000 }),
     checkAuth,
     askToken,
     token: tokenStorage(),

@@ -19,7 +19,7 @@ import type {
   ResponseMessage,
   Topic,
 } from "../protocol/mod.ts";
-import { viewEvent } from "../protocol/mod.ts";
+import { viewEvent } from "../protocol/event_view.ts";
 
 /** A part of the page that renders on its own. */
 export type Section = "cluster" | "personas" | "deployments" | "events";

@@ -12,7 +12,8 @@ import {
   NamespacedQuerySchema,
   type Query,
   SubscribePayloadSchema,
-} from "./messages.ts";
+} from "./client_messages.ts";
+import { describeIssues } from "./issues.ts";
 import type { ErrorPayload, Topic } from "./shapes.ts";
 import { isTopic, TOPICS } from "./topics.ts";
 
@@ -154,23 +155,6 @@ function parseQuery(topic: Topic, payload: unknown): QueryResult {
         : { success: false, issues: r.issues };
     }
   }
-}
-
-/**
- * Renders valibot issues as one line naming each offending field, e.g.
- * `payload.since.offset: An offset is zero or more.`
- */
-export function describeIssues(
-  issues: readonly v.BaseIssue<unknown>[],
-  prefix: string,
-): string {
-  return issues.slice(0, 3).map((issue) => {
-    const path = [prefix, v.getDotPath(issue)].filter(Boolean).join(".");
-    const text = issue.message.endsWith(".")
-      ? issue.message
-      : `${issue.message}.`;
-    return path ? `${path}: ${text}` : text;
-  }).join(" ");
 }
 
 function clip(text: string): string {

@@ -7,7 +7,7 @@
 import * as v from "valibot";
 import { ServerMessageSchema } from "./messages.ts";
 import type { ServerMessage, Topic } from "./shapes.ts";
-import { describeIssues } from "./parse.ts";
+import { describeIssues } from "./issues.ts";
 import {
   ClusterEventSchema,
   DeploymentEventSchema,
