@@ -8,8 +8,8 @@
  */
 import {
   Client,
-  type FollowHandlers,
   type Follower,
+  type FollowHandlers,
   type FollowState,
   type Listed,
   type Recovery,

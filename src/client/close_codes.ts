@@ -22,7 +22,10 @@ export interface CloseMeaning {
 export function closeMeaning(code: number, reason = ""): CloseMeaning {
   const known = MEANINGS[code];
   if (!known) {
-    return { reason: reason ? `${reason} (${code})` : `code ${code}`, retry: true };
+    return {
+      reason: reason ? `${reason} (${code})` : `code ${code}`,
+      retry: true,
+    };
   }
   const said = reason && known[1] ? `: ${reason}` : "";
   return { reason: `${known[0]} (${code}${said})`, retry: !FINAL.has(code) };

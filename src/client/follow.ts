@@ -21,10 +21,10 @@ import { ConnectionError, DorguError, ServerError } from "./errors.ts";
 import type { QueryOf, TopicEvent, TopicResponse } from "./topics.ts";
 import type {
   FollowHandlers,
+  FollowState,
   FollowTopic,
   ListCause,
   Listed,
-  FollowState,
   TopicRecovery,
 } from "./follow_types.ts";
 
