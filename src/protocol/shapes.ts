@@ -274,3 +274,13 @@ export interface SubscribedPayload {
   /** With `since`: how many were. */
   replayed?: number;
 }
+
+/** What identifies the object an event is about, for subscription filters. */
+export interface EventKeys {
+  /** Namespace; omitted (or "") for cluster-scoped objects. */
+  namespace?: string;
+  /** Object name. */
+  name: string;
+  /** A second name a name filter also matches (an Event's involved object). */
+  alias?: string;
+}
