@@ -7,7 +7,6 @@
  * @module
  */
 import * as v from "valibot";
-import { PositionSchema } from "./messages.ts";
 import type { Position } from "./shapes.ts";
 import { TOPICS } from "./topics.ts";
 
@@ -37,6 +36,16 @@ export const NameSchema = v.pipe(
   v.minLength(1, "A name must not be empty."),
   v.maxLength(253, "A name is at most 253 characters."),
 );
+
+/** A stream position: the epoch of a server process and an offset in it. */
+export const PositionSchema = v.object({
+  epoch: v.pipe(v.string(), v.maxLength(64)),
+  offset: v.pipe(
+    v.number(),
+    v.safeInteger("An offset is a whole number."),
+    v.minValue(0, "An offset is zero or more."),
+  ),
+});
 
 /** Payload of `subscribe`: optional filters and a position to resume from. */
 export const SubscribePayloadSchema = v.object({

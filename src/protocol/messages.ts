@@ -22,16 +22,6 @@ export const ERROR_CODES = [
 /** A topic name, validated. */
 export const TopicSchema = v.picklist(TOPICS);
 
-/** A stream position: the epoch of a server process and an offset in it. */
-export const PositionSchema = v.object({
-  epoch: v.pipe(v.string(), v.maxLength(64)),
-  offset: v.pipe(
-    v.number(),
-    v.safeInteger("An offset is a whole number."),
-    v.minValue(0, "An offset is zero or more."),
-  ),
-});
-
 /** RFC 3339 timestamp, as Go's `time.Time` parses it. */
 export const TimestampSchema = v.pipe(
   v.string(),

@@ -6,6 +6,7 @@
  * @module
  */
 import type * as v from "valibot";
+import type * as c from "./client_messages.ts";
 import type * as m from "./messages.ts";
 import type * as p from "./payloads.ts";
 import type * as s from "./shapes.ts";
@@ -18,7 +19,7 @@ type Out<S extends v.GenericSchema> = v.InferOutput<S>;
 export type ShapeChecks = [
   Same<s.Topic, typeof TOPICS[number]>,
   Same<s.ErrorCode, typeof m.ERROR_CODES[number]>,
-  Same<s.Position, Out<typeof m.PositionSchema>>,
+  Same<s.Position, Out<typeof c.PositionSchema>>,
   Same<s.EventMessage, Out<typeof m.EventMessageSchema>>,
   Same<s.ResponseMessage, Out<typeof m.ResponseMessageSchema>>,
   Same<s.ErrorPayload, Out<typeof m.ErrorPayloadSchema>>,
