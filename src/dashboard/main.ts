@@ -38,210 +38,184 @@ const HEALTHS = ["Unhealthy", "Degraded", "Unknown", "Healthy"];
 const EVENT_FILTERS = new Set(["etype", "ereason", "ens", "epersona"]);
 const PHASES = ["Failed", "Degraded", "Pending", "Active"];
 
-/** The page: its model, filters and views, drawn at most every 250 ms. */
-class Page {
-  readonly model = new Model();
-  readonly filters: Filters = readFilters(location.search);
-  // Sections a filter change redraws (the event log's filters touch only
-  // the log); everything at first.
-  readonly redraw = new Set<Section>([
-    "cluster",
-    "personas",
-    "deployments",
-    "events",
-  ]);
-  readonly controls: (HTMLSelectElement | HTMLInputElement)[] = [];
-  readonly tables: [Section, (filters: Filters) => boolean][];
-  readonly follower: Follower;
-  scheduled = false;
-  renderedAt = 0;
-  firstRender = false;
-  // What the filters offer, gathered again only when it may have changed.
-  shape = -1;
-  reasons = -1;
+// One page per document: its state is this module's.
+const model = new Model();
+const filters: Filters = readFilters(location.search);
+// Sections a filter change redraws (the event log's filters touch only
+// the log); everything at first.
+const redraw = new Set<Section>([
+  "cluster",
+  "personas",
+  "deployments",
+  "events",
+]);
+const controls: (HTMLSelectElement | HTMLInputElement)[] = [];
+let tables: [Section, (filters: Filters) => boolean][] = [];
+let follower: Follower;
+let scheduled = false;
+let renderedAt = 0;
+let firstRender = false;
+// What the filters offer, gathered again only when it may have changed.
+let shape = -1;
+let reasons = -1;
 
-  constructor() {
-    this.tables = this.views();
-    const url = here("ws");
-    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-    this.follower = new Follower(this.model, {
-      url: url.href,
-      checkAuth,
-      askToken,
-      token: tokenStorage(),
-      onState: showState,
-      onRecovery: showRecovery,
-      onChange: () => this.invalidate(),
-    });
+function setFilters(patch: Partial<Filters>): void {
+  Object.assign(filters, patch);
+  history.replaceState(
+    null,
+    "",
+    `${location.pathname}${writeFilters(filters)}${location.hash}`,
+  );
+  for (const name of Object.keys(patch)) {
+    if (EVENT_FILTERS.has(name)) redraw.add("events");
+    else redraw.add("personas").add("deployments");
   }
-
-  setFilters(patch: Partial<Filters>): void {
-    Object.assign(this.filters, patch);
-    history.replaceState(
-      null,
-      "",
-      `${location.pathname}${writeFilters(this.filters)}${location.hash}`,
-    );
-    for (const name of Object.keys(patch)) {
-      if (EVENT_FILTERS.has(name)) this.redraw.add("events");
-      else this.redraw.add("personas").add("deployments");
-    }
-    // A count clicked, or Clear: the controls show what is applied.
-    for (const control of this.controls) {
-      const value = this.filters[control.name as keyof Filters];
-      if (control.value !== value) control.value = value;
-    }
-    this.invalidate();
+  // A count clicked, or Clear: the controls show what is applied.
+  for (const control of controls) {
+    const value = filters[control.name as keyof Filters];
+    if (control.value !== value) control.value = value;
   }
+  invalidate();
+}
 
-  views(): [Section, (filters: Filters) => boolean][] {
-    const personasView = new PersonasView({
-      table: byId<HTMLTableElement>("persona-table"),
-      summary: byId("personas-summary"),
-      more: byId("personas-more"),
-    }, {
-      model: this.model,
-      context: {
-        setFilters: (patch) => this.setFilters(patch),
-        redraw: () => {
-          this.redraw.add("personas");
-          this.invalidate();
-        },
-        // A row is clicked only once the page has started.
-        loadPersona: (key) => this.follower.loadPersona(key),
+function views(): [Section, (filters: Filters) => boolean][] {
+  const personasView = new PersonasView({
+    table: byId<HTMLTableElement>("persona-table"),
+    summary: byId("personas-summary"),
+    more: byId("personas-more"),
+  }, {
+    model,
+    context: {
+      setFilters,
+      redraw: () => {
+        redraw.add("personas");
+        invalidate();
       },
-    });
-    return [
-      ["personas", (f) => personasView.render(f)],
-      [
-        "deployments",
-        deploymentsView({
-          table: byId<HTMLTableElement>("deployment-table"),
-          summary: byId("deployments-summary"),
-        }, this.model),
-      ],
-      [
-        "events",
-        eventsView({
-          table: byId<HTMLTableElement>("event-table"),
-          summary: byId("events-summary"),
-        }, this.model),
-      ],
-    ];
-  }
+      // A row is clicked only once the page has started.
+      loadPersona: (key) => follower.loadPersona(key),
+    },
+  });
+  return [
+    ["personas", (f) => personasView.render(f)],
+    [
+      "deployments",
+      deploymentsView({
+        table: byId<HTMLTableElement>("deployment-table"),
+        summary: byId("deployments-summary"),
+      }, model),
+    ],
+    [
+      "events",
+      eventsView({
+        table: byId<HTMLTableElement>("event-table"),
+        summary: byId("events-summary"),
+      }, model),
+    ],
+  ];
+}
 
-  // Every filter control is named after its URL parameter.
-  bindFilterForms(): void {
-    for (
-      const form of document.querySelectorAll<HTMLFormElement>("form.filters")
-    ) {
-      const own = [...form.elements].filter((element) =>
-        element instanceof HTMLSelectElement ||
-        element instanceof HTMLInputElement
-      ) as (HTMLSelectElement | HTMLInputElement)[];
-      this.controls.push(...own);
+// Every filter control is named after its URL parameter.
+function bindFilterForms(): void {
+  for (
+    const form of document.querySelectorAll<HTMLFormElement>("form.filters")
+  ) {
+    const own = [...form.elements].filter((element) =>
+      element instanceof HTMLSelectElement ||
+      element instanceof HTMLInputElement
+    ) as (HTMLSelectElement | HTMLInputElement)[];
+    controls.push(...own);
+    for (const control of own) {
+      const name = control.name as keyof Filters;
+      control.value = filters[name];
+      control.addEventListener(
+        control instanceof HTMLInputElement ? "input" : "change",
+        () => setFilters({ [name]: control.value }),
+      );
+    }
+    form.addEventListener("submit", (event) => event.preventDefault());
+    form.addEventListener("reset", (event) => {
+      event.preventDefault();
+      const patch: Partial<Filters> = {};
       for (const control of own) {
         const name = control.name as keyof Filters;
-        control.value = this.filters[name];
-        control.addEventListener(
-          control instanceof HTMLInputElement ? "input" : "change",
-          () => this.setFilters({ [name]: control.value }),
-        );
+        patch[name] = DEFAULT_FILTERS[name];
       }
-      form.addEventListener("submit", (event) => event.preventDefault());
-      form.addEventListener("reset", (event) => {
-        event.preventDefault();
-        const patch: Partial<Filters> = {};
-        for (const control of own) {
-          const name = control.name as keyof Filters;
-          patch[name] = DEFAULT_FILTERS[name];
-        }
-        this.setFilters(patch);
-      });
-    }
-  }
-
-  invalidate(): void {
-    if (this.scheduled) return;
-    this.scheduled = true;
-    const wait = Math.max(
-      0,
-      this.renderedAt + RENDER_EVERY_MS - performance.now(),
-    );
-    setTimeout(() => requestAnimationFrame(() => this.render()), wait);
-  }
-
-  render(): void {
-    const { model, filters } = this;
-    this.scheduled = false;
-    this.renderedAt = performance.now();
-    const changed = new Set([...model.changed, ...this.redraw]);
-    model.changed.clear();
-    this.redraw.clear();
-    if (changed.has("cluster")) {
-      renderCluster(byId("cluster"), model);
-      document.title = model.cluster
-        ? `${model.cluster.name}: dorgu-ws`
-        : "dorgu-ws";
-    }
-    renderSummary(byId("health"), {
-      model,
-      filters,
-      setFilters: (patch) => this.setFilters(patch),
+      setFilters(patch);
     });
-    this.drawTables(changed);
-    this.offerChoices();
-    if (model.lastUpdate) {
-      replaceChildren(byId("last-update"), timeElement(model.lastUpdate));
-    }
-    if (!this.firstRender && model.listed.size === 4) {
-      this.firstRender = true;
-      // For the benchmark: from navigation start to every topic drawn.
-      performance.mark("dorgu-ws:first-render");
-    }
-  }
-
-  // A table with more rows to build than one frame allows finishes in the
-  // next frames, and the tables below it wait their turn: the first frame
-  // shows the top of the page quickly.
-  drawTables(changed: Set<Section>): void {
-    let building = false;
-    for (const [section, draw] of this.tables) {
-      if (!changed.has(section)) continue;
-      if (building || !draw(this.filters)) {
-        this.redraw.add(section);
-        building = true;
-      }
-    }
-    if (this.redraw.size > 0 && !this.scheduled) {
-      this.scheduled = true;
-      requestAnimationFrame(() => this.render());
-    }
-  }
-
-  offerChoices(): void {
-    const { model, filters } = this;
-    if (this.shape !== model.shape) {
-      this.shape = model.shape;
-      offerPersonaChoices(model, filters);
-    }
-    if (this.reasons !== model.reasons.size + model.eventNamespaces.size) {
-      this.reasons = model.reasons.size + model.eventNamespaces.size;
-      fillSelect(byId<HTMLSelectElement>("filter-ereason"), {
-        values: [...model.reasons].sort(),
-        all: "Any reason",
-        chosen: filters.ereason,
-      });
-      fillSelect(byId<HTMLSelectElement>("filter-ens"), {
-        values: [...model.eventNamespaces].sort(),
-        all: "All namespaces",
-        chosen: filters.ens,
-      });
-    }
   }
 }
 
-function offerPersonaChoices(model: Model, filters: Filters): void {
+function invalidate(): void {
+  if (scheduled) return;
+  scheduled = true;
+  const wait = Math.max(0, renderedAt + RENDER_EVERY_MS - performance.now());
+  setTimeout(() => requestAnimationFrame(render), wait);
+}
+
+function render(): void {
+  scheduled = false;
+  renderedAt = performance.now();
+  const changed = new Set([...model.changed, ...redraw]);
+  model.changed.clear();
+  redraw.clear();
+  if (changed.has("cluster")) {
+    renderCluster(byId("cluster"), model);
+    document.title = model.cluster
+      ? `${model.cluster.name}: dorgu-ws`
+      : "dorgu-ws";
+  }
+  renderSummary(byId("health"), { model, filters, setFilters });
+  drawTables(changed);
+  offerChoices();
+  if (model.lastUpdate) {
+    replaceChildren(byId("last-update"), timeElement(model.lastUpdate));
+  }
+  if (!firstRender && model.listed.size === 4) {
+    firstRender = true;
+    // For the benchmark: from navigation start to every topic drawn.
+    performance.mark("dorgu-ws:first-render");
+  }
+}
+
+// A table with more rows to build than one frame allows finishes in the
+// next frames, and the tables below it wait their turn: the first frame
+// shows the top of the page quickly.
+function drawTables(changed: Set<Section>): void {
+  let building = false;
+  for (const [section, draw] of tables) {
+    if (!changed.has(section)) continue;
+    if (building || !draw(filters)) {
+      redraw.add(section);
+      building = true;
+    }
+  }
+  if (redraw.size > 0 && !scheduled) {
+    scheduled = true;
+    requestAnimationFrame(render);
+  }
+}
+
+function offerChoices(): void {
+  if (shape !== model.shape) {
+    shape = model.shape;
+    offerPersonaChoices();
+  }
+  if (reasons !== model.reasons.size + model.eventNamespaces.size) {
+    reasons = model.reasons.size + model.eventNamespaces.size;
+    fillSelect(byId<HTMLSelectElement>("filter-ereason"), {
+      values: [...model.reasons].sort(),
+      all: "Any reason",
+      chosen: filters.ereason,
+    });
+    fillSelect(byId<HTMLSelectElement>("filter-ens"), {
+      values: [...model.eventNamespaces].sort(),
+      all: "All namespaces",
+      chosen: filters.ens,
+    });
+  }
+}
+
+function offerPersonaChoices(): void {
   const personas = [...model.personas.values()];
   const namespaces = new Set(personas.map((p) => p.namespace));
   for (const d of model.deployments.values()) namespaces.add(d.namespace);
@@ -267,7 +241,7 @@ function offerPersonaChoices(model: Model, filters: Filters): void {
 }
 
 // New trouble is announced, a few at a time, to screen readers (and shown).
-function announceTrouble(model: Model): void {
+function announceTrouble(): void {
   const trouble: string[] = [];
   let announcedAt = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -291,13 +265,24 @@ function announceTrouble(model: Model): void {
 }
 
 function start(): void {
-  const page = new Page();
-  page.bindFilterForms();
-  announceTrouble(page.model);
-  setInterval(() => page.follower.refresh(), 500);
+  tables = views();
+  const url = here("ws");
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  follower = new Follower(model, {
+    url: url.href,
+    checkAuth,
+    askToken,
+    token: tokenStorage(),
+    onState: showState,
+    onRecovery: showRecovery,
+    onChange: invalidate,
+  });
+  bindFilterForms();
+  announceTrouble();
+  setInterval(() => follower.refresh(), 500);
   showVersion();
-  page.invalidate();
-  page.follower.run();
+  invalidate();
+  follower.run();
 }
 
 function fillDatalist(list: HTMLElement, values: string[]): void {
