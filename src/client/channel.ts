@@ -43,8 +43,7 @@ export type Dialer = (signal: AbortSignal) => Promise<Channel>;
 export class ChannelInbox {
   #listener: ChannelListener | undefined;
   #held: string[] = [];
-  #closed: { code: number; reason: string } | undefined;
-  #delivered = false;
+  #closed: [code: number, reason: string] | undefined;
 
   /** Delivers a received text message (held until a listener is set). */
   message(text: string): void {
@@ -56,8 +55,8 @@ export class ChannelInbox {
   /** Delivers the close, once. */
   close(code: number, reason: string): void {
     if (this.#closed) return;
-    this.#closed = { code, reason };
-    this.#flushClose();
+    this.#closed = [code, reason];
+    this.#listener?.close(code, reason);
   }
 
   /** Whether the close has arrived. */
@@ -69,16 +68,8 @@ export class ChannelInbox {
   listen(listener: ChannelListener): void {
     if (this.#listener) throw new Error("A channel has one listener.");
     this.#listener = listener;
-    const held = this.#held;
-    this.#held = [];
-    for (const text of held) listener.message(text);
-    this.#flushClose();
-  }
-
-  #flushClose(): void {
-    if (!this.#listener || !this.#closed || this.#delivered) return;
-    this.#delivered = true;
-    this.#listener.close(this.#closed.code, this.#closed.reason);
+    for (const text of this.#held.splice(0)) listener.message(text);
+    if (this.#closed) listener.close(...this.#closed);
   }
 }
 

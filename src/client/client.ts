@@ -10,7 +10,7 @@
 import type { Topic } from "../protocol/shapes.ts";
 import type { BackoffOptions } from "../retry.ts";
 import type { Dialer } from "./channel.ts";
-import { Connection } from "./connection.ts";
+import { Connection, type OpenOptions } from "./connection.ts";
 import { ConnectionError } from "./errors.ts";
 import { explainConnectFailure } from "./failures.ts";
 import {
@@ -113,14 +113,7 @@ export class Client {
 
   /** Opens a connection to keep: for many requests, or subscriptions. */
   open(signal?: AbortSignal): Promise<Connection> {
-    return Connection.open(this.#dial, {
-      url: this.url,
-      timeoutMs: this.#options.timeoutMs ?? 10_000,
-      sentToken: this.#options.token !== undefined,
-      onFrame: this.#options.onFrame,
-      signal,
-      explain: explainConnectFailure,
-    });
+    return Connection.open(this.#dial, { ...this.#connect(), signal });
   }
 
   /** One request on a connection of its own, closed after the answer. */
@@ -145,18 +138,28 @@ export class Client {
     handlers: FollowHandlers,
     extras: FollowExtras = {},
   ): Follower {
-    const options = this.#options;
     return new Follower({
+      ...this.#connect(),
       dial: this.#dial,
-      url: this.url,
       topics,
-      timeoutMs: options.timeoutMs,
-      sentToken: options.token !== undefined,
-      onFrame: options.onFrame,
-      backoff: options.backoff,
-      explain: explainConnectFailure,
+      backoff: this.#options.backoff,
       ...extras,
     }, handlers);
+  }
+
+  // What every connection of this client is opened with.
+  #connect(): OpenOptions {
+    const { timeoutMs, onFrame, token } = this.#options;
+    return {
+      url: this.url,
+      timeoutMs,
+      onFrame,
+      explain: (url, detail, cause) =>
+        explainConnectFailure(url, detail, {
+          sentToken: token !== undefined,
+          cause,
+        }),
+    };
   }
 
   /**

@@ -18,7 +18,6 @@ import type {
   EventMessage,
   Position,
   ResponseMessage,
-  ServerMessage,
   SubscribedPayload,
   Topic,
 } from "../protocol/shapes.ts";
@@ -41,10 +40,8 @@ import {
 export interface OpenOptions {
   /** The server's URL, for messages. */
   url: string;
-  /** How long to wait for the connection and for each reply, in ms. */
-  timeoutMs: number;
-  /** Whether a token was sent (a 401 then means it was refused). */
-  sentToken?: boolean;
+  /** How long to wait for the connection and for each reply, in ms; 10 s. */
+  timeoutMs?: number;
   /**
    * Called with every text message received, before it is parsed. A throw
    * ends the connection with that error: a check that cannot be skipped.
@@ -55,15 +52,12 @@ export interface OpenOptions {
   /** Prefix of the requestIds this connection makes; default `dorgu-ws-`. */
   requestIdPrefix?: string;
   /**
-   * Turns the runtime's words for a failed connection into advice
-   * (`explainConnectFailure`, where given (a browser is told nothing of
-   * why, so the page leaves it out), else the runtime's words as they are.
+   * Turns the runtime's words for a failed connection (`detail`) into an
+   * error that says what to do (the {@link Client} gives
+   * `explainConnectFailure`; a browser is told nothing of why, so the page
+   * leaves it out); by default the runtime's words as they are.
    */
-  explain?: (
-    url: string,
-    detail: string,
-    options: { sentToken: boolean; cause?: unknown },
-  ) => ConnectionError;
+  explain?: (url: string, detail: string, cause: unknown) => ConnectionError;
 }
 
 /** How a connection ended. */
@@ -74,8 +68,11 @@ export interface Closed {
   reason: string;
   /** Whether reconnecting can help. */
   retry: boolean;
-  /** The error that ended it, when this client ended it. */
-  error?: DorguError;
+  /**
+   * What calls still waiting were rejected with: the error this client
+   * ended it with, or a {@link ConnectionError} saying why it closed.
+   */
+  error: DorguError;
 }
 
 /** Filters and a resume position for {@link Connection.subscribe}. */
@@ -98,8 +95,6 @@ export interface SubscribedResponse extends ResponseMessage {
 export class Connection {
   /** Called for every event, its payload checked. */
   onEvent: (message: TopicEvent) => void = () => {};
-  /** Called for every message (events, replies, errors), after checks. */
-  onMessage: (message: ServerMessage) => void = () => {};
   /** Resolves when the connection ends, however it ends. */
   readonly closed: Promise<Closed>;
   readonly #channel: Channel;
@@ -113,7 +108,7 @@ export class Connection {
     this.#options = options;
     this.#pending = new PendingCalls({
       prefix: options.requestIdPrefix ?? "dorgu-ws-",
-      timeoutMs: options.timeoutMs,
+      timeoutMs: options.timeoutMs ?? TIMEOUT_MS,
     });
     this.closed = new Promise((resolve) => {
       channel.listen({
@@ -128,39 +123,27 @@ export class Connection {
    * {@link ConnectionError} that says what to do.
    */
   static async open(dial: Dialer, options: OpenOptions): Promise<Connection> {
-    const { url, timeoutMs } = options;
+    const { url, timeoutMs = TIMEOUT_MS, signal, explain } = options;
     const giveUp = new AbortController();
-    const timer = setTimeout(() => giveUp.abort(), timeoutMs);
-    const stop = () => giveUp.abort(options.signal?.reason);
-    options.signal?.addEventListener("abort", stop, { once: true });
+    const stop = () => giveUp.abort();
+    const timer = setTimeout(stop, timeoutMs);
+    signal?.addEventListener("abort", stop, { once: true });
     try {
       return new Connection(await dial(giveUp.signal), options);
     } catch (error) {
-      if (error instanceof DorguError) throw error;
-      if (options.signal?.aborted) {
-        throw new ConnectionError("Stopped.", { kind: "closed", retry: false });
-      }
-      if (giveUp.signal.aborted) {
-        throw new ConnectionError(
+      throw error instanceof DorguError
+        ? error
+        : signal?.aborted
+        ? new ConnectionError("Stopped.", { kind: "closed", retry: false })
+        : giveUp.signal.aborted
+        ? new ConnectionError(
           `No answer from ${url} within ${timeoutMs / 1000} s.`,
           { kind: "timeout", retry: true, cause: error },
-        );
-      }
-      const detail = (error as Error).message ?? "";
-      if (options.explain) {
-        throw options.explain(url, detail, {
-          sentToken: options.sentToken ?? false,
-          cause: error,
-        });
-      }
-      throw new ConnectionError(`Cannot connect to ${url}: ${detail}.`, {
-        kind: "other",
-        retry: true,
-        cause: error,
-      });
+        )
+        : (explain ?? asSaid)(url, (error as Error).message ?? "", error);
     } finally {
       clearTimeout(timer);
-      options.signal?.removeEventListener("abort", stop);
+      signal?.removeEventListener("abort", stop);
     }
   }
 
@@ -169,14 +152,7 @@ export class Connection {
     topic: T,
     query: QueryOf<T> = {},
   ): Promise<TopicResponse<T>> {
-    return this.#call(
-      "request",
-      topic,
-      query,
-      LISTING_SCHEMAS[topic],
-    ) as Promise<
-      TopicResponse<T>
-    >;
+    return this.#call("request", topic, query, LISTING_SCHEMAS[topic]) as never;
   }
 
   /** Subscribes to `topic` (again: replaces its filter). */
@@ -189,38 +165,24 @@ export class Connection {
       topic,
       options,
       SubscribedPayloadSchema,
-    ) as Promise<
-      SubscribedResponse
-    >;
+    ) as never;
   }
 
   /** Ends the subscription to `topic`; idempotent. */
   unsubscribe(topic: Topic): Promise<ResponseMessage> {
-    return this.call("unsubscribe", topic);
+    return this.#call("unsubscribe", topic);
   }
 
-  /**
-   * Sends `type` on `topic` with a fresh requestId; resolves with the
-   * `response`, rejects with
-   * {@link ServerError} on an `error` reply and with
-   * {@link ConnectionError} when no reply comes in time (which also
-   * closes the connection: a server that does not answer is not kept).
-   */
-  call(
-    type: "subscribe" | "unsubscribe" | "request",
-    topic: Topic,
-    payload?: unknown,
-  ): Promise<ResponseMessage> {
-    return this.#call(type, topic, payload, undefined);
-  }
-
+  // Sends `type` on `topic` with a fresh requestId; the reply's payload is
+  // checked against `schema`. A reply that does not come in time closes
+  // the connection: a server that does not answer is not kept.
   #call(
     type: "subscribe" | "unsubscribe" | "request",
     topic: Topic,
-    payload: unknown,
-    schema: v.GenericSchema | undefined,
+    payload?: unknown,
+    schema?: v.GenericSchema,
   ): Promise<ResponseMessage> {
-    const { url, timeoutMs } = this.#options;
+    const { url, timeoutMs = TIMEOUT_MS } = this.#options;
     const { requestId, reply } = this.#pending.start(schema, () => {
       this.close();
       return new ConnectionError(
@@ -231,7 +193,7 @@ export class Connection {
       );
     });
     try {
-      this.#channel.send(JSON.stringify({
+      this.send(JSON.stringify({
         type,
         topic,
         requestId,
@@ -242,11 +204,7 @@ export class Connection {
       this.#pending.take(requestId)?.reject(
         new ConnectionError(
           `Cannot send to ${url}: ${(error as Error).message}.`,
-          {
-            kind: "closed",
-            retry: true,
-            cause: error,
-          },
+          { kind: "closed", retry: true, cause: error },
         ),
       );
     }
@@ -265,25 +223,20 @@ export class Connection {
 
   #receive(text: string): void {
     if (this.#error) return;
+    let read;
     try {
       this.#options.onFrame?.(text);
+      read = readServerMessage(text);
     } catch (error) {
-      this.#fail(new ProtocolError((error as Error).message));
-      return;
+      read = { ok: false, reason: (error as Error).message } as const;
     }
-    const read = readServerMessage(text);
     if (!read.ok) return this.#fail(new ProtocolError(read.reason));
     const message = read.message;
-    this.onMessage(message);
-    if (message.type === "event") {
-      this.onEvent(message as TopicEvent);
-      return;
-    }
+    if (message.type === "event") return this.onEvent(message as TopicEvent);
     const waiting = this.#pending.take(message.requestId);
     if (!waiting) return;
     if (message.type === "error") {
-      waiting.reject(new ServerError(message.payload));
-      return;
+      return waiting.reject(new ServerError(message.payload));
     }
     const checked = waiting.extra &&
       v.safeParse(waiting.extra, message.payload);
@@ -298,7 +251,8 @@ export class Connection {
   }
 
   // A message that breaks the contract ends the connection with the
-  // reason, rather than being used half-understood.
+  // reason (and fails every call waiting), rather than being used
+  // half-understood.
   #fail(error: DorguError): void {
     this.#error ??= error;
     this.#pending.rejectAll(error);
@@ -307,19 +261,27 @@ export class Connection {
 
   #end(code: number, reason: string): Closed {
     this.#ended = true;
-    const meaning = closeMeaning(code, reason);
     const error = this.#error;
-    this.#pending.rejectAll(
-      error ??
-        new ConnectionError(
-          `The connection to ${this.#options.url} closed: ${meaning.reason}.`,
-          { kind: "closed", retry: meaning.retry },
-        ),
+    const closed = error
+      ? { reason: error.message, retry: false }
+      : closeMeaning(code, reason);
+    const ended = error ?? new ConnectionError(
+      `The connection to ${this.#options.url} closed: ${closed.reason}.`,
+      { kind: "closed", retry: closed.retry },
     );
-    return error
-      ? { code, reason: error.message, retry: false, error }
-      : { code, reason: meaning.reason, retry: meaning.retry };
+    this.#pending.rejectAll(ended);
+    return { code, ...closed, error: ended };
   }
+}
+
+const TIMEOUT_MS = 10_000;
+
+function asSaid(url: string, detail: string, cause: unknown): ConnectionError {
+  return new ConnectionError(`Cannot connect to ${url}: ${detail}.`, {
+    kind: "other",
+    retry: true,
+    cause,
+  });
 }
 
 /** An event message, typed by its topic. */

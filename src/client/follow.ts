@@ -30,20 +30,12 @@ import type {
 
 export type * from "./follow_types.ts";
 
-/** Options for {@link Follower}. */
-export interface FollowOptions {
+/** Options for {@link Follower}: a connection's, and how to follow. */
+export interface FollowOptions extends OpenOptions {
   /** Opens a channel to the server. */
   dial: Dialer;
-  /** The server's URL, for messages. */
-  url: string;
   /** The topics. */
   topics: FollowTopic[];
-  /** Connect and reply deadline, ms; default 10 s. */
-  timeoutMs?: number;
-  /** Whether the dialer sends a token (a 401 then means it was refused). */
-  sentToken?: boolean;
-  /** Called with every text message received, before it is parsed. */
-  onFrame?: (text: string) => void;
   /**
    * Called before each attempt to connect, without a deadline (to ask a
    * user for a token, say); a {@link DorguError} it throws with `retry`
@@ -56,10 +48,6 @@ export interface FollowOptions {
   backoff?: BackoffOptions;
   /** Stops the follower when it aborts. */
   signal?: AbortSignal;
-  /** Prefix of the requestIds; default `dorgu-ws-`. */
-  requestIdPrefix?: string;
-  /** Turns a runtime's words for a failed connection into advice. */
-  explain?: OpenOptions["explain"];
 }
 
 interface TopicState {
@@ -101,19 +89,19 @@ export class Follower {
    * when a handler throws.
    */
   async run(): Promise<void> {
+    const { signal } = this.#options;
     const stop = () => this.stop();
-    this.#options.signal?.addEventListener("abort", stop, { once: true });
-    if (this.#options.signal?.aborted) this.stop();
+    signal?.addEventListener("abort", stop, { once: true });
+    if (signal?.aborted) stop();
     try {
       while (!this.#stopped.signal.aborted) await this.#round();
-      await this.#output;
-      if (this.#failure) throw this.#failure.error;
+      await this.#handedOn();
       this.#setState({ state: "stopped" });
     } catch (error) {
       this.#setState({ state: "failed", error });
       throw error;
     } finally {
-      this.#options.signal?.removeEventListener("abort", stop);
+      signal?.removeEventListener("abort", stop);
       this.#connection?.close();
     }
   }
@@ -134,55 +122,43 @@ export class Follower {
     topic: T,
     query?: QueryOf<T>,
   ): Promise<TopicResponse<T>> {
-    if (!this.#connection) {
-      return Promise.reject(
+    return this.#connection?.request(topic, query) ??
+      Promise.reject(
         new ConnectionError("Not connected.", { kind: "closed", retry: true }),
       );
-    }
-    return this.#connection.request(topic, query);
   }
 
   // One connection's life: connect, catch up, stay live until it ends,
   // then wait before the next.
   async #round(): Promise<void> {
+    const stopped = this.#stopped.signal;
     this.#setState({ state: "connecting" });
     let connection: Connection;
     try {
       await this.#options.prepare?.();
-      connection = await this.#open();
+      connection = await Connection.open(this.#options.dial, {
+        ...this.#options,
+        signal: stopped,
+      });
     } catch (error) {
-      if (this.#stopped.signal.aborted) return;
+      if (stopped.aborted) return;
       this.#giveUpUnless(error);
-      await this.#wait("failed", (error as Error).message, error);
-      return;
+      return await this.#wait("failed", (error as Error).message, error);
     }
     this.#connection = connection;
     const ended = await this.#follow(connection);
     this.#connection = undefined;
-    await this.#output;
-    if (this.#failure) throw this.#failure.error;
-    if (this.#stopped.signal.aborted) return;
-    if (ended.error) throw ended.error;
-    if (!ended.retry) {
-      throw new ConnectionError(
-        `The connection to ${this.#options.url} closed: ${ended.reason}.`,
-        { kind: "closed", retry: false },
-      );
-    }
+    await this.#handedOn();
+    if (stopped.aborted) return;
+    if (!ended.retry) throw ended.error;
     await this.#wait("lost", ended.reason);
   }
 
-  #open(): Promise<Connection> {
-    const options = this.#options;
-    return Connection.open(options.dial, {
-      url: options.url,
-      timeoutMs: options.timeoutMs ?? 10_000,
-      sentToken: options.sentToken,
-      onFrame: options.onFrame,
-      signal: this.#stopped.signal,
-      requestIdPrefix: options.requestIdPrefix,
-      explain: options.explain,
-    });
+  // Waits for the handlers to finish with what they were given; throws
+  // what one of them threw.
+  async #handedOn(): Promise<void> {
+    await this.#output;
+    if (this.#failure) throw this.#failure.error;
   }
 
   // Throws `error` unless waiting and trying again can help.
@@ -206,7 +182,7 @@ export class Follower {
       const closed = await connection.closed;
       if (this.#stopped.signal.aborted || this.#failure) return closed;
       this.#giveUpUnless(error);
-      return { code: 1000, reason: (error as Error).message, retry: true };
+      return { ...closed, reason: (error as Error).message, retry: true };
     }
     return await connection.closed;
   }
@@ -223,9 +199,10 @@ export class Follower {
 
   // Catches every topic up, then says how, after a reconnect.
   async #attach(connection: Connection): Promise<void> {
-    const resuming = [...this.#topics.values()].some((t) => t.position);
+    const topics = [...this.#topics.values()];
+    const resuming = topics.some((t) => t.position);
     const outcomes = await Promise.all(
-      [...this.#topics.values()].map((t) => this.#attachTopic(connection, t)),
+      topics.map((t) => this.#attachTopic(connection, t)),
     );
     if (!resuming) return;
     this.#handlers.recovered?.({
@@ -234,35 +211,31 @@ export class Follower {
     });
   }
 
+  // Lists a topic the first time, subscribes from where it stands, and
+  // lists it again when the server cannot replay what was missed.
   async #attachTopic(
     connection: Connection,
     state: TopicState,
   ): Promise<TopicRecovery> {
     const { topic, filter, changesOnly } = state.follow;
-    const first = state.position === undefined;
+    const first = !state.position;
     if (first && !changesOnly) await this.#list(connection, state, "start");
     const since = state.position;
     state.held ??= [];
-    let subscribed;
-    try {
-      subscribed = (await connection.subscribe(topic, { ...filter, since }))
-        .payload;
-    } catch (error) {
-      state.held = undefined;
-      throw error;
-    }
-    if (since && subscribed.recovered) {
+    const { payload } = await connection.subscribe(topic, { ...filter, since })
+      .catch((error) => {
+        state.held = undefined;
+        throw error;
+      });
+    const { epoch, offset, recovered, replayed = 0 } = payload;
+    if (!since || !recovered) state.position = { epoch, offset };
+    if (!since || recovered) {
       this.#release(state, connection);
-      return { topic, how: "resumed", replayed: subscribed.replayed ?? 0 };
-    }
-    state.position = { epoch: subscribed.epoch, offset: subscribed.offset };
-    if (!since) {
-      this.#release(state, connection);
-      return { topic, how: "resumed", replayed: 0 };
+      return { topic, how: "resumed", replayed };
     }
     const cause = first
       ? "changed"
-      : since.epoch !== subscribed.epoch
+      : since.epoch !== epoch
       ? "restart"
       : "history";
     await this.#list(connection, state, cause);
@@ -279,18 +252,19 @@ export class Follower {
   ): Promise<void> {
     const { topic, filter, listing } = state.follow;
     state.held ??= [];
-    let listed: TopicResponse | null = null;
-    try {
-      listed = await connection.request(topic, { ...filter, ...listing });
-    } catch (error) {
-      // No ClusterPersona yet: nothing to list; what comes is followed.
-      if (!(error instanceof ServerError && error.code === "not_found")) {
+    const response = await connection.request(topic, { ...filter, ...listing })
+      .catch((error) => {
+        // No ClusterPersona yet: nothing to list; what comes is followed.
+        if (error instanceof ServerError && error.code === "not_found") {
+          return null;
+        }
         state.held = undefined;
         throw error;
-      }
+      });
+    if (response) {
+      state.position = { epoch: response.epoch, offset: response.offset };
     }
-    if (listed) state.position = { epoch: listed.epoch, offset: listed.offset };
-    const shown: Listed = { topic, response: listed, cause, missed };
+    const shown: Listed = { topic, response, cause, missed };
     this.#emit(() => this.#handlers.listed?.(shown));
     this.#release(state, connection);
   }
@@ -324,13 +298,11 @@ export class Follower {
       );
       return;
     }
-    state.position = {
-      epoch: position?.epoch ?? "",
-      offset: message.offset,
-    };
+    state.position = { epoch: position?.epoch ?? "", offset: message.offset };
     this.#emit(() => this.#handlers.event?.(message));
   }
 
+  // Hands on in order, one handler at a time (they may be async).
   #emit(handOn: () => unknown): void {
     this.#output = this.#output.then(async () => {
       if (!this.#failure) await handOn();

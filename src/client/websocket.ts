@@ -126,35 +126,29 @@ export function openSocket(
   signal: AbortSignal,
 ): Promise<Channel> {
   return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason ?? new Error("Aborted."));
     const socket = make();
     const inbox = new ChannelInbox();
-    let opened = false;
     const abort = () => {
-      socket.onopen = socket.onerror = null;
+      socket.onopen = socket.onclose = null;
       quietClose(socket, 1000, "");
       reject(signal.reason ?? new Error("Aborted."));
     };
-    if (signal.aborted) return abort();
     signal.addEventListener("abort", abort, { once: true });
     let failure = "";
-    socket.onerror = (event: never) => {
-      failure = (event as { message?: string }).message ?? failure;
+    socket.onerror = (event: { message?: string }) => {
+      failure = event.message ?? failure;
     };
-    socket.onclose = (event: { code: number; reason: string }) => {
+    socket.onclose = (event: { code: number }) => {
       signal.removeEventListener("abort", abort);
-      if (opened) inbox.close(event.code, event.reason);
-      else {reject(
-          new Error(failure || `closed before opening (${event.code})`),
-        );}
+      reject(new Error(failure || `closed before opening (${event.code})`));
     };
-    socket.onmessage = (event: { data: unknown }) => {
-      if (typeof event.data === "string") inbox.message(event.data);
-      else inbox.message(String(event.data));
-    };
+    socket.onmessage = (event: { data: unknown }) =>
+      inbox.message(String(event.data));
     socket.onopen = () => {
-      opened = true;
       signal.removeEventListener("abort", abort);
-      socket.onerror = null;
+      socket.onclose = (event: { code: number; reason: string }) =>
+        inbox.close(event.code, event.reason);
       resolve({
         send: (text) => socket.send(text),
         close: (code, reason) => quietClose(socket, code, reason),

@@ -17,7 +17,6 @@ import {
   type Recovery as TopicsRecovery,
 } from "../client/follow.ts";
 import { openSocket, subprotocols } from "../client/websocket.ts";
-import type { PersonaSummary } from "../protocol/shapes.ts";
 import { TOPICS } from "../protocol/topics.ts";
 import { MAX_EVENTS, type Model } from "./model.ts";
 
@@ -82,16 +81,14 @@ export class Follower {
   constructor(model: Model, options: FollowerOptions) {
     this.#model = model;
     this.#options = options;
+    const { url, token, onChange, onRecovery } = options;
     // A browser sends the token as the subprotocol; it cannot send headers.
     const dial = options.dial ??
       ((token) => (signal) =>
-        openSocket(
-          () => new WebSocket(options.url, subprotocols(token)),
-          signal,
-        ));
+        openSocket(() => new WebSocket(url, subprotocols(token)), signal));
     this.#topics = new TopicFollower({
-      url: options.url,
-      dial: (signal) => dial(options.token.get())(signal),
+      url,
+      dial: (signal) => dial(token.get())(signal),
       topics: TOPICS.map((topic) => ({
         topic,
         listing: topic === "events" ? { limit: MAX_EVENTS } : undefined,
@@ -103,23 +100,17 @@ export class Follower {
       listed: (listed) => this.#listed(listed),
       event: (message) => {
         model.apply(message);
-        options.onChange();
+        onChange();
       },
       state: (state) => this.#state(state),
-      recovered: (recovery) => options.onRecovery(describe(recovery)),
+      recovered: (recovery) => onRecovery(describe(recovery)),
     });
   }
 
   /** Connects, follows, and reconnects until {@link Follower.stop}. */
-  async run(): Promise<void> {
-    try {
-      await this.#topics.run();
-    } catch (error) {
-      this.#options.onState({
-        state: "failed",
-        message: (error as Error).message,
-      });
-    }
+  run(): Promise<void> {
+    // A failure is shown as the state `failed`.
+    return this.#topics.run().catch(() => {});
   }
 
   /** Stops following: closes the connection, and {@link Follower.run} returns. */
@@ -135,9 +126,7 @@ export class Follower {
     if (!this.#topics.connection) {
       throw new Error("Not connected; try again when the page is live.");
     }
-    const [namespace, name] = splitKey(key);
-    const reply = await this.#topics.request("personas", { namespace, name });
-    this.#model.refresh(personasOf(reply.payload), { key });
+    await this.#loadPersona(key);
     this.#options.onChange();
   }
 
@@ -157,7 +146,12 @@ export class Follower {
     this.#refreshing = true;
     this.#refreshedAt = now;
     try {
-      await this.#refreshCluster();
+      if (model.clusterStale) {
+        model.list(
+          "cluster",
+          await this.#topics.request("cluster").catch(noCluster),
+        );
+      }
       await this.#refreshPersonas();
       this.#options.onChange();
     } catch {
@@ -167,41 +161,33 @@ export class Follower {
     }
   }
 
-  async #refreshCluster(): Promise<void> {
-    if (!this.#model.clusterStale) return;
-    const reply = await this.#topics.request("cluster").catch((error) => {
-      if (error instanceof ServerError && error.code === "not_found") {
-        return null;
-      }
-      throw error;
+  async #loadPersona(key: string): Promise<void> {
+    const slash = key.indexOf("/");
+    const reply = await this.#topics.request("personas", {
+      namespace: key.slice(0, slash),
+      name: key.slice(slash + 1),
     });
-    this.#model.list("cluster", reply);
+    this.#model.refresh(reply.payload.personas, { key });
   }
 
   async #refreshPersonas(): Promise<void> {
     const model = this.#model;
-    const request = this.#topics.request.bind(this.#topics);
     const all = [...model.stale];
     // A persona whose validation is open is asked for by name, to refresh
     // the validation a listing does not carry.
     const named = all.length <= 3
       ? all
       : all.filter((key) => model.pinned.has(key)).slice(0, 3);
-    await Promise.all(named.map(async (key) => {
-      const [namespace, name] = splitKey(key);
-      const reply = await request("personas", { namespace, name });
-      model.refresh(personasOf(reply.payload), { key });
-    }));
+    await Promise.all(named.map((key) => this.#loadPersona(key)));
     const keys = [...model.stale].filter((key) => !model.pinned.has(key));
-    const namespaces = [...new Set(keys.map((key) => splitKey(key)[0]))];
-    if (keys.length > 0 && namespaces.length <= 3) {
-      await Promise.all(namespaces.map(async (namespace) => {
-        const reply = await request("personas", { namespace });
-        model.refresh(personasOf(reply.payload), { namespace });
+    const namespaces = new Set(keys.map((key) => key.split("/")[0]));
+    if (keys.length === 0) return;
+    if (namespaces.size <= 3) {
+      await Promise.all([...namespaces].map(async (namespace) => {
+        const reply = await this.#topics.request("personas", { namespace });
+        model.refresh(reply.payload.personas, { namespace });
       }));
-    } else if (keys.length > 0) {
-      model.list("personas", await request("personas"));
-    }
+    } else model.list("personas", await this.#topics.request("personas"));
   }
 
   // Before each connection: the server must say it takes the token (a
@@ -226,15 +212,12 @@ export class Follower {
     }
   }
 
-  #listed(listed: Listed): void {
-    this.#model.list(listed.topic, listed.response);
-    if (listed.cause === "gap") {
-      const missed = listed.missed ?? 0;
+  #listed({ topic, response, cause, missed = 0 }: Listed): void {
+    this.#model.list(topic, response);
+    if (cause === "gap") {
       this.#options.onRecovery({
         how: "re-listed",
-        detail: `this page missed ${missed} ${listed.topic} event${
-          missed === 1 ? "" : "s"
-        } (it fell behind)`,
+        detail: `this page missed ${events(missed, topic)} (it fell behind)`,
         at: new Date(),
       });
     }
@@ -243,9 +226,7 @@ export class Follower {
 
   #state(state: FollowState): void {
     const { onState } = this.#options;
-    if (state.state === "connecting" || state.state === "live") {
-      onState(state);
-    } else if (state.state === "reconnecting") {
+    if (state.state === "reconnecting") {
       onState({
         state: "reconnecting",
         // A browser is told nothing of why a WebSocket did not open.
@@ -254,18 +235,26 @@ export class Follower {
           : state.reason,
         retryAt: Date.now() + state.waitMs,
       });
-    }
+    } else if (state.state === "failed") {
+      onState({ state: "failed", message: (state.error as Error).message });
+    } else if (state.state !== "stopped") onState(state);
   }
 }
 
+// No ClusterPersona (yet): nothing to list.
+function noCluster(error: unknown): null {
+  if (error instanceof ServerError && error.code === "not_found") return null;
+  throw error;
+}
+
 function describe(recovery: TopicsRecovery): Recovery {
-  const relisted = recovery.topics.filter((t) => t.how === "re-listed");
-  if (relisted.length === 0) {
+  const at = new Date();
+  if (recovery.topics.every((t) => t.how === "resumed")) {
     const replayed = recovery.topics.reduce((sum, t) => sum + t.replayed, 0);
     return {
       how: "resumed",
-      detail: `replayed ${replayed} missed event${replayed === 1 ? "" : "s"}`,
-      at: new Date(),
+      detail: `replayed ${events(replayed, "missed")}`,
+      at,
     };
   }
   return {
@@ -273,15 +262,11 @@ function describe(recovery: TopicsRecovery): Recovery {
     detail: recovery.restarted
       ? "after a server restart"
       : "the missed events had left the server's history",
-    at: new Date(),
+    at,
   };
 }
 
-function splitKey(key: string): [string, string] {
-  const slash = key.indexOf("/");
-  return [key.slice(0, slash), key.slice(slash + 1)];
-}
-
-function personasOf(payload: { personas: PersonaSummary[] }): PersonaSummary[] {
-  return payload.personas;
+// `1 missed event`, `3 personas events`.
+function events(n: number, what: string): string {
+  return `${n} ${what} event${n === 1 ? "" : "s"}`;
 }
