@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import {
   type AuthAnswer,
   type ConnectionState,
-  Follower,
+  followTopics,
   type Recovery,
 } from "../src/dashboard/follow.ts";
 import { Model } from "../src/dashboard/model.ts";
@@ -76,7 +76,7 @@ function follow(httpPort: number, proxyPort: number) {
   const model = new Model();
   const states: ConnectionState[] = [];
   const recoveries: Recovery[] = [];
-  const follower = new Follower(model, {
+  const follower = followTopics(model, {
     url: `ws://127.0.0.1:${proxyPort}/ws`,
     checkAuth: async (): Promise<AuthAnswer> => {
       try {

@@ -9,9 +9,9 @@
  * @module
  */
 import type { Dialer } from "../client/channel.ts";
-import { ConnectionError, DorguError, ServerError } from "../client/errors.ts";
+import { DorguError, ServerError } from "../client/errors.ts";
 import {
-  Follower as TopicFollower,
+  Follower,
   type FollowState,
   type Listed,
   type Recovery as TopicsRecovery,
@@ -20,13 +20,11 @@ import { openSocket, subprotocols } from "../client/websocket.ts";
 import { TOPICS } from "../protocol/topics.ts";
 import { MAX_EVENTS, type Model } from "./model.ts";
 
-/** The connection, as the page shows it. */
-export type ConnectionState =
-  | { state: "connecting" }
-  | { state: "live" }
-  | { state: "reconnecting"; reason: string; retryAt: number }
-  | { state: "token"; message: string }
-  | { state: "failed"; message: string };
+/**
+ * The connection, as the page shows it: the library's follower states,
+ * and waiting for the user to give a token.
+ */
+export type ConnectionState = FollowState | { state: "token"; message: string };
 
 /** How the page caught up after a reconnect. */
 export interface Recovery {
@@ -69,182 +67,157 @@ export interface FollowerOptions {
 
 const REFRESH_EVERY_MS = 500;
 
-/** The four topics followed across reconnects; see the module doc. */
-export class Follower {
-  readonly #model: Model;
-  readonly #options: FollowerOptions;
-  readonly #topics: TopicFollower;
-  #refreshing = false;
-  #refreshedAt = 0;
-
-  /** Creates a follower feeding `model`; {@link Follower.run} starts it. */
-  constructor(model: Model, options: FollowerOptions) {
-    this.#model = model;
-    this.#options = options;
-    const { url, token, onChange, onRecovery } = options;
-    // A browser sends the token as the subprotocol; it cannot send headers.
-    const dial = options.dial ??
-      ((token) => (signal) =>
-        openSocket(() => new WebSocket(url, subprotocols(token)), signal));
-    this.#topics = new TopicFollower({
-      url,
-      dial: (signal) => dial(token.get())(signal),
-      topics: TOPICS.map((topic) => ({
-        topic,
-        listing: topic === "events" ? { limit: MAX_EVENTS } : undefined,
-      })),
-      prepare: () => this.#authorize(),
-      retryFirstConnect: true,
-      requestIdPrefix: "dash-",
-    }, {
-      listed: (listed) => this.#listed(listed),
-      event: (message) => {
-        model.apply(message);
-        onChange();
-      },
-      state: (state) => this.#state(state),
-      recovered: (recovery) => onRecovery(describe(recovery)),
-    });
-  }
-
-  /** Connects, follows, and reconnects until {@link Follower.stop}. */
-  run(): Promise<void> {
-    // A failure is shown as the state `failed`.
-    return this.#topics.run().catch(() => {});
-  }
-
-  /** Stops following: closes the connection, and {@link Follower.run} returns. */
-  stop(): void {
-    this.#topics.stop();
-  }
-
+/** The page's follower: see the module doc. */
+export interface PageFollower {
+  /** Connects, follows, and reconnects until {@link PageFollower.stop}. */
+  run(): Promise<void>;
+  /** Stops following: closes the connection, and `run` returns. */
+  stop(): void;
   /**
    * Asks the server for one persona, validation included; the answer goes
    * into the model.
    */
-  async loadPersona(key: string): Promise<void> {
-    if (!this.#topics.connection) {
-      throw new Error("Not connected; try again when the page is live.");
-    }
-    await this.#loadPersona(key);
-    this.#options.onChange();
-  }
-
+  loadPersona(key: string): Promise<void>;
   /**
    * Asks again for what events left incomplete: personas (one by one when
    * few, by namespace, or all) and the cluster's fields no event carries.
    * At most one round in flight, and one per {@link REFRESH_EVERY_MS}.
    */
-  async refresh(): Promise<void> {
-    const model = this.#model;
-    const now = Date.now();
-    if (
-      !this.#topics.connection || this.#refreshing ||
-      now - this.#refreshedAt < REFRESH_EVERY_MS ||
-      (model.stale.size === 0 && !model.clusterStale)
-    ) return;
-    this.#refreshing = true;
-    this.#refreshedAt = now;
-    try {
-      if (model.clusterStale) {
-        model.list(
-          "cluster",
-          await this.#topics.request("cluster").catch(noCluster),
-        );
+  refresh(): Promise<void>;
+}
+
+/** Follows the four topics into `model`; `run` starts it. */
+export function followTopics(
+  model: Model,
+  options: FollowerOptions,
+): PageFollower {
+  const { url, token, onChange, onRecovery } = options;
+  // A browser sends the token as the subprotocol; it cannot send headers.
+  const dial = options.dial ??
+    ((token) => (signal) =>
+      openSocket(() => new WebSocket(url, subprotocols(token)), signal));
+  const topics = new Follower({
+    url,
+    dial: (signal) => dial(token.get())(signal),
+    topics: TOPICS.map((topic) => ({
+      topic,
+      listing: topic === "events" ? { limit: MAX_EVENTS } : undefined,
+    })),
+    prepare: () => authorize(options),
+    retryFirstConnect: true,
+    requestIdPrefix: "dash-",
+  }, {
+    listed: (listed) => {
+      model.list(listed.topic, listed.response);
+      if (listed.cause === "gap") onRecovery(fellBehind(listed));
+      onChange();
+    },
+    event: (message) => {
+      model.apply(message);
+      onChange();
+    },
+    state: options.onState,
+    recovered: (recovery) => onRecovery(describe(recovery)),
+  });
+  let refreshing = false;
+  let refreshedAt = 0;
+  return {
+    // A failure is shown as the state `failed`.
+    run: () => topics.run().catch(() => {}),
+    stop: () => topics.stop(),
+    async loadPersona(key) {
+      if (!topics.connection) {
+        throw new Error("Not connected; try again when the page is live.");
       }
-      await this.#refreshPersonas();
-      this.#options.onChange();
-    } catch {
-      // The connection is gone or refused: the next one lists afresh.
-    } finally {
-      this.#refreshing = false;
-    }
-  }
-
-  async #loadPersona(key: string): Promise<void> {
-    const slash = key.indexOf("/");
-    const reply = await this.#topics.request("personas", {
-      namespace: key.slice(0, slash),
-      name: key.slice(slash + 1),
-    });
-    this.#model.refresh(reply.payload.personas, { key });
-  }
-
-  async #refreshPersonas(): Promise<void> {
-    const model = this.#model;
-    const all = [...model.stale];
-    // A persona whose validation is open is asked for by name, to refresh
-    // the validation a listing does not carry.
-    const named = all.length <= 3
-      ? all
-      : all.filter((key) => model.pinned.has(key)).slice(0, 3);
-    await Promise.all(named.map((key) => this.#loadPersona(key)));
-    const keys = [...model.stale].filter((key) => !model.pinned.has(key));
-    const namespaces = new Set(keys.map((key) => key.split("/")[0]));
-    if (keys.length === 0) return;
-    if (namespaces.size <= 3) {
-      await Promise.all([...namespaces].map(async (namespace) => {
-        const reply = await this.#topics.request("personas", { namespace });
-        model.refresh(reply.payload.personas, { namespace });
-      }));
-    } else model.list("personas", await this.#topics.request("personas"));
-  }
-
-  // Before each connection: the server must say it takes the token (a
-  // browser is told nothing of why a WebSocket did not open); when it
-  // does not, the user is asked for one.
-  async #authorize(): Promise<void> {
-    const { token, checkAuth, askToken, onState } = this.#options;
-    while (true) {
-      const current = token.get();
-      const answer = await checkAuth(current);
-      if ("unreachable" in answer) {
-        throw new DorguError(answer.unreachable, { retry: true });
-      }
-      if (answer.ok) return;
-      if (answer.retry) throw new DorguError(answer.message, { retry: true });
-      const message = current === undefined
-        ? "This server asks for a token."
-        : `The server refused the token: ${answer.message}`;
-      token.set(undefined);
-      onState({ state: "token", message });
-      token.set(await askToken(message));
-    }
-  }
-
-  #listed({ topic, response, cause, missed = 0 }: Listed): void {
-    this.#model.list(topic, response);
-    if (cause === "gap") {
-      this.#options.onRecovery({
-        how: "re-listed",
-        detail: `this page missed ${events(missed, topic)} (it fell behind)`,
-        at: new Date(),
+      await loadPersona(model, topics, key);
+      onChange();
+    },
+    async refresh() {
+      const now = Date.now();
+      if (
+        !topics.connection || refreshing ||
+        now - refreshedAt < REFRESH_EVERY_MS ||
+        (model.stale.size === 0 && !model.clusterStale)
+      ) return;
+      refreshing = true;
+      refreshedAt = now;
+      await refreshStale(model, topics).then(onChange).catch(() => {
+        // The connection is gone or refused: the next one lists afresh.
       });
-    }
-    this.#options.onChange();
-  }
+      refreshing = false;
+    },
+  };
+}
 
-  #state(state: FollowState): void {
-    const { onState } = this.#options;
-    if (state.state === "reconnecting") {
-      onState({
-        state: "reconnecting",
-        // A browser is told nothing of why a WebSocket did not open.
-        reason: state.error instanceof ConnectionError
-          ? "the server did not take the connection; it may be busy or shutting down"
-          : state.reason,
-        retryAt: Date.now() + state.waitMs,
-      });
-    } else if (state.state === "failed") {
-      onState({ state: "failed", message: (state.error as Error).message });
-    } else if (state.state !== "stopped") onState(state);
+async function loadPersona(
+  model: Model,
+  topics: Follower,
+  key: string,
+): Promise<void> {
+  const slash = key.indexOf("/");
+  const reply = await topics.request("personas", {
+    namespace: key.slice(0, slash),
+    name: key.slice(slash + 1),
+  });
+  model.refresh(reply.payload.personas, { key });
+}
+
+async function refreshStale(model: Model, topics: Follower): Promise<void> {
+  if (model.clusterStale) {
+    model.list("cluster", await topics.request("cluster").catch(noCluster));
   }
+  const all = [...model.stale];
+  // A persona whose validation is open is asked for by name, to refresh
+  // the validation a listing does not carry.
+  const named = all.length <= 3
+    ? all
+    : all.filter((key) => model.pinned.has(key)).slice(0, 3);
+  await Promise.all(named.map((key) => loadPersona(model, topics, key)));
+  const keys = [...model.stale].filter((key) => !model.pinned.has(key));
+  const namespaces = new Set(keys.map((key) => key.split("/")[0]));
+  if (keys.length === 0) return;
+  if (namespaces.size <= 3) {
+    await Promise.all([...namespaces].map(async (namespace) => {
+      const reply = await topics.request("personas", { namespace });
+      model.refresh(reply.payload.personas, { namespace });
+    }));
+  } else model.list("personas", await topics.request("personas"));
 }
 
 // No ClusterPersona (yet): nothing to list.
 function noCluster(error: unknown): null {
   if (error instanceof ServerError && error.code === "not_found") return null;
   throw error;
+}
+
+// Before each connection: the server must say it takes the token (a
+// browser is told nothing of why a WebSocket did not open); when it does
+// not, the user is asked for one.
+async function authorize(options: FollowerOptions): Promise<void> {
+  const { token, checkAuth, askToken, onState } = options;
+  while (true) {
+    const current = token.get();
+    const answer = await checkAuth(current);
+    if ("unreachable" in answer) {
+      throw new DorguError(answer.unreachable, { retry: true });
+    }
+    if (answer.ok) return;
+    if (answer.retry) throw new DorguError(answer.message, { retry: true });
+    const message = current === undefined
+      ? "This server asks for a token."
+      : `The server refused the token: ${answer.message}`;
+    token.set(undefined);
+    onState({ state: "token", message });
+    token.set(await askToken(message));
+  }
+}
+
+function fellBehind({ topic, missed = 0 }: Listed): Recovery {
+  return {
+    how: "re-listed",
+    detail: `this page missed ${events(missed, topic)} (it fell behind)`,
+    at: new Date(),
+  };
 }
 
 function describe(recovery: TopicsRecovery): Recovery {

@@ -15,7 +15,7 @@ import {
   readFilters,
   writeFilters,
 } from "./filters.ts";
-import { Follower } from "./follow.ts";
+import { followTopics, type PageFollower } from "./follow.ts";
 import { clock, timeElement } from "./format.ts";
 import { Model, type Section } from "./model.ts";
 import { renderCluster, renderSummary } from "./overview.ts";
@@ -51,7 +51,7 @@ const redraw = new Set<Section>([
 ]);
 const controls: (HTMLSelectElement | HTMLInputElement)[] = [];
 let tables: [Section, (filters: Filters) => boolean][] = [];
-let follower: Follower;
+let follower: PageFollower;
 let scheduled = false;
 let renderedAt = 0;
 let firstRender = false;
@@ -268,7 +268,7 @@ function start(): void {
   tables = views();
   const url = here("ws");
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-  follower = new Follower(model, {
+  follower = followTopics(model, {
     url: url.href,
     checkAuth,
     askToken,
