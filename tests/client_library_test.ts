@@ -9,6 +9,7 @@ import {
   type Channel,
   channelPair,
   Client,
+  ConnectionError,
   type Dialer,
   type FollowState,
   type Listed,
@@ -334,6 +335,38 @@ Deno.test("a reply that never comes is a timeout that closes the connection", as
   );
   const closed = await connection.closed;
   assert.equal(closed.code, 1000);
+});
+
+Deno.test("each call has its own requestId and gets its own reply, once; a close rejects every call still waiting, with why", async () => {
+  const server = new FakeServer();
+  const held: Sent[] = [];
+  server.answer = (_channel, message) => held.push(message);
+  const client = new Client("ws://fake/ws", { dial: server.dial });
+  const connection = await client.open();
+  const cluster = connection.request("cluster");
+  const personas = connection.request("personas");
+  const subscribed = connection.subscribe("personas");
+  await until("three calls", () => held.length === 3);
+  assert.deepEqual(
+    held.map((m) => m.requestId),
+    ["dorgu-ws-1", "dorgu-ws-2", "dorgu-ws-3"],
+  );
+  // Answered out of order, and twice: each call takes its own, once.
+  server.reply(server.live()!, held[1]);
+  server.reply(server.live()!, held[1]);
+  assert.equal((await personas).requestId, "dorgu-ws-2");
+  server.live()!.close(1001, "");
+  for (const call of [cluster, subscribed]) {
+    await assert.rejects(
+      call,
+      (error) =>
+        error instanceof ConnectionError && error.retry &&
+        error.message ===
+          "The connection to ws://fake/ws closed: the server is going away (1001).",
+    );
+  }
+  const closed = await connection.closed;
+  assert.deepEqual([closed.code, closed.retry], [1001, true]);
 });
 
 Deno.test("watch: an async iterator of listings and changes; break stops it", async () => {

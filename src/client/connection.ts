@@ -12,7 +12,6 @@ import * as v from "valibot";
 // none of what only the server needs (the client messages' schemas).
 import { describeIssues } from "../protocol/issues.ts";
 import { SubscribedPayloadSchema, timestamp } from "../protocol/messages.ts";
-import { PendingCalls } from "../protocol/pending_calls.ts";
 import { readServerMessage } from "../protocol/receive.ts";
 import type {
   EventMessage,
@@ -99,17 +98,15 @@ export class Connection {
   readonly closed: Promise<Closed>;
   readonly #channel: Channel;
   readonly #options: OpenOptions;
-  readonly #pending: PendingCalls<v.GenericSchema | undefined>;
+  // Calls awaiting their reply, by requestId.
+  readonly #waiting = new Map<string, Waiting>();
+  #lastId = 0;
   #error: DorguError | undefined;
   #ended = false;
 
   private constructor(channel: Channel, options: OpenOptions) {
     this.#channel = channel;
     this.#options = options;
-    this.#pending = new PendingCalls({
-      prefix: options.requestIdPrefix ?? "dorgu-ws-",
-      timeoutMs: options.timeoutMs ?? TIMEOUT_MS,
-    });
     this.closed = new Promise((resolve) => {
       channel.listen({
         message: (text) => this.#receive(text),
@@ -182,15 +179,29 @@ export class Connection {
     payload?: unknown,
     schema?: v.GenericSchema,
   ): Promise<ResponseMessage> {
-    const { url, timeoutMs = TIMEOUT_MS } = this.#options;
-    const { requestId, reply } = this.#pending.start(schema, () => {
-      this.close();
-      return new ConnectionError(
-        `No reply from ${url} to ${type} ${topic} within ${
-          timeoutMs / 1000
-        } s.`,
-        { kind: "timeout", retry: true },
-      );
+    const { url, timeoutMs = TIMEOUT_MS, requestIdPrefix = "dorgu-ws-" } =
+      this.#options;
+    const requestId = `${requestIdPrefix}${++this.#lastId}`;
+    const reply = new Promise<ResponseMessage>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#take(requestId)?.settle(
+          new ConnectionError(
+            `No reply from ${url} to ${type} ${topic} within ${
+              timeoutMs / 1000
+            } s.`,
+            { kind: "timeout", retry: true },
+          ),
+        );
+        this.close();
+      }, timeoutMs);
+      this.#waiting.set(requestId, {
+        schema,
+        settle: (answer) => {
+          clearTimeout(timer);
+          if (answer instanceof DorguError) reject(answer);
+          else resolve(answer);
+        },
+      });
     });
     try {
       this.send(JSON.stringify({
@@ -201,7 +212,7 @@ export class Connection {
         timestamp: timestamp(),
       }));
     } catch (error) {
-      this.#pending.take(requestId)?.reject(
+      this.#take(requestId)?.settle(
         new ConnectionError(
           `Cannot send to ${url}: ${(error as Error).message}.`,
           { kind: "closed", retry: true, cause: error },
@@ -209,6 +220,17 @@ export class Connection {
       );
     }
     return reply;
+  }
+
+  #take(requestId = ""): Waiting | undefined {
+    const waiting = this.#waiting.get(requestId);
+    this.#waiting.delete(requestId);
+    return waiting;
+  }
+
+  #settleAll(error: DorguError): void {
+    for (const waiting of this.#waiting.values()) waiting.settle(error);
+    this.#waiting.clear();
   }
 
   /** Sends one text message as it is (it gets no requestId). */
@@ -233,21 +255,21 @@ export class Connection {
     if (!read.ok) return this.#fail(new ProtocolError(read.reason));
     const message = read.message;
     if (message.type === "event") return this.onEvent(message as TopicEvent);
-    const waiting = this.#pending.take(message.requestId);
+    const waiting = this.#take(message.requestId);
     if (!waiting) return;
     if (message.type === "error") {
-      return waiting.reject(new ServerError(message.payload));
+      return waiting.settle(new ServerError(message.payload));
     }
-    const checked = waiting.extra &&
-      v.safeParse(waiting.extra, message.payload);
+    const checked = waiting.schema &&
+      v.safeParse(waiting.schema, message.payload);
     if (checked && !checked.success) {
       const error = new ProtocolError(
         describeIssues(checked.issues, "payload"),
       );
-      waiting.reject(error);
+      waiting.settle(error);
       return this.#fail(error);
     }
-    waiting.resolve(message);
+    waiting.settle(message);
   }
 
   // A message that breaks the contract ends the connection with the
@@ -255,7 +277,7 @@ export class Connection {
   // half-understood.
   #fail(error: DorguError): void {
     this.#error ??= error;
-    this.#pending.rejectAll(error);
+    this.#settleAll(error);
     this.close();
   }
 
@@ -269,12 +291,19 @@ export class Connection {
       `The connection to ${this.#options.url} closed: ${closed.reason}.`,
       { kind: "closed", retry: closed.retry },
     );
-    this.#pending.rejectAll(ended);
+    this.#settleAll(ended);
     return { code, ...closed, error: ended };
   }
 }
 
 const TIMEOUT_MS = 10_000;
+
+// A call awaiting its reply: the schema its payload must match, and how
+// it ends (the reply, or the error that took its place).
+interface Waiting {
+  schema?: v.GenericSchema;
+  settle(answer: ResponseMessage | DorguError): void;
+}
 
 function asSaid(url: string, detail: string, cause: unknown): ConnectionError {
   return new ConnectionError(`Cannot connect to ${url}: ${detail}.`, {

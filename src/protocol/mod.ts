@@ -13,4 +13,3 @@ export * from "./payloads.ts";
 export * from "./parse.ts";
 export * from "./event_view.ts";
 export * from "./receive.ts";
-export * from "./pending_calls.ts";
