@@ -5,7 +5,7 @@
  * clients to use it the same way as dorgu-ws. Driven by bench/run.ts over
  * stdin with the commands in bench/control.ts.
  */
-import { serveControl } from "./control.ts";
+import { eventFrame, serveControl, subscribedReply } from "./control.ts";
 
 const sockets = new Set<WebSocket>();
 let offset = 0;
@@ -21,27 +21,14 @@ const server = Deno.serve({
     idleTimeout: 60,
   });
   socket.onmessage = (event) => {
-    const message = JSON.parse(event.data as string);
     sockets.add(socket);
-    socket.send(JSON.stringify({
-      type: "response",
-      topic: message.topic,
-      requestId: message.requestId,
-      payload: { status: "subscribed", topic: message.topic },
-      timestamp: new Date().toISOString(),
-    }));
+    socket.send(subscribedReply(event.data as string, offset));
   };
   socket.onclose = () => sockets.delete(socket);
   return response;
 });
 
 await serveControl(server.addr.port, (payload) => {
-  const frame = JSON.stringify({
-    type: "event",
-    topic: "events",
-    payload,
-    timestamp: new Date().toISOString(),
-    offset: ++offset,
-  });
+  const frame = eventFrame(payload, ++offset);
   for (const socket of sockets) socket.send(frame);
 });

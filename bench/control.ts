@@ -13,7 +13,52 @@
  * Each event's `message` carries its send time, in ms since the epoch
  * with microseconds, for the load clients' latency samples.
  */
-import type { KubernetesEvent } from "../src/protocol/mod.ts";
+import type {
+  EventMessage,
+  KubernetesEvent,
+  ResponseMessage,
+  SubscribedPayload,
+} from "../src/protocol/mod.ts";
+
+// The plain broadcast loops' one stream: what they answer and send.
+const EPOCH = "bench";
+
+/**
+ * A plain broadcast loop's answer to whatever a client sends (the load
+ * clients send one `subscribe`): subscribed at `offset`, as dorgu-ws
+ * answers, so the same client runs against every server.
+ */
+export function subscribedReply(text: string, offset: number): string {
+  const { topic, requestId } = JSON.parse(text);
+  const payload: SubscribedPayload = {
+    status: "subscribed",
+    topic,
+    epoch: EPOCH,
+    offset,
+  };
+  const reply: ResponseMessage = {
+    type: "response",
+    topic,
+    requestId,
+    payload,
+    timestamp: new Date().toISOString(),
+    epoch: EPOCH,
+    offset,
+  };
+  return JSON.stringify(reply);
+}
+
+/** A plain broadcast loop's event frame: `payload` at `offset`. */
+export function eventFrame(payload: KubernetesEvent, offset: number): string {
+  const event: EventMessage = {
+    type: "event",
+    topic: "events",
+    payload,
+    timestamp: new Date().toISOString(),
+    offset,
+  };
+  return JSON.stringify(event);
+}
 
 /** Reads commands until stdin closes; prints `listening PORT` first. */
 export async function serveControl(

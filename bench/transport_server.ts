@@ -8,7 +8,7 @@
 import { encodeText } from "../src/transport/frames.ts";
 import { HttpServer } from "../src/transport/http_server.ts";
 import type { WebSocketConnection } from "../src/transport/websocket.ts";
-import { serveControl } from "./control.ts";
+import { eventFrame, serveControl, subscribedReply } from "./control.ts";
 
 const sockets = new Set<WebSocketConnection>();
 let offset = 0;
@@ -19,18 +19,8 @@ new HttpServer(listener, {
     const { socket, response } = info.upgrade();
     socket.handlers = {
       text(s, text) {
-        const message = JSON.parse(text);
         sockets.add(s);
-        s.send(
-          encodeText(JSON.stringify({
-            type: "response",
-            topic: message.topic,
-            requestId: message.requestId,
-            payload: { status: "subscribed", topic: message.topic },
-            timestamp: new Date().toISOString(),
-          })),
-          "reply",
-        );
+        s.send(encodeText(subscribedReply(text, offset)), "reply");
       },
       binary() {},
       closed(s) {
@@ -58,12 +48,6 @@ new HttpServer(listener, {
 });
 
 await serveControl((listener.addr as Deno.NetAddr).port, (payload) => {
-  const frame = encodeText(JSON.stringify({
-    type: "event",
-    topic: "events",
-    payload,
-    timestamp: new Date().toISOString(),
-    offset: ++offset,
-  }));
+  const frame = encodeText(eventFrame(payload, ++offset));
   for (const socket of sockets) socket.send(frame, "event");
 });

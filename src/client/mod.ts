@@ -44,6 +44,7 @@ export {
   ServerError,
 } from "./errors.ts";
 export { type CloseMeaning, closeMeaning } from "./close_codes.ts";
+export { eventsAsText, readEvent } from "./events_as_text.ts";
 export { explainConnectFailure } from "./failures.ts";
 export {
   Follower,
