@@ -9,11 +9,14 @@ import {
   type Channel,
   channelPair,
   Client,
+  Connection,
   ConnectionError,
   type Dialer,
+  eventsAsText,
   type FollowState,
   type Listed,
   ProtocolError,
+  readEvent,
   type Recovery,
   ServerError,
   type TopicEvent,
@@ -367,6 +370,34 @@ Deno.test("each call has its own requestId and gets its own reply, once; a close
   }
   const closed = await connection.closed;
   assert.deepEqual([closed.code, closed.retry], [1001, true]);
+});
+
+Deno.test("eventsAsText: events come as text, unchecked; replies still reach the connection, checked; readEvent checks one", async () => {
+  const server = new FakeServer();
+  const texts: string[] = [];
+  const connection = await Connection.open(
+    eventsAsText(server.dial, (text) => texts.push(text)),
+    { url: "ws://fake/ws" },
+  );
+  const checked: TopicEvent[] = [];
+  connection.onEvent = (event) => checked.push(event);
+  assert.equal(
+    (await connection.subscribe("personas")).payload.status,
+    "subscribed",
+  );
+  server.event(1, "a", "Degraded");
+  server.live()!.send('{"type":"event","topic":"personas","payload":{}}');
+  await until("two events", () => texts.length === 2);
+  assert.deepEqual(checked, []);
+  const event = readEvent(texts[0]) as TopicEvent<"personas">;
+  assert.deepEqual([event.offset, event.payload.name], [1, "a"]);
+  assert.throws(() => readEvent(texts[1]), ProtocolError);
+  assert.throws(
+    () => readEvent(JSON.stringify({ type: "error", payload: {} })),
+    ProtocolError,
+  );
+  connection.close();
+  await connection.closed;
 });
 
 Deno.test("watch: an async iterator of listings and changes; break stops it", async () => {
