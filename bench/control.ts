@@ -114,8 +114,8 @@ export async function serveControl(
   Deno.exit(0);
 }
 
-// Event `i`, carrying its send time for the load clients' latency samples.
-function benchEvent(i: number): KubernetesEvent {
+/** Event `i`, carrying its send time for the load clients' latency samples. */
+export function benchEvent(i: number): KubernetesEvent {
   return {
     kind: "kubernetes",
     namespace: "bench",

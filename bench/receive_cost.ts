@@ -16,7 +16,7 @@ import {
   webSocketDialer,
   type WebSocketLike,
 } from "../src/client/mod.ts";
-import { eventFrame } from "./control.ts";
+import { benchEvent, eventFrame } from "./control.ts";
 
 const events = Number(Deno.args[0] ?? 300_000);
 
@@ -38,18 +38,10 @@ function standIn(): { socket: WebSocketLike; deliver(text: string): void } {
   return { socket, deliver: (data) => socket.onmessage({ data }) };
 }
 
-const frames = Array.from({ length: 1000 }, (_, i) =>
-  eventFrame({
-    kind: "kubernetes",
-    namespace: "bench",
-    name: `event-${i}`,
-    type: "Normal",
-    reason: "Benchmark",
-    message: (performance.timeOrigin + performance.now()).toFixed(3),
-    involvedObject: { kind: "Pod", namespace: "bench", name: "load" },
-    count: i,
-    lastTimestamp: new Date().toISOString(),
-  }, i + 1));
+const frames = Array.from(
+  { length: 1000 },
+  (_, i) => eventFrame(benchEvent(i), i + 1),
+);
 
 async function perEvent(asText: boolean): Promise<number> {
   const { socket, deliver } = standIn();

@@ -87,6 +87,17 @@ class FakeServer {
     }));
   }
 
+  /** Answers `message` with an `error` of `code`. */
+  refuse(channel: Channel, message: Sent, code: string): void {
+    channel.send(JSON.stringify({
+      type: "error",
+      topic: message.topic,
+      requestId: message.requestId,
+      payload: { code, message: `Refused: ${code}.` },
+      timestamp: now(),
+    }));
+  }
+
   event(offset: number, name: string, phase: string): void {
     this.offset = Math.max(this.offset, offset);
     const text = JSON.stringify({
@@ -156,13 +167,20 @@ function record(server: FakeServer, options: { retryFirst?: boolean } = {}) {
     recovered: (recovery) => recoveries.push(recovery),
   }, { retryFirstConnect: options.retryFirst });
   const running = follower.run();
-  return { follower, running, seen, states, recoveries };
+  // Waits until `expected` has been seen, checks it, and stops.
+  const stopAfter = async (expected: string[]) => {
+    await until(`${expected.at(-1)}`, () => seen.length === expected.length);
+    assert.deepEqual(seen, expected);
+    follower.stop();
+    await running;
+  };
+  return { follower, running, seen, states, recoveries, stopAfter };
 }
 
 Deno.test("follow: lists, subscribes from the listing, skips doubles, and re-lists on an offset jump", async () => {
   const server = new FakeServer();
   server.offset = 3;
-  const { follower, running, seen } = record(server);
+  const { seen, stopAfter } = record(server);
   await until("subscribed", () => server.received.length === 2);
   assert.deepEqual(server.received[1].payload, {
     since: { epoch: "e1", offset: 3 },
@@ -173,20 +191,17 @@ Deno.test("follow: lists, subscribes from the listing, skips doubles, and re-lis
   server.event(5, "b", "Active");
   await until("two events", () => seen.length === 3);
   server.event(9, "c", "Active"); // 6, 7, 8 missed
-  await until("the re-list", () => seen.length === 4);
-  assert.deepEqual(seen, [
+  await stopAfter([
     "listed start",
     "event 4 a",
     "event 5 b",
     "listed gap 3",
   ]);
-  follower.stop();
-  await running;
 });
 
 Deno.test("follow: a dropped connection resumes with since; a restarted server is re-listed", async () => {
   const server = new FakeServer();
-  const { follower, running, seen, recoveries, states } = record(server);
+  const { seen, recoveries, states, stopAfter } = record(server);
   await until("live", () => states.at(-1)?.state === "live");
   server.event(1, "a", "Failed");
   await until("the event", () => seen.length === 2);
@@ -216,15 +231,12 @@ Deno.test("follow: a dropped connection resumes with since; a restarted server i
   });
   // The new epoch's offsets start again: offset 1 is new, not a double.
   server.event(1, "b", "Active");
-  await until("the event after the restart", () => seen.length === 4);
-  assert.deepEqual(seen, [
+  await stopAfter([
     "listed start",
     "event 1 a",
     "listed restart",
     "event 1 b",
   ]);
-  follower.stop();
-  await running;
   assert.equal(states.at(-1)?.state, "stopped");
 });
 
@@ -247,13 +259,7 @@ Deno.test("follow: close codes that retrying cannot fix end it with the reason",
 Deno.test("follow: a refusal ends it; not_ready passes when the first connection may be retried", async () => {
   const refused = new FakeServer();
   refused.answer = (channel, message) =>
-    channel.send(JSON.stringify({
-      type: "error",
-      topic: message.topic,
-      requestId: message.requestId,
-      payload: { code: "forbidden", message: "Not yours." },
-      timestamp: now(),
-    }));
+    refused.refuse(channel, message, "forbidden");
   const first = record(refused, { retryFirst: true });
   await assert.rejects(
     first.running,
@@ -263,15 +269,8 @@ Deno.test("follow: a refusal ends it; not_ready passes when the first connection
   const starting = new FakeServer();
   let refusals = 2;
   starting.answer = (channel, message) => {
-    if (refusals-- > 0) {
-      channel.send(JSON.stringify({
-        type: "error",
-        topic: message.topic,
-        requestId: message.requestId,
-        payload: { code: "not_ready", message: "Still listing." },
-        timestamp: now(),
-      }));
-    } else starting.reply(channel, message);
+    if (refusals-- > 0) starting.refuse(channel, message, "not_ready");
+    else starting.reply(channel, message);
   };
   const second = record(starting, { retryFirst: true });
   await until("live", () => second.states.at(-1)?.state === "live");
