@@ -256,7 +256,7 @@ Deno.test("follow: close codes that retrying cannot fix end it with the reason",
   }
 });
 
-Deno.test("follow: a refusal ends it; not_ready passes when the first connection may be retried", async () => {
+Deno.test("follow: a refusal ends it; not_ready is waited out, even on the first connection; a server not reached ends the first one", async () => {
   const refused = new FakeServer();
   refused.answer = (channel, message) =>
     refused.refuse(channel, message, "forbidden");
@@ -266,25 +266,36 @@ Deno.test("follow: a refusal ends it; not_ready passes when the first connection
     (error) => error instanceof ServerError && error.code === "forbidden",
   );
 
+  // The server is there but still listing: waited out, as a failed try.
   const starting = new FakeServer();
   let refusals = 2;
   starting.answer = (channel, message) => {
     if (refusals-- > 0) starting.refuse(channel, message, "not_ready");
     else starting.reply(channel, message);
   };
-  const second = record(starting, { retryFirst: true });
+  const second = record(starting);
   await until("live", () => second.states.at(-1)?.state === "live");
   assert.equal(starting.connections.length, 3);
+  assert.deepEqual(
+    second.states.filter((s) => s.state === "reconnecting").map((s) =>
+      s.state === "reconnecting" && [s.after, s.reason]
+    ),
+    [["failed", "Refused: not_ready."], ["failed", "Refused: not_ready."]],
+  );
   second.follower.stop();
   await second.running;
 
-  // Without retryFirstConnect, the first refusal is the answer.
-  const once = new FakeServer();
-  once.answer = starting.answer;
-  refusals = 1;
+  // Nothing answers: the first connection's failure is the answer, unless
+  // retryFirstConnect.
+  const client = new Client("ws://fake/ws", {
+    dial: () => Promise.reject(new Error("connection refused")),
+    backoff: { initialMs: 5, maxMs: 20 },
+  });
   await assert.rejects(
-    record(once).running,
-    (error) => error instanceof ServerError && error.code === "not_ready",
+    client.follow([{ topic: "personas" }], {}).run(),
+    (error) =>
+      error instanceof ConnectionError && error.kind === "refused" &&
+      error.retry,
   );
 });
 

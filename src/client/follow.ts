@@ -16,7 +16,7 @@
 import type { Position, Topic } from "../protocol/shapes.ts";
 import { Backoff, type BackoffOptions, delay } from "../retry.ts";
 import type { Dialer } from "./channel.ts";
-import { type Closed, Connection, type OpenOptions } from "./connection.ts";
+import { Connection, type OpenOptions } from "./connection.ts";
 import { ConnectionError, DorguError, ServerError } from "./errors.ts";
 import type { QueryOf, TopicEvent, TopicResponse } from "./topics.ts";
 import type {
@@ -133,20 +133,29 @@ export class Follower {
   async #round(): Promise<void> {
     const stopped = this.#stopped.signal;
     this.#setState({ state: "connecting" });
-    let connection: Connection;
+    let connection: Connection | undefined;
     try {
       await this.#options.prepare?.();
-      connection = await Connection.open(this.#options.dial, {
-        ...this.#options,
-        signal: stopped,
-      });
+      connection = this.#connection = await Connection.open(
+        this.#options.dial,
+        { ...this.#options, signal: stopped },
+      );
+      const caughtUp = connection;
+      connection.onEvent = (message) => this.#receive(message, caughtUp);
+      await this.#attach(connection);
     } catch (error) {
+      connection?.close();
+      await connection?.closed;
+      this.#connection = undefined;
+      await this.#handedOn();
       if (stopped.aborted) return;
       this.#giveUpUnless(error);
       return await this.#wait("failed", (error as Error).message, error);
     }
-    this.#connection = connection;
-    const ended = await this.#follow(connection);
+    this.#backoff.reset();
+    this.#live = true;
+    this.#setState({ state: "live" });
+    const ended = await connection.closed;
     this.#connection = undefined;
     await this.#handedOn();
     if (stopped.aborted) return;
@@ -161,30 +170,15 @@ export class Follower {
     if (this.#failure) throw this.#failure.error;
   }
 
-  // Throws `error` unless waiting and trying again can help.
+  // Throws `error` unless waiting and trying again can help. A server
+  // that answers "not yet" (`not_ready`, `rate_limited`) is there, and is
+  // waited out even the first time; one not reached at all is not,
+  // unless `retryFirstConnect`.
   #giveUpUnless(error: unknown): void {
     const retry = error instanceof DorguError && error.retry;
-    if (!retry || (!this.#live && !this.#options.retryFirstConnect)) {
-      throw error;
-    }
-  }
-
-  // Catches up on `connection`, then waits for it to end.
-  async #follow(connection: Connection): Promise<Closed> {
-    connection.onEvent = (message) => this.#receive(message, connection);
-    try {
-      await this.#attach(connection);
-      this.#backoff.reset();
-      this.#live = true;
-      this.#setState({ state: "live" });
-    } catch (error) {
-      connection.close();
-      const closed = await connection.closed;
-      if (this.#stopped.signal.aborted || this.#failure) return closed;
-      this.#giveUpUnless(error);
-      return { ...closed, reason: (error as Error).message, retry: true };
-    }
-    return await connection.closed;
+    const reached = error instanceof ServerError || this.#live ||
+      this.#options.retryFirstConnect;
+    if (!retry || !reached) throw error;
   }
 
   async #wait(

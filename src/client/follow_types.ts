@@ -65,7 +65,10 @@ export type FollowState =
   | { state: "live" }
   | {
     state: "reconnecting";
-    /** `lost`: a live connection ended; `failed`: connecting failed. */
+    /**
+     * `lost`: a live connection ended; `failed`: connecting, or catching
+     * up on a new connection (a server answering `not_ready`), failed.
+     */
     after: "lost" | "failed";
     /** Why, in words. */
     reason: string;
