@@ -140,8 +140,8 @@ export class Follower {
         this.#options.dial,
         { ...this.#options, signal: stopped },
       );
-      const caughtUp = connection;
-      connection.onEvent = (message) => this.#receive(message, caughtUp);
+      const opened = connection;
+      opened.onEvent = (message) => this.#receive(message, opened);
       await this.#attach(connection);
     } catch (error) {
       connection?.close();
