@@ -293,6 +293,20 @@ export const PAYLOAD_NOTES: Record<string, SchemaNote> = {
         "Extension: status.validation, only in answers to a request that names one persona.",
     },
   },
+  ChangeType: { description: "What happened to the object." },
+  ClusterEventType: {
+    description:
+      "`updated`, or a node entering (`nodeAdded`) or leaving (`nodeRemoved`) status.nodes.",
+  },
+  RolloutState: {
+    description:
+      "As `kubectl rollout status` judges it: `failed` when the progress deadline passed or pods cannot be created, `complete` when the newest spec is observed and every replica is updated and available, else `progressing`.",
+  },
+  Severity: {
+    description:
+      "The highest severity among the issues (error > warning > info); `none` without issues.",
+  },
+  InvolvedObject: { description: "The object the Event is about." },
   ValidationIssue: { description: "One issue of a persona's validation." },
   PersonaValidation: { description: "A persona's status.validation." },
   ClusterInfo: {
