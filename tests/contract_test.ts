@@ -14,7 +14,7 @@ import {
   TOPICS,
 } from "../src/protocol/mod.ts";
 import { asyncApiText } from "../src/protocol/asyncapi.ts";
-import { topicTitle } from "../src/protocol/asyncapi_schemas.ts";
+import { MESSAGE_KINDS, topicTitle } from "../src/protocol/asyncapi_schemas.ts";
 import { CLOSE_CODE } from "../src/transport/frames.ts";
 import { DOCUMENT, REGENERATE } from "../tools/asyncapi.ts";
 import {
@@ -22,6 +22,7 @@ import {
   contractDocument,
   violations,
 } from "./support/contract.ts";
+import { serveFake } from "./support/fake_server.ts";
 import { RawSocket } from "./support/raw_ws.ts";
 import { copyExamples, startTestServer } from "./support/server.ts";
 import { TestClient } from "./support/ws_client.ts";
@@ -67,16 +68,9 @@ Deno.test("the document holds every message, payload, error code, close code and
     const channel = (doc.channels as Record<string, Json>)[topic];
     const names = Object.keys(channel.messages as Json);
     const title = topicTitle(topic as Topic);
+    assert.equal(MESSAGE_KINDS.length, 7);
     assert.deepEqual(names, [
-      ...[
-        "Subscribe",
-        "Unsubscribe",
-        "Request",
-        "Subscribed",
-        "Unsubscribed",
-        "Response",
-        "Event",
-      ].map((kind) => `${title}${kind}Message`),
+      ...MESSAGE_KINDS.map((kind) => `${title}${kind}Message`),
       "ErrorMessage",
     ]);
     for (const name of names) assert.ok(components.messages[name], name);
@@ -385,33 +379,21 @@ Deno.test({
   ...unsanitized,
   async fn() {
     // A server that answers everything with an error code the contract lacks.
-    const server = Deno.serve({
-      hostname: "127.0.0.1",
-      port: 0,
-      onListen: () => {},
-    }, (req) => {
-      const { socket, response } = Deno.upgradeWebSocket(req);
-      socket.onmessage = (e) => {
-        socket.send(JSON.stringify({
-          type: "error",
-          topic: "personas",
-          requestId: JSON.parse(e.data).requestId,
-          payload: { code: "teapot", message: "No." },
-          timestamp: new Date().toISOString(),
-        }));
-      };
-      return response;
-    });
+    const server = serveFake(({ requestId }) => [{
+      type: "error",
+      topic: "personas",
+      requestId,
+      payload: { code: "teapot", message: "No." },
+      timestamp: new Date().toISOString(),
+    }]);
     try {
-      const client = await TestClient.connect(
-        `ws://127.0.0.1:${server.addr.port}/ws`,
-      );
+      const client = await TestClient.connect(server.url);
       await assert.rejects(
         client.call("request", "personas"),
         /Contract.*code must be equal to one of the allowed values/,
       );
       await assert.rejects(client.close(), /Contract/);
-      const { socket } = await RawSocket.connect(server.addr.port);
+      const { socket } = await RawSocket.connect(server.port);
       await socket.sendText(
         JSON.stringify({ type: "request", topic: "personas", requestId: "r" }),
       );
