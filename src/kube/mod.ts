@@ -1,7 +1,7 @@
 /**
  * The Kubernetes side: credentials (via @kubernetes/client-node), requests
  * on `fetch`, the watch-stream decoder and list/watch informers. Imported
- * only by the Kubernetes source.
+ * only by the Kubernetes source and the in-process server of laptop mode.
  *
  * @module
  */
@@ -9,4 +9,5 @@ export * from "./config.ts";
 export * from "./client.ts";
 export * from "./watch.ts";
 export * from "./informer.ts";
+export * from "./list.ts";
 export * from "./retry_policy.ts";
