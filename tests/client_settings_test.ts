@@ -209,7 +209,19 @@ Deno.test("a broken config file is one line naming the file and the fault; --url
     ],
     [
       "servers:\n  lab:\n    url: ws://localhost:9090/ws\n    ca: /etc/ca.pem\n",
-      /: unknown key servers\.lab\.ca; a server has url, token, token-file, namespace, ca-file and insecure-skip-tls-verify; fix the file\.$/,
+      /: unknown key servers\.lab\.ca; a server has url, token, token-file, namespace, ca-file and insecure-skip-tls-verify, or context, kubeconfig and namespace; fix the file\.$/,
+    ],
+    [
+      "servers:\n  lab:\n    namespace: prod\n",
+      /: servers\.lab has no url, context or kubeconfig; give the url of a dorgu-ws server or the kubeconfig context of a cluster\.$/,
+    ],
+    [
+      "servers:\n  lab:\n    url: ws://localhost:9090/ws\n    context: lab\n",
+      /: servers\.lab has both url and context: a url names a dorgu-ws server, a context the cluster itself; keep one\.$/,
+    ],
+    [
+      "servers:\n  lab:\n    context: lab\n    token: s3cret\n",
+      /: servers\.lab names a cluster, which is read with the kubeconfig's own credentials: token applies to a dorgu-ws server \(url\) only; drop it\.$/,
     ],
     [
       "servers:\n  lab:\n    url: wss://localhost:9090/ws\n    ca-file: ca.pem\n    insecure-skip-tls-verify: true\n",

@@ -271,6 +271,8 @@ async function checkOptions(
     envToken: fromEnv("token"),
     caFile: text("ca-file"),
     insecure: flag("insecure-skip-tls-verify"),
+    context: text("context"),
+    kubeconfig: text("kubeconfig"),
   });
   const namespace = !resource.namespaced || flag("all-namespaces")
     ? undefined

@@ -1,5 +1,6 @@
 /**
- * The Kubernetes side: credentials (via @kubernetes/client-node), requests
+ * The Kubernetes side: credentials (kubeconfigs, exec plugins; auth
+ * providers via @kubernetes/client-node, loaded only for them), requests
  * on `fetch`, the watch-stream decoder and list/watch informers. Imported
  * only by the Kubernetes source and the in-process server of laptop mode.
  *
