@@ -75,7 +75,7 @@ export function unreachable(error: unknown, where: Where): string {
   if (error instanceof ListTimeout) {
     return `No answer from ${at} within ${seconds(error.waitedMs)} s.`;
   }
-  const detail = (error as Error)?.message ?? String(error);
+  const detail = describe(error);
   if (/connection refused/i.test(detail)) {
     return `The connection to ${at} was refused: is the cluster running, and is the kubeconfig's server address right?`;
   }
@@ -88,6 +88,18 @@ export function unreachable(error: unknown, where: Where): string {
     }); check the cluster's certificate-authority in the kubeconfig.`;
   }
   return `Cannot reach ${at}: ${tail(detail)}.`;
+}
+
+// A fetch error's message and its causes' (Deno 2.8 and later say only
+// "fetch failed" and give the reason as the cause).
+function describe(error: unknown): string {
+  const parts: string[] = [];
+  for (let e = error; e !== undefined && parts.length < 4;) {
+    parts.push(e instanceof Error ? e.message : String(e));
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return parts.filter((part) => part !== "fetch failed").join(": ") ||
+    "fetch failed";
 }
 
 // The useful end of a fetch error: "error sending request for url (...):
