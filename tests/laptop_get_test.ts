@@ -289,6 +289,48 @@ Deno.test({
 
 Deno.test({
   name:
+    "an oidc auth-provider sends its id-token while it is valid; an expired one, and the removed gcp and azure plugins, are one line each",
+  ...unsanitized,
+  async fn() {
+    const jwt = (exp: number) =>
+      ["{}", JSON.stringify({ exp, sub: "me" }), ""].map((part) =>
+        btoa(part).replace(/=+$/, "")
+      ).join(".");
+    const path = `${env.dir}/laptop-oidc`;
+    const run = async (provider: Record<string, unknown>) => {
+      await env.writeKubeconfig(path, { "auth-provider": provider });
+      return await runCli(["get", "cp", "--kubeconfig", path]);
+    };
+    const later = Math.floor(Date.now() / 1000) + 3600;
+    // This API server trusts no OIDC issuer: a token sent is a 401, where
+    // no token at all would be an anonymous 403.
+    const sent = await run({
+      name: "oidc",
+      config: { "id-token": jwt(later), "client-id": "k" },
+    });
+    assert.equal(sent.code, 1);
+    assert.equal(
+      sent.stderr,
+      `dorgu-ws: The API server at ${env.primary.server} did not accept the credentials of context envtest (user user) (401 Unauthorized): log in again, or fix the user in the kubeconfig.\n`,
+    );
+    const expired = await run({
+      name: "oidc",
+      config: { "id-token": jwt(later - 7200), "refresh-token": "r" },
+    });
+    assert.equal(
+      expired.stderr,
+      "dorgu-ws: The id-token of the oidc auth-provider of context envtest (user user) has expired; let kubectl refresh it (run any kubectl command, such as kubectl version), which writes the new token into the kubeconfig, then try again.\n",
+    );
+    const gcp = await run({ name: "gcp", config: {} });
+    assert.match(
+      gcp.stderr,
+      /^dorgu-ws: The gcp auth plugin of context envtest \(user user\) has been removed from kubectl and dorgu-ws alike; use the gke-gcloud-auth-plugin credential plugin instead .*\n$/,
+    );
+  },
+});
+
+Deno.test({
+  name:
     "an API server that refuses connections, or never answers, is one line within --timeout, exit 1",
   ...unsanitized,
   async fn() {

@@ -3,16 +3,16 @@
  * into what `fetch` needs: a server URL, request headers and TLS material
  * for `Deno.createHttpClient`. Kubeconfigs (contexts, merged KUBECONFIG
  * files), client certificates and CAs as data or files, bearer tokens and
- * token files, basic auth, impersonation and exec plugins are read here
- * (kubeconfig.ts, exec_credential.ts); an `auth-provider` user (oidc,
- * azure, gcp) is handed to @kubernetes/client-node, loaded only for it; a
- * pod's service account is read from its mounted files.
+ * token files, basic auth, impersonation, exec plugins and the oidc
+ * auth-provider are read here (kubeconfig.ts, exec_credential.ts,
+ * auth_provider.ts), as client-go reads them; a pod's service account from
+ * its mounted files.
  *
  * Only credential loading happens here; requests are our own fetches.
  */
 import { readBoundedText } from "../files.ts";
 import { readEnv } from "../flags.ts";
-import type { AuthProvider } from "./auth_provider.ts";
+import { authProviderHeaders } from "./auth_provider.ts";
 import { ExecCredentials } from "./exec_credential.ts";
 import {
   type ClusterConfig,
@@ -83,7 +83,6 @@ export class CredentialLoader {
   #selected: Selected | undefined;
   #fingerprint = "";
   #exec: ExecCredentials | undefined;
-  #provider: AuthProvider | undefined;
 
   /** Creates a loader; nothing is read until {@link CredentialLoader.load}. */
   constructor(options: KubeConfigOptions = {}) {
@@ -100,7 +99,6 @@ export class CredentialLoader {
         : this.#inCluster();
       this.#fingerprint = fingerprint;
       this.#exec = undefined;
-      this.#provider = undefined;
     }
     return await this.#access(this.#selected);
   }
@@ -244,29 +242,16 @@ export class CredentialLoader {
         key = credential.key;
       }
     } else if (user["auth-provider"]) {
-      Object.assign(headers, await this.#providerHeaders(selected));
+      Object.assign(
+        headers,
+        authProviderHeaders(user["auth-provider"], selected.describe),
+      );
     } else if (user.username !== undefined && user.password !== undefined) {
       headers.authorization = `Basic ${
         btoa(`${user.username}:${user.password}`)
       }`;
     }
     return { headers, cert, key };
-  }
-
-  async #providerHeaders(selected: Selected): Promise<Record<string, string>> {
-    try {
-      if (!this.#provider) {
-        const { AuthProvider } = await import("./auth_provider.ts");
-        this.#provider = new AuthProvider(selected.files, selected.context);
-      }
-      return await this.#provider.headers();
-    } catch (error) {
-      throw new Error(
-        `Cannot get credentials for ${selected.describe} from its auth-provider ${
-          selected.user.value["auth-provider"]?.name
-        }: ${(error as Error).message}`,
-      );
-    }
   }
 }
 

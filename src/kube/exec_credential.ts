@@ -93,7 +93,8 @@ export class ExecCredentials {
   async #run(): Promise<ExecResult> {
     const exec = this.#exec;
     const apiVersion = exec.apiVersion ?? API_VERSIONS[1];
-    const what = `The credential plugin ${exec.command} of ${this.#context.describe}`;
+    const what =
+      `The credential plugin ${exec.command} of ${this.#context.describe}`;
     if (!API_VERSIONS.includes(apiVersion)) {
       throw new Error(
         `${what} asks for apiVersion ${apiVersion}; client.authentication.k8s.io/v1 and v1beta1 are supported.`,
@@ -106,7 +107,9 @@ export class ExecCredentials {
         args: exec.args ?? [],
         env: {
           ...Object.fromEntries((exec.env ?? []).map((e) => [e.name, e.value])),
-          KUBERNETES_EXEC_INFO: JSON.stringify(this.#info(apiVersion, interactive)),
+          KUBERNETES_EXEC_INFO: JSON.stringify(
+            this.#info(apiVersion, interactive),
+          ),
         },
         stdin: interactive ? "inherit" : "null",
         stdout: "piped",
@@ -117,7 +120,9 @@ export class ExecCredentials {
         const hint = exec.installHint?.trim().replace(/\s*\n\s*/g, " ");
         throw new Error(
           `${what} is not installed (no such command)${
-            hint ? `: ${hint}` : "; install it, or fix exec.command in the kubeconfig"
+            hint
+              ? `: ${hint}`
+              : "; install it, or fix exec.command in the kubeconfig"
           }`,
         );
       }
@@ -128,7 +133,11 @@ export class ExecCredentials {
         `${what} failed (exit code ${output.code}); its messages are above.`,
       );
     }
-    return this.#read(new TextDecoder().decode(output.stdout), apiVersion, what);
+    return this.#read(
+      new TextDecoder().decode(output.stdout),
+      apiVersion,
+      what,
+    );
   }
 
   // Whether the plugin gets the terminal: client-go's rules.

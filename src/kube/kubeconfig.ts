@@ -156,7 +156,9 @@ export async function readKubeconfig(files: string[]): Promise<Kubeconfig> {
   return merged;
 }
 
-async function parseFile(file: string): Promise<v.InferOutput<typeof FileSchema>> {
+async function parseFile(
+  file: string,
+): Promise<v.InferOutput<typeof FileSchema>> {
   let raw: unknown;
   try {
     const content = await readBoundedText(file, {

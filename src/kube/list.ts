@@ -72,7 +72,9 @@ export async function listCollection(
     const query = new URLSearchParams({
       limit: String(options.pageSize ?? 500),
     });
-    if (options.fieldSelector) query.set("fieldSelector", options.fieldSelector);
+    if (options.fieldSelector) {
+      query.set("fieldSelector", options.fieldSelector);
+    }
     if (next) query.set("continue", next);
     let page: ListPage;
     try {
@@ -103,7 +105,9 @@ async function readPage(
   options: ListOptions,
 ): Promise<ListPage> {
   const waitMs = options.pageTimeoutMs;
-  const timeout = waitMs === undefined ? undefined : AbortSignal.timeout(waitMs);
+  const timeout = waitMs === undefined
+    ? undefined
+    : AbortSignal.timeout(waitMs);
   const signals = [options.signal, timeout].filter((s) => s !== undefined);
   try {
     return await client.json(path, {

@@ -1,8 +1,8 @@
 /**
- * The Kubernetes side: credentials (kubeconfigs, exec plugins; auth
- * providers via @kubernetes/client-node, loaded only for them), requests
- * on `fetch`, the watch-stream decoder and list/watch informers. Imported
- * only by the Kubernetes source and the in-process server of laptop mode.
+ * The Kubernetes side: credentials (kubeconfigs, exec plugins, the oidc
+ * auth-provider, a pod's service account), requests on `fetch`, paged
+ * lists, the watch-stream decoder and list/watch informers. Imported only
+ * by the Kubernetes source and the in-process server of laptop mode.
  *
  * @module
  */
