@@ -152,7 +152,12 @@ function checkServerKind(server: ServerEntry, where: string): void {
       }: a url names a dorgu-ws server, a context the cluster itself; keep one.`,
     );
   }
-  const serverOnly = ["token", "token-file", "ca-file", "insecure-skip-tls-verify"]
+  const serverOnly = [
+    "token",
+    "token-file",
+    "ca-file",
+    "insecure-skip-tls-verify",
+  ]
     .find((key) => server[key as keyof ServerEntry] !== undefined);
   if (cluster && serverOnly) {
     throw new UsageError(

@@ -37,11 +37,7 @@ import {
 import type { Dialer } from "./channel_socket.ts";
 import type { TlsOptions } from "./connection.ts";
 
-export {
-  type ConfigFile,
-  configPath,
-  loadConfigFile,
-} from "./config_file.ts";
+export { type ConfigFile, configPath, loadConfigFile } from "./config_file.ts";
 
 /** Where the client connects, and as whom. */
 export interface Target {
@@ -217,7 +213,9 @@ function clusterFromFlags(flags: TargetFlags): ClusterTarget | undefined {
   if (server) {
     throw new UsageError(
       `${server} names a dorgu-ws server and ${ours} the cluster itself; ${
-        server === "DORGU_WS_URL" ? `unset DORGU_WS_URL or drop ${ours}` : "pass one of them"
+        server === "DORGU_WS_URL"
+          ? `unset DORGU_WS_URL or drop ${ours}`
+          : "pass one of them"
       }.`,
     );
   }

@@ -82,7 +82,9 @@ export function unreachable(error: unknown, where: Where): string {
   if (/dns error|lookup address|name or service not known/i.test(detail)) {
     return `Cannot reach ${at}: its host name does not resolve.`;
   }
-  if (/UnknownIssuer|certificate|InvalidCertificate|NotValidForName/i.test(detail)) {
+  if (
+    /UnknownIssuer|certificate|InvalidCertificate|NotValidForName/i.test(detail)
+  ) {
     return `Cannot reach ${at}: its TLS certificate is not trusted (${
       tail(detail)
     }); check the cluster's certificate-authority in the kubeconfig.`;
