@@ -22,6 +22,7 @@ import { TokenBucket } from "../server/rate_limiter.ts";
 import { NamespaceScope } from "../server/scope.ts";
 import { SERVE_FLAGS } from "../server/serve_flags.ts";
 import { informerFor } from "../sources/kubernetes.ts";
+import type { EventSink } from "../sources/sink.ts";
 import { createState } from "../sources/state.ts";
 import { type Channel, type ChannelEnds, openChannel } from "./channel.ts";
 import { type ClusterChoice, connectCluster } from "./connect.ts";
@@ -76,7 +77,15 @@ export async function startLocal(options: LocalOptions): Promise<LocalServer> {
   const hub = new Hub({
     historySize: Number(SERVE_FLAGS["history-size"].default),
   });
-  const { store, queries } = createState(hub, {
+  // Only the command's topic is ever asked for: events derived for the
+  // others (a persona's validation result, when listing personas) would
+  // be serialized for nobody.
+  const sink: EventSink = {
+    publish(topic, payload, keys) {
+      if (topic === options.topic) hub.publish(topic, payload, keys);
+    },
+  };
+  const { store, queries } = createState(sink, {
     log,
     ...storeOptionsFor(readings),
   });
