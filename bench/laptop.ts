@@ -156,6 +156,34 @@ async function watchLatency(
   return { fromAnswer: median(fromAnswer), fromSend: median(fromSend) };
 }
 
+/** Medians of each phase of bench/laptop_phases.ts over `rounds` processes. */
+async function phases(kubeconfig: string): Promise<Record<string, number>> {
+  const runs: Record<string, number[]> = {};
+  for (let i = 0; i < rounds; i++) {
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        ...RUNTIME_PERMISSIONS,
+        new URL("./laptop_phases.ts", import.meta.url).pathname,
+        kubeconfig,
+        "team-7",
+        "app-00007",
+      ],
+      stdout: "piped",
+      stderr: "inherit",
+    }).output();
+    const line = new TextDecoder().decode(output.stdout).split("\n")
+      .find((l) => l.startsWith("result "));
+    if (!line) throw new Error("bench/laptop_phases.ts printed no result");
+    for (const [phase, ms] of Object.entries(JSON.parse(line.slice(7)))) {
+      (runs[phase] ??= []).push(ms as number);
+    }
+  }
+  return Object.fromEntries(
+    Object.entries(runs).map(([phase, values]) => [phase, median(values)]),
+  );
+}
+
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -239,7 +267,10 @@ try {
   for (const runner of runners) {
     watch[runner.name] = await watchLatency(runner, env, vars);
   }
-  console.log(`result ${JSON.stringify({ medians, watch, rounds, personas })}`);
+  const breakdown = await phases(env.kubeconfig);
+  console.log(
+    `result ${JSON.stringify({ medians, watch, breakdown, rounds, personas })}`,
+  );
 } finally {
   await env.stop();
   await Deno.remove(home, { recursive: true }).catch(() => {});

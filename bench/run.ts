@@ -191,6 +191,7 @@ if (rows.length) {
 interface LaptopResult {
   medians: Record<string, number>;
   watch: Record<string, { fromAnswer: number; fromSend: number }>;
+  breakdown: Record<string, number>;
 }
 
 /** A measurement with an absolute target. */
@@ -395,6 +396,13 @@ if (only.has("laptop")) {
     values.rounds,
   ]) as unknown as LaptopResult;
   const m = result.medians;
+  console.error(
+    `  get NAME, one deno run process, medians: ${
+      Object.entries(result.breakdown).map(([phase, ms]) =>
+        `${phase} ${fmt(ms)} ms`
+      ).join("; ")
+    }`,
+  );
   for (const runner of ["binary", "deno-run"] as const) {
     const how = runner === "binary" ? "compiled binary" : "deno run";
     console.error(
