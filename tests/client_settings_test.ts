@@ -401,13 +401,22 @@ async function onPath(): Promise<string> {
   return bin;
 }
 
-Deno.test("completion: bash completes commands, resources, flags, -o values and named servers", async () => {
+Deno.test("completion: bash completes commands, resources, flags, -o values, named servers and kubeconfig contexts", async () => {
   const bin = await onPath();
   const xdg = await configHome({
     "config.yaml":
       "servers:\n  lab:\n    url: ws://localhost:9090/ws\n  prod:\n    url: ws://localhost:9091/ws\n",
   });
-  const env = { PATH: `${bin}:${Deno.env.get("PATH")}`, XDG_CONFIG_HOME: xdg };
+  const kubeconfig = `${xdg}/kubeconfig`;
+  await Deno.writeTextFile(
+    kubeconfig,
+    "clusters:\n- name: c\n  cluster: {server: 'https://127.0.0.1:6443'}\ncontexts:\n- name: kind-dev\n  context: {cluster: c}\n- name: prod\n  context: {cluster: c}\n",
+  );
+  const env = {
+    PATH: `${bin}:${Deno.env.get("PATH")}`,
+    XDG_CONFIG_HOME: xdg,
+    KUBECONFIG: kubeconfig,
+  };
   const complete = async (line: string) => {
     const words = line.split(" ");
     return (await shell(
@@ -442,6 +451,10 @@ _dorgu_ws; printf '%s\\n' "\${COMPREPLY[@]}"`,
   assert.ok((await complete("dorgu-ws get ap --w")).includes("--watch-only"));
   assert.deepEqual(await complete("dorgu-ws get ap --server "), [
     "lab",
+    "prod",
+  ]);
+  assert.deepEqual(await complete("dorgu-ws watch ap --context "), [
+    "kind-dev",
     "prod",
   ]);
   assert.deepEqual(

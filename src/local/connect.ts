@@ -10,6 +10,7 @@
  */
 import { KubeClient } from "../kube/client.ts";
 import { CredentialLoader } from "../kube/config.ts";
+import { kubeconfigFiles, readKubeconfig } from "../kube/kubeconfig.ts";
 import { LocalError, type Where } from "./errors.ts";
 
 /** Which cluster: a kubeconfig context, a kubeconfig file, or both. */
@@ -37,4 +38,10 @@ export async function connectCluster(
     throw new LocalError((error as Error).message);
   }
   return { client: new KubeClient(credentials), where };
+}
+
+/** The contexts of the kubeconfig kubectl would read, for completion. */
+export async function contextNames(): Promise<string[]> {
+  const config = await readKubeconfig(kubeconfigFiles());
+  return [...config.contexts.keys()];
 }
