@@ -383,30 +383,40 @@ Deno.test({
 });
 
 Deno.test({
-  name: "the compiled binary runs get --context against the API server",
+  name:
+    "the compiled binary runs get --context against the API server: a client certificate, a token, an exec plugin",
   ...unsanitized,
   async fn() {
     const { path: binary } = await compiledBinary();
     const empty = await Deno.makeTempDir();
-    for (
-      const command of [
-        ["get", "ap", "-A"],
-        ["get", "deploy", "-n", "team-a", "-o", "wide"],
-      ]
-    ) {
+    const { path: exec } = await execKubeconfig(env);
+    const cases: [string, string, string[]][] = [
+      [admin, "lab-admin", ["get", "ap", "-A"]],
+      [env.kubeconfig, "envtest", [
+        "get",
+        "deploy",
+        "-n",
+        "team-a",
+        "-o",
+        "wide",
+      ]],
+      [exec, "envtest", ["get", "cp"]],
+    ];
+    for (const [kubeconfig, context, command] of cases) {
       const [compiled, script] = await Promise.all([
-        runCli([...command, "--context", "lab-admin"], {
+        runCli([...command, "--context", context], {
           binary,
           cwd: empty,
-          env: { KUBECONFIG: admin, HOME: empty },
+          env: { KUBECONFIG: kubeconfig, HOME: empty },
         }),
-        runCli([...command, "--context", "lab-admin"], {
-          env: { KUBECONFIG: admin },
+        runCli([...command, "--context", context], {
+          env: { KUBECONFIG: kubeconfig },
         }),
       ]);
       assert.equal(compiled.code, 0, compiled.stderr);
       assert.equal(compiled.stderr, "");
       assert.equal(compiled.stdout, script.stdout);
+      assert.match(compiled.stdout, /^NAME|^NAMESPACE/);
     }
   },
 });

@@ -146,6 +146,8 @@ export async function namespaceReader(
   return (await env.serviceAccount(namespace, "reader")).kubeconfig;
 }
 
+let plugins = 0;
+
 /**
  * A kubeconfig whose user runs an exec plugin: a shell script (named
  * relative to the kubeconfig, with args and env) that prints an
@@ -156,13 +158,11 @@ export async function execKubeconfig(
   env: Envtest,
   apiVersion = "client.authentication.k8s.io/v1beta1",
 ): Promise<{ path: string; ran: string }> {
-  const version = apiVersion.split("/")[1];
-  const { token } = await env.serviceAccount(
-    "kube-system",
-    `laptop-exec-${version}`,
-    { clusterRole: "cluster-admin" },
-  );
-  const dir = `${env.dir}/laptop-exec-${version}`;
+  const name = `laptop-exec-${apiVersion.split("/")[1]}-${++plugins}`;
+  const { token } = await env.serviceAccount("kube-system", name, {
+    clusterRole: "cluster-admin",
+  });
+  const dir = `${env.dir}/${name}`;
   await Deno.mkdir(`${dir}/bin`, { recursive: true });
   const ran = `${dir}/ran`;
   const credential = (status: string) =>
