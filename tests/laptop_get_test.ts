@@ -8,19 +8,13 @@
  * the compiled binary doing the same.
  */
 import assert from "node:assert/strict";
-import { Envtest } from "./support/envtest.ts";
+import type { Envtest } from "./support/envtest.ts";
 import {
-  certificateKubeconfig,
   execKubeconfig,
   namespaceReader,
-  seedCluster,
+  startLaptopCluster,
 } from "./support/laptop.ts";
-import {
-  runCli,
-  type ServerProcess,
-  spawnServer,
-  waitReady,
-} from "./support/server.ts";
+import { runCli, type ServerProcess } from "./support/server.ts";
 import { compiledBinary } from "./tools/compiled.ts";
 
 const unsanitized = { sanitizeOps: false, sanitizeResources: false };
@@ -53,12 +47,7 @@ Deno.test({
   name: "start a cluster with personas, and serve it for comparison",
   ...unsanitized,
   async fn() {
-    env = await Envtest.start();
-    await seedCluster(env);
-    admin = await certificateKubeconfig(env);
-    served = await spawnServer(["--kubeconfig", env.kubeconfig]);
-    await waitReady(`http://127.0.0.1:${served.port}`);
-    url = `ws://127.0.0.1:${served.port}/ws`;
+    ({ env, admin, served, url } = await startLaptopCluster());
   },
 });
 

@@ -14,20 +14,14 @@ import {
   persona,
   TopicView,
 } from "./support/cluster_objects.ts";
-import { type Apiserver, Envtest } from "./support/envtest.ts";
+import type { Apiserver, Envtest } from "./support/envtest.ts";
 import {
-  certificateKubeconfig,
   execKubeconfig,
   namespaceReader,
-  seedCluster,
+  startLaptopCluster,
 } from "./support/laptop.ts";
 import { type CliProcess, spawnCli } from "./support/proc.ts";
-import {
-  delay,
-  type ServerProcess,
-  spawnServer,
-  waitReady,
-} from "./support/server.ts";
+import { delay, eventually, type ServerProcess } from "./support/server.ts";
 import type { Message } from "./support/ws_client.ts";
 
 const unsanitized = { sanitizeOps: false, sanitizeResources: false };
@@ -36,6 +30,7 @@ let env: Envtest;
 let writer: Apiserver;
 let served: ServerProcess;
 let admin: string;
+let url: string;
 
 /** `dorgu-ws ARGS`, stopped (SIGINT) when the test is done with it. */
 async function withCli<T>(
@@ -57,12 +52,8 @@ Deno.test({
   name: "start a cluster, a second API server for writes, and a server",
   ...unsanitized,
   async fn() {
-    env = await Envtest.start();
-    await seedCluster(env);
-    admin = await certificateKubeconfig(env);
+    ({ env, admin, served, url } = await startLaptopCluster());
     writer = await env.startSecondary();
-    served = await spawnServer(["--kubeconfig", env.kubeconfig]);
-    await waitReady(`http://127.0.0.1:${served.port}`);
   },
 });
 
@@ -71,7 +62,6 @@ Deno.test({
     "watch lists what a server's watch lists, then prints each change as it does",
   ...unsanitized,
   async fn() {
-    const url = `ws://127.0.0.1:${served.port}/ws`;
     const args = ["watch", "ap", "-n", "team-a"];
     await withCli(
       [...args, "--kubeconfig", admin],
@@ -119,22 +109,14 @@ Deno.test({
         const [first] = await cli.waitFor(() => true);
         view.list(JSON.parse(first) as Message, "personas");
         let applied = 1;
-        const converged = async () => {
-          const deadline = Date.now() + 30_000;
-          while (true) {
+        const converged = () =>
+          eventually(async () => {
             for (const line of cli.stdout.slice(applied)) {
               view.apply(JSON.parse(line) as Message);
             }
             applied = cli.stdout.length;
-            try {
-              assert.deepEqual(view.snapshot(), await apiPersonas(writer));
-              return;
-            } catch (error) {
-              if (Date.now() > deadline) throw error;
-              await delay(150);
-            }
-          }
-        };
+            assert.deepEqual(view.snapshot(), await apiPersonas(writer));
+          }, 30_000);
         const path = (ns: string, name = "") =>
           `${PERSONAS}/${ns}/applicationpersonas${name ? `/${name}` : ""}`;
         await writer.api("POST", path("team-b"), persona("team-b", "cart"));

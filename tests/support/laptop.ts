@@ -13,9 +13,32 @@ import {
   patchStatus,
   persona,
 } from "./cluster_objects.ts";
-import type { Envtest } from "./envtest.ts";
+import { Envtest } from "./envtest.ts";
+import { type ServerProcess, spawnServer, waitReady } from "./server.ts";
 
 const PERSONAS = "/apis/dorgu.io/v1/namespaces";
+
+/** A seeded cluster, its admin's certificate kubeconfig, and a server of it. */
+export interface LaptopCluster {
+  /** etcd and the kube-apiserver. */
+  env: Envtest;
+  /** The admin's kubeconfig: a client certificate, YAML, files beside it. */
+  admin: string;
+  /** `dorgu-ws serve` of the same cluster, for comparisons. */
+  served: ServerProcess;
+  /** Its WebSocket URL. */
+  url: string;
+}
+
+/** Starts a cluster, seeds it, and serves it with `dorgu-ws serve`. */
+export async function startLaptopCluster(): Promise<LaptopCluster> {
+  const env = await Envtest.start();
+  await seedCluster(env);
+  const admin = await certificateKubeconfig(env);
+  const served = await spawnServer(["--kubeconfig", env.kubeconfig]);
+  await waitReady(`http://127.0.0.1:${served.port}`);
+  return { env, admin, served, url: `ws://127.0.0.1:${served.port}/ws` };
+}
 
 /** Personas, a ClusterPersona, Deployments and Events in team-a and team-b. */
 export async function seedCluster(env: Envtest): Promise<void> {
