@@ -11,6 +11,7 @@
  * - `get personas NAME -n NS --context X` against `kubectl get ... NAME`;
  * - `version` (start-up alone) and `get` of a namespace holding one persona
  *   (start-up, credentials, TLS, one small list), for where the time goes;
+ * - `get -A` again, both with `disable-compression: true` (loopback);
  * - `watch personas --context X`: a status edit through the API, from the
  *   API server's answer to the PATCH until the watch has printed it.
  *
@@ -214,8 +215,22 @@ try {
     DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
   };
   const context = ["--context", "envtest"];
+  // The same cluster with `disable-compression: true`, which both honour:
+  // what gzip costs each on a loopback API server.
+  const identity = `${env.dir}/kubeconfig-identity`;
+  const config = JSON.parse(await Deno.readTextFile(env.kubeconfig));
+  config.clusters[0].cluster["disable-compression"] = true;
+  await Deno.writeTextFile(identity, JSON.stringify(config));
+  const plain = ["--kubeconfig", identity];
   const commands: Record<string, string[]> = {
     "kubectl all": [kubectl, "get", "applicationpersonas", "-A", ...context],
+    "kubectl all identity": [
+      kubectl,
+      "get",
+      "applicationpersonas",
+      "-A",
+      ...plain,
+    ],
     "kubectl one": [
       kubectl,
       "get",
@@ -241,6 +256,12 @@ try {
       "personas",
       "-A",
       ...context,
+    ]);
+    commands[`${runner.name} all identity`] = argv([
+      "get",
+      "personas",
+      "-A",
+      ...plain,
     ]);
     commands[`${runner.name} one`] = argv([
       "get",

@@ -410,7 +410,11 @@ if (only.has("laptop")) {
         fmt(m[`${runner} version`])
       } ms; get of a namespace holding 1 persona ${
         fmt(m[`${runner} solo ns`])
-      } ms (kubectl ${fmt(m["kubectl solo ns"])} ms)`,
+      } ms (kubectl ${
+        fmt(m["kubectl solo ns"])
+      } ms); get -A, both without compression, ${
+        fmt(m[`${runner} all identity`])
+      } ms (kubectl ${fmt(m["kubectl all identity"])} ms)`,
     );
     absolutes.push(
       {
