@@ -154,6 +154,40 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "a malformed or hostile kubeconfig is one line naming the file: YAML aliases multiplying, a FIFO, a wrong shape",
+  ...unsanitized,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    let bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n";
+    for (let i = 1; i < 200; i++) {
+      const last = i === 1 ? "a" : `n${i - 1}`;
+      bomb += `n${i}: &n${i} [*${last}, *${last}]\n`;
+    }
+    await Deno.writeTextFile(`${dir}/bomb`, `${bomb}clusters: [*n199]\n`);
+    await Deno.writeTextFile(`${dir}/shape`, "clusters: 5\n");
+    await new Deno.Command("mkfifo", { args: [`${dir}/fifo`] }).output();
+    const cases: [string, RegExp][] = [
+      ["bomb", /: aliases exceeded maxAliases \(100\) in .*; fix the file\.$/],
+      [
+        "shape",
+        / is not valid: clusters: Invalid type: Expected Array but received 5; fix the file\.$/,
+      ],
+      ["fifo", /: it is a FIFO \(named pipe\); fix the file\.$/],
+    ];
+    for (const [name, pattern] of cases) {
+      const path = `${dir}/${name}`;
+      const result = await runCli(["get", "ap", "--kubeconfig", path]);
+      assert.equal(result.code, 1, name);
+      assert.equal(result.stderr.split("\n").length, 2, result.stderr);
+      assert.ok(result.stderr.startsWith(`dorgu-ws: `), result.stderr);
+      assert.ok(result.stderr.includes(path), result.stderr);
+      assert.match(result.stderr.trim(), pattern, name);
+    }
+  },
+});
+
+Deno.test({
   name: "a server and a cluster named together are a usage error that says so",
   ...unsanitized,
   async fn() {

@@ -14,6 +14,9 @@ import { readEnv } from "../flags.ts";
 
 // Kubeconfigs with hundreds of contexts stay far below this.
 const MAX_KUBECONFIG_BYTES = 8 * 1024 * 1024;
+// kubectl writes none; a downloaded kubeconfig full of nested aliases
+// would make every walk over it multiply (see sources/manifests.ts).
+const MAX_YAML_ALIASES = 100;
 
 const text = v.optional(v.string());
 const NamedEnv = v.object({ name: v.string(), value: v.string() });
@@ -166,15 +169,21 @@ async function parseFile(
     });
     raw = /^\s*\{/.test(content)
       ? JSON.parse(content)
-      : (await import("js-yaml")).load(content);
+      : (await import("js-yaml")).load(content, {
+        filename: file,
+        maxAliases: MAX_YAML_ALIASES,
+      });
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
       throw new Error(
         `The kubeconfig ${file} does not exist; check --kubeconfig or KUBECONFIG.`,
       );
     }
+    // js-yaml quotes the lines around a fault; its first line says it.
     throw new Error(
-      `Cannot read the kubeconfig ${file}: ${(error as Error).message}`,
+      `Cannot read the kubeconfig ${file}: ${
+        (error as Error).message.split("\n")[0]
+      }; fix the file.`,
     );
   }
   const result = v.safeParse(FileSchema, raw ?? {});
