@@ -19,7 +19,9 @@ Commands:
   completion  Print a bash, zsh or fish completion script
 
 Examples:
-  dorgu-ws get personas -n production
+  dorgu-ws get personas --context prod     # straight from a kubeconfig context
+  dorgu-ws watch personas -n production --context prod
+  dorgu-ws get personas -n production      # from a dorgu-ws server
   dorgu-ws get events --type Warning
   dorgu-ws watch personas --server prod
   dorgu-ws serve --source demo

@@ -209,7 +209,19 @@ Deno.test("a broken config file is one line naming the file and the fault; --url
     ],
     [
       "servers:\n  lab:\n    url: ws://localhost:9090/ws\n    ca: /etc/ca.pem\n",
-      /: unknown key servers\.lab\.ca; a server has url, token, token-file, namespace, ca-file and insecure-skip-tls-verify; fix the file\.$/,
+      /: unknown key servers\.lab\.ca; a server has url, token, token-file, namespace, ca-file and insecure-skip-tls-verify, or context, kubeconfig and namespace; fix the file\.$/,
+    ],
+    [
+      "servers:\n  lab:\n    namespace: prod\n",
+      /: servers\.lab has no url, context or kubeconfig; give the url of a dorgu-ws server or the kubeconfig context of a cluster\.$/,
+    ],
+    [
+      "servers:\n  lab:\n    url: ws://localhost:9090/ws\n    context: lab\n",
+      /: servers\.lab has both url and context: a url names a dorgu-ws server, a context the cluster itself; keep one\.$/,
+    ],
+    [
+      "servers:\n  lab:\n    context: lab\n    token: s3cret\n",
+      /: servers\.lab names a cluster, which is read with the kubeconfig's own credentials: token applies to a dorgu-ws server \(url\) only; drop it\.$/,
     ],
     [
       "servers:\n  lab:\n    url: wss://localhost:9090/ws\n    ca-file: ca.pem\n    insecure-skip-tls-verify: true\n",
@@ -389,13 +401,22 @@ async function onPath(): Promise<string> {
   return bin;
 }
 
-Deno.test("completion: bash completes commands, resources, flags, -o values and named servers", async () => {
+Deno.test("completion: bash completes commands, resources, flags, -o values, named servers and kubeconfig contexts", async () => {
   const bin = await onPath();
   const xdg = await configHome({
     "config.yaml":
       "servers:\n  lab:\n    url: ws://localhost:9090/ws\n  prod:\n    url: ws://localhost:9091/ws\n",
   });
-  const env = { PATH: `${bin}:${Deno.env.get("PATH")}`, XDG_CONFIG_HOME: xdg };
+  const kubeconfig = `${xdg}/kubeconfig`;
+  await Deno.writeTextFile(
+    kubeconfig,
+    "clusters:\n- name: c\n  cluster: {server: 'https://127.0.0.1:6443'}\ncontexts:\n- name: kind-dev\n  context: {cluster: c}\n- name: prod\n  context: {cluster: c}\n",
+  );
+  const env = {
+    PATH: `${bin}:${Deno.env.get("PATH")}`,
+    XDG_CONFIG_HOME: xdg,
+    KUBECONFIG: kubeconfig,
+  };
   const complete = async (line: string) => {
     const words = line.split(" ");
     return (await shell(
@@ -430,6 +451,10 @@ _dorgu_ws; printf '%s\\n' "\${COMPREPLY[@]}"`,
   assert.ok((await complete("dorgu-ws get ap --w")).includes("--watch-only"));
   assert.deepEqual(await complete("dorgu-ws get ap --server "), [
     "lab",
+    "prod",
+  ]);
+  assert.deepEqual(await complete("dorgu-ws watch ap --context "), [
+    "kind-dev",
     "prod",
   ]);
   assert.deepEqual(

@@ -19,6 +19,7 @@ const FORBIDDEN: Record<string, string[]> = {
     "cli",
     "transport",
     "dashboard",
+    "local",
   ],
   transport: [
     "protocol",
@@ -28,15 +29,20 @@ const FORBIDDEN: Record<string, string[]> = {
     "kube",
     "cli",
     "dashboard",
+    "local",
   ],
-  hub: ["server", "sources", "kube", "cli", "dashboard"],
-  sources: ["hub", "server", "cli", "transport", "dashboard"],
-  kube: ["hub", "server", "sources", "cli", "transport", "dashboard"],
+  hub: ["server", "sources", "kube", "cli", "dashboard", "local"],
+  sources: ["hub", "server", "cli", "transport", "dashboard", "local"],
+  kube: ["hub", "server", "sources", "cli", "transport", "dashboard", "local"],
+  // The client reaches local/ only through a dynamic import (below).
   cli: ["hub", "server", "sources", "kube", "dashboard"],
-  server: ["cli", "dashboard"],
+  server: ["cli", "dashboard", "local"],
   // The page shares only the protocol (tests/dashboard_build_test.ts also
   // holds it to retry.ts among the top-level files, and to valibot).
-  dashboard: ["hub", "server", "sources", "kube", "cli", "transport"],
+  dashboard: ["hub", "server", "sources", "kube", "cli", "transport", "local"],
+  // The in-process server of laptop mode: a server without a port, for
+  // the client; it serves, it is not a client.
+  local: ["cli", "dashboard"],
 };
 
 /** Files allowed to break a folder rule, and why. */
@@ -55,11 +61,16 @@ function walk(dir: string): string[] {
   return files;
 }
 
-function importsOf(file: string): string[] {
+function importsOf(
+  file: string,
+  options: { dynamic?: boolean } = {},
+): string[] {
   const text = Deno.readTextFileSync(file);
   const specifiers = [
     ...text.matchAll(/^\s*(?:import|export)\b[^;]*?from\s+"([^"]+)"/gms),
-    ...text.matchAll(/\bimport\(\s*"([^"]+)"\s*\)/g),
+    ...(options.dynamic === false
+      ? []
+      : text.matchAll(/\bimport\(\s*"([^"]+)"\s*\)/g)),
   ].map((m) => m[1]);
   return specifiers.filter((s) => s.startsWith("."))
     .map((s) => resolve(dirname(file), s))
@@ -85,6 +96,24 @@ Deno.test("layout: no folder imports from a folder it must not", () => {
     }
   }
   assert.deepEqual(wrong, []);
+});
+
+Deno.test("layout: the client loads the in-process server only by a dynamic import", () => {
+  // `get --url` must never load the hub, the sources or the Kubernetes
+  // client: a static import of local/ from cli/ would.
+  const statics: string[] = [];
+  let dynamic = 0;
+  for (const file of FILES.filter((f) => folderOf(f) === "cli")) {
+    const all = importsOf(file).filter((t) => folderOf(t) === "local");
+    const fixed = importsOf(file, { dynamic: false })
+      .filter((t) => folderOf(t) === "local");
+    dynamic += all.length - fixed.length;
+    statics.push(
+      ...fixed.map((t) => `${relative(SRC, file)} imports ${relative(SRC, t)}`),
+    );
+  }
+  assert.deepEqual(statics, []);
+  assert.ok(dynamic > 0, "the client reaches local/ at all");
 });
 
 Deno.test("layout: the rules catch a wrong-way import", () => {

@@ -1,8 +1,8 @@
 /**
  * `dorgu-ws completion bash|zsh|fish`: shell completion for commands,
- * resources and their short names, flags, `-o` values, and the server
- * names of the client's config file (`dorgu-ws completion servers`, which
- * the scripts call).
+ * resources and their short names, flags, `-o` values, the server names
+ * of the client's config file and the kubeconfig's contexts (`dorgu-ws
+ * completion servers` and `contexts`, which the scripts call).
  *
  * @module
  */
@@ -68,6 +68,15 @@ export async function runCompletion(
       for (const name of Object.keys(config?.servers ?? {})) console.log(name);
       return 0;
     }
+    case "contexts": {
+      // The kubeconfig's contexts, as kubectl completes --context; read by
+      // laptop mode's code, loaded only here.
+      const { contextNames } = await import("../local/connect.ts");
+      for (const name of await contextNames().catch(() => [])) {
+        console.log(name);
+      }
+      return 0;
+    }
     default:
       throw new UsageError(
         `${
@@ -126,6 +135,9 @@ _dorgu_ws() {
       return ;;
     --server)
       COMPREPLY=($(compgen -W "$(\${COMP_WORDS[0]} completion servers 2>/dev/null)" -- "$cur"))
+      return ;;
+    --context)
+      COMPREPLY=($(compgen -W "$(\${COMP_WORDS[0]} completion contexts 2>/dev/null)" -- "$cur"))
       return ;;
     --type) COMPREPLY=($(compgen -W "Normal Warning" -- "$cur")); return ;;
     --log-level) COMPREPLY=($(compgen -W "debug info warn error" -- "$cur")); return ;;
@@ -206,6 +218,8 @@ function fishScript(serveFlags: FlagSpecs): string {
         ? ` -a '${outputs[command]}'`
         : name === "server"
         ? " -a '(dorgu-ws completion servers)'"
+        : name === "context"
+        ? " -a '(dorgu-ws completion contexts)'"
         : name === "type"
         ? " -a 'Normal Warning'"
         : "";

@@ -13,6 +13,7 @@ import {
   timestamp,
   type Topic,
 } from "../protocol/mod.ts";
+import { channelSocket, type Dialer } from "./channel_socket.ts";
 import { ClientError } from "./errors.ts";
 
 /** An `error` reply from the server. */
@@ -44,6 +45,8 @@ export interface ConnectOptions {
   timeoutMs: number;
   /** How to check a `wss://` server's certificate. */
   tls?: TlsOptions;
+  /** Opens the connection instead of a WebSocket to the URL (laptop mode). */
+  dial?: Dialer;
 }
 
 /**
@@ -134,6 +137,10 @@ export class Connection {
 
   /** Connects to `url`; throws {@link ClientError} with a clear reason. */
   static async open(url: string, options: ConnectOptions): Promise<Connection> {
+    if (options.dial) {
+      const socket: Socket = channelSocket(await options.dial());
+      return new Connection(socket, { url, timeoutMs: options.timeoutMs });
+    }
     let socket: Socket;
     let client: Deno.HttpClient | undefined;
     try {

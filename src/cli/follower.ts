@@ -247,6 +247,7 @@ export function followerFor(
     url: options.target.url,
     token: options.target.token,
     tls: options.target.tls,
+    dial: options.target.dial,
     timeoutMs: options.timeoutMs,
     topic: options.topic,
     filter: serverFilter(options),

@@ -45,6 +45,7 @@ export async function runGet(
   const connection = await Connection.open(options.target.url, {
     token: options.target.token,
     tls: options.target.tls,
+    dial: options.target.dial,
     timeoutMs: options.timeoutMs,
   });
   let response: ResponseMessage;
