@@ -26,6 +26,8 @@ export interface KubeAccess {
   insecure: boolean;
   /** Context and user, for messages. */
   describe: string;
+  /** The context's name (for the laptop dashboard's header). */
+  context?: string;
 }
 
 /** Where credentials come from. */
@@ -204,6 +206,7 @@ async function toAccess(config: KubeConfig): Promise<KubeAccess> {
     describe: `context ${config.getCurrentContext()} (user ${
       user?.name ?? "none"
     })`,
+    context: config.getCurrentContext(),
   };
 }
 
