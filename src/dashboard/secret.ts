@@ -107,7 +107,7 @@ function showLocked(message: string): void {
     h(
       "section",
       { id: "locked", class: "panel", role: "alert" },
-      h("h2", null, "This dashboard is private"),
+      h("h2", null, "This dashboard needs its secret"),
       h("p", null, message),
     ),
   );

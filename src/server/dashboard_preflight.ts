@@ -95,9 +95,11 @@ function warning(
   if (error instanceof ApiError) {
     return `The API server answered ${error.status} for ${check.label}: ${error.message}; serving anyway: the page catches up once it answers.`;
   }
-  // fetch names the request's URL; one line for every request will do.
+  // Deno's fetch says "fetch failed" and puts the reason in the cause,
+  // after the request's URL; one line for every request will do.
+  const detail = error?.cause instanceof Error ? error.cause : error;
   const why = error?.name === "TimeoutError"
     ? `no answer within ${CHECK_TIMEOUT_MS / 1000} s`
-    : error?.message.replace(/^error sending request for url \(.*?\): /, "");
+    : detail?.message.replace(/^error sending request for url \(.*?\): /, "");
   return `Cannot reach the API server ${access.server} (${why}); serving anyway: the page shows the cluster once it answers.`;
 }

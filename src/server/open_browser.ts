@@ -111,6 +111,7 @@ function run(opener: string, target: string): Promise<string | undefined> {
       (code) =>
         resolve(code === 0 ? undefined : `${opener} exited with ${code}`),
     );
-    child.unref();
+    // Not waited for: it may run as long as the browser it started.
+    child.on("spawn", () => child.unref());
   });
 }

@@ -70,8 +70,11 @@ export class Browser {
     this.#profile = profile;
   }
 
-  /** Starts Chromium. */
-  static async launch(): Promise<Browser> {
+  /**
+   * Starts Chromium; `args` adds flags (`--host-resolver-rules=...` to play
+   * a DNS rebinding, say).
+   */
+  static async launch(options: { args?: string[] } = {}): Promise<Browser> {
     const executablePath = CHROMIUM.find((path) => {
       try {
         return Deno.statSync(path).isFile;
@@ -89,7 +92,12 @@ export class Browser {
       const driver = await puppeteer.launch({
         executablePath,
         ignoreDefaultArgs: true,
-        args: [...FLAGS, `--user-data-dir=${profile}`, "about:blank"],
+        args: [
+          ...FLAGS,
+          ...options.args ?? [],
+          `--user-data-dir=${profile}`,
+          "about:blank",
+        ],
         userDataDir: profile,
         timeout: 30_000,
       });
@@ -105,6 +113,15 @@ export class Browser {
     const page = new Page(await this.#driver.newPage());
     if (url !== "about:blank") await page.goto(url);
     return page;
+  }
+
+  /**
+   * Opens a tab in a browser context of its own: no cookies or storage of
+   * the other tabs (an incognito window).
+   */
+  async openIsolated(): Promise<Page> {
+    const context = await this.#driver.createBrowserContext();
+    return new Page(await context.newPage());
   }
 
   /** Closes the browser and removes its profile. */

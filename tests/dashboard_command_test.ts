@@ -1,0 +1,369 @@
+/**
+ * `dorgu-ws dashboard` as a subprocess (run as the binary runs) against a
+ * real kube-apiserver, with a kubeconfig written per test: an admin client
+ * certificate, a service account that may read one namespace, an exec
+ * credential plugin; the URL read from stdout as a user reads it; the
+ * errors that stop it (one line, exit 1 or 2) and the ones it serves
+ * through; the browser opener; Ctrl-C and SIGTERM.
+ */
+import assert from "node:assert/strict";
+import {
+  clusterPersona,
+  deployment,
+  persona,
+} from "./support/cluster_objects.ts";
+import {
+  adminCertificateKubeconfig,
+  type DashboardProcess,
+  namespaceReader,
+  spawnDashboard,
+} from "./support/dashboard_cli.ts";
+import { Envtest } from "./support/envtest.ts";
+import { closedUrl, eventually, runCli } from "./support/server.ts";
+import { TestClient } from "./support/ws_client.ts";
+
+const unsanitized = { sanitizeOps: false, sanitizeResources: false };
+let env: Envtest;
+
+/** The personas the dashboard's server answers with, as namespace/name. */
+async function personasVia(dashboard: DashboardProcess): Promise<string[]> {
+  const client = await TestClient.connect(
+    `ws://127.0.0.1:${dashboard.port}/ws`,
+    { headers: { authorization: `Bearer ${dashboard.secret}` } },
+  );
+  try {
+    let names: string[] = [];
+    // The URL is printed before the first lists are in.
+    await eventually(async () => {
+      const reply = await client.call("request", "personas");
+      const personas = reply.payload?.personas as
+        | { namespace: string; name: string }[]
+        | undefined;
+      assert.ok(personas, JSON.stringify(reply));
+      names = personas.map((p) => `${p.namespace}/${p.name}`);
+    });
+    return names;
+  } finally {
+    await client.close();
+  }
+}
+
+async function status(dashboard: DashboardProcess, path: string) {
+  const response = await fetch(`${dashboard.base}${path}`, {
+    headers: { authorization: `Bearer ${dashboard.secret}` },
+  });
+  return { status: response.status, body: await response.text() };
+}
+
+Deno.test({
+  name:
+    "an admin client certificate: the printed URL's secret opens the cluster, nothing opens without it, Ctrl-C exits 0",
+  ...unsanitized,
+  async fn() {
+    env = await Envtest.start();
+    await env.installCrds();
+    await env.ensureNamespace("team-a");
+    await env.ensureNamespace("team-b");
+    await env.apply([
+      persona("team-a", "api"),
+      persona("team-b", "web"),
+      clusterPersona("lab", { phase: "Ready" }),
+      deployment("team-a", "api"),
+    ]);
+    const kubeconfig = await adminCertificateKubeconfig(env);
+    const dashboard = await spawnDashboard([
+      "--kubeconfig",
+      kubeconfig,
+      "--no-browser",
+    ]);
+    const { process, base, secret } = dashboard;
+    assert.deepEqual(process.stdout.slice(0, 2), [
+      `Serving the dashboard of context envtest (${env.primary.server}), all namespaces.`,
+      "Open it with this URL; its secret lets a browser in, so keep it to yourself:",
+    ]);
+    assert.match(dashboard.url, /^http:\/\/127\.0\.0\.1:\d+\/#secret=/);
+    assert.equal(secret.length, 43, "256 bits, base64url");
+    assert.deepEqual(await personasVia(dashboard), [
+      "team-a/api",
+      "team-b/web",
+    ]);
+    assert.equal((await fetch(`${base}/metrics`)).status, 401);
+    await assert.rejects(
+      TestClient.connect(`ws://127.0.0.1:${dashboard.port}/ws`),
+      /WebSocket failed/,
+    );
+    assert.equal((await status(dashboard, "/ready")).status, 200);
+    assert.equal(await process.stop("SIGINT"), 0);
+    assert.ok(
+      !process.stderr.join("\n").includes(secret),
+      "the secret is not on stderr",
+    );
+  },
+});
+
+Deno.test({
+  name:
+    "a service account that may read one namespace: -n there serves it; without -n, or another namespace, one line and exit 1",
+  ...unsanitized,
+  async fn() {
+    const kubeconfig = await namespaceReader(env, "team-a", "viewer");
+    // Where kubectl looks when nothing says otherwise: ~/.kube/config.
+    const home = await Deno.makeTempDir();
+    await Deno.mkdir(`${home}/.kube`);
+    await Deno.copyFile(kubeconfig, `${home}/.kube/config`);
+    const user = { HOME: home, KUBECONFIG: "" };
+    const forbidden = (scope: string) =>
+      new RegExp(
+        `^dorgu-ws: Error from server \\(Forbidden\\): applicationpersonas\\.dorgu\\.io is forbidden: User "system:serviceaccount:team-a:viewer" cannot list resource "applicationpersonas" in API group "dorgu\\.io" ${scope} \\(also forbidden: deployments\\.apps/v1 .*, events \\(v1\\) .*\\) with context envtest \\(user user\\)\\. The dashboard lists and watches ApplicationPersonas, ClusterPersonas, Deployments and Events: .*\\.\\n$`,
+      );
+    const all = await runCli(["dashboard", "--no-browser"], { env: user });
+    assert.equal(all.code, 1, all.stderr);
+    assert.match(all.stderr, forbidden("at the cluster scope"));
+    assert.match(all.stderr, /pass -n with the namespaces you may read/);
+    const other = await runCli(["dashboard", "-n", "team-b", "--no-browser"], {
+      env: user,
+    });
+    assert.equal(other.code, 1);
+    assert.match(other.stderr, forbidden(`in the namespace "team-b"`));
+    assert.equal(other.stdout, "");
+
+    await using dashboard = await spawnDashboard(
+      ["--context", "envtest", "-n", "team-a", "--no-browser"],
+      { env: user },
+    );
+    assert.equal(
+      dashboard.process.stdout[0],
+      `Serving the dashboard of context envtest (${env.primary.server}), namespace team-a.`,
+    );
+    assert.deepEqual(await personasVia(dashboard), ["team-a/api"]);
+    await eventually(async () =>
+      assert.equal((await status(dashboard, "/ready")).status, 200)
+    );
+    assert.deepEqual(dashboard.process.stderr, []);
+  },
+});
+
+Deno.test({
+  name:
+    "an exec credential plugin, found through KUBECONFIG and --context, runs once for the checks and the server",
+  ...unsanitized,
+  async fn() {
+    const plugin = `${env.dir}/dashboard-credential-plugin`;
+    const marker = `${env.dir}/dashboard-plugin-ran`;
+    // The admin token the test API server knows (system:masters).
+    await Deno.writeTextFile(
+      plugin,
+      `#!/bin/sh\necho ran >> ${marker}\ncat <<'EOF'\n${
+        JSON.stringify({
+          apiVersion: "client.authentication.k8s.io/v1",
+          kind: "ExecCredential",
+          status: { token: "dorgu-ws-test-admin" },
+        })
+      }\nEOF\n`,
+    );
+    await Deno.chmod(plugin, 0o755);
+    const kubeconfig = `${env.dir}/kubeconfig-dashboard-exec`;
+    await env.writeKubeconfig(kubeconfig, {
+      exec: {
+        apiVersion: "client.authentication.k8s.io/v1",
+        command: plugin,
+        interactiveMode: "Never",
+      },
+    });
+    await using dashboard = await spawnDashboard(
+      ["--context", "envtest", "--no-browser"],
+      { env: { KUBECONFIG: kubeconfig } },
+    );
+    assert.deepEqual(await personasVia(dashboard), [
+      "team-a/api",
+      "team-b/web",
+    ]);
+    assert.equal(
+      (await Deno.readTextFile(marker)).trim().split("\n").length,
+      1,
+      "the plugin ran once",
+    );
+  },
+});
+
+Deno.test({
+  name:
+    "what stops it is one line: no kubeconfig, an unknown context, refused credentials, a port in use (exit 1), a non-loopback address (exit 2)",
+  ...unsanitized,
+  async fn() {
+    const home = await Deno.makeTempDir();
+    const none = await runCli(["dashboard", "--no-browser"], {
+      env: { HOME: home, KUBECONFIG: "" },
+    });
+    assert.equal(none.code, 1);
+    assert.equal(
+      none.stderr,
+      "dorgu-ws: No kubeconfig: pass --kubeconfig, set KUBECONFIG, or create ~/.kube/config (the file kubectl reads).\n",
+    );
+    const unknown = await runCli([
+      "dashboard",
+      "--kubeconfig",
+      env.kubeconfig,
+      "--context",
+      "prod",
+    ]);
+    assert.equal(unknown.code, 1);
+    assert.equal(
+      unknown.stderr,
+      "dorgu-ws: The kubeconfig has no context named prod; it has envtest.\n",
+    );
+    const badToken = `${env.dir}/kubeconfig-bad-token`;
+    await env.writeKubeconfig(badToken, { token: "not-a-token" });
+    const refused = await runCli(["dashboard", "--kubeconfig", badToken]);
+    assert.equal(refused.code, 1);
+    assert.equal(
+      refused.stderr,
+      `dorgu-ws: The API server ${env.primary.server} refused the credentials of context envtest (user user): Unauthorized. Log in again, or fix the user in the kubeconfig.\n`,
+    );
+    const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (taken.addr as Deno.NetAddr).port;
+    try {
+      const busy = await runCli([
+        "dashboard",
+        "--kubeconfig",
+        env.kubeconfig,
+        "--port",
+        String(port),
+        "--no-browser",
+      ]);
+      assert.equal(busy.code, 1);
+      assert.equal(
+        busy.stderr,
+        `dorgu-ws: Cannot listen on 127.0.0.1:${port}: it is already in use. Pass another --port, or leave it out for a free one.\n`,
+      );
+    } finally {
+      taken.close();
+    }
+    const open = await runCli(["dashboard", "--address", "0.0.0.0"]);
+    assert.equal(open.code, 2);
+    assert.match(
+      open.stderr,
+      /^dorgu-ws: --address 0\.0\.0\.0 is not a loopback address: the dashboard serves plain HTTP, .* Pass --allow-non-loopback too if that is what you want .*\.\n$/,
+    );
+    for (
+      const [args, message] of [
+        [["--port", "70000"], /--port must be a whole number from 0 to 65535/],
+        [["prod"], /Unexpected argument 'prod'; dashboard takes flags only/],
+        [["--address", "example.com"], /must be an IP address or localhost/],
+      ] as const
+    ) {
+      const usage = await runCli(["dashboard", ...args]);
+      assert.equal(usage.code, 2, usage.stderr);
+      assert.match(usage.stderr, message);
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "an unreachable API server can heal: it serves anyway, says so once, and /ready names what it waits for",
+  ...unsanitized,
+  async fn() {
+    const down = `${env.dir}/kubeconfig-down`;
+    await env.writeKubeconfig(down, { token: "dorgu-ws-test-admin" }, {
+      server: closedUrl().replace("ws://", "https://").replace("/ws", ""),
+    });
+    await using dashboard = await spawnDashboard([
+      "--kubeconfig",
+      down,
+      "--no-browser",
+      "--log-level",
+      "error",
+    ]);
+    const stderr = dashboard.process.stderr;
+    assert.equal(stderr.length, 1, stderr.join("\n"));
+    assert.match(
+      stderr[0],
+      /^dorgu-ws: Cannot reach the API server https:\/\/127\.0\.0\.1:\d+ \(.*Connection refused.*\); serving anyway: the page shows the cluster once it answers\.$/,
+    );
+    const ready = await status(dashboard, "/ready");
+    assert.equal(ready.status, 503);
+    assert.match(
+      JSON.parse(ready.body).pending.personas,
+      /cannot reach the API server/,
+    );
+  },
+});
+
+Deno.test({
+  name:
+    "the browser opener gets a private redirect file, never the secret; it goes once a browser is in; SIGTERM exits 0; no opener is no error",
+  ...unsanitized,
+  async fn() {
+    const bin = await Deno.makeTempDir();
+    const seen = await Deno.makeTempDir();
+    const runtime = await Deno.makeTempDir();
+    await Deno.writeTextFile(
+      `${bin}/xdg-open`,
+      `#!/bin/sh\nprintf '%s\\n' "$@" > ${seen}/args\nfile=\${1#file://}\ncp "$file" ${seen}/page.html\nstat -c %a "$file" "$(dirname "$file")" > ${seen}/modes\n`,
+    );
+    await Deno.chmod(`${bin}/xdg-open`, 0o755);
+    const dashboard = await spawnDashboard(["--kubeconfig", env.kubeconfig], {
+      env: { PATH: `${bin}:${Deno.env.get("PATH")}`, XDG_RUNTIME_DIR: runtime },
+    });
+    await eventually(() => void Deno.statSync(`${seen}/modes`));
+    const args = (await Deno.readTextFile(`${seen}/args`)).trim();
+    assert.match(
+      args,
+      new RegExp(`^file://${runtime}/dorgu-ws-dashboard\\.\\w{8}/open\\.html$`),
+    );
+    assert.ok(!args.includes(dashboard.secret), "the secret is on argv");
+    const page = await Deno.readTextFile(`${seen}/page.html`);
+    assert.ok(
+      page.includes(
+        `<meta http-equiv="refresh" content="0; url=${dashboard.url}">`,
+      ),
+      page,
+    );
+    assert.equal((await Deno.readTextFile(`${seen}/modes`)).trim(), "600\n700");
+    const file = new URL(args).pathname;
+    assert.ok(Deno.statSync(file).isFile);
+    // A browser trades the secret: the file has done its job.
+    const session = await fetch(`${dashboard.base}/ui/session`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${dashboard.secret}` },
+    });
+    assert.equal((await session.json()).ok, true);
+    await eventually(() => assert.throws(() => Deno.statSync(file)));
+    assert.equal(await dashboard.process.stop("SIGTERM"), 0);
+    assert.deepEqual(dashboard.process.stderr, []);
+
+    // Stopped before any browser came: the file goes with it.
+    await Deno.remove(`${seen}/modes`);
+    const again = await spawnDashboard(["--kubeconfig", env.kubeconfig], {
+      env: { PATH: `${bin}:${Deno.env.get("PATH")}`, XDG_RUNTIME_DIR: runtime },
+    });
+    await eventually(() => void Deno.statSync(`${seen}/modes`));
+    assert.equal(await again.process.stop("SIGTERM"), 0);
+    assert.deepEqual([...Deno.readDirSync(runtime)], []);
+
+    // No opener at all: the URL is printed, one line says why nothing opened.
+    const tools = await Deno.makeTempDir();
+    for (const tool of ["sh", "mktemp", "cat", "rm"]) {
+      const path = new TextDecoder().decode(
+        (await new Deno.Command("sh", { args: ["-c", `command -v ${tool}`] })
+          .output()).stdout,
+      ).trim();
+      await Deno.symlink(path, `${tools}/${tool}`);
+    }
+    await using alone = await spawnDashboard(["--kubeconfig", env.kubeconfig], {
+      env: { PATH: tools, XDG_RUNTIME_DIR: runtime },
+    });
+    const [line] = await alone.process.waitFor(() => true, {
+      stream: "stderr",
+    });
+    assert.equal(
+      line,
+      "dorgu-ws: Could not open a browser: there is no xdg-open here to open a browser with. Open the URL above.",
+    );
+    await eventually(async () =>
+      assert.equal((await status(alone, "/ready")).status, 200)
+    );
+    await env.stop();
+  },
+});
