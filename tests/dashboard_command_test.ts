@@ -93,6 +93,15 @@ Deno.test({
       /WebSocket failed/,
     );
     assert.equal((await status(dashboard, "/ready")).status, 200);
+    // The CLI is a client of it too, with the secret as its token.
+    const get = await runCli(["get", "personas", "-n", "team-a"], {
+      env: {
+        DORGU_WS_URL: `ws://127.0.0.1:${dashboard.port}/ws`,
+        DORGU_WS_TOKEN: secret,
+      },
+    });
+    assert.equal(get.code, 0, get.stderr);
+    assert.match(get.stdout, /^NAME +APP .*\napi +api /);
     assert.equal(await process.stop("SIGINT"), 0);
     assert.ok(
       !process.stderr.join("\n").includes(secret),
@@ -212,6 +221,21 @@ Deno.test({
       unknown.stderr,
       "dorgu-ws: The kubeconfig has no context named prod; it has envtest.\n",
     );
+    const failing = `${env.dir}/kubeconfig-failing-plugin`;
+    await env.writeKubeconfig(failing, {
+      exec: {
+        apiVersion: "client.authentication.k8s.io/v1",
+        command: "sh",
+        args: ["-c", "echo 'the SSO session expired' >&2; exit 1"],
+        interactiveMode: "Never",
+      },
+    });
+    const plugin = await runCli(["dashboard", "--kubeconfig", failing]);
+    assert.equal(plugin.code, 1);
+    assert.match(
+      plugin.stderr,
+      /^dorgu-ws: Cannot get credentials for context envtest: .*the SSO session expired\n$/,
+    );
     const badToken = `${env.dir}/kubeconfig-bad-token`;
     await env.writeKubeconfig(badToken, { token: "not-a-token" });
     const refused = await runCli(["dashboard", "--kubeconfig", badToken]);
@@ -300,7 +324,7 @@ Deno.test({
     const runtime = await Deno.makeTempDir();
     await Deno.writeTextFile(
       `${bin}/xdg-open`,
-      `#!/bin/sh\nprintf '%s\\n' "$@" > ${seen}/args\nfile=\${1#file://}\ncp "$file" ${seen}/page.html\nstat -c %a "$file" "$(dirname "$file")" > ${seen}/modes\n`,
+      `#!/bin/sh\nprintf '%s\\n' "$@" > ${seen}/args\nfile=\${1#file://}\ncp "$file" ${seen}/page.html\nstat -c %a "$file" "$(dirname "$file")" > ${seen}/modes.tmp\nmv ${seen}/modes.tmp ${seen}/modes\n`,
     );
     await Deno.chmod(`${bin}/xdg-open`, 0o755);
     const dashboard = await spawnDashboard(["--kubeconfig", env.kubeconfig], {

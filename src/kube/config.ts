@@ -184,9 +184,11 @@ async function toAccess(config: KubeConfig): Promise<KubeAccess> {
     // Runs exec plugins, OIDC refresh and token files as kubectl would.
     await config.applyToHTTPSOptions(applied as never);
   } catch (error) {
+    // A plugin's stderr ends in a newline, or is empty.
     throw new Error(
       `Cannot get credentials for context ${config.getCurrentContext()}: ${
-        (error as Error).message
+        (error as Error).message.trim() ||
+        "its credential plugin failed without saying why"
       }`,
     );
   }
