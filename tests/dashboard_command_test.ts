@@ -21,6 +21,7 @@ import {
 import { Envtest } from "./support/envtest.ts";
 import { closedUrl, eventually, runCli } from "./support/server.ts";
 import { TestClient } from "./support/ws_client.ts";
+import { compiledBinary } from "./tools/compiled.ts";
 
 const unsanitized = { sanitizeOps: false, sanitizeResources: false };
 let env: Envtest;
@@ -107,6 +108,46 @@ Deno.test({
       !process.stderr.join("\n").includes(secret),
       "the secret is not on stderr",
     );
+  },
+});
+
+Deno.test({
+  name:
+    "the compiled binary serves the dashboard, its page embedded, with an empty environment",
+  ...unsanitized,
+  async fn() {
+    const { path } = await compiledBinary();
+    await using dashboard = await spawnDashboard(
+      ["--kubeconfig", env.kubeconfig, "--no-browser"],
+      { binary: path },
+    );
+    const page = await fetch(`${dashboard.base}/`);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<script type="module" src="ui\/app\.js">/);
+    const script = await fetch(`${dashboard.base}/ui/app.js`);
+    assert.match(await script.text(), /ui\/session/);
+    const session = await fetch(`${dashboard.base}/ui/session`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${dashboard.secret}` },
+    });
+    assert.deepEqual(await session.json(), {
+      private: true,
+      ok: true,
+      context: "envtest",
+      server: env.primary.server,
+      namespaces: [],
+    });
+    const cookie = session.headers.get("set-cookie")?.split(";")[0] ?? "";
+    const ready = await fetch(`${dashboard.base}/ready`, {
+      headers: { cookie },
+    });
+    await ready.body?.cancel();
+    assert.notEqual(ready.status, 401);
+    assert.deepEqual(await personasVia(dashboard), [
+      "team-a/api",
+      "team-b/web",
+    ]);
+    assert.equal(await dashboard.process.stop("SIGTERM"), 0);
   },
 });
 

@@ -31,9 +31,13 @@ export const URL_LINE = /^\s+(http:\/\/\S+\/#secret=([A-Za-z0-9_-]+))$/;
  */
 export async function spawnDashboard(
   args: string[],
-  options: { env?: Record<string, string>; timeoutMs?: number } = {},
+  options: {
+    env?: Record<string, string>;
+    binary?: string;
+    timeoutMs?: number;
+  } = {},
 ): Promise<DashboardProcess> {
-  const process = spawnCli(["dashboard", ...args], { env: options.env });
+  const process = spawnCli(["dashboard", ...args], options);
   const exited = process.status.then((status) => {
     throw new Error(
       `dorgu-ws dashboard exited with ${status.code} before printing its URL:\n${
