@@ -17,8 +17,9 @@ import {
   type DashboardProcess,
   namespaceReader,
   spawnDashboard,
+  teamCluster,
 } from "./support/dashboard_cli.ts";
-import { Envtest } from "./support/envtest.ts";
+import type { Envtest } from "./support/envtest.ts";
 import { closedUrl, eventually, runCli } from "./support/server.ts";
 import { TestClient } from "./support/ws_client.ts";
 import { compiledBinary } from "./tools/compiled.ts";
@@ -61,11 +62,7 @@ Deno.test({
     "an admin client certificate: the printed URL's secret opens the cluster, nothing opens without it, Ctrl-C exits 0",
   ...unsanitized,
   async fn() {
-    env = await Envtest.start();
-    await env.installCrds();
-    await env.ensureNamespace("team-a");
-    await env.ensureNamespace("team-b");
-    await env.apply([
+    env = await teamCluster([
       persona("team-a", "api"),
       persona("team-b", "web"),
       clusterPersona("lab", { phase: "Ready" }),
@@ -198,27 +195,12 @@ Deno.test({
     "an exec credential plugin, found through KUBECONFIG and --context, runs once for the checks and the server",
   ...unsanitized,
   async fn() {
-    const plugin = `${env.dir}/dashboard-credential-plugin`;
     const marker = `${env.dir}/dashboard-plugin-ran`;
-    // The admin token the test API server knows (system:masters).
-    await Deno.writeTextFile(
-      plugin,
-      `#!/bin/sh\necho ran >> ${marker}\ncat <<'EOF'\n${
-        JSON.stringify({
-          apiVersion: "client.authentication.k8s.io/v1",
-          kind: "ExecCredential",
-          status: { token: "dorgu-ws-test-admin" },
-        })
-      }\nEOF\n`,
-    );
-    await Deno.chmod(plugin, 0o755);
     const kubeconfig = `${env.dir}/kubeconfig-dashboard-exec`;
-    await env.writeKubeconfig(kubeconfig, {
-      exec: {
-        apiVersion: "client.authentication.k8s.io/v1",
-        command: plugin,
-        interactiveMode: "Never",
-      },
+    // The admin token the test API server knows (system:masters).
+    await env.writeExecKubeconfig(kubeconfig, {
+      token: "dorgu-ws-test-admin",
+      marker,
     });
     await using dashboard = await spawnDashboard(
       ["--context", "envtest", "--no-browser"],

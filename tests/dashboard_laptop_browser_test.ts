@@ -17,8 +17,9 @@ import {
 import {
   type DashboardProcess,
   spawnDashboard,
+  teamCluster,
 } from "./support/dashboard_cli.ts";
-import { Envtest } from "./support/envtest.ts";
+import type { Envtest } from "./support/envtest.ts";
 import { TcpProxy } from "./support/proc.ts";
 import { eventually } from "./support/server.ts";
 
@@ -28,19 +29,6 @@ const REBOUND = "rebound.test";
 let env: Envtest;
 let browser: Browser;
 let dashboard: DashboardProcess;
-
-async function waitFor(page: Page, expression: string, timeoutMs = 20_000) {
-  await page.driver.waitForFunction(expression, {
-    timeout: timeoutMs,
-    polling: 20,
-  });
-}
-
-function text(page: Page, selector: string): Promise<string> {
-  return page.evaluate<string>(
-    `document.querySelector(${JSON.stringify(selector)})?.innerText ?? ""`,
-  );
-}
 
 /**
  * The status of every response the tab got, by URL, as the network saw it
@@ -95,11 +83,7 @@ Deno.test({
     "the printed URL renders the cluster, names the context, and leaves no secret in the address bar or the page's reach",
   ...unsanitized,
   async fn() {
-    env = await Envtest.start();
-    await env.installCrds();
-    await env.ensureNamespace("team-a");
-    await env.ensureNamespace("team-b");
-    await env.apply([
+    env = await teamCluster([
       persona("team-a", "checkout", {
         status: { phase: "Active", health: { status: "Healthy" } },
       }),
@@ -118,20 +102,15 @@ Deno.test({
       "--no-browser",
     ]);
     const page = await browser.open();
-    await page.driver.evaluateOnNewDocument(`
-      window.cspViolations = [];
-      document.addEventListener("securitypolicyviolation", (e) =>
-        window.cspViolations.push(e.violatedDirective + " " + e.blockedURI));
-    `);
+    await page.recordCspViolations();
     await page.goto(dashboard.url);
-    await waitFor(
-      page,
+    await page.waitFor(
       `document.querySelector("#connection").dataset.state === "live" &&
         performance.getEntriesByName("dorgu-ws:first-render").length > 0`,
     );
     assert.equal(page.driver.url(), `${dashboard.base}/`);
     assert.equal(await page.evaluate("location.hash"), "");
-    const context = await text(page, "#context");
+    const context = await page.text("#context");
     for (
       const part of [
         "envtest",
@@ -141,10 +120,10 @@ Deno.test({
     ) {
       assert.ok(context.includes(part), `${part} in ${context}`);
     }
-    const personas = await text(page, "#persona-table");
+    const personas = await page.text("#persona-table");
     assert.match(personas, /checkout/);
     assert.match(personas, /search/);
-    assert.match(await text(page, "#cluster"), /lab/);
+    assert.match(await page.text("#cluster"), /lab/);
     const [cookie] = await page.driver.browserContext().cookies();
     assert.equal(cookie.name, `dorgu-ws-dashboard-${dashboard.port}`);
     assert.equal(cookie.httpOnly, true);
@@ -156,12 +135,11 @@ Deno.test({
     );
     // A reload needs no secret: the cookie is enough.
     await page.driver.reload({ waitUntil: "load" });
-    await waitFor(
-      page,
+    await page.waitFor(
       `document.querySelector("#connection").dataset.state === "live"`,
     );
     assert.deepEqual(page.errors, []);
-    assert.deepEqual(await page.evaluate("window.cspViolations"), []);
+    assert.deepEqual(await page.cspViolations(), []);
     await page.driver.close();
   },
 });
@@ -174,12 +152,12 @@ Deno.test({
     const page = await browser.openIsolated();
     const seen = await statuses(page);
     await page.goto(`${dashboard.base}/`);
-    await waitFor(page, `document.querySelector("#locked") !== null`);
+    await page.waitFor(`document.querySelector("#locked") !== null`);
     assert.match(
-      await text(page, "#locked"),
+      await page.text("#locked"),
       /open the URL 'dorgu-ws dashboard' printed/,
     );
-    assert.equal(await text(page, "#connection"), "Locked");
+    assert.equal(await page.text("#connection"), "Locked");
     assert.equal(
       await page.evaluate(`document.querySelector("main").hidden`),
       true,
@@ -206,9 +184,9 @@ Deno.test({
 
     await page.goto("about:blank");
     await page.goto(`${dashboard.base}/#secret=${"x".repeat(43)}`);
-    await waitFor(page, `document.querySelector("#locked") !== null`);
+    await page.waitFor(`document.querySelector("#locked") !== null`);
     assert.match(
-      await text(page, "#locked"),
+      await page.text("#locked"),
       /not the one this dashboard was started with/,
     );
     assert.equal(await page.evaluate("location.hash"), "");
@@ -312,17 +290,15 @@ Deno.test({
     const page = await browser.open();
     try {
       await page.goto(down.url);
-      await waitFor(
-        page,
+      await page.waitFor(
         `document.querySelector("#connection").dataset.state === "reconnecting"`,
       );
       assert.match(
-        await text(page, "#connection-detail"),
+        await page.text("#connection-detail"),
         /cannot be read yet: cannot reach the API server/,
       );
       proxy.start();
-      await waitFor(
-        page,
+      await page.waitFor(
         `document.querySelector("#connection").dataset.state === "live" &&
           document.querySelector("#persona-table").innerText.includes("checkout")`,
         30_000,

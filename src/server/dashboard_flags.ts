@@ -9,9 +9,11 @@
  *
  * @module
  */
-import { formatFlags, parseFlags, parseInteger, UsageError } from "../flags.ts";
+import { formatFlags, parseInteger, UsageError } from "../flags.ts";
 import {
   DEFAULT_CONFIG,
+  parseFlagsOnly,
+  readFlags,
   SERVE_FLAGS,
   type ServeConfig,
   type ServeFlag,
@@ -105,32 +107,18 @@ ${formatFlags(DASHBOARD_FLAGS)}`;
 export function parseDashboardArgs(
   args: string[],
 ): DashboardOptions | "help" {
-  const parsed = parseFlags(args, DASHBOARD_FLAGS, {
-    command: "dorgu-ws dashboard",
+  const parsed = parseFlagsOnly(args, DASHBOARD_FLAGS, {
+    command: "dashboard",
   });
-  if (parsed.values.help) return "help";
-  if (parsed.positionals.length > 0) {
-    throw new UsageError(
-      `Unexpected argument '${
-        parsed.positionals[0]
-      }'; dashboard takes flags only (run 'dorgu-ws dashboard --help').`,
-    );
-  }
+  if (parsed === "help") return "help";
   const config: ServeConfig = {
     ...DEFAULT_CONFIG,
     source: "kubernetes",
     dashboard: true,
     enableWebsocket: true,
     auth: "none",
+    ...readFlags(DASHBOARD_FLAGS, parsed),
   };
-  for (const [name, flag] of Object.entries(DASHBOARD_FLAGS)) {
-    const value = parsed.values[name] ?? flag.default;
-    if (value === undefined || !flag.read) continue;
-    Object.assign(
-      config,
-      flag.read(value, parsed.sources[name] ?? `--${name}`),
-    );
-  }
   checkAddress(config.hostname, parsed.values["allow-non-loopback"] === true);
   return { config, browser: parsed.values["no-browser"] !== true };
 }

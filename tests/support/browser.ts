@@ -52,6 +52,38 @@ export class Page {
     return this.driver.evaluate(expression) as Promise<T>;
   }
 
+  /**
+   * Records Content-Security-Policy violations from the next load on, for
+   * {@link Page.cspViolations}.
+   */
+  async recordCspViolations(): Promise<void> {
+    await this.driver.evaluateOnNewDocument(`
+      window.cspViolations = [];
+      document.addEventListener("securitypolicyviolation", (e) =>
+        window.cspViolations.push(e.violatedDirective + " " + e.blockedURI));
+    `);
+  }
+
+  /** The violations recorded since the page loaded. */
+  cspViolations(): Promise<string[]> {
+    return this.evaluate<string[]>("window.cspViolations");
+  }
+
+  /** Waits until `expression` is truthy in the page. */
+  async waitFor(expression: string, timeoutMs = 20_000): Promise<void> {
+    await this.driver.waitForFunction(expression, {
+      timeout: timeoutMs,
+      polling: 20,
+    });
+  }
+
+  /** The visible text of the first element matching `selector`, or "". */
+  text(selector: string): Promise<string> {
+    return this.evaluate<string>(
+      `document.querySelector(${JSON.stringify(selector)})?.innerText ?? ""`,
+    );
+  }
+
   /** A PNG of the visible page, also written to `path` when given. */
   async screenshot(path?: string): Promise<Uint8Array> {
     const png = await this.driver.screenshot({ type: "png" });

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Envtest } from "./envtest.ts";
+import { Envtest } from "./envtest.ts";
 import { type CliProcess, spawnCli } from "./proc.ts";
 
 /** A running dashboard and what it printed. */
@@ -64,6 +64,21 @@ export async function spawnDashboard(
       await process.stop("SIGTERM");
     },
   };
+}
+
+/**
+ * A test API server with the dorgu CRDs, namespaces team-a and team-b, and
+ * `objects` created.
+ */
+export async function teamCluster(
+  objects: Record<string, unknown>[],
+): Promise<Envtest> {
+  const env = await Envtest.start();
+  await env.installCrds();
+  await env.ensureNamespace("team-a");
+  await env.ensureNamespace("team-b");
+  await env.apply(objects);
+  return env;
 }
 
 /** The ClusterRole a namespaced reader also needs: ClusterPersonas. */
