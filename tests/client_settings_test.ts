@@ -404,7 +404,10 @@ Deno.test("completion: bash completes commands, resources, flags, -o values and 
     "config.yaml":
       "servers:\n  lab:\n    url: ws://localhost:9090/ws\n  prod:\n    url: ws://localhost:9091/ws\n",
   });
-  const env = { PATH: `${bin}:${Deno.env.get("PATH")}`, XDG_CONFIG_HOME: xdg };
+  const env: Record<string, string> = {
+    PATH: `${bin}:${Deno.env.get("PATH")}`,
+    XDG_CONFIG_HOME: xdg,
+  };
   const complete = async (line: string) => {
     const words = line.split(" ");
     return (await shell(
@@ -457,6 +460,34 @@ _dorgu_ws; printf '%s\\n' "\${COMPREPLY[@]}"`,
     await complete("dorgu-ws dashboard --context prod --a"),
     ["--address", "--allow-non-loopback"],
   );
+  // Contexts come from kubectl, reading the kubeconfig kubectl reads.
+  const kubeconfig = `${xdg}/kubeconfig`;
+  await Deno.writeTextFile(
+    kubeconfig,
+    JSON.stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [{ name: "c", cluster: { server: "https://127.0.0.1:1" } }],
+      users: [{ name: "u", user: {} }],
+      contexts: ["lab", "prod", "staging"].map((name) => ({
+        name,
+        context: { cluster: "c", user: "u" },
+      })),
+    }),
+  );
+  const kubectl = await new Deno.Command("kubectl", {
+    args: ["version", "--client"],
+    stdout: "null",
+    stderr: "null",
+  }).output().then((o) => o.success, () => false);
+  if (kubectl) {
+    env.KUBECONFIG = kubeconfig;
+    assert.deepEqual(await complete("dorgu-ws dashboard --context "), [
+      "lab",
+      "prod",
+      "staging",
+    ]);
+  }
   assert.deepEqual(await complete("dorgu-ws completion "), [
     "bash",
     "zsh",
