@@ -4,7 +4,7 @@
  * certificate, a service account that may read one namespace, an exec
  * credential plugin; the URL read from stdout as a user reads it; the
  * errors that stop it (one line, exit 1 or 2) and the ones it serves
- * through; the browser opener; Ctrl-C and SIGTERM.
+ * through; Ctrl-C and SIGTERM. The browser opener: dashboard_opener_test.ts.
  */
 import assert from "node:assert/strict";
 import {
@@ -16,6 +16,7 @@ import {
   adminCertificateKubeconfig,
   type DashboardProcess,
   namespaceReader,
+  readWithSecret,
   spawnDashboard,
   teamCluster,
 } from "./support/dashboard_cli.ts";
@@ -48,13 +49,6 @@ async function personasVia(dashboard: DashboardProcess): Promise<string[]> {
   } finally {
     await client.close();
   }
-}
-
-async function status(dashboard: DashboardProcess, path: string) {
-  const response = await fetch(`${dashboard.base}${path}`, {
-    headers: { authorization: `Bearer ${dashboard.secret}` },
-  });
-  return { status: response.status, body: await response.text() };
 }
 
 Deno.test({
@@ -90,7 +84,7 @@ Deno.test({
       TestClient.connect(`ws://127.0.0.1:${dashboard.port}/ws`),
       /WebSocket failed/,
     );
-    assert.equal((await status(dashboard, "/ready")).status, 200);
+    assert.equal((await readWithSecret(dashboard, "/ready")).status, 200);
     // The CLI is a client of it too, with the secret as its token.
     const get = await runCli(["get", "personas", "-n", "team-a"], {
       env: {
@@ -184,7 +178,7 @@ Deno.test({
     );
     assert.deepEqual(await personasVia(dashboard), ["team-a/api"]);
     await eventually(async () =>
-      assert.equal((await status(dashboard, "/ready")).status, 200)
+      assert.equal((await readWithSecret(dashboard, "/ready")).status, 200)
     );
     assert.deepEqual(dashboard.process.stderr, []);
   },
@@ -328,88 +322,11 @@ Deno.test({
       stderr[0],
       /^dorgu-ws: Cannot reach the API server https:\/\/127\.0\.0\.1:\d+ \(.*Connection refused.*\); serving anyway: the page shows the cluster once it answers\.$/,
     );
-    const ready = await status(dashboard, "/ready");
+    const ready = await readWithSecret(dashboard, "/ready");
     assert.equal(ready.status, 503);
     assert.match(
       JSON.parse(ready.body).pending.personas,
       /cannot reach the API server/,
-    );
-  },
-});
-
-Deno.test({
-  name:
-    "the browser opener gets a private redirect file, never the secret; it goes once a browser is in; SIGTERM exits 0; no opener is no error",
-  ...unsanitized,
-  async fn() {
-    const bin = await Deno.makeTempDir();
-    const seen = await Deno.makeTempDir();
-    const runtime = await Deno.makeTempDir();
-    await Deno.writeTextFile(
-      `${bin}/xdg-open`,
-      `#!/bin/sh\nprintf '%s\\n' "$@" > ${seen}/args\nfile=\${1#file://}\ncp "$file" ${seen}/page.html\nstat -c %a "$file" "$(dirname "$file")" > ${seen}/modes.tmp\nmv ${seen}/modes.tmp ${seen}/modes\n`,
-    );
-    await Deno.chmod(`${bin}/xdg-open`, 0o755);
-    const dashboard = await spawnDashboard(["--kubeconfig", env.kubeconfig], {
-      env: { PATH: `${bin}:${Deno.env.get("PATH")}`, XDG_RUNTIME_DIR: runtime },
-    });
-    await eventually(() => void Deno.statSync(`${seen}/modes`));
-    const args = (await Deno.readTextFile(`${seen}/args`)).trim();
-    assert.match(
-      args,
-      new RegExp(`^file://${runtime}/dorgu-ws-dashboard\\.\\w{8}/open\\.html$`),
-    );
-    assert.ok(!args.includes(dashboard.secret), "the secret is on argv");
-    const page = await Deno.readTextFile(`${seen}/page.html`);
-    assert.ok(
-      page.includes(
-        `<meta http-equiv="refresh" content="0; url=${dashboard.url}">`,
-      ),
-      page,
-    );
-    assert.equal((await Deno.readTextFile(`${seen}/modes`)).trim(), "600\n700");
-    const file = new URL(args).pathname;
-    assert.ok(Deno.statSync(file).isFile);
-    // A browser trades the secret: the file has done its job.
-    const session = await fetch(`${dashboard.base}/ui/session`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${dashboard.secret}` },
-    });
-    assert.equal((await session.json()).ok, true);
-    await eventually(() => assert.throws(() => Deno.statSync(file)));
-    assert.equal(await dashboard.process.stop("SIGTERM"), 0);
-    assert.deepEqual(dashboard.process.stderr, []);
-
-    // Stopped before any browser came: the file goes with it.
-    await Deno.remove(`${seen}/modes`);
-    const again = await spawnDashboard(["--kubeconfig", env.kubeconfig], {
-      env: { PATH: `${bin}:${Deno.env.get("PATH")}`, XDG_RUNTIME_DIR: runtime },
-    });
-    await eventually(() => void Deno.statSync(`${seen}/modes`));
-    assert.equal(await again.process.stop("SIGTERM"), 0);
-    assert.deepEqual([...Deno.readDirSync(runtime)], []);
-
-    // No opener at all: the URL is printed, one line says why nothing opened.
-    const tools = await Deno.makeTempDir();
-    for (const tool of ["sh", "mktemp", "cat", "rm"]) {
-      const path = new TextDecoder().decode(
-        (await new Deno.Command("sh", { args: ["-c", `command -v ${tool}`] })
-          .output()).stdout,
-      ).trim();
-      await Deno.symlink(path, `${tools}/${tool}`);
-    }
-    await using alone = await spawnDashboard(["--kubeconfig", env.kubeconfig], {
-      env: { PATH: tools, XDG_RUNTIME_DIR: runtime },
-    });
-    const [line] = await alone.process.waitFor(() => true, {
-      stream: "stderr",
-    });
-    assert.equal(
-      line,
-      "dorgu-ws: Could not open a browser: there is no xdg-open here to open a browser with. Open the URL above.",
-    );
-    await eventually(async () =>
-      assert.equal((await status(alone, "/ready")).status, 200)
     );
     await env.stop();
   },

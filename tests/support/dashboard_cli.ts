@@ -66,6 +66,17 @@ export async function spawnDashboard(
   };
 }
 
+/** GETs `path` with the secret as a bearer token; the status and body. */
+export async function readWithSecret(
+  dashboard: DashboardProcess,
+  path: string,
+): Promise<{ status: number; body: string }> {
+  const response = await fetch(`${dashboard.base}${path}`, {
+    headers: { authorization: `Bearer ${dashboard.secret}` },
+  });
+  return { status: response.status, body: await response.text() };
+}
+
 /**
  * A test API server with the dorgu CRDs, namespaces team-a and team-b, and
  * `objects` created.
