@@ -81,7 +81,14 @@ Deno.test({
     const { server, secret } = await lockedServer();
     await using _ = server;
     const port = server.port;
-    for (const path of ["/health", "/", "/ui/app.js", "/ui/style.css"]) {
+    const open = [
+      "/health",
+      "/",
+      "/ui/app.js",
+      "/ui/style.css",
+      "/asyncapi.json",
+    ];
+    for (const path of open) {
       assert.equal((await request(port, path)).status, 200, path);
     }
     for (const path of ["/metrics", "/ready", "/version", "/nothing"]) {

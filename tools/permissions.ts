@@ -32,11 +32,13 @@ export const RUNTIME_PERMISSIONS: readonly string[] = [
 ];
 
 /**
- * Files the binary embeds besides its module graph: the demo cluster, and
- * the dashboard's page and its built script.
+ * Files the binary embeds besides its module graph: the demo cluster, the
+ * dashboard's page and its built script, and the protocol's AsyncAPI
+ * document (`/asyncapi.json`).
  */
 export const EMBEDDED_FILES: readonly string[] = [
   "examples/cluster",
   "src/dashboard/page",
   "src/dashboard/built",
+  "docs/asyncapi.json",
 ];

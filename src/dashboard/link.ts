@@ -9,14 +9,11 @@
  */
 import * as v from "valibot";
 import {
-  ClusterInfoSchema,
-  DeploymentSummarySchema,
   describeIssues,
   type ErrorPayload,
   type EventMessage,
-  EventsTopicPayloadSchema,
+  LISTING_PAYLOADS,
   PendingCalls,
-  PersonaSummarySchema,
   readServerMessage,
   type ResponseMessage,
   SubscribedPayloadSchema,
@@ -46,13 +43,6 @@ export interface Ended {
   /** Why, in words. */
   reason: string;
 }
-
-const LISTINGS: Record<Topic, v.GenericSchema> = {
-  personas: v.object({ personas: v.array(PersonaSummarySchema) }),
-  cluster: ClusterInfoSchema,
-  deployments: v.object({ deployments: v.array(DeploymentSummarySchema) }),
-  events: v.object({ events: v.array(EventsTopicPayloadSchema) }),
-};
 
 /** The `Sec-WebSocket-Protocol` entries carrying `token`. */
 export function subprotocols(token: string | undefined): string[] {
@@ -133,7 +123,7 @@ export class Link {
   ): Promise<ResponseMessage> {
     const schema = type === "subscribe"
       ? SubscribedPayloadSchema
-      : LISTINGS[topic];
+      : LISTING_PAYLOADS[topic];
     const { requestId, reply } = this.#pending.start(schema, () => {
       // A server that does not answer is not worth keeping the link to.
       this.close();

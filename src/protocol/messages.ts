@@ -52,14 +52,20 @@ export const NameSchema = v.pipe(
   v.maxLength(253, "A name is at most 253 characters."),
 );
 
+/** A place in a topic's stream: a whole number, zero or more. */
+export const OffsetSchema = v.pipe(
+  v.number(),
+  v.safeInteger("An offset is a whole number."),
+  v.minValue(0, "An offset is zero or more."),
+);
+
+/** A server process's epoch, as `since` carries it back. */
+export const EpochSchema = v.pipe(v.string(), v.maxLength(64));
+
 /** A stream position: the epoch of a server process and an offset in it. */
 export const PositionSchema = v.object({
-  epoch: v.pipe(v.string(), v.maxLength(64)),
-  offset: v.pipe(
-    v.number(),
-    v.safeInteger("An offset is a whole number."),
-    v.minValue(0, "An offset is zero or more."),
-  ),
+  epoch: EpochSchema,
+  offset: OffsetSchema,
 });
 /** A stream position: the epoch of a server process and an offset in it. */
 export type Position = v.InferOutput<typeof PositionSchema>;
@@ -100,6 +106,43 @@ export const EventsQuerySchema = v.object({
     ),
   ),
 });
+
+function clientPayloads() {
+  return {
+    subscribe: {
+      personas: SubscribePayloadSchema,
+      // Cluster-scoped: a namespace filter is refused rather than ignored.
+      cluster: v.object({
+        namespace: v.optional(
+          v.never(
+            "the cluster topic is cluster-scoped; filter it by name only",
+          ),
+        ),
+        name: v.optional(NameSchema),
+        since: v.optional(PositionSchema),
+      }),
+      deployments: SubscribePayloadSchema,
+      events: SubscribePayloadSchema,
+    },
+    request: {
+      personas: NamespacedQuerySchema,
+      cluster: ClusterQuerySchema,
+      deployments: NamespacedQuerySchema,
+      events: EventsQuerySchema,
+    },
+  } as const;
+}
+
+let clientPayloadsBuilt: ReturnType<typeof clientPayloads> | undefined;
+
+/**
+ * The payload schemas of `subscribe` and `request`, by topic. Built on
+ * first use: the dashboard's bundle keeps every schema built at load, and
+ * the page never reads a client's message.
+ */
+export function clientPayloadSchemas(): ReturnType<typeof clientPayloads> {
+  return clientPayloadsBuilt ??= clientPayloads();
+}
 
 /** What a client sends, before its payload is checked against its type. */
 export const ClientEnvelopeSchema = v.object({
@@ -162,7 +205,7 @@ export const EventMessageSchema = v.object({
   topic: TopicSchema,
   payload: v.unknown(),
   timestamp: TimestampSchema,
-  offset: v.number(),
+  offset: OffsetSchema,
 });
 /** Server -> client `event`. */
 export type EventMessage = v.InferOutput<typeof EventMessageSchema>;
@@ -174,8 +217,8 @@ export const ResponseMessageSchema = v.object({
   requestId: v.optional(v.string()),
   payload: v.unknown(),
   timestamp: TimestampSchema,
-  epoch: v.string(),
-  offset: v.number(),
+  epoch: EpochSchema,
+  offset: OffsetSchema,
 });
 /** Server -> client `response`. */
 export type ResponseMessage = v.InferOutput<typeof ResponseMessageSchema>;
@@ -212,10 +255,10 @@ export type ServerMessage = v.InferOutput<typeof ServerMessageSchema>;
 export const SubscribedPayloadSchema = v.object({
   status: v.literal("subscribed"),
   topic: TopicSchema,
-  epoch: v.string(),
-  offset: v.number(),
+  epoch: EpochSchema,
+  offset: OffsetSchema,
   recovered: v.optional(v.boolean()),
-  replayed: v.optional(v.number()),
+  replayed: v.optional(OffsetSchema),
 });
 /** Payload of the `response` to `subscribe`. */
 export type SubscribedPayload = v.InferOutput<typeof SubscribedPayloadSchema>;

@@ -5,6 +5,7 @@
  * drifts from the contract is caught by the client's own tests.
  */
 import * as v from "valibot";
+import type { Topic } from "./topics.ts";
 
 /** One issue of a persona's validation, as the operator reports it. */
 export const ValidationIssueSchema = v.object({
@@ -154,6 +155,22 @@ export const DeploymentEventSchema = v.object({
 });
 /** `deployments` topic event. */
 export type DeploymentEvent = v.InferOutput<typeof DeploymentEventSchema>;
+
+/** The payload of an `event`, by topic. */
+export const EVENT_PAYLOADS = {
+  personas: PersonaEventSchema,
+  cluster: ClusterEventSchema,
+  deployments: DeploymentEventSchema,
+  events: EventsTopicPayloadSchema,
+} as const satisfies Record<Topic, v.GenericSchema>;
+
+/** The payload of the `response` to `request`, by topic. */
+export const LISTING_PAYLOADS = {
+  personas: v.object({ personas: v.array(PersonaSummarySchema) }),
+  cluster: ClusterInfoSchema,
+  deployments: v.object({ deployments: v.array(DeploymentSummarySchema) }),
+  events: v.object({ events: v.array(EventsTopicPayloadSchema) }),
+} as const satisfies Record<Topic, v.GenericSchema>;
 
 /** The payload of an event, whichever topic carries it. */
 export type EventPayload =

@@ -7,20 +7,7 @@
 import * as v from "valibot";
 import { type ServerMessage, ServerMessageSchema } from "./messages.ts";
 import { describeIssues } from "./parse.ts";
-import {
-  ClusterEventSchema,
-  DeploymentEventSchema,
-  EventsTopicPayloadSchema,
-  PersonaEventSchema,
-} from "./payloads.ts";
-import type { Topic } from "./topics.ts";
-
-const EVENT_PAYLOADS: Record<Topic, v.GenericSchema> = {
-  personas: PersonaEventSchema,
-  cluster: ClusterEventSchema,
-  deployments: DeploymentEventSchema,
-  events: EventsTopicPayloadSchema,
-};
+import { EVENT_PAYLOADS } from "./payloads.ts";
 
 /** A server message, or why it is not one. */
 export type ReadMessage =

@@ -11,10 +11,10 @@
  *   (HttpOnly), that only same-site requests carry (SameSite=Strict), named
  *   after the port (cookies ignore ports: two dashboards must not
  *   overwrite each other's).
- * - Every path but `/health`, the page's own files and the exchange needs
- *   the cookie or the secret as a bearer token (the CLI, scripts): `/ws`,
- *   `/metrics`, `/ready`, `/version`, `/ui/auth` and whatever is added
- *   later. Compared in constant time.
+ * - Every path but `/health`, the page's own files, `/asyncapi.json` and
+ *   the exchange needs the cookie or the secret as a bearer token (the
+ *   CLI, scripts): `/ws`, `/metrics`, `/ready`, `/version`, `/ui/auth` and
+ *   whatever is added later. Compared in constant time.
  * - Cookies are shared by every port of 127.0.0.1, so another local web
  *   app's page is "same-site" and carries it: any request with a foreign
  *   `Origin`, or that the browser marks as not same-origin
@@ -34,9 +34,13 @@ import type { Gate, Refusal } from "./routes.ts";
 /** Where the page trades the secret for its cookie, and learns what it shows. */
 export const SESSION_PATH = "/ui/session";
 
-/** What anyone may fetch: liveness, and the page's code (no data in it). */
+/**
+ * What anyone may fetch: liveness, the page's code and the protocol's
+ * description (no data of the cluster in any).
+ */
 const PUBLIC = new Set([
   "/health",
+  "/asyncapi.json",
   "/",
   "/ui/app.js",
   "/ui/style.css",

@@ -16,7 +16,14 @@ import { VERSION } from "../version.ts";
 import { type Authenticator, TokenFileAuthenticator } from "./auth.ts";
 import { parseServeArgs, type ServeConfig, serveHelp } from "./config.ts";
 import { dashboardRoutes, loadDashboard } from "./dashboard.ts";
-import { health, metrics, ready, version } from "./endpoints.ts";
+import {
+  asyncApi,
+  health,
+  loadAsyncApi,
+  metrics,
+  ready,
+  version,
+} from "./endpoints.ts";
 import { Inbound } from "./inbound.ts";
 import { listenFor } from "./listen.ts";
 import { readProcessStats } from "./process_stats.ts";
@@ -92,6 +99,7 @@ export async function startServer(
       session: options.lock?.session,
     })
     : [];
+  const contract = await loadAsyncApi();
   const source = options.source?.(store, log) ??
     await createSource(config, store, { log, credentials });
   await source.start();
@@ -117,6 +125,7 @@ export async function startServer(
       handle: () => ready(store.readiness.pending(), { draining }),
     },
     { path: "/version", handle: version },
+    { path: "/asyncapi.json", handle: () => asyncApi(contract) },
     {
       path: "/metrics",
       handle: () =>

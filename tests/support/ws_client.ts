@@ -1,8 +1,12 @@
 /**
  * A WebSocket test client on Deno's own `WebSocket`: sends protocol
  * messages and waits for replies and events, failing a test with a clear
- * message instead of hanging.
+ * message instead of hanging. Every frame it receives is checked against
+ * the published contract (support/contract.ts); a frame that breaks it
+ * fails the next wait or close, since an error thrown in `onmessage`
+ * would not reach the test.
  */
+import { checkServerFrame } from "./contract.ts";
 
 /** A server message as the tests see it. */
 export interface Message {
@@ -25,11 +29,17 @@ export class TestClient {
   readonly closed: Promise<CloseEvent>;
   readonly #socket: WebSocket;
   #waiters: (() => void)[] = [];
+  #breach?: Error;
 
   private constructor(socket: WebSocket) {
     this.#socket = socket;
     socket.onmessage = (event) => {
-      this.received.push(JSON.parse(event.data as string));
+      try {
+        checkServerFrame(event.data as string);
+        this.received.push(JSON.parse(event.data as string));
+      } catch (error) {
+        this.#breach ??= error as Error;
+      }
       this.#wake();
     };
     this.closed = new Promise((resolve) => {
@@ -120,6 +130,7 @@ export class TestClient {
   ): Promise<Message[]> {
     const deadline = Date.now() + timeoutMs;
     while (true) {
+      this.#throwBreach();
       const found = this.received.filter(match);
       if (found.length >= count) return found.slice(0, count);
       const left = deadline - Date.now();
@@ -148,6 +159,12 @@ export class TestClient {
   async close(): Promise<void> {
     if (this.#socket.readyState < WebSocket.CLOSING) this.#socket.close();
     await this.closed;
+    this.#throwBreach();
+  }
+
+  /** Throws the first frame received that broke the contract, if any. */
+  #throwBreach(): void {
+    if (this.#breach) throw this.#breach;
   }
 
   #wake(): void {
