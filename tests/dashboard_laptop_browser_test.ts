@@ -295,7 +295,7 @@ Deno.test({
       );
       assert.match(
         await page.text("#connection-detail"),
-        /cannot be read yet: cannot reach the API server/,
+        /cannot be read yet: cannot reach the API server: .*Connection refused/,
       );
       proxy.start();
       await page.waitFor(

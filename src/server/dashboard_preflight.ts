@@ -11,7 +11,12 @@
  *
  * @module
  */
-import { ApiError, type KubeAccess, type KubeClient } from "../kube/mod.ts";
+import {
+  ApiError,
+  type KubeAccess,
+  type KubeClient,
+  unreachableReason,
+} from "../kube/mod.ts";
 import { collectionPath } from "../sources/kubernetes.ts";
 import {
   listingLabel,
@@ -95,11 +100,8 @@ function warning(
   if (error instanceof ApiError) {
     return `The API server answered ${error.status} for ${check.label}: ${error.message}; serving anyway: the page catches up once it answers.`;
   }
-  // Deno's fetch says "fetch failed" and puts the reason in the cause,
-  // after the request's URL; one line for every request will do.
-  const detail = error?.cause instanceof Error ? error.cause : error;
   const why = error?.name === "TimeoutError"
     ? `no answer within ${CHECK_TIMEOUT_MS / 1000} s`
-    : detail?.message.replace(/^error sending request for url \(.*?\): /, "");
+    : unreachableReason(error as Error);
   return `Cannot reach the API server ${access.server} (${why}); serving anyway: the page shows the cluster once it answers.`;
 }
