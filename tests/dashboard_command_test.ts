@@ -144,7 +144,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "a service account that may read one namespace: -n there serves it; without -n, or another namespace, one line and exit 1",
+    "a service account that may read one namespace: -n there serves it; without -n, another namespace, or without watch, one line and exit 1",
   ...unsanitized,
   async fn() {
     const kubeconfig = await namespaceReader(env, "team-a", "viewer");
@@ -167,6 +167,23 @@ Deno.test({
     assert.equal(other.code, 1);
     assert.match(other.stderr, forbidden(`in the namespace "team-b"`));
     assert.equal(other.stdout, "");
+
+    // Listing without watching would leave the page stale: also one line.
+    const lister = await namespaceReader(env, "team-a", "lister", {
+      verbs: ["get", "list"],
+    });
+    const listOnly = await runCli([
+      "dashboard",
+      "--kubeconfig",
+      lister,
+      "-n",
+      "team-a",
+    ]);
+    assert.equal(listOnly.code, 1);
+    assert.match(
+      listOnly.stderr,
+      /^dorgu-ws: Error from server \(Forbidden\): applicationpersonas\.dorgu\.io is forbidden: User "system:serviceaccount:team-a:lister" cannot watch resource "applicationpersonas" in API group "dorgu\.io" in the namespace "team-a" .*: ask for list and watch on them\.\n$/,
+    );
 
     await using dashboard = await spawnDashboard(
       ["--context", "envtest", "-n", "team-a", "--no-browser"],

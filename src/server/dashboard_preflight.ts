@@ -1,10 +1,11 @@
 /**
  * What `dorgu-ws dashboard` checks before it serves: one `limit=1` list of
- * each resource the page shows, in the scope it shows it, with the user's
- * own credentials (what `kubectl get` would cost). What will not heal by
- * waiting fails at once, in one line, as kubectl fails: credentials the
- * API server refuses (401), and RBAC that forbids a list (403, with the
- * API server's own words). What can heal is a warning, and the dashboard
+ * each resource the page shows, in the scope it shows it, then a watch
+ * from there that ends at once, with the user's own credentials (what
+ * `kubectl get -w` would cost). What will not heal by waiting fails at
+ * once, in one line, as kubectl fails: credentials the API server refuses
+ * (401), and RBAC that forbids a list or a watch (403, with the API
+ * server's own words). What can heal is a warning, and the dashboard
  * serves anyway: an API server that does not answer (it restarts, the VPN
  * is not up yet), a CRD not installed yet, a 429 or 5xx. The page then
  * shows why a topic is not there, as `/ready` says it, and catches up.
@@ -31,8 +32,9 @@ const CHECK_TIMEOUT_MS = 5000;
 export type Warnings = string[];
 
 /**
- * Lists every resource once in each scope. Throws a one-line error for
- * refused credentials or a forbidden list; returns the warnings.
+ * Lists and watches every resource once in each scope. Throws a one-line
+ * error for refused credentials or a forbidden list or watch; returns the
+ * warnings.
  */
 export async function preflight(
   client: KubeClient,
@@ -46,16 +48,13 @@ export async function preflight(
       : [undefined];
     return scopes.map((namespace) => ({
       label: listingLabel(info, namespace),
-      path: `${collectionPath(info, namespace)}?limit=1`,
+      path: collectionPath(info, namespace),
       clusterWide: info.namespaced && namespace === undefined,
     }));
   });
   const outcomes = await Promise.all(checks.map(async (check) => {
     try {
-      const response = await client.request(check.path, {
-        signal: AbortSignal.timeout(CHECK_TIMEOUT_MS),
-      });
-      await response.body?.cancel();
+      await listThenWatch(client, check.path);
       return { check };
     } catch (error) {
       return { check, error: error as Error };
@@ -87,6 +86,24 @@ export async function preflight(
   return [
     ...new Set(failed.map(({ check, error }) => warning(check, error, access))),
   ];
+}
+
+/**
+ * Lists one object of `path`, then opens a watch from the list's version
+ * (so no object is sent again) and closes it once the API server has
+ * answered: the informers need both verbs.
+ */
+async function listThenWatch(client: KubeClient, path: string): Promise<void> {
+  const signal = AbortSignal.timeout(CHECK_TIMEOUT_MS);
+  const listed = await client.json(`${path}?limit=1`, { signal }) as {
+    metadata?: { resourceVersion?: string };
+  };
+  const version = encodeURIComponent(listed.metadata?.resourceVersion ?? "");
+  const watch = await client.request(
+    `${path}?watch=true&resourceVersion=${version}&timeoutSeconds=1`,
+    { signal },
+  );
+  await watch.body?.cancel();
 }
 
 function warning(

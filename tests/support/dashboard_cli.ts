@@ -112,7 +112,9 @@ export async function namespaceReader(
   env: Envtest,
   namespace: string,
   name: string,
+  options: { verbs?: string[] } = {},
 ): Promise<string> {
+  const verbs = options.verbs ?? ["get", "list", "watch"];
   const { kubeconfig } = await env.serviceAccount(namespace, name);
   const rbac = "/apis/rbac.authorization.k8s.io/v1";
   await env.api("POST", `${rbac}/clusterroles`, CLUSTER_READER).catch(
@@ -130,32 +132,21 @@ export async function namespaceReader(
     },
     subjects,
   });
+  const role = `${name}-dorgu-reader`;
   await env.api("POST", `${rbac}/namespaces/${namespace}/roles`, {
-    metadata: { name: "dorgu-reader" },
+    metadata: { name: role },
     rules: [
-      {
-        apiGroups: ["dorgu.io"],
-        resources: ["applicationpersonas"],
-        verbs: ["get", "list", "watch"],
-      },
-      {
-        apiGroups: ["apps"],
-        resources: ["deployments"],
-        verbs: ["get", "list", "watch"],
-      },
-      {
-        apiGroups: [""],
-        resources: ["events"],
-        verbs: ["get", "list", "watch"],
-      },
+      { apiGroups: ["dorgu.io"], resources: ["applicationpersonas"], verbs },
+      { apiGroups: ["apps"], resources: ["deployments"], verbs },
+      { apiGroups: [""], resources: ["events"], verbs },
     ],
   });
   await env.api("POST", `${rbac}/namespaces/${namespace}/rolebindings`, {
-    metadata: { name: `${name}-dorgu-reader` },
+    metadata: { name: role },
     roleRef: {
       apiGroup: "rbac.authorization.k8s.io",
       kind: "Role",
-      name: "dorgu-reader",
+      name: role,
     },
     subjects,
   });
