@@ -324,7 +324,16 @@ Deno.test({
 });
 
 Deno.test("help: 'help COMMAND' is 'COMMAND --help', and every help has examples", async () => {
-  for (const command of ["get", "watch", "serve", "version", "completion"]) {
+  for (
+    const command of [
+      "get",
+      "watch",
+      "serve",
+      "dashboard",
+      "version",
+      "completion",
+    ]
+  ) {
     const viaHelp = await runCli(["help", command]);
     const viaFlag = await runCli([command, "--help"]);
     assert.equal(viaHelp.code, 0, viaHelp.stderr);
@@ -354,7 +363,7 @@ Deno.test("help: 'help COMMAND' is 'COMMAND --help', and every help has examples
   assert.equal(unknown.code, 2);
   assert.equal(
     unknown.stderr,
-    "dorgu-ws: No help for 'deploy'; the commands are serve, get, watch, version, completion.\n",
+    "dorgu-ws: No help for 'deploy'; the commands are serve, get, watch, dashboard, version, completion.\n",
   );
 });
 
@@ -467,6 +476,16 @@ _dorgu_ws; printf '%s\\n' "\${COMPREPLY[@]}"`,
     "a resource is already there",
   );
   assert.ok((await complete("dorgu-ws serve --lo")).includes("--log-level"));
+  assert.deepEqual(await complete("dorgu-ws da"), ["dashboard"]);
+  assert.deepEqual(await complete("dorgu-ws dashboard --no"), ["--no-browser"]);
+  assert.deepEqual(
+    await complete("dorgu-ws dashboard --context prod --a"),
+    ["--address", "--allow-non-loopback"],
+  );
+  assert.deepEqual(await complete("dorgu-ws dashboard --context "), [
+    "kind-dev",
+    "prod",
+  ]);
   assert.deepEqual(await complete("dorgu-ws completion "), [
     "bash",
     "zsh",

@@ -21,6 +21,7 @@ import { Link } from "./link.ts";
 import { Model, type Section } from "./model.ts";
 import { renderCluster, renderSummary } from "./overview.ts";
 import { PersonasView } from "./personas_view.ts";
+import { openSession } from "./secret.ts";
 import {
   askToken,
   checkAuth,
@@ -271,4 +272,5 @@ function fillDatalist(list: HTMLElement, values: string[]): void {
   replaceChildren(list, values.map((value) => h("option", { value })));
 }
 
-start();
+// A laptop dashboard lets the page in only with its secret.
+openSession().then((open) => open && start());

@@ -38,6 +38,16 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * Why a request got no answer, in words: Deno's fetch says "fetch failed"
+ * and puts the reason in its cause, after the request's URL (which the
+ * reader knows: it is the API server's).
+ */
+export function unreachableReason(error: Error): string {
+  const detail = error.cause instanceof Error ? error.cause : error;
+  return detail.message.replace(/^error sending request for url \(.*?\): /, "");
+}
+
 /** Options for one request. */
 export interface RequestOptions {
   /** Aborts the request and its body. */

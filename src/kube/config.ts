@@ -41,6 +41,8 @@ export interface KubeAccess {
   proxy?: string;
   /** Context and user, for messages. */
   describe: string;
+  /** The context's name (for the laptop dashboard's header). */
+  context?: string;
 }
 
 /** Where credentials come from. */
@@ -196,6 +198,7 @@ export class CredentialLoader {
       insecure: cluster["insecure-skip-tls-verify"] === true,
       proxy: cluster["proxy-url"],
       describe: selected.describe,
+      context: selected.context,
     };
   }
 

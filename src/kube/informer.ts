@@ -9,7 +9,7 @@
  */
 import { createLogger, type Logger } from "../log.ts";
 import { delay } from "../retry.ts";
-import { ApiError, type KubeClient } from "./client.ts";
+import { ApiError, type KubeClient, unreachableReason } from "./client.ts";
 import { isGone, listCollection, seconds } from "./list.ts";
 import { RetryPolicy } from "./retry_policy.ts";
 import { readWatchEvents, WatchDecodeError } from "./watch.ts";
@@ -289,7 +289,7 @@ export class Informer {
     ) {
       problem = `the API server asked to retry later: ${error.message}`;
     } else {
-      problem = `cannot reach the API server: ${error.message}`;
+      problem = `cannot reach the API server: ${unreachableReason(error)}`;
     }
     this.#options.target.problem(problem);
     if (problem !== this.#problem) {
