@@ -268,7 +268,7 @@ Deno.test({
     assert.equal(plugin.code, 1);
     assert.match(
       plugin.stderr,
-      /^dorgu-ws: Cannot get credentials for context envtest: .*the SSO session expired\n$/,
+      /^the SSO session expired\ndorgu-ws: The credential plugin sh of context envtest \(user user\) failed \(exit code 1\); its messages are above\.\n$/,
     );
     const badToken = `${env.dir}/kubeconfig-bad-token`;
     await env.writeKubeconfig(badToken, { token: "not-a-token" });
