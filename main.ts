@@ -14,19 +14,30 @@ const USAGE = `Usage: dorgu-ws <command> [flags]
 Commands:
   get         List personas (ap), cluster (cp), deployments (deploy), events (ev)
   watch       Print the current state, then every change, as one line each
+  dashboard   Serve a cluster's live dashboard on this machine, from a kubeconfig
   serve       Serve the WebSocket API
   version     Print the client's version (and the server's, with --url or --server)
   completion  Print a bash, zsh or fish completion script
 
 Examples:
-  dorgu-ws get personas -n production
+  dorgu-ws get personas --context prod     # straight from a kubeconfig context
+  dorgu-ws watch personas -n production --context prod
+  dorgu-ws get personas -n production      # from a dorgu-ws server
   dorgu-ws get events --type Warning
   dorgu-ws watch personas --server prod
+  dorgu-ws dashboard --context prod
   dorgu-ws serve --source demo
 
 Run 'dorgu-ws help <command>' or 'dorgu-ws <command> --help' for its flags.`;
 
-const COMMANDS = ["serve", "get", "watch", "version", "completion"];
+const COMMANDS = [
+  "serve",
+  "get",
+  "watch",
+  "dashboard",
+  "version",
+  "completion",
+];
 
 /** Runs the command line `args`; resolves to the process exit code. */
 export async function main(args: string[]): Promise<number> {
@@ -36,6 +47,12 @@ export async function main(args: string[]): Promise<number> {
       case "serve": {
         const { runServe } = await import("./src/server/serve.ts");
         return await runServe(rest);
+      }
+      case "dashboard": {
+        const { runDashboard } = await import(
+          "./src/server/dashboard_command.ts"
+        );
+        return await runDashboard(rest);
       }
       case "watch":
       case "get": {
@@ -49,13 +66,18 @@ export async function main(args: string[]): Promise<number> {
         return await runVersion(rest);
       }
       case "completion": {
-        // The script lists serve's flags too; the client never imports the
-        // server, so the entry point hands the table over.
-        const [{ runCompletion }, { SERVE_FLAGS }] = await Promise.all([
-          import("./src/cli/completion.ts"),
-          import("./src/server/config.ts"),
-        ]);
-        return await runCompletion(rest, { serveFlags: SERVE_FLAGS });
+        // The script lists serve's and dashboard's flags too; the client
+        // never imports the server, so the entry point hands the tables over.
+        const [{ runCompletion }, { SERVE_FLAGS }, { DASHBOARD_FLAGS }] =
+          await Promise.all([
+            import("./src/cli/completion.ts"),
+            import("./src/server/config.ts"),
+            import("./src/server/dashboard_flags.ts"),
+          ]);
+        return await runCompletion(rest, {
+          serveFlags: SERVE_FLAGS,
+          dashboardFlags: DASHBOARD_FLAGS,
+        });
       }
       case "help":
         if (rest.length > 0) return await help(rest[0]);

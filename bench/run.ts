@@ -4,7 +4,7 @@
  *   deno task bench [--clients 1000] [--events 2000] [--idle 10000]
  *                   [--processes 2] [--rounds 15]
  *                   [--seconds 20]
- *                   [--only fanout,idle,overload,ingest,startup,client,recovery,dashboard]
+ *                   [--only fanout,idle,overload,ingest,startup,client,recovery,dashboard,laptop,dashboard-command]
  *
  *   deno task bench --only candidates
  *       the transports considered for dorgu-ws (Deno.upgradeWebSocket, its
@@ -36,6 +36,8 @@ const only = new Set(
     "client",
     "recovery",
     "dashboard",
+    "laptop",
+    "dashboard-command",
   ],
 );
 const clients = Number(values.clients);
@@ -184,6 +186,13 @@ if (rows.length) {
       }  ${fmt(ratio).padStart(6)}  ${verdict}`,
     );
   }
+}
+
+/** What bench/laptop.ts prints. */
+interface LaptopResult {
+  medians: Record<string, number>;
+  watch: Record<string, { fromAnswer: number; fromSend: number }>;
+  breakdown: Record<string, number>;
 }
 
 /** A measurement with an absolute target. */
@@ -374,6 +383,92 @@ if (only.has("dashboard")) {
       higherIsBetter: false,
     },
   );
+}
+
+if (only.has("laptop")) {
+  console.error(
+    `laptop: get and watch --context against kubectl of the same Kubernetes version, 1000 personas, medians of ${values.rounds}`,
+  );
+  const result = await child([
+    "run",
+    "-A",
+    new URL("./laptop.ts", import.meta.url).pathname,
+    "1000",
+    values.rounds,
+  ]) as unknown as LaptopResult;
+  const m = result.medians;
+  console.error(
+    `  get NAME, one deno run process, medians: ${
+      Object.entries(result.breakdown).map(([phase, ms]) =>
+        `${phase} ${fmt(ms)} ms`
+      ).join("; ")
+    }`,
+  );
+  for (const runner of ["binary", "deno-run"] as const) {
+    const how = runner === "binary" ? "compiled binary" : "deno run";
+    console.error(
+      `  ${how}: version ${
+        fmt(m[`${runner} version`])
+      } ms; get of a namespace holding 1 persona ${
+        fmt(m[`${runner} solo ns`])
+      } ms (kubectl ${
+        fmt(m["kubectl solo ns"])
+      } ms); get -A, both without compression, ${
+        fmt(m[`${runner} all identity`])
+      } ms (kubectl ${fmt(m["kubectl all identity"])} ms)`,
+    );
+    absolutes.push(
+      {
+        metric: `get personas -A --context, 1000 personas, ${how} / kubectl (${
+          fmt(m[`${runner} all`])
+        } / ${fmt(m["kubectl all"])} ms)`,
+        value: m[`${runner} all`] / m["kubectl all"],
+        target: 1,
+        higherIsBetter: false,
+      },
+      {
+        metric: `get personas NAME -n NS --context, ${how} / kubectl (${
+          fmt(m[`${runner} one`])
+        } / ${fmt(m["kubectl one"])} ms)`,
+        value: m[`${runner} one`] / m["kubectl one"],
+        target: 1,
+        higherIsBetter: false,
+      },
+      {
+        metric:
+          `watch personas --context, ${how}: an edit printed after the API answered it, ms (p50; ${
+            fmt(result.watch[runner].fromSend)
+          } from sending it)`,
+        value: result.watch[runner].fromAnswer,
+        target: 100,
+        higherIsBetter: false,
+      },
+    );
+  }
+}
+
+if (only.has("dashboard-command")) {
+  console.error(
+    "dashboard command: process start to the first render of 1000 personas from kube-apiserver, in Chromium",
+  );
+  const result = await child([
+    "run",
+    "-A",
+    new URL("./dashboard_command.ts", import.meta.url).pathname,
+    "1000",
+    values.rounds ?? "5",
+  ]);
+  console.error(
+    `  URL printed after ${result.startToUrlMs} ms (median); each round: ${
+      JSON.stringify(result.toRender)
+    } ms`,
+  );
+  absolutes.push({
+    metric: "dorgu-ws dashboard start to first render, 1000 personas, ms",
+    value: result.startToRenderMs,
+    target: 2000,
+    higherIsBetter: false,
+  });
 }
 
 if (absolutes.length) {

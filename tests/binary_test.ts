@@ -97,6 +97,14 @@ Deno.test({
           new URL("../src/dashboard/built/app.js", import.meta.url),
         ),
       );
+      // So is the protocol's AsyncAPI document, as committed.
+      const contract = await fetch(
+        `http://127.0.0.1:${server.port}/asyncapi.json`,
+      );
+      assert.deepEqual(
+        await contract.bytes(),
+        await Deno.readFile(new URL("../docs/asyncapi.json", import.meta.url)),
+      );
     } finally {
       assert.equal((await server.stop()).code, 0);
     }

@@ -13,6 +13,7 @@ import {
   delay,
   DENO_DIR,
   editFile,
+  eventually,
   runCli,
   spawnExample,
 } from "./support/server.ts";
@@ -556,15 +557,27 @@ Deno.test({
       readLines(shell.stderr, (line) => stderr.push(line)),
     ]);
     try {
-      await delay(1500);
+      // --watch-only shows nothing from before its subscription: the edit
+      // waits for the server to count it (a fixed pause lost the race on
+      // a loaded machine).
+      await eventually(async () => {
+        const metrics = await fetch(
+          demo.url.replace(/^ws:/, "http:").replace(/\/ws$/, "/metrics"),
+        ).then((response) => response.text());
+        assert.match(
+          metrics,
+          /^dorgu_ws_subscriptions\{topic="personas"\} 1$/m,
+        );
+      });
       await editFile(`${demo.dir}/production/personas.yaml`, {
         from: "phase: Failed",
         to: "phase: Pending",
       });
       // head prints the first change and exits; dorgu-ws learns it on its
       // next write, so the pipeline ends soon after the next event.
-      await delay(1500);
-      assert.equal(stdout.length, 1, "head printed the first change");
+      await eventually(() =>
+        assert.equal(stdout.length, 1, "head printed the first change")
+      );
       await editFile(`${demo.dir}/production/personas.yaml`, {
         from: "phase: Pending",
         to: "phase: Active",

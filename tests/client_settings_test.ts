@@ -209,7 +209,19 @@ Deno.test("a broken config file is one line naming the file and the fault; --url
     ],
     [
       "servers:\n  lab:\n    url: ws://localhost:9090/ws\n    ca: /etc/ca.pem\n",
-      /: unknown key servers\.lab\.ca; a server has url, token, token-file, namespace, ca-file and insecure-skip-tls-verify; fix the file\.$/,
+      /: unknown key servers\.lab\.ca; a server has url, token, token-file, namespace, ca-file and insecure-skip-tls-verify, or context, kubeconfig and namespace; fix the file\.$/,
+    ],
+    [
+      "servers:\n  lab:\n    namespace: prod\n",
+      /: servers\.lab has no url, context or kubeconfig; give the url of a dorgu-ws server or the kubeconfig context of a cluster\.$/,
+    ],
+    [
+      "servers:\n  lab:\n    url: ws://localhost:9090/ws\n    context: lab\n",
+      /: servers\.lab has both url and context: a url names a dorgu-ws server, a context the cluster itself; keep one\.$/,
+    ],
+    [
+      "servers:\n  lab:\n    context: lab\n    token: s3cret\n",
+      /: servers\.lab names a cluster, which is read with the kubeconfig's own credentials: token applies to a dorgu-ws server \(url\) only; drop it\.$/,
     ],
     [
       "servers:\n  lab:\n    url: wss://localhost:9090/ws\n    ca-file: ca.pem\n    insecure-skip-tls-verify: true\n",
@@ -312,7 +324,16 @@ Deno.test({
 });
 
 Deno.test("help: 'help COMMAND' is 'COMMAND --help', and every help has examples", async () => {
-  for (const command of ["get", "watch", "serve", "version", "completion"]) {
+  for (
+    const command of [
+      "get",
+      "watch",
+      "serve",
+      "dashboard",
+      "version",
+      "completion",
+    ]
+  ) {
     const viaHelp = await runCli(["help", command]);
     const viaFlag = await runCli([command, "--help"]);
     assert.equal(viaHelp.code, 0, viaHelp.stderr);
@@ -342,7 +363,7 @@ Deno.test("help: 'help COMMAND' is 'COMMAND --help', and every help has examples
   assert.equal(unknown.code, 2);
   assert.equal(
     unknown.stderr,
-    "dorgu-ws: No help for 'deploy'; the commands are serve, get, watch, version, completion.\n",
+    "dorgu-ws: No help for 'deploy'; the commands are serve, get, watch, dashboard, version, completion.\n",
   );
 });
 
@@ -389,13 +410,22 @@ async function onPath(): Promise<string> {
   return bin;
 }
 
-Deno.test("completion: bash completes commands, resources, flags, -o values and named servers", async () => {
+Deno.test("completion: bash completes commands, resources, flags, -o values, named servers and kubeconfig contexts", async () => {
   const bin = await onPath();
   const xdg = await configHome({
     "config.yaml":
       "servers:\n  lab:\n    url: ws://localhost:9090/ws\n  prod:\n    url: ws://localhost:9091/ws\n",
   });
-  const env = { PATH: `${bin}:${Deno.env.get("PATH")}`, XDG_CONFIG_HOME: xdg };
+  const kubeconfig = `${xdg}/kubeconfig`;
+  await Deno.writeTextFile(
+    kubeconfig,
+    "clusters:\n- name: c\n  cluster: {server: 'https://127.0.0.1:6443'}\ncontexts:\n- name: kind-dev\n  context: {cluster: c}\n- name: prod\n  context: {cluster: c}\n",
+  );
+  const env = {
+    PATH: `${bin}:${Deno.env.get("PATH")}`,
+    XDG_CONFIG_HOME: xdg,
+    KUBECONFIG: kubeconfig,
+  };
   const complete = async (line: string) => {
     const words = line.split(" ");
     return (await shell(
@@ -432,6 +462,10 @@ _dorgu_ws; printf '%s\\n' "\${COMPREPLY[@]}"`,
     "lab",
     "prod",
   ]);
+  assert.deepEqual(await complete("dorgu-ws watch ap --context "), [
+    "kind-dev",
+    "prod",
+  ]);
   assert.deepEqual(
     await complete("dorgu-ws get -n production "),
     await complete("dorgu-ws get "),
@@ -442,6 +476,16 @@ _dorgu_ws; printf '%s\\n' "\${COMPREPLY[@]}"`,
     "a resource is already there",
   );
   assert.ok((await complete("dorgu-ws serve --lo")).includes("--log-level"));
+  assert.deepEqual(await complete("dorgu-ws da"), ["dashboard"]);
+  assert.deepEqual(await complete("dorgu-ws dashboard --no"), ["--no-browser"]);
+  assert.deepEqual(
+    await complete("dorgu-ws dashboard --context prod --a"),
+    ["--address", "--allow-non-loopback"],
+  );
+  assert.deepEqual(await complete("dorgu-ws dashboard --context "), [
+    "kind-dev",
+    "prod",
+  ]);
   assert.deepEqual(await complete("dorgu-ws completion "), [
     "bash",
     "zsh",

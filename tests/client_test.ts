@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { load } from "js-yaml";
 import * as v from "valibot";
 import { ServerMessageSchema } from "../src/protocol/mod.ts";
+import { serveFake } from "./support/fake_server.ts";
 import { spawnCli, TcpProxy } from "./support/proc.ts";
 import {
   closedUrl,
@@ -696,45 +697,35 @@ Deno.test({
   async fn() {
     // A fake server: answers the subscribe, then sends an event whose
     // payload is not a PersonaEvent.
-    const server = Deno.serve({
-      hostname: "127.0.0.1",
-      port: 0,
-      onListen: () => {},
-    }, (req) => {
-      const { socket, response } = Deno.upgradeWebSocket(req);
-      socket.onmessage = (e) => {
-        const { requestId, type } = JSON.parse(e.data);
-        const timestamp = new Date().toISOString();
-        socket.send(JSON.stringify({
-          type: "response",
+    const server = serveFake(({ requestId, type }) => {
+      const timestamp = new Date().toISOString();
+      return [{
+        type: "response",
+        topic: "personas",
+        requestId,
+        payload: type === "request" ? { personas: [] } : {
+          status: "subscribed",
           topic: "personas",
-          requestId,
-          payload: type === "request" ? { personas: [] } : {
-            status: "subscribed",
-            topic: "personas",
-            epoch: "e",
-            offset: 0,
-          },
-          timestamp,
           epoch: "e",
           offset: 0,
-        }));
-        socket.send(JSON.stringify({
-          type: "event",
-          topic: "personas",
-          payload: { eventType: "exploded", name: 7 },
-          timestamp,
-          offset: 1,
-        }));
-      };
-      return response;
+        },
+        timestamp,
+        epoch: "e",
+        offset: 0,
+      }, {
+        type: "event",
+        topic: "personas",
+        payload: { eventType: "exploded", name: 7 },
+        timestamp,
+        offset: 1,
+      }];
     });
     try {
       const result = await runCli([
         "watch",
         "personas",
         "--url",
-        `ws://127.0.0.1:${server.addr.port}/ws`,
+        server.url,
       ]);
       assert.equal(result.code, 1);
       assert.equal(result.stdout, "");

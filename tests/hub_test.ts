@@ -13,6 +13,7 @@ import { TokenBucket } from "../src/server/rate_limiter.ts";
 import { NamespaceScope } from "../src/server/scope.ts";
 import type { Queries } from "../src/sources/mod.ts";
 import type { Offer, Priority } from "../src/transport/mod.ts";
+import { checkServerFrame } from "./support/contract.ts";
 
 /** A socket that keeps what it is sent, with a queue of `room` frames. */
 class FakeSocket implements ClientSocket {
@@ -29,11 +30,16 @@ class FakeSocket implements ClientSocket {
     return "queued";
   }
 
-  /** The frames as JSON messages (unmasked server frames). */
+  /**
+   * The frames as JSON messages (unmasked server frames), each checked
+   * against the published contract.
+   */
   get sent(): Record<string, unknown>[] {
     return this.frames.map((frame) => {
       const header = frame[1] < 126 ? 2 : frame[1] === 126 ? 4 : 10;
-      return JSON.parse(new TextDecoder().decode(frame.subarray(header)));
+      const text = new TextDecoder().decode(frame.subarray(header));
+      checkServerFrame(text);
+      return JSON.parse(text);
     });
   }
 }

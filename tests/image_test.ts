@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import manifest from "../deno.json" with { type: "json" };
+import { EMBEDDED_FILES } from "../tools/permissions.ts";
 import { delay } from "./support/server.ts";
 import { TestClient } from "./support/ws_client.ts";
 import { compiledBinary } from "./tools/compiled.ts";
@@ -51,16 +52,16 @@ async function processOf(argv: string[]): Promise<number> {
 
 Deno.test({
   name:
-    "--source demo reads nothing but the embedded demo cluster and dashboard",
+    "--source demo reads nothing but the embedded files: the demo cluster, the dashboard, the AsyncAPI document",
   ...unsanitized,
   async fn() {
-    // Read access to the demo cluster and the dashboard's files alone: any
-    // other read would fail.
+    // Read access to the files the binary embeds alone: any other read
+    // would fail.
     const output = await new Deno.Command(Deno.execPath(), {
       args: [
         "run",
         "--allow-net",
-        `--allow-read=${ROOT}examples/cluster,${ROOT}src/dashboard/page,${ROOT}src/dashboard/built`,
+        `--allow-read=${EMBEDDED_FILES.map((path) => ROOT + path).join(",")}`,
         "--allow-env",
         "--no-prompt",
         `${ROOT}main.ts`,

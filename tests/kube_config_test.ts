@@ -86,27 +86,9 @@ Deno.test({
     const { token } = await env.serviceAccount("kube-system", "exec-user", {
       clusterRole: "cluster-admin",
     });
-    const plugin = `${env.dir}/credential-plugin`;
     const marker = `${env.dir}/plugin-ran`;
-    await Deno.writeTextFile(
-      plugin,
-      `#!/bin/sh\necho ran >> ${marker}\ncat <<'EOF'\n${
-        JSON.stringify({
-          apiVersion: "client.authentication.k8s.io/v1",
-          kind: "ExecCredential",
-          status: { token },
-        })
-      }\nEOF\n`,
-    );
-    await Deno.chmod(plugin, 0o755);
     const path = `${env.dir}/kubeconfig-exec`;
-    await env.writeKubeconfig(path, {
-      exec: {
-        apiVersion: "client.authentication.k8s.io/v1",
-        command: plugin,
-        interactiveMode: "Never",
-      },
-    });
+    await env.writeExecKubeconfig(path, { token, marker });
     await servesWith(["--kubeconfig", path]);
     assert.ok((await Deno.readTextFile(marker)).length > 0, "the plugin ran");
 

@@ -9,46 +9,44 @@ import { dirname, join, relative, resolve } from "node:path";
 
 const SRC = new URL("../src/", import.meta.url).pathname;
 
+const FOLDERS = [
+  "protocol",
+  "transport",
+  "hub",
+  "sources",
+  "kube",
+  "server",
+  "local",
+  "cli",
+  "client",
+  "dashboard",
+];
+
+/** Every folder but `folder` and those it may import. */
+const allBut = (folder: string, ...allowed: string[]) =>
+  FOLDERS.filter((f) => f !== folder && !allowed.includes(f));
+
 /** Folders each folder must not import from (top-level files are shared). */
 const FORBIDDEN: Record<string, string[]> = {
-  protocol: [
-    "hub",
-    "server",
-    "sources",
-    "kube",
-    "cli",
-    "transport",
-    "dashboard",
-    "client",
-  ],
-  transport: [
-    "protocol",
-    "hub",
-    "server",
-    "sources",
-    "kube",
-    "cli",
-    "dashboard",
-  ],
-  hub: ["server", "sources", "kube", "cli", "dashboard"],
-  sources: ["hub", "server", "cli", "transport", "dashboard"],
-  kube: ["hub", "server", "sources", "cli", "transport", "dashboard"],
+  protocol: allBut("protocol"),
+  transport: allBut("transport"),
+  hub: allBut("hub", "protocol", "transport"),
+  sources: allBut("sources", "protocol", "kube"),
+  kube: allBut("kube", "protocol"),
   // The one protocol client: runs in browsers and Node too, so it shares
   // only the protocol (and the top-level retry.ts).
-  client: [
-    "hub",
-    "server",
-    "sources",
-    "kube",
-    "cli",
-    "transport",
-    "dashboard",
-  ],
+  client: allBut("client", "protocol"),
+  // The client reaches local/ only through a dynamic import (below).
   cli: ["hub", "server", "sources", "kube", "dashboard"],
-  server: ["cli", "dashboard"],
-  // The page shares only the protocol (tests/dashboard_build_test.ts also
-  // holds it to retry.ts among the top-level files, and to valibot).
-  dashboard: ["hub", "server", "sources", "kube", "cli", "transport"],
+  server: ["cli", "dashboard", "client", "local"],
+  // The page shares only the protocol and the client library
+  // (tests/dashboard_build_test.ts also holds it to retry.ts among the
+  // top-level files, and to valibot).
+  dashboard: allBut("dashboard", "protocol", "client"),
+  // The in-process server of laptop mode: a server without a port, for
+  // the client; it serves, it is not a client (of the client library it
+  // takes only the channel it hands the client's dialer).
+  local: ["cli", "dashboard"],
 };
 
 /** Files allowed to break a folder rule, and why. */
@@ -67,11 +65,16 @@ function walk(dir: string): string[] {
   return files;
 }
 
-function importsOf(file: string): string[] {
+function importsOf(
+  file: string,
+  options: { dynamic?: boolean } = {},
+): string[] {
   const text = Deno.readTextFileSync(file);
   const specifiers = [
     ...text.matchAll(/^\s*(?:import|export)\b[^;]*?from\s+"([^"]+)"/gms),
-    ...text.matchAll(/\bimport\(\s*"([^"]+)"\s*\)/g),
+    ...(options.dynamic === false
+      ? []
+      : text.matchAll(/\bimport\(\s*"([^"]+)"\s*\)/g)),
   ].map((m) => m[1]);
   return specifiers.filter((s) => s.startsWith("."))
     .map((s) => resolve(dirname(file), s))
@@ -97,6 +100,32 @@ Deno.test("layout: no folder imports from a folder it must not", () => {
     }
   }
   assert.deepEqual(wrong, []);
+});
+
+Deno.test("layout: the client loads the in-process server only by a dynamic import", () => {
+  // `get --url` must never load the hub, the sources or the Kubernetes
+  // client: a static import of local/ from cli/ would.
+  const statics: string[] = [];
+  let dynamic = 0;
+  for (const file of FILES.filter((f) => folderOf(f) === "cli")) {
+    const all = importsOf(file).filter((t) => folderOf(t) === "local");
+    const fixed = importsOf(file, { dynamic: false })
+      .filter((t) => folderOf(t) === "local");
+    dynamic += all.length - fixed.length;
+    statics.push(
+      ...fixed.map((t) => `${relative(SRC, file)} imports ${relative(SRC, t)}`),
+    );
+  }
+  assert.deepEqual(statics, []);
+  assert.ok(dynamic > 0, "the client reaches local/ at all");
+});
+
+Deno.test("layout: the in-process server takes only the channel from the client library", () => {
+  const reached = FILES.filter((f) => folderOf(f) === "local")
+    .flatMap((file) => importsOf(file))
+    .filter((target) => folderOf(target) === "client")
+    .map((target) => relative(SRC, target));
+  assert.deepEqual([...new Set(reached)], ["client/channel.ts"]);
 });
 
 Deno.test("layout: the rules catch a wrong-way import", () => {

@@ -54,7 +54,7 @@ export const SOURCES: readonly string[] = [
 ];
 
 // npm packages carry source maps and type declarations the runtime never
-// reads; for @kubernetes/client-node they are more than half its size.
+// reads; for some packages they are more than half their size.
 const UNUSED_AT_RUN_TIME = /\.(map|d\.ts|d\.mts|d\.cts)$/;
 
 /** The npm package folders (`name@version`, as node_modules/.deno names them) main.ts reaches. */

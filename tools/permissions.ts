@@ -10,7 +10,10 @@
  * - env: KUBECONFIG, HOME, KUBERNETES_SERVICE_*, DORGU_WS_*, NO_COLOR; exec
  *   credential plugins are handed the whole environment.
  * - run: exec credential plugins (aws, gke-gcloud-auth-plugin, kubelogin),
- *   whose names only the user's kubeconfig knows.
+ *   whose names only the user's kubeconfig knows; for `dorgu-ws dashboard`,
+ *   the browser opener (xdg-open, open), and `sh` and `rm` for the private
+ *   redirect file it is handed instead of the secret URL (written from
+ *   stdin, so the binary itself still writes nothing).
  *
  * Not granted: write, ffi, sys. `--no-prompt`: a missing permission is an
  * error, never an interactive question.
@@ -29,11 +32,13 @@ export const RUNTIME_PERMISSIONS: readonly string[] = [
 ];
 
 /**
- * Files the binary embeds besides its module graph: the demo cluster, and
- * the dashboard's page and its built script.
+ * Files the binary embeds besides its module graph: the demo cluster, the
+ * dashboard's page and its built script, and the protocol's AsyncAPI
+ * document (`/asyncapi.json`).
  */
 export const EMBEDDED_FILES: readonly string[] = [
   "examples/cluster",
   "src/dashboard/page",
   "src/dashboard/built",
+  "docs/asyncapi.json",
 ];

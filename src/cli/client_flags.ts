@@ -88,6 +88,20 @@ export const CLIENT_FLAGS: FlagSpecs = {
     help: "A server named in ~/.config/dorgu-ws/config.yaml",
     env: false,
   },
+  context: {
+    type: "string",
+    value: "NAME",
+    help:
+      "Read the cluster of this kubeconfig context itself, with your own credentials (no dorgu-ws server)",
+    env: false,
+  },
+  kubeconfig: {
+    type: "string",
+    value: "PATH",
+    help:
+      "Read the cluster of this kubeconfig (its current context, or --context) itself",
+    env: false,
+  },
   token: {
     type: "string",
     value: "TOKEN",
@@ -118,6 +132,8 @@ export const CLIENT_FLAGS: FlagSpecs = {
 
 const TLS: string[] = ["ca-file", "insecure-skip-tls-verify"];
 const CONNECTION: string[] = [
+  "context",
+  "kubeconfig",
   "url",
   "server",
   "token",

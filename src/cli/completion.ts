@@ -1,8 +1,8 @@
 /**
  * `dorgu-ws completion bash|zsh|fish`: shell completion for commands,
- * resources and their short names, flags, `-o` values, and the server
- * names of the client's config file (`dorgu-ws completion servers`, which
- * the scripts call).
+ * resources and their short names, flags, `-o` values, the server names
+ * of the client's config file and the kubeconfig's contexts (`dorgu-ws
+ * completion servers` and `contexts`, which the scripts call).
  *
  * @module
  */
@@ -12,7 +12,15 @@ import { flagsOf } from "./client_flags.ts";
 import { RESOURCES } from "./resources.ts";
 import { loadConfigFile } from "./settings.ts";
 
-const COMMANDS = ["serve", "get", "watch", "version", "completion", "help"];
+const COMMANDS = [
+  "serve",
+  "get",
+  "watch",
+  "dashboard",
+  "version",
+  "completion",
+  "help",
+];
 const SHELLS = ["bash", "zsh", "fish"];
 
 const USAGE = `Usage: dorgu-ws completion bash|zsh|fish
@@ -30,12 +38,19 @@ Examples:
   # fish
   dorgu-ws completion fish > ~/.config/fish/completions/dorgu-ws.fish`;
 
+/** The flag tables of the server-side commands, which the client does not import. */
+export interface ServerFlagTables {
+  /** `serve`'s flags. */
+  serveFlags: FlagSpecs;
+  /** `dashboard`'s flags. */
+  dashboardFlags: FlagSpecs;
+}
+
 /** Runs `completion`; resolves to the exit code. */
 export async function runCompletion(
   args: string[],
-  options: { serveFlags: FlagSpecs },
+  tables: ServerFlagTables,
 ): Promise<number> {
-  const serveFlags = options.serveFlags;
   const [shell, ...rest] = args;
   if (shell === "-h" || shell === "--help") {
     console.log(USAGE);
@@ -50,22 +65,31 @@ export async function runCompletion(
   }
   switch (shell) {
     case "bash":
-      console.log(bashScript(serveFlags));
+      console.log(bashScript(tables));
       return 0;
     case "zsh":
       console.log(
         `# dorgu-ws completion for zsh, through its bash compatibility\nautoload -U +X compinit && compinit\nautoload -U +X bashcompinit && bashcompinit\n${
-          bashScript(serveFlags)
+          bashScript(tables)
         }`,
       );
       return 0;
     case "fish":
-      console.log(fishScript(serveFlags));
+      console.log(fishScript(tables));
       return 0;
     case "servers": {
       // Quiet on a broken file: a completion must never print an error.
       const config = await loadConfigFile().catch(() => undefined);
       for (const name of Object.keys(config?.servers ?? {})) console.log(name);
+      return 0;
+    }
+    case "contexts": {
+      // The kubeconfig's contexts, as kubectl completes --context; read by
+      // laptop mode's code, loaded only here.
+      const { contextNames } = await import("../local/connect.ts");
+      for (const name of await contextNames().catch(() => [])) {
+        console.log(name);
+      }
       return 0;
     }
     default:
@@ -95,7 +119,8 @@ function valueFlags(specs: FlagSpecs): string[] {
     ]);
 }
 
-function bashScript(serveFlags: FlagSpecs): string {
+function bashScript(tables: ServerFlagTables): string {
+  const { serveFlags, dashboardFlags } = tables;
   const resources = TOPICS.flatMap((topic) => RESOURCES[topic].names);
   const get = flagsOf("get");
   const watch = flagsOf("watch");
@@ -105,6 +130,7 @@ function bashScript(serveFlags: FlagSpecs): string {
       ...valueFlags(get),
       ...valueFlags(watch),
       ...valueFlags(serveFlags),
+      ...valueFlags(dashboardFlags),
     ]),
   ];
   return `# dorgu-ws completion for bash: source <(dorgu-ws completion bash)
@@ -126,6 +152,9 @@ _dorgu_ws() {
       return ;;
     --server)
       COMPREPLY=($(compgen -W "$(\${COMP_WORDS[0]} completion servers 2>/dev/null)" -- "$cur"))
+      return ;;
+    --context)
+      COMPREPLY=($(compgen -W "$(\${COMP_WORDS[0]} completion contexts 2>/dev/null)" -- "$cur"))
       return ;;
     --type) COMPREPLY=($(compgen -W "Normal Warning" -- "$cur")); return ;;
     --log-level) COMPREPLY=($(compgen -W "debug info warn error" -- "$cur")); return ;;
@@ -157,6 +186,9 @@ _dorgu_ws() {
     serve) COMPREPLY=($(compgen -W "${
     flagWords(serveFlags).join(" ")
   }" -- "$cur")) ;;
+    dashboard) COMPREPLY=($(compgen -W "${
+    flagWords(dashboardFlags).join(" ")
+  }" -- "$cur")) ;;
     version) COMPREPLY=($(compgen -W "${
     flagWords(version).join(" ")
   }" -- "$cur")) ;;
@@ -171,7 +203,7 @@ _dorgu_ws() {
 complete -F _dorgu_ws dorgu-ws`;
 }
 
-function fishScript(serveFlags: FlagSpecs): string {
+function fishScript(tables: ServerFlagTables): string {
   const lines = [
     "# dorgu-ws completion for fish: dorgu-ws completion fish | source",
     "complete -c dorgu-ws -f",
@@ -195,7 +227,8 @@ function fishScript(serveFlags: FlagSpecs): string {
     version: "json yaml",
   };
   const commands: [string, FlagSpecs][] = [
-    ["serve", serveFlags],
+    ["serve", tables.serveFlags],
+    ["dashboard", tables.dashboardFlags],
     ["get", flagsOf("get")],
     ["watch", flagsOf("watch")],
     ["version", flagsOf("version")],
@@ -206,6 +239,8 @@ function fishScript(serveFlags: FlagSpecs): string {
         ? ` -a '${outputs[command]}'`
         : name === "server"
         ? " -a '(dorgu-ws completion servers)'"
+        : name === "context"
+        ? " -a '(dorgu-ws completion contexts)'"
         : name === "type"
         ? " -a 'Normal Warning'"
         : "";

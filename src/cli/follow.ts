@@ -25,6 +25,7 @@ export function clientFor(options: ClientOptions): Client {
   return new Client(options.target.url, {
     token: options.target.token,
     tls: options.target.tls,
+    dial: options.target.dial,
     timeoutMs: options.timeoutMs,
   });
 }

@@ -1,11 +1,12 @@
 /**
  * The client commands, `dorgu-ws get` and `dorgu-ws watch`. This path
  * imports only the protocol: never the server, the hub or the Kubernetes
- * client.
+ * client, which only laptop mode loads (direct.ts).
  *
  * @module
  */
 import { ConnectionError, DorguError } from "../client/mod.ts";
+import { type Direct, openDirect } from "./direct.ts";
 import { ClientError } from "./errors.ts";
 import { runGet } from "./get.ts";
 import { clientHelp, parseClientArgs } from "./options.ts";
@@ -26,11 +27,17 @@ export async function runClient(
   const abort = () => stop.abort();
   Deno.addSignalListener("SIGINT", abort);
   Deno.addSignalListener("SIGTERM", abort);
+  let direct: Direct | undefined;
   try {
+    if (options.target.cluster) {
+      direct = await openDirect(options, stop.signal);
+    }
     return command === "get"
       ? await runGet(options, stop.signal)
       : await runWatch(options, stop.signal);
   } catch (error) {
+    // Ctrl+C while the cluster was still being read: done, like a watch.
+    if (stop.signal.aborted && !direct) return 0;
     // The reader of stdout has what it wanted (`| head -1`): done.
     if (error instanceof OutputClosed) return 0;
     if (error instanceof ClientError) {
@@ -44,6 +51,7 @@ export async function runClient(
     }
     throw error;
   } finally {
+    await direct?.stop();
     Deno.removeSignalListener("SIGINT", abort);
     Deno.removeSignalListener("SIGTERM", abort);
   }

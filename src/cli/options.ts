@@ -35,7 +35,12 @@ const USAGE = {
 } as const;
 
 const EXAMPLES = {
-  get: `  # Every ApplicationPersona, then one by name, then the failing ones
+  get:
+    `  # Straight from the cluster of a kubeconfig context, as kubectl reads it
+  dorgu-ws get personas --context prod
+  dorgu-ws get ap order-service -n production --kubeconfig ~/.kube/staging.yaml
+
+  # Every ApplicationPersona, then one by name, then the failing ones
   dorgu-ws get personas
   dorgu-ws get ap order-service -n production
   dorgu-ws get ap -A -l phase=Failed
@@ -54,6 +59,9 @@ const EXAMPLES = {
   dorgu-ws get personas -n production -w`,
   watch: `  # The personas now, then every change, one line each
   dorgu-ws watch personas
+
+  # The same straight from the cluster of a kubeconfig context
+  dorgu-ws watch personas -n production --context prod
 
   # Changes only, in one namespace, as JSON lines for jq
   dorgu-ws watch deploy -n production --watch-only -o json
@@ -82,9 +90,12 @@ ${EXAMPLES[command]}
 Flags:
 ${formatFlags(flagsOf(command))}
 
-The client reads its own settings only: flags, DORGU_WS_URL, DORGU_WS_TOKEN,
-and named servers in $XDG_CONFIG_HOME/dorgu-ws/config.yaml
-(~/.config/dorgu-ws/config.yaml).`;
+With --context or --kubeconfig the client reads the cluster itself, with
+your own credentials and RBAC, and needs no dorgu-ws server; --context alone
+reads $KUBECONFIG, then ~/.kube/config, as kubectl does. Otherwise it talks
+to a dorgu-ws server. It reads its own settings only: flags, DORGU_WS_URL,
+DORGU_WS_TOKEN, and named servers (or clusters) in
+$XDG_CONFIG_HOME/dorgu-ws/config.yaml (~/.config/dorgu-ws/config.yaml).`;
 }
 
 /** A `get` or `watch` command line, checked. */
@@ -333,6 +344,8 @@ async function checkServer(
     envToken: fromEnv("token"),
     caFile: text("ca-file"),
     insecure: parsed.values["insecure-skip-tls-verify"] === true,
+    context: text("context"),
+    kubeconfig: text("kubeconfig"),
   });
   return { target, timeoutMs };
 }

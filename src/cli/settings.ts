@@ -25,14 +25,18 @@
  *
  * @module
  */
-import { FileRefused, readBoundedText } from "../files.ts";
-import * as v from "valibot";
-import { readEnv, UsageError } from "../flags.ts";
-import { NamespaceSchema } from "../protocol/mod.ts";
-import type { TlsOptions } from "../client/mod.ts";
+import { readBoundedText } from "../files.ts";
+import { UsageError } from "../flags.ts";
+import type { Dialer, TlsOptions } from "../client/mod.ts";
+import {
+  configPath,
+  expandPath,
+  loadConfigFile,
+  MAX_FILE_BYTES,
+  WS_URL,
+} from "./config_file.ts";
 
-// The config, a token file or a CA bundle: small files, read in full.
-const MAX_FILE_BYTES = 1024 * 1024;
+export { type ConfigFile, configPath, loadConfigFile } from "./config_file.ts";
 
 /** Where the client connects, and as whom. */
 export interface Target {
@@ -44,6 +48,21 @@ export interface Target {
   namespace?: string;
   /** How a `wss://` server's certificate is checked. */
   tls?: TlsOptions;
+  /**
+   * The cluster itself instead of a server (`--context`, `--kubeconfig`,
+   * or a config entry naming a context): laptop mode.
+   */
+  cluster?: ClusterTarget;
+  /** Opens the connection instead of a WebSocket to `url`. */
+  dial?: Dialer;
+}
+
+/** A kubeconfig context, or a kubeconfig file's current one, or both. */
+export interface ClusterTarget {
+  /** `--context`, or the config entry's `context`. */
+  context?: string;
+  /** `--kubeconfig`, or the config entry's `kubeconfig`. */
+  kubeconfig?: string;
 }
 
 /** What the user gave on the command line and in `DORGU_WS_*`. */
@@ -62,131 +81,30 @@ export interface TargetFlags {
   caFile?: string;
   /** `--insecure-skip-tls-verify`. */
   insecure?: boolean;
+  /** `--context`. */
+  context?: string;
+  /** `--kubeconfig`. */
+  kubeconfig?: string;
 }
 
 /** Where the server is when nothing says otherwise. */
 export const DEFAULT_URL = "ws://localhost:9090/ws";
-
-const WS_URL = /^wss?:\/\/[^/]/;
-
-const ServerSchema = v.strictObject({
-  url: v.pipe(
-    v.string("url must be a string"),
-    v.regex(WS_URL, "url must be a ws:// or wss:// URL"),
-  ),
-  token: v.optional(
-    v.pipe(
-      v.string("token must be a string"),
-      v.minLength(1, "token must not be empty"),
-    ),
-  ),
-  "token-file": v.optional(v.string("token-file must be a path")),
-  namespace: v.optional(NamespaceSchema),
-  "ca-file": v.optional(v.string("ca-file must be a path")),
-  "insecure-skip-tls-verify": v.optional(
-    v.boolean("insecure-skip-tls-verify must be true or false"),
-  ),
-});
-
-const ConfigFileSchema = v.strictObject({
-  current: v.optional(v.string("current must name a server")),
-  servers: v.optional(
-    v.record(
-      v.pipe(v.string(), v.regex(/^\S+$/, "a server name has no spaces")),
-      ServerSchema,
-    ),
-    {},
-  ),
-});
-
-/** The client's config file, validated. */
-export type ConfigFile = v.InferOutput<typeof ConfigFileSchema>;
-
-/** The config file's path: `$XDG_CONFIG_HOME` or `~/.config`, then `dorgu-ws/config.yaml`. */
-export function configPath(): string | undefined {
-  const base = readEnv("XDG_CONFIG_HOME") ??
-    (readEnv("HOME") ? `${readEnv("HOME")}/.config` : undefined);
-  return base ? `${base}/dorgu-ws/config.yaml` : undefined;
-}
-
-/**
- * Reads and validates the config file; undefined when there is none.
- * Throws one line naming the file and what is wrong in it.
- */
-export async function loadConfigFile(
-  path: string | undefined = configPath(),
-): Promise<ConfigFile | undefined> {
-  if (!path) return undefined;
-  let text: string;
-  try {
-    text = await readBoundedText(path, { maxBytes: MAX_FILE_BYTES });
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw new UsageError(
-      error instanceof FileRefused
-        ? `Cannot read ${path}: ${error.message}; point the config at a regular file.`
-        : `Cannot read ${path}: ${
-          (error as Error).message
-        }; fix its permissions.`,
-    );
-  }
-  const { load } = await import("js-yaml");
-  let raw: unknown;
-  try {
-    raw = load(text) ?? {};
-  } catch (error) {
-    const { reason, mark } = error as {
-      reason?: string;
-      mark?: { line: number };
-    };
-    throw new UsageError(
-      `${path} is not valid YAML (${reason ?? "unreadable"}${
-        mark ? ` on line ${mark.line + 1}` : ""
-      }); fix the file.`,
-    );
-  }
-  const parsed = v.safeParse(ConfigFileSchema, raw);
-  if (!parsed.success) {
-    const issue = parsed.issues[0];
-    const where = v.getDotPath(issue);
-    const message = issue.type === "strict_object"
-      ? `unknown key ${
-        where ?? ""
-      }; a server has url, token, token-file, namespace, ca-file and insecure-skip-tls-verify`
-      : `${where ? `${where}: ` : ""}${issue.message.replace(/\.$/, "")}`;
-    throw new UsageError(`${path}: ${message}; fix the file.`);
-  }
-  const config = parsed.output;
-  if (config.current !== undefined && !config.servers[config.current]) {
-    throw new UsageError(
-      `${path}: current names '${config.current}', which is not under servers; fix the file.`,
-    );
-  }
-  for (const [name, server] of Object.entries(config.servers)) {
-    if (server.token !== undefined && server["token-file"] !== undefined) {
-      throw new UsageError(
-        `${path}: servers.${name} has both token and token-file; keep one.`,
-      );
-    }
-    if (server["ca-file"] !== undefined && server["insecure-skip-tls-verify"]) {
-      throw new UsageError(
-        `${path}: servers.${name} has both ca-file and insecure-skip-tls-verify; keep one.`,
-      );
-    }
-  }
-  return config;
-}
 
 /**
  * Decides the server and token: `--url`, else `--server NAME`, else
  * `DORGU_WS_URL`, else the file's `current` server, else
  * {@link DEFAULT_URL}. The token is `--token`, else that of a server named
  * with `--server`, else `DORGU_WS_TOKEN`, else that of the current server.
+ * `--context` or `--kubeconfig` name the cluster itself instead, as does a
+ * config entry with a `context` or `kubeconfig`; never both a cluster and
+ * a server.
  */
 export async function resolveTarget(
   flags: TargetFlags,
   options: { path?: string } = {},
 ): Promise<Target> {
+  const direct = clusterFromFlags(flags);
+  if (direct) return { url: describeCluster(direct), cluster: direct };
   if (flags.url !== undefined && flags.server !== undefined) {
     throw new UsageError(
       "--url and --server both name a server; pass one of them.",
@@ -236,6 +154,9 @@ export async function resolveTarget(
       }.`,
     );
   }
+  if (server.url === undefined) {
+    return clusterFromEntry(server, flags, { path: path!, name });
+  }
   const own = server.token ??
     (server["token-file"] !== undefined
       ? await readToken(server["token-file"], { path: path!, name })
@@ -266,6 +187,79 @@ export async function resolveTarget(
   };
 }
 
+// The server-only flags given, by name.
+function serverFlagsOf(flags: TargetFlags): string[] {
+  return [
+    flags.token !== undefined ? "--token" : "",
+    flags.caFile !== undefined ? "--ca-file" : "",
+    flags.insecure ? "--insecure-skip-tls-verify" : "",
+  ].filter(Boolean);
+}
+
+// `--context`/`--kubeconfig`: the cluster, unless a server is named too.
+function clusterFromFlags(flags: TargetFlags): ClusterTarget | undefined {
+  if (flags.context === undefined && flags.kubeconfig === undefined) {
+    return undefined;
+  }
+  const ours = flags.context !== undefined ? "--context" : "--kubeconfig";
+  const server = flags.url !== undefined
+    ? "--url"
+    : flags.server !== undefined
+    ? "--server"
+    : flags.envUrl !== undefined
+    ? "DORGU_WS_URL"
+    : undefined;
+  if (server) {
+    throw new UsageError(
+      `${server} names a dorgu-ws server and ${ours} the cluster itself; ${
+        server === "DORGU_WS_URL"
+          ? `unset DORGU_WS_URL or drop ${ours}`
+          : "pass one of them"
+      }.`,
+    );
+  }
+  const [extra] = serverFlagsOf(flags);
+  if (extra) {
+    throw new UsageError(
+      `${extra} applies to a dorgu-ws server; with ${ours} the kubeconfig's own credentials and CA are used, so drop ${extra}.`,
+    );
+  }
+  return { context: flags.context, kubeconfig: flags.kubeconfig };
+}
+
+// A config entry that names a cluster (its `context`, `kubeconfig`).
+function clusterFromEntry(
+  server: { context?: string; kubeconfig?: string; namespace?: string },
+  flags: TargetFlags,
+  where: { path: string; name: string },
+): Target {
+  const [extra] = serverFlagsOf(flags);
+  if (extra) {
+    throw new UsageError(
+      `${extra} applies to a dorgu-ws server, and ${where.path}: servers.${where.name} names a cluster (read with the kubeconfig's own credentials); drop ${extra}.`,
+    );
+  }
+  const cluster = {
+    context: server.context,
+    kubeconfig: server.kubeconfig === undefined
+      ? undefined
+      : expandPath(server.kubeconfig, where.path),
+  };
+  return {
+    url: describeCluster(cluster),
+    cluster,
+    namespace: server.namespace,
+  };
+}
+
+/** How messages name a cluster target: `context prod`. */
+export function describeCluster(cluster: ClusterTarget): string {
+  const file = cluster.kubeconfig ? `kubeconfig ${cluster.kubeconfig}` : "";
+  return cluster.context !== undefined
+    ? `context ${cluster.context}${file ? ` of ${file}` : ""}`
+    : `the current context of ${file}`;
+}
+
 /**
  * Checks a WebSocket URL; one without a path gets `/ws`, the path the
  * server serves.
@@ -289,18 +283,6 @@ function checkUrl(raw: string, what: string): string {
   }
   if (url.pathname === "/" && !raw.endsWith("/")) url.pathname = "/ws";
   return url.href;
-}
-
-// A path in the config file: `~/` is the home directory, and a relative
-// path is relative to the file.
-function expandPath(file: string, configFile: string): string {
-  const home = readEnv("HOME");
-  const dir = configFile.slice(0, configFile.lastIndexOf("/") + 1);
-  return file.startsWith("~/") && home
-    ? `${home}/${file.slice(2)}`
-    : file.startsWith("/")
-    ? file
-    : `${dir}${file}`;
 }
 
 async function readCa(file: string, what: string): Promise<string> {

@@ -12,6 +12,7 @@ import * as v from "valibot";
 // none of what only the server needs (the client messages' schemas).
 import { describeIssues } from "../protocol/issues.ts";
 import { SubscribedPayloadSchema, timestamp } from "../protocol/messages.ts";
+import { LISTING_PAYLOADS } from "../protocol/payloads.ts";
 import { readServerMessage } from "../protocol/receive.ts";
 import type {
   EventMessage,
@@ -28,12 +29,7 @@ import {
   ServerError,
 } from "./errors.ts";
 import { closeMeaning } from "./close_codes.ts";
-import {
-  LISTING_SCHEMAS,
-  type QueryOf,
-  type TopicEvent,
-  type TopicResponse,
-} from "./topics.ts";
+import type { QueryOf, TopicEvent, TopicResponse } from "./topics.ts";
 
 /** Options for {@link Connection.open}. */
 export interface OpenOptions {
@@ -149,7 +145,12 @@ export class Connection {
     topic: T,
     query: QueryOf<T> = {},
   ): Promise<TopicResponse<T>> {
-    return this.#call("request", topic, query, LISTING_SCHEMAS[topic]) as never;
+    return this.#call(
+      "request",
+      topic,
+      query,
+      LISTING_PAYLOADS[topic],
+    ) as never;
   }
 
   /** Subscribes to `topic` (again: replaces its filter). */

@@ -1,16 +1,10 @@
 /**
  * The protocol's topics as types: for each, what a `request` asks and
- * answers, and what its events carry; and the schemas that check answers.
+ * answers, and what its events carry. The schemas that check them are the
+ * contract's (`EVENT_PAYLOADS`, `LISTING_PAYLOADS` in protocol/payloads.ts).
  *
  * @module
  */
-import * as v from "valibot";
-import {
-  ClusterInfoSchema,
-  DeploymentSummarySchema,
-  EventsTopicPayloadSchema,
-  PersonaSummarySchema,
-} from "../protocol/payloads.ts";
 import type {
   ClusterEvent,
   ClusterInfo,
@@ -81,14 +75,6 @@ export interface TopicResponse<T extends Topic = Topic>
   /** The answer, checked against the topic's schema. */
   payload: ListingOf<T>;
 }
-
-/** Schemas of each topic's answer to `request`. */
-export const LISTING_SCHEMAS: Record<Topic, v.GenericSchema> = {
-  personas: v.object({ personas: v.array(PersonaSummarySchema) }),
-  cluster: ClusterInfoSchema,
-  deployments: v.object({ deployments: v.array(DeploymentSummarySchema) }),
-  events: v.object({ events: v.array(EventsTopicPayloadSchema) }),
-};
 
 /** The objects of an answer: the array it holds (the cluster: itself). */
 export function itemsOf<T extends Topic>(

@@ -20,6 +20,7 @@ import { clock, timeElement } from "./format.ts";
 import { Model, type Section } from "./model.ts";
 import { renderCluster, renderSummary } from "./overview.ts";
 import { PersonasView } from "./personas_view.ts";
+import { openSession } from "./secret.ts";
 import {
   askToken,
   checkAuth,
@@ -292,4 +293,5 @@ function fillDatalist(list: HTMLElement, values: string[]): void {
   replaceChildren(list, values.map((value) => h("option", { value })));
 }
 
-start();
+// A laptop dashboard lets the page in only with its secret.
+openSession().then((open) => open && start());

@@ -10,6 +10,8 @@ import type { KubeAccess } from "./config.ts";
 export interface CredentialSource {
   /** Current credentials. */
   load(): Promise<KubeAccess>;
+  /** Forgets credentials the API server refused, so the next load renews them. */
+  invalidate?(): void;
 }
 
 /** A non-2xx answer from the API server, with its Status message. */
@@ -34,6 +36,16 @@ export class ApiError extends Error {
     this.reason = reason;
     this.retryAfter = options.retryAfter;
   }
+}
+
+/**
+ * Why a request got no answer, in words: Deno's fetch says "fetch failed"
+ * and puts the reason in its cause, after the request's URL (which the
+ * reader knows: it is the API server's).
+ */
+export function unreachableReason(error: Error): string {
+  const detail = error.cause instanceof Error ? error.cause : error;
+  return detail.message.replace(/^error sending request for url \(.*?\): /, "");
 }
 
 /** Options for one request. */
@@ -87,6 +99,8 @@ export class KubeClient {
         client: this.#client(access),
       });
     if (response.ok) return response;
+    // An exec plugin's credential without an expiry lasts until refused.
+    if (response.status === 401) this.#credentials.invalidate?.();
     throw await apiError(response);
   }
 
@@ -114,8 +128,12 @@ export class KubeClient {
   // One pooled client per set of TLS material; a renewed certificate gets
   // a new pool, everything else reuses connections.
   #client(access: KubeAccess): Deno.HttpClient {
-    const key = [access.caCerts.join(""), access.cert ?? "", access.key ?? ""]
-      .join("\u0000");
+    const key = [
+      access.caCerts.join(""),
+      access.cert ?? "",
+      access.key ?? "",
+      access.proxy ?? "",
+    ].join("\u0000");
     if (!this.#httpClient || key !== this.#tlsKey) {
       this.#httpClient?.close();
       const tls = access.cert && access.key
@@ -124,6 +142,7 @@ export class KubeClient {
       this.#httpClient = Deno.createHttpClient({
         caCerts: access.caCerts,
         ...tls,
+        ...(access.proxy ? { proxy: { url: access.proxy } } : {}),
       });
       this.#tlsKey = key;
     }

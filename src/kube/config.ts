@@ -1,14 +1,27 @@
 /**
- * Credentials for the Kubernetes API, loaded with @kubernetes/client-node
- * (kubeconfig files, contexts, in-cluster service accounts, exec plugins,
- * OIDC, token files) and turned into what `fetch` needs: a server URL,
- * request headers and TLS material for `Deno.createHttpClient`.
+ * Credentials for the Kubernetes API, the way kubectl finds them, turned
+ * into what `fetch` needs: a server URL, request headers and TLS material
+ * for `Deno.createHttpClient`. Kubeconfigs (contexts, merged KUBECONFIG
+ * files), client certificates and CAs as data or files, bearer tokens and
+ * token files, basic auth, impersonation, exec plugins and the oidc
+ * auth-provider are read here (kubeconfig.ts, exec_credential.ts,
+ * auth_provider.ts), as client-go reads them; a pod's service account from
+ * its mounted files.
  *
- * Only credential loading uses the library; requests are our own fetches.
+ * Only credential loading happens here; requests are our own fetches.
  */
-import "./node_compat.ts";
-import { KubeConfig } from "@kubernetes/client-node";
+import { readBoundedText } from "../files.ts";
 import { readEnv } from "../flags.ts";
+import { authProviderHeaders } from "./auth_provider.ts";
+import { ExecCredentials } from "./exec_credential.ts";
+import {
+  type ClusterConfig,
+  type FromFile,
+  kubeconfigFiles,
+  readKubeconfig,
+  resolvePath,
+  type UserConfig,
+} from "./kubeconfig.ts";
 
 /** Everything a request to the API server needs. */
 export interface KubeAccess {
@@ -24,8 +37,12 @@ export interface KubeAccess {
   key?: string;
   /** The kubeconfig says not to verify the server's certificate. */
   insecure: boolean;
+  /** A proxy for requests to this cluster (`proxy-url`). */
+  proxy?: string;
   /** Context and user, for messages. */
   describe: string;
+  /** The context's name (for the laptop dashboard's header). */
+  context?: string;
 }
 
 /** Where credentials come from. */
@@ -36,21 +53,38 @@ export interface KubeConfigOptions {
   context?: string;
   /** Root for the in-cluster service-account files (tests). */
   inClusterRoot?: string;
+  /**
+   * Whether a pod's service account is used when there is no kubeconfig;
+   * default true. A client on a laptop reads kubeconfigs only.
+   */
+  inCluster?: boolean;
 }
+
+/** A context, resolved: its cluster and user, and where they came from. */
+interface Selected {
+  files: string[];
+  context: string;
+  describe: string;
+  cluster: FromFile<ClusterConfig>;
+  user: FromFile<UserConfig>;
+}
+
+const SERVICE_ACCOUNT = "/var/run/secrets/kubernetes.io/serviceaccount";
+// Certificates, keys, CA bundles and tokens.
+const MAX_FILE_BYTES = 1024 * 1024;
 
 /**
  * Loads credentials. Call it before every connection, so rotated
- * credentials are picked up. Static credentials (tokens, token files,
- * certificate files) are simply read again each time. Exec plugins and auth
- * providers (in-cluster token files, OIDC) keep their own caches and
- * refresh near expiry, so for them the loaded kubeconfig is kept, and
- * rebuilt only when a kubeconfig file changes.
+ * credentials are picked up: token files, certificate and CA files are
+ * read again each time, the kubeconfig whenever a file of it changes, an
+ * exec plugin when its credential expires or was refused
+ * ({@link CredentialLoader.invalidate}).
  */
 export class CredentialLoader {
   #options: KubeConfigOptions;
-  #config: KubeConfig | undefined;
+  #selected: Selected | undefined;
   #fingerprint = "";
-  #caching = false;
+  #exec: ExecCredentials | undefined;
 
   /** Creates a loader; nothing is read until {@link CredentialLoader.load}. */
   constructor(options: KubeConfigOptions = {}) {
@@ -59,163 +93,227 @@ export class CredentialLoader {
 
   /** Current credentials. Throws a one-line, actionable error. */
   async load(): Promise<KubeAccess> {
-    const fingerprint = this.#sourceFingerprint();
-    if (!this.#config || !this.#caching || fingerprint !== this.#fingerprint) {
-      this.#config = this.#build();
+    const files = kubeconfigFiles(this.#options.kubeconfig);
+    const fingerprint = fingerprintOf(files);
+    if (!this.#selected || fingerprint !== this.#fingerprint) {
+      this.#selected = files.length > 0
+        ? await this.#select(files)
+        : this.#inCluster();
       this.#fingerprint = fingerprint;
-      const user = this.#config.getCurrentUser();
-      this.#caching = !!(user?.exec || user?.authProvider);
+      this.#exec = undefined;
     }
-    return await toAccess(this.#config);
+    return await this.#access(this.#selected);
   }
 
-  #kubeconfigFiles(): string[] {
-    if (this.#options.kubeconfig) return [this.#options.kubeconfig];
-    const env = readEnv("KUBECONFIG");
-    if (env) return env.split(":").filter(Boolean);
-    const home = readEnv("HOME");
-    const file = home ? `${home}/.kube/config` : undefined;
-    return file && exists(file) ? [file] : [];
+  /** Forgets a plugin's credential the API server refused (401). */
+  invalidate(): void {
+    this.#exec?.invalidate();
   }
 
-  // The files' modification times: a change means the kubeconfig must be
-  // read again (a new context, a renewed certificate).
-  #sourceFingerprint(): string {
-    return this.#kubeconfigFiles().map((file) => {
-      try {
-        return `${file}@${Deno.statSync(file).mtime?.getTime()}`;
-      } catch {
-        return `${file}@missing`;
-      }
-    }).join("|");
-  }
-
-  #build(): KubeConfig {
-    const config = new KubeConfig();
-    const files = this.#kubeconfigFiles();
-    if (files.length > 0) {
-      for (const file of files) {
-        if (!exists(file)) {
-          throw new Error(
-            `The kubeconfig ${file} does not exist; check --kubeconfig or KUBECONFIG.`,
-          );
-        }
-      }
-      try {
-        config.loadFromFile(files[0]);
-        for (const file of files.slice(1)) {
-          const next = new KubeConfig();
-          next.loadFromFile(file);
-          mergeLikeKubectl(config, next);
-        }
-      } catch (error) {
-        throw new Error(
-          `Cannot read the kubeconfig ${files.join(":")}: ${
-            (error as Error).message
-          }`,
-        );
-      }
-    } else if (readEnv("KUBERNETES_SERVICE_HOST")) {
-      config.loadFromCluster(this.#options.inClusterRoot);
-    } else {
+  async #select(files: string[]): Promise<Selected> {
+    const config = await readKubeconfig(files);
+    const name = this.#options.context ?? config.currentContext;
+    const names = [...config.contexts.keys()].join(", ") || "none";
+    if (name === undefined) {
       throw new Error(
-        "No Kubernetes credentials: pass --kubeconfig, set KUBECONFIG, create ~/.kube/config, run inside a cluster, or use --source DIR for a directory of manifests.",
+        `The kubeconfig ${
+          files.join(":")
+        } has no current-context; pass --context NAME (it has ${names}).`,
       );
     }
-    if (this.#options.context) {
-      if (!config.getContextObject(this.#options.context)) {
-        throw new Error(
-          `The kubeconfig has no context named ${this.#options.context}; it has ${
-            config.getContexts().map((c) => c.name).join(", ") || "none"
-          }.`,
-        );
-      }
-      config.setCurrentContext(this.#options.context);
-    }
-    if (!config.getCurrentCluster()) {
+    const context = config.contexts.get(name);
+    if (!context) {
       throw new Error(
-        "The kubeconfig's current context names no cluster; pass --context or fix current-context.",
+        `The kubeconfig has no context named ${name}; it has ${names}.`,
       );
     }
-    return config;
+    const cluster = config.clusters.get(context.cluster);
+    if (!cluster) {
+      throw new Error(
+        `The kubeconfig's context ${name} names the cluster ${context.cluster}, which it does not define; fix the kubeconfig.`,
+      );
+    }
+    const user = context.user === undefined
+      ? { value: {}, dir: cluster.dir }
+      : config.users.get(context.user);
+    if (!user) {
+      throw new Error(
+        `The kubeconfig's context ${name} names the user ${context.user}, which it does not define; fix the kubeconfig.`,
+      );
+    }
+    return {
+      files,
+      context: name,
+      describe: `context ${name} (user ${context.user ?? "none"})`,
+      cluster,
+      user,
+    };
+  }
+
+  // A pod's service account, from its mounted files.
+  #inCluster(): Selected {
+    const host = readEnv("KUBERNETES_SERVICE_HOST");
+    if (this.#options.inCluster === false || !host) {
+      throw new Error(
+        this.#options.inCluster === false
+          ? "No kubeconfig: neither KUBECONFIG nor ~/.kube/config names one; pass --kubeconfig PATH."
+          : "No Kubernetes credentials: pass --kubeconfig, set KUBECONFIG, create ~/.kube/config, run inside a cluster, or use --source DIR for a directory of manifests.",
+      );
+    }
+    const port = readEnv("KUBERNETES_SERVICE_PORT") ?? "443";
+    const root = `${this.#options.inClusterRoot ?? ""}${SERVICE_ACCOUNT}`;
+    const server = `https://${host.includes(":") ? `[${host}]` : host}:${port}`;
+    return {
+      files: [],
+      context: "in-cluster",
+      describe: "the pod's service account",
+      cluster: {
+        value: { server, "certificate-authority": `${root}/ca.crt` },
+        dir: "/",
+      },
+      user: { value: { tokenFile: `${root}/token` }, dir: "/" },
+    };
+  }
+
+  async #access(selected: Selected): Promise<KubeAccess> {
+    const cluster = selected.cluster.value;
+    const read = (path: string, what: string) =>
+      readSmall(resolvePath(path, selected.cluster.dir), what, selected);
+    const caCerts = cluster["certificate-authority-data"]
+      ? [decode(cluster["certificate-authority-data"])]
+      : cluster["certificate-authority"]
+      ? [await read(cluster["certificate-authority"], "certificate-authority")]
+      : [];
+    checkServerName(cluster, selected);
+    const headers: Record<string, string> = cluster["disable-compression"]
+      ? { "accept-encoding": "identity" }
+      : {};
+    const user = await this.#user(selected, caCerts[0]);
+    return {
+      server: cluster.server.replace(/\/+$/, ""),
+      headers: { ...headers, ...user.headers },
+      caCerts,
+      cert: user.cert,
+      key: user.key,
+      insecure: cluster["insecure-skip-tls-verify"] === true,
+      proxy: cluster["proxy-url"],
+      describe: selected.describe,
+      context: selected.context,
+    };
+  }
+
+  // The user's credential, in client-go's order: a token (or token file)
+  // first, then an exec plugin, then an auth provider, then basic auth.
+  async #user(
+    selected: Selected,
+    caData: string | undefined,
+  ): Promise<{ headers: Record<string, string>; cert?: string; key?: string }> {
+    const { value: user, dir } = selected.user;
+    const read = (path: string, what: string) =>
+      readSmall(resolvePath(path, dir), what, selected);
+    const headers = impersonation(user, selected);
+    let cert = user["client-certificate-data"]
+      ? decode(user["client-certificate-data"])
+      : user["client-certificate"]
+      ? await read(user["client-certificate"], "client-certificate")
+      : undefined;
+    let key = user["client-key-data"]
+      ? decode(user["client-key-data"])
+      : user["client-key"]
+      ? await read(user["client-key"], "client-key")
+      : undefined;
+    const tokenFile = user.tokenFile ?? user["token-file"];
+    if (tokenFile) {
+      headers.authorization = `Bearer ${
+        (await read(tokenFile, "tokenFile")).trim()
+      }`;
+    } else if (user.token) {
+      headers.authorization = `Bearer ${user.token}`;
+    } else if (user.exec) {
+      this.#exec ??= new ExecCredentials(user.exec, {
+        dir,
+        describe: selected.describe,
+        cluster: selected.cluster.value,
+        caData,
+      });
+      const credential = await this.#exec.get();
+      if (credential.token) {
+        headers.authorization = `Bearer ${credential.token}`;
+      }
+      if (credential.cert && credential.key && !cert) {
+        cert = credential.cert;
+        key = credential.key;
+      }
+    } else if (user["auth-provider"]) {
+      Object.assign(
+        headers,
+        authProviderHeaders(user["auth-provider"], selected.describe),
+      );
+    } else if (user.username !== undefined && user.password !== undefined) {
+      headers.authorization = `Basic ${
+        btoa(`${user.username}:${user.password}`)
+      }`;
+    }
+    return { headers, cert, key };
   }
 }
 
-/**
- * Merges `next` into `config` the way kubectl merges KUBECONFIG files: the
- * first file to name a cluster, user or context wins, and so does the first
- * file with a current-context.
- */
-function mergeLikeKubectl(config: KubeConfig, next: KubeConfig): void {
-  if (!config.currentContext && next.currentContext) {
-    config.setCurrentContext(next.currentContext);
+function impersonation(
+  user: UserConfig,
+  selected: Selected,
+): Record<string, string> {
+  if (user["as-groups"]?.length) {
+    throw new Error(
+      `The kubeconfig's user of ${selected.describe} impersonates groups (as-groups), which dorgu-ws does not support; impersonate a user (as) instead.`,
+    );
   }
-  const has = (list: { name: string }[], name: string) =>
-    list.some((item) => item.name === name);
-  for (const cluster of next.clusters) {
-    if (!has(config.clusters, cluster.name)) config.addCluster(cluster);
-  }
-  for (const user of next.users) {
-    if (!has(config.users, user.name)) config.addUser(user);
-  }
-  for (const context of next.contexts) {
-    if (!has(config.contexts, context.name)) config.addContext(context);
+  const headers: Record<string, string> = {};
+  if (user.as) headers["impersonate-user"] = user.as;
+  if (user["as-uid"]) headers["impersonate-uid"] = user["as-uid"];
+  return headers;
+}
+
+// Deno's TLS client checks the certificate against the URL's host; it has
+// no way to check it against another name.
+function checkServerName(cluster: ClusterConfig, selected: Selected): void {
+  const name = cluster["tls-server-name"];
+  if (name && name !== new URL(cluster.server).hostname) {
+    throw new Error(
+      `The kubeconfig's cluster of ${selected.describe} sets tls-server-name ${name}, which dorgu-ws cannot use (its TLS client checks the certificate against the server address); use a server address the certificate lists.`,
+    );
   }
 }
 
-interface AppliedOptions {
-  ca?: Uint8Array | string;
-  cert?: Uint8Array | string;
-  key?: Uint8Array | string;
-  rejectUnauthorized?: boolean;
-  headers?: Record<string, string>;
-  auth?: string;
-}
-
-async function toAccess(config: KubeConfig): Promise<KubeAccess> {
-  const cluster = config.getCurrentCluster();
-  if (!cluster) {
-    throw new Error("The kubeconfig's current context names no cluster.");
-  }
-  const applied: AppliedOptions = {};
+async function readSmall(
+  path: string,
+  what: string,
+  selected: Selected,
+): Promise<string> {
   try {
-    // Runs exec plugins, OIDC refresh and token files as kubectl would.
-    await config.applyToHTTPSOptions(applied as never);
+    return await readBoundedText(path, { maxBytes: MAX_FILE_BYTES });
   } catch (error) {
     throw new Error(
-      `Cannot get credentials for context ${config.getCurrentContext()}: ${
+      `Cannot read the ${what} ${path} of ${selected.describe}: ${
         (error as Error).message
       }`,
     );
   }
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(applied.headers ?? {})) {
-    headers[name.toLowerCase()] = String(value);
-  }
-  if (applied.auth) headers.authorization = `Basic ${btoa(applied.auth)}`;
-  const user = config.getCurrentUser();
-  return {
-    server: cluster.server.replace(/\/+$/, ""),
-    headers,
-    caCerts: applied.ca ? [text(applied.ca)] : [],
-    cert: applied.cert ? text(applied.cert) : undefined,
-    key: applied.key ? text(applied.key) : undefined,
-    insecure: cluster.skipTLSVerify === true,
-    describe: `context ${config.getCurrentContext()} (user ${
-      user?.name ?? "none"
-    })`,
-  };
 }
 
-function text(value: Uint8Array | string): string {
-  return typeof value === "string" ? value : new TextDecoder().decode(value);
+function decode(base64: string): string {
+  return new TextDecoder().decode(
+    Uint8Array.from(atob(base64.replace(/\s+/g, "")), (c) => c.charCodeAt(0)),
+  );
 }
 
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
+// The files' modification times: a change means the kubeconfig must be
+// read again (a new context, a renewed certificate).
+function fingerprintOf(files: string[]): string {
+  return files.map((file) => {
+    try {
+      return `${file}@${Deno.statSync(file).mtime?.getTime()}`;
+    } catch {
+      return `${file}@missing`;
+    }
+  }).join("|");
 }

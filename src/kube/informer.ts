@@ -9,7 +9,8 @@
  */
 import { createLogger, type Logger } from "../log.ts";
 import { delay } from "../retry.ts";
-import { ApiError, type KubeClient } from "./client.ts";
+import { ApiError, type KubeClient, unreachableReason } from "./client.ts";
+import { isGone, listCollection, seconds } from "./list.ts";
 import { RetryPolicy } from "./retry_policy.ts";
 import { readWatchEvents, WatchDecodeError } from "./watch.ts";
 
@@ -49,6 +50,14 @@ export interface InformerOptions {
   log?: Logger;
   /** Items per LIST page. Default 500. */
   pageSize?: number;
+  /** Lists and watches only the objects this selects (`metadata.name=web`). */
+  fieldSelector?: string;
+  /**
+   * Where the first watch starts, when the caller has already listed the
+   * collection into the target at this version; without it the informer
+   * lists first.
+   */
+  resourceVersion?: string;
   /** Watch timeout range in seconds; each watch picks one. Default 300-600. */
   watchSeconds?: [number, number];
   /**
@@ -103,6 +112,7 @@ export class Informer {
     this.#retry = new RetryPolicy({
       backoffMs: options.backoffMs ?? [500, 30_000],
     });
+    this.#version = options.resourceVersion || undefined;
   }
 
   /** Starts listing and watching in the background. */
@@ -118,7 +128,7 @@ export class Informer {
   }
 
   async #run(): Promise<void> {
-    let listed = false;
+    let listed = this.#version !== undefined;
     while (!this.#stopped) {
       try {
         if (this.#version === undefined) {
@@ -160,48 +170,14 @@ export class Informer {
 
   // Lists every page and hands the whole listing to the target. Returns the
   // listing's resourceVersion, where the watch starts.
-  async #list(): Promise<string> {
-    const pageSize = this.#options.pageSize ?? 500;
-    const stallMs = this.#options.stallMs ?? STALL_MS;
-    let listing = this.#options.target.resync();
-    let resourceVersion = "";
-    let next: string | undefined;
-    let restarted = false;
-    while (true) {
-      const query = new URLSearchParams({ limit: String(pageSize) });
-      if (next) query.set("continue", next);
-      const timeout = AbortSignal.timeout(stallMs);
-      let page: ListPage;
-      try {
-        page = await this.#options.client.json(
-          `${this.#options.path}?${query}`,
-          { signal: AbortSignal.any([this.#abort.signal, timeout]) },
-        ) as ListPage;
-      } catch (error) {
-        // A continue token can expire between pages; start over once.
-        if (isGone(error) && next && !restarted) {
-          restarted = true;
-          listing = this.#options.target.resync();
-          resourceVersion = "";
-          next = undefined;
-          continue;
-        }
-        if (timeout.aborted && !this.#abort.signal.aborted) {
-          this.#options.client.reconnect();
-          throw new Error(
-            `no answer to a list within ${seconds(stallMs)} s`,
-          );
-        }
-        throw error;
-      }
-      for (const item of page.items ?? []) listing.add(item);
-      // Every page of one listing is read at the first page's version.
-      resourceVersion ||= page.metadata?.resourceVersion ?? "";
-      next = page.metadata?.continue || undefined;
-      if (!next) break;
-    }
-    listing.commit();
-    return resourceVersion;
+  #list(): Promise<string> {
+    return listCollection(this.#options.client, this.#options.path, {
+      begin: () => this.#options.target.resync(),
+      pageSize: this.#options.pageSize,
+      fieldSelector: this.#options.fieldSelector,
+      signal: this.#abort.signal,
+      pageTimeoutMs: this.#options.stallMs ?? STALL_MS,
+    });
   }
 
   // Watches from the last version seen until the server ends the watch;
@@ -217,6 +193,8 @@ export class Informer {
       resourceVersion: this.#version ?? "",
       timeoutSeconds: String(timeoutSeconds),
     });
+    const fieldSelector = this.#options.fieldSelector;
+    if (fieldSelector) query.set("fieldSelector", fieldSelector);
     const stallMs = this.#options.stallMs ?? STALL_MS;
     const stall = new AbortController();
     const signal = AbortSignal.any([this.#abort.signal, stall.signal]);
@@ -311,7 +289,7 @@ export class Informer {
     ) {
       problem = `the API server asked to retry later: ${error.message}`;
     } else {
-      problem = `cannot reach the API server: ${error.message}`;
+      problem = `cannot reach the API server: ${unreachableReason(error)}`;
     }
     this.#options.target.problem(problem);
     if (problem !== this.#problem) {
@@ -328,19 +306,10 @@ export class Informer {
 
   #recovered(): void {
     if (this.#problem === undefined) return;
-    this.#log.info(`Reading ${this.#options.label} again`);
+    this.#log.info(`Reading ${this.#options.label} again`, { recovered: true });
     this.#problem = undefined;
     this.#options.target.problem(undefined);
   }
-}
-
-function seconds(ms: number): number {
-  return ms >= 10_000 ? Math.round(ms / 1000) : ms / 1000;
-}
-
-interface ListPage {
-  items?: unknown[];
-  metadata?: { resourceVersion?: string; continue?: string };
 }
 
 interface WatchedObject {
@@ -348,10 +317,4 @@ interface WatchedObject {
   code?: number;
   reason?: string;
   message?: string;
-}
-
-function isGone(error: unknown): boolean {
-  return error instanceof ApiError &&
-    (error.status === 410 || error.reason === "Expired" ||
-      error.reason === "Gone");
 }

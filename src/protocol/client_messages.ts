@@ -7,6 +7,7 @@
  * @module
  */
 import * as v from "valibot";
+import { EpochSchema, OffsetSchema } from "./messages.ts";
 import type { Position } from "./shapes.ts";
 import { TOPICS } from "./topics.ts";
 
@@ -39,12 +40,8 @@ export const NameSchema = v.pipe(
 
 /** A stream position: the epoch of a server process and an offset in it. */
 export const PositionSchema = v.object({
-  epoch: v.pipe(v.string(), v.maxLength(64)),
-  offset: v.pipe(
-    v.number(),
-    v.safeInteger("An offset is a whole number."),
-    v.minValue(0, "An offset is zero or more."),
-  ),
+  epoch: EpochSchema,
+  offset: OffsetSchema,
 });
 
 /** Payload of `subscribe`: optional filters and a position to resume from. */
@@ -83,6 +80,43 @@ export const EventsQuerySchema = v.object({
     ),
   ),
 });
+
+function clientPayloads() {
+  return {
+    subscribe: {
+      personas: SubscribePayloadSchema,
+      // Cluster-scoped: a namespace filter is refused rather than ignored.
+      cluster: v.object({
+        namespace: v.optional(
+          v.never(
+            "the cluster topic is cluster-scoped; filter it by name only",
+          ),
+        ),
+        name: v.optional(NameSchema),
+        since: v.optional(PositionSchema),
+      }),
+      deployments: SubscribePayloadSchema,
+      events: SubscribePayloadSchema,
+    },
+    request: {
+      personas: NamespacedQuerySchema,
+      cluster: ClusterQuerySchema,
+      deployments: NamespacedQuerySchema,
+      events: EventsQuerySchema,
+    },
+  } as const;
+}
+
+let clientPayloadsBuilt: ReturnType<typeof clientPayloads> | undefined;
+
+/**
+ * The payload schemas of `subscribe` and `request`, by topic: what the
+ * server's parser checks and what the contract documents. Built on first
+ * use, as only those two read them.
+ */
+export function clientPayloadSchemas(): ReturnType<typeof clientPayloads> {
+  return clientPayloadsBuilt ??= clientPayloads();
+}
 
 /** What a client sends, before its payload is checked against its type. */
 export const ClientEnvelopeSchema = v.object({

@@ -22,6 +22,16 @@ export const ERROR_CODES = [
 /** A topic name, validated. */
 export const TopicSchema = v.picklist(TOPICS);
 
+/** A place in a topic's stream: a whole number, zero or more. */
+export const OffsetSchema = v.pipe(
+  v.number(),
+  v.safeInteger("An offset is a whole number."),
+  v.minValue(0, "An offset is zero or more."),
+);
+
+/** A server process's epoch, as `since` carries it back. */
+export const EpochSchema = v.pipe(v.string(), v.maxLength(64));
+
 /** RFC 3339 timestamp, as Go's `time.Time` parses it. */
 export const TimestampSchema = v.pipe(
   v.string(),
@@ -34,7 +44,7 @@ export const EventMessageSchema = v.object({
   topic: TopicSchema,
   payload: v.unknown(),
   timestamp: TimestampSchema,
-  offset: v.number(),
+  offset: OffsetSchema,
 });
 
 /** Server -> client `response`. */
@@ -44,8 +54,8 @@ export const ResponseMessageSchema = v.object({
   requestId: v.optional(v.string()),
   payload: v.unknown(),
   timestamp: TimestampSchema,
-  epoch: v.string(),
-  offset: v.number(),
+  epoch: EpochSchema,
+  offset: OffsetSchema,
 });
 
 /** The payload of an `error` message. */
@@ -74,10 +84,10 @@ export const ServerMessageSchema = v.variant("type", [
 export const SubscribedPayloadSchema = v.object({
   status: v.literal("subscribed"),
   topic: TopicSchema,
-  epoch: v.string(),
-  offset: v.number(),
+  epoch: EpochSchema,
+  offset: OffsetSchema,
   recovered: v.optional(v.boolean()),
-  replayed: v.optional(v.number()),
+  replayed: v.optional(OffsetSchema),
 });
 
 /** The current time as RFC 3339 in UTC, the form every server message uses. */

@@ -7,11 +7,8 @@ import {
   CLIENT_MESSAGE_TYPES,
   ClientEnvelopeSchema,
   type ClientMessage,
-  ClusterQuerySchema,
-  EventsQuerySchema,
-  NamespacedQuerySchema,
+  clientPayloadSchemas,
   type Query,
-  SubscribePayloadSchema,
 } from "./client_messages.ts";
 import { describeIssues } from "./issues.ts";
 import type { ErrorPayload, Topic } from "./shapes.ts";
@@ -103,17 +100,14 @@ export function parseClientMessage(text: string): ParseResult {
     return { ok: true, message: { type, topic, requestId } };
   }
   if (type === "subscribe") {
-    const parsed = v.safeParse(SubscribePayloadSchema, payload ?? {});
+    const parsed = v.safeParse(
+      clientPayloadSchemas().subscribe[topic],
+      payload ?? {},
+    );
     if (!parsed.success) {
       return fail("invalid_message", describeIssues(parsed.issues, "payload"));
     }
     const { namespace, name, since } = parsed.output;
-    if (topic === "cluster" && namespace !== undefined) {
-      return fail(
-        "invalid_message",
-        "payload.namespace: the cluster topic is cluster-scoped; filter it by name only.",
-      );
-    }
     return {
       ok: true,
       message: { type, topic, requestId, filter: { namespace, name }, since },
@@ -134,27 +128,11 @@ type QueryResult =
   | { success: false; issues: v.BaseIssue<unknown>[] };
 
 function parseQuery(topic: Topic, payload: unknown): QueryResult {
-  switch (topic) {
-    case "personas":
-    case "deployments": {
-      const r = v.safeParse(NamespacedQuerySchema, payload);
-      return r.success
-        ? { success: true, output: { topic, ...r.output } }
-        : { success: false, issues: r.issues };
-    }
-    case "cluster": {
-      const r = v.safeParse(ClusterQuerySchema, payload);
-      return r.success
-        ? { success: true, output: { topic, ...r.output } }
-        : { success: false, issues: r.issues };
-    }
-    case "events": {
-      const r = v.safeParse(EventsQuerySchema, payload);
-      return r.success
-        ? { success: true, output: { topic, ...r.output } }
-        : { success: false, issues: r.issues };
-    }
-  }
+  const parsed = v.safeParse(clientPayloadSchemas().request[topic], payload);
+  // Each topic's schema reads that topic's fields of Query.
+  return parsed.success
+    ? { success: true, output: { topic, ...parsed.output } as Query }
+    : { success: false, issues: parsed.issues };
 }
 
 function clip(text: string): string {

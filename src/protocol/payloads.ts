@@ -5,6 +5,7 @@
  * drifts from the contract is caught by the client's own tests.
  */
 import * as v from "valibot";
+import type { Topic } from "./shapes.ts";
 
 /** One issue of a persona's validation, as the operator reports it. */
 export const ValidationIssueSchema = v.object({
@@ -132,3 +133,19 @@ export const DeploymentEventSchema = v.object({
   eventType: ChangeTypeSchema,
   ...DeploymentSummarySchema.entries,
 });
+
+/** The payload of an `event`, by topic. */
+export const EVENT_PAYLOADS = {
+  personas: PersonaEventSchema,
+  cluster: ClusterEventSchema,
+  deployments: DeploymentEventSchema,
+  events: EventsTopicPayloadSchema,
+} as const satisfies Record<Topic, v.GenericSchema>;
+
+/** The payload of the `response` to `request`, by topic. */
+export const LISTING_PAYLOADS = {
+  personas: v.object({ personas: v.array(PersonaSummarySchema) }),
+  cluster: ClusterInfoSchema,
+  deployments: v.object({ deployments: v.array(DeploymentSummarySchema) }),
+  events: v.object({ events: v.array(EventsTopicPayloadSchema) }),
+} as const satisfies Record<Topic, v.GenericSchema>;

@@ -6,21 +6,9 @@
  */
 import * as v from "valibot";
 import { ServerMessageSchema } from "./messages.ts";
-import type { ServerMessage, Topic } from "./shapes.ts";
+import type { ServerMessage } from "./shapes.ts";
 import { describeIssues } from "./issues.ts";
-import {
-  ClusterEventSchema,
-  DeploymentEventSchema,
-  EventsTopicPayloadSchema,
-  PersonaEventSchema,
-} from "./payloads.ts";
-
-const EVENT_PAYLOADS: Record<Topic, v.GenericSchema> = {
-  personas: PersonaEventSchema,
-  cluster: ClusterEventSchema,
-  deployments: DeploymentEventSchema,
-  events: EventsTopicPayloadSchema,
-};
+import { EVENT_PAYLOADS } from "./payloads.ts";
 
 /** A server message, or why it is not one. */
 export type ReadMessage =

@@ -10,6 +10,7 @@ import {
   type FlagValue,
   formatFlags,
   parseBoolean,
+  type ParsedFlags,
   parseFlags,
   sourceOf,
   UsageError,
@@ -53,26 +54,23 @@ ${formatFlags(SERVE_FLAGS)}`;
 }
 
 /** The config with every flag at its default, derived from {@link SERVE_FLAGS}. */
-export const DEFAULT_CONFIG: ServeConfig = configFrom({}, () => undefined);
+export const DEFAULT_CONFIG: ServeConfig = configFrom({
+  values: {},
+  positionals: [],
+  sources: {},
+});
 
 /** Parses `serve` arguments (and `DORGU_WS_*` variables) into a config. */
 export function parseServeArgs(
   args: string[],
   options: { env?: (name: string) => string | undefined } = {},
 ): ServeConfig | "help" {
-  const parsed = parseFlags(args, SERVE_FLAGS, {
-    command: "dorgu-ws serve",
+  const parsed = parseFlagsOnly(args, SERVE_FLAGS, {
+    command: "serve",
     env: options.env,
   });
-  if (parsed.values.help) return "help";
-  if (parsed.positionals.length > 0) {
-    throw new UsageError(
-      `Unexpected argument '${
-        parsed.positionals[0]
-      }'; serve takes flags only (run 'dorgu-ws serve --help').`,
-    );
-  }
-  const config = configFrom(parsed.values, (name) => sourceOf(parsed, name));
+  if (parsed === "help") return "help";
+  const config = configFrom(parsed);
   if (config.auth === "token" && !config.tokenFile) {
     throw new UsageError(
       `${
@@ -96,16 +94,50 @@ export function parseServeArgs(
   return config;
 }
 
-function configFrom(
-  values: Record<string, FlagValue | undefined>,
-  what: (name: string) => string | undefined,
-): ServeConfig {
-  const raw: Partial<ServeConfig> = {};
-  for (const [name, flag] of Object.entries(SERVE_FLAGS)) {
-    const value = values[name] ?? defaultOf(flag);
-    if (value === undefined || !flag.read) continue;
-    Object.assign(raw, flag.read(value, what(name) ?? `--${name}`));
+/**
+ * Parses the flags of a server-side command that takes no arguments:
+ * "help" for `-h`, a {@link UsageError} for anything that is not a flag.
+ */
+export function parseFlagsOnly(
+  args: string[],
+  specs: Record<string, ServeFlag>,
+  options: { command: string; env?: (name: string) => string | undefined },
+): ParsedFlags | "help" {
+  const { command } = options;
+  const parsed = parseFlags(args, specs, {
+    command: `dorgu-ws ${command}`,
+    env: options.env,
+  });
+  if (parsed.values.help) return "help";
+  if (parsed.positionals.length > 0) {
+    throw new UsageError(
+      `Unexpected argument '${
+        parsed.positionals[0]
+      }'; ${command} takes flags only (run 'dorgu-ws ${command} --help').`,
+    );
   }
+  return parsed;
+}
+
+/**
+ * The config fields `specs` set from `parsed` (each flag's value, else its
+ * default), each value checked by its flag.
+ */
+export function readFlags(
+  specs: Record<string, ServeFlag>,
+  parsed: ParsedFlags,
+): Partial<ServeConfig> {
+  const raw: Partial<ServeConfig> = {};
+  for (const [name, flag] of Object.entries(specs)) {
+    const value = parsed.values[name] ?? defaultOf(flag);
+    if (value === undefined || !flag.read) continue;
+    Object.assign(raw, flag.read(value, sourceOf(parsed, name)));
+  }
+  return raw;
+}
+
+function configFrom(flags: ParsedFlags): ServeConfig {
+  const raw = readFlags(SERVE_FLAGS, flags);
   // Every read above checks its own value; this catches a table entry that
   // forgets a field.
   const parsed = v.safeParse(ConfigSchema, raw);

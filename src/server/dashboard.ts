@@ -1,8 +1,10 @@
 /**
  * Serving the live dashboard: the page at `/`, its script, style and icon
- * under `/ui/`, and `/ui/auth`, which tells the page whether the server
+ * under `/ui/`; `/ui/auth`, which tells the page whether the server
  * takes its token (a browser learns nothing of why a WebSocket upgrade was
- * refused). The files are read once at start (the compiled binary embeds
+ * refused); and `/ui/session`, where the laptop dashboard's page trades its
+ * secret for a cookie (dashboard_lock.ts; elsewhere it says there is no
+ * lock). The files are read once at start (the compiled binary embeds
  * them) and served with a strict Content-Security-Policy and an ETag.
  *
  * @module
@@ -93,10 +95,31 @@ export function securityHeaders(host: string | null): Record<string, string> {
   };
 }
 
+/** A JSON answer to the page: its headers, never cached. */
+export function pageJson(
+  request: Request,
+  body: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): Response {
+  return new Response(JSON.stringify(body) + "\n", {
+    headers: {
+      ...securityHeaders(request.headers.get("host")),
+      "content-type": "application/json",
+      "cache-control": "no-store",
+      ...headers,
+    },
+  });
+}
+
 /** The dashboard's rows of the route table. */
 export function dashboardRoutes(
   assets: DashboardAssets,
-  options: { authenticator?: Authenticator; auth: string },
+  options: {
+    authenticator?: Authenticator;
+    auth: string;
+    /** `/ui/session` of a locked dashboard; default: there is no lock. */
+    session?: RequestHandler;
+  },
 ): Route[] {
   const serve: RequestHandler = (request) => {
     const path = new URL(request.url).pathname;
@@ -121,19 +144,18 @@ export function dashboardRoutes(
       headers: { ...headers, ...cache, "content-type": asset.type },
     });
   };
-  const check: RequestHandler = async (request) => {
-    const answer = await checkToken(request, options);
-    return new Response(JSON.stringify(answer) + "\n", {
-      headers: {
-        ...securityHeaders(request.headers.get("host")),
-        "content-type": "application/json",
-        "cache-control": "no-store",
-      },
-    });
-  };
+  const check: RequestHandler = async (request) =>
+    pageJson(request, await checkToken(request, options));
+  const unlocked: RequestHandler = (request) =>
+    pageJson(request, { private: false });
   return [
     { path: "/", handle: serve },
     { path: "/ui/auth", handle: check },
+    {
+      path: "/ui/session",
+      methods: ["GET", "HEAD", "POST"],
+      handle: options.session ?? unlocked,
+    },
     { path: "/ui/*", handle: serve },
   ];
 }

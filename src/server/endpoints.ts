@@ -1,5 +1,6 @@
 /**
- * The plain HTTP endpoints: liveness, readiness, the build, and metrics.
+ * The plain HTTP endpoints: liveness, readiness, the build, metrics, and
+ * the protocol's AsyncAPI document.
  */
 import { buildInfo } from "../version.ts";
 import {
@@ -53,4 +54,35 @@ export function metrics(input: MetricsInput): Response {
   return new Response(renderMetrics(input), {
     headers: { "content-type": METRICS_CONTENT_TYPE },
   });
+}
+
+/**
+ * The protocol's AsyncAPI document, as committed (the binary embeds it;
+ * `deno task asyncapi` writes it from the schemas).
+ */
+const ASYNCAPI = new URL("../../docs/asyncapi.json", import.meta.url);
+
+/**
+ * Reads the AsyncAPI document once, at start. Throws, naming the file and
+ * what to do, when the build lacks it.
+ */
+export async function loadAsyncApi(): Promise<Uint8Array<ArrayBuffer>> {
+  try {
+    return await Deno.readFile(ASYNCAPI);
+  } catch (error) {
+    throw new Error(
+      `The protocol's AsyncAPI document ${ASYNCAPI.pathname} cannot be read (${
+        (error as Error).message
+      }): run 'deno task asyncapi' in a checkout and build again.`,
+    );
+  }
+}
+
+/**
+ * `/asyncapi.json`: the protocol, for integrators and code generators.
+ * Served without authentication, like `/version`: it describes the
+ * protocol and carries nothing of the cluster.
+ */
+export function asyncApi(document: Uint8Array<ArrayBuffer>): Response {
+  return new Response(document, { headers: JSON_TYPE });
 }

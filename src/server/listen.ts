@@ -27,6 +27,7 @@ function listen(
       if (error instanceof Deno.errors.AddrInUse) {
         throw new Error(
           `Cannot listen on port ${config.port}: it is already in use. Stop the other process or pass another --websocket-addr.`,
+          { cause: error },
         );
       }
       throw error;

@@ -1,6 +1,7 @@
 /**
  * The route table: which handler serves which path, and what every request
- * passes first (the host rule). Adding an endpoint is adding a row.
+ * passes first (the host rule, then the gate when there is one, such as the
+ * laptop dashboard's secret). Adding an endpoint is adding a row.
  */
 import type { Logger, ThrottledLogger } from "../log.ts";
 import {
@@ -28,7 +29,26 @@ export interface RouterOptions {
   log: Logger;
   /** Where refusals are logged: a peer can make them repeat. */
   limited: ThrottledLogger;
+  /** Checked after the host rule, before any route. */
+  gate?: Gate;
 }
+
+/** A refusal: counted by reason, logged, and answered as plain text. */
+export interface Refusal {
+  reason: string;
+  status: number;
+  message: string;
+  headers?: Record<string, string>;
+}
+
+/**
+ * A check every request passes after the host rule: undefined to serve
+ * it; else a refusal, or an answer of the gate's own.
+ */
+export type Gate = (
+  request: Request,
+  path: string,
+) => { refuse: Refusal } | { respond: Response } | undefined;
 
 /** The reason counted when the host rule refuses a request. */
 export const HOST_REFUSAL = "host";
@@ -51,23 +71,33 @@ export function createRouter(
         ? path.startsWith(r.path.slice(0, -1))
         : r.path === path
     );
+  const refuse = (request: Request, info: RequestInfo, refusal: Refusal) => {
+    const { reason, status, message } = refusal;
+    refused.set(reason, (refused.get(reason) ?? 0) + 1);
+    options.limited.info("Refused a request", {
+      remote: info.remoteAddr,
+      reason,
+      status,
+      message,
+      path: new URL(request.url).pathname,
+      origin: request.headers.get("origin") ?? undefined,
+    }, { key: reason });
+    return textResponse(status, message, refusal.headers);
+  };
   async function handle(request: Request, info: RequestInfo) {
     const host = request.headers.get("host");
     const path = new URL(request.url).pathname;
     if (!hostAllowed(host, { allowed: options.allowedHosts })) {
-      refused.set(HOST_REFUSAL, (refused.get(HOST_REFUSAL) ?? 0) + 1);
-      const message =
-        `Host ${host} is not served here: add it to --allowed-hosts (DORGU_WS_ALLOWED_HOSTS) to allow it.`;
-      options.limited.info("Refused a request", {
-        remote: info.remoteAddr,
+      return refuse(request, info, {
         reason: HOST_REFUSAL,
         status: 421,
-        message,
-        path,
-        origin: request.headers.get("origin") ?? undefined,
-      }, { key: HOST_REFUSAL });
-      return textResponse(421, message);
+        message:
+          `Host ${host} is not served here: add it to --allowed-hosts (DORGU_WS_ALLOWED_HOSTS) to allow it.`,
+      });
     }
+    const gated = options.gate?.(request, path);
+    if (gated && "refuse" in gated) return refuse(request, info, gated.refuse);
+    if (gated) return gated.respond;
     const route = find(path);
     if (!route) {
       return textResponse(404, `Not found: this server serves ${served}.`);

@@ -6,6 +6,7 @@
 import { Hub } from "../hub/mod.ts";
 // Types only: the Kubernetes modules load when a Kubernetes feature is on.
 import type { CredentialLoader } from "../kube/mod.ts";
+import type { RequestHandler } from "../transport/mod.ts";
 import { createLogger, type Logger, throttleLog } from "../log.ts";
 import type { Source } from "../sources/source.ts";
 import { createState } from "../sources/state.ts";
@@ -15,11 +16,18 @@ import { VERSION } from "../version.ts";
 import { type Authenticator, TokenFileAuthenticator } from "./auth.ts";
 import { parseServeArgs, type ServeConfig, serveHelp } from "./config.ts";
 import { dashboardRoutes, loadDashboard } from "./dashboard.ts";
-import { health, metrics, ready, version } from "./endpoints.ts";
+import {
+  asyncApi,
+  health,
+  loadAsyncApi,
+  metrics,
+  ready,
+  version,
+} from "./endpoints.ts";
 import { Inbound } from "./inbound.ts";
 import { listenFor } from "./listen.ts";
 import { readProcessStats } from "./process_stats.ts";
-import { createRouter } from "./routes.ts";
+import { createRouter, type Gate } from "./routes.ts";
 import { createUpgradeRoute } from "./upgrade.ts";
 
 /** Options for {@link startServer}. */
@@ -30,6 +38,13 @@ export interface StartOptions {
   source?: (store: Store, log: Logger) => Source;
   /** Pins the epoch (tests). */
   epoch?: string;
+  /** Credentials already loaded (and checked) by the caller. */
+  credentials?: CredentialLoader;
+  /**
+   * A gate every request passes after the host rule, and the page's
+   * `/ui/session` that goes with it (the laptop dashboard's lock).
+   */
+  lock?: { gate: Gate; session: RequestHandler };
 }
 
 /** A running server. */
@@ -69,7 +84,9 @@ export async function startServer(
   // One rate limit for every line a peer can make repeat.
   const limited = throttleLog(log);
   const inbound = new Inbound(hub, { queries, log, limited });
-  const credentials = kubeCredentials(config);
+  const credentials = options.credentials
+    ? () => Promise.resolve(options.credentials as CredentialLoader)
+    : kubeCredentials(config);
   const authenticator = await createAuthenticator(config, {
     log,
     credentials,
@@ -79,8 +96,10 @@ export async function startServer(
     ? dashboardRoutes(await loadDashboard(), {
       authenticator,
       auth: config.auth,
+      session: options.lock?.session,
     })
     : [];
+  const contract = await loadAsyncApi();
   const source = options.source?.(store, log) ??
     await createSource(config, store, { log, credentials });
   await source.start();
@@ -106,6 +125,7 @@ export async function startServer(
       handle: () => ready(store.readiness.pending(), { draining }),
     },
     { path: "/version", handle: version },
+    { path: "/asyncapi.json", handle: () => asyncApi(contract) },
     {
       path: "/metrics",
       handle: () =>
@@ -124,7 +144,12 @@ export async function startServer(
         }),
     },
     ...dashboard,
-  ], { allowedHosts: config.allowedHosts, log, limited });
+  ], {
+    allowedHosts: config.allowedHosts,
+    log,
+    limited,
+    gate: options.lock?.gate,
+  });
 
   const maxFiles = connectionsAllowedByFileLimit();
   if (
@@ -297,12 +322,16 @@ export async function runServe(args: string[]): Promise<number> {
     return 0;
   }
   const server = await startServer(config);
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      server.shutdown().then(() => resolve());
-    };
-    Deno.addSignalListener("SIGTERM", stop);
-    Deno.addSignalListener("SIGINT", stop);
-  });
+  await stopSignal();
+  await server.shutdown();
   return 0;
+}
+
+/** Resolves at the first SIGTERM or SIGINT (Ctrl-C). */
+export function stopSignal(): Promise<Deno.Signal> {
+  return new Promise((resolve) => {
+    for (const signal of ["SIGTERM", "SIGINT"] as const) {
+      Deno.addSignalListener(signal, () => resolve(signal));
+    }
+  });
 }

@@ -2,7 +2,10 @@
  * The Kubernetes source: one informer per followed resource (and per
  * namespace with `--namespace`), each feeding the {@link Store}.
  */
-import { type CredentialSource, Informer, KubeClient } from "../kube/mod.ts";
+// The modules themselves, not kube/mod.ts: credentials (and the library
+// they may load) are the caller's.
+import { type CredentialSource, KubeClient } from "../kube/client.ts";
+import { Informer, type InformerOptions } from "../kube/informer.ts";
 import { createLogger, type Logger } from "../log.ts";
 import {
   listingLabel,
@@ -20,15 +23,61 @@ export interface KubernetesSourceOptions {
   credentials: CredentialSource;
   /** Namespaces to watch namespaced resources in; empty for all. */
   namespaces: readonly string[];
+  /** The resources to follow; default all four. */
+  resources?: readonly Resource[];
   /** Structured log. */
   log?: Logger;
   /** Informer tuning (tests shorten the timeouts). */
-  informer?: {
-    watchSeconds?: [number, number];
-    stallMs?: number;
-    backoffMs?: [number, number];
-    pageSize?: number;
-  };
+  informer?: InformerTuning;
+}
+
+/** Informer settings a caller may change (tests shorten the timeouts). */
+export type InformerTuning = Pick<
+  InformerOptions,
+  "watchSeconds" | "stallMs" | "backoffMs" | "pageSize"
+>;
+
+/** What {@link informerFor} builds an informer of. */
+export interface InformerFor {
+  /** The API client. */
+  client: KubeClient;
+  /** The resource. */
+  resource: Resource;
+  /** Its namespace, for a namespaced resource read in one; else all. */
+  namespace?: string;
+  /** Only the objects this selects (`metadata.name=web`). */
+  fieldSelector?: string;
+  /** Start watching here: the store already holds the listing at it. */
+  resourceVersion?: string;
+  /** Structured log. */
+  log: Logger;
+  /** Informer tuning. */
+  tuning?: InformerTuning;
+}
+
+/**
+ * An informer that feeds `store` with one resource, in one namespace or
+ * all of them, and records in the store's readiness why it cannot read.
+ */
+export function informerFor(store: Store, options: InformerFor): Informer {
+  const { resource, namespace } = options;
+  const info = RESOURCE_INFO[resource];
+  return new Informer({
+    client: options.client,
+    path: collectionPath(info, namespace),
+    label: listingLabel(info, namespace),
+    fieldSelector: options.fieldSelector,
+    resourceVersion: options.resourceVersion,
+    target: {
+      resync: () => store.resync(resource, { namespace }),
+      upsert: (object) => store.upsert(resource, object),
+      remove: (object) => store.remove(resource, object),
+      problem: (message) =>
+        store.readiness.setProblem(resource, message, { namespace }),
+    },
+    log: options.log,
+    ...options.tuning,
+  });
 }
 
 /** Where a resource is listed: the whole cluster, or one namespace. */
@@ -78,28 +127,19 @@ export class KubernetesSource implements Source {
         "The kubeconfig skips TLS verification (insecure-skip-tls-verify); anyone on the path can impersonate the API server",
       );
     }
-    for (const resource of RESOURCES) {
+    for (const resource of this.#options.resources ?? RESOURCES) {
       const info = RESOURCE_INFO[resource];
       const namespaces: (string | undefined)[] =
         info.namespaced && this.#options.namespaces.length
           ? [...this.#options.namespaces]
           : [undefined];
       for (const namespace of namespaces) {
-        const informer = new Informer({
+        const informer = informerFor(this.#store, {
           client: this.#client,
-          path: collectionPath(info, namespace),
-          label: listingLabel(info, namespace),
-          target: {
-            resync: () => this.#store.resync(resource, { namespace }),
-            upsert: (object) => this.#store.upsert(resource, object),
-            remove: (object) => this.#store.remove(resource, object),
-            problem: (message) =>
-              this.#store.readiness.setProblem(resource, message, {
-                namespace,
-              }),
-          },
+          resource,
+          namespace,
           log: this.#log,
-          ...this.#options.informer,
+          tuning: this.#options.informer,
         });
         this.#informers.push({ resource, informer });
         informer.start();

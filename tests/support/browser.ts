@@ -52,6 +52,38 @@ export class Page {
     return this.driver.evaluate(expression) as Promise<T>;
   }
 
+  /**
+   * Records Content-Security-Policy violations from the next load on, for
+   * {@link Page.cspViolations}.
+   */
+  async recordCspViolations(): Promise<void> {
+    await this.driver.evaluateOnNewDocument(`
+      window.cspViolations = [];
+      document.addEventListener("securitypolicyviolation", (e) =>
+        window.cspViolations.push(e.violatedDirective + " " + e.blockedURI));
+    `);
+  }
+
+  /** The violations recorded since the page loaded. */
+  cspViolations(): Promise<string[]> {
+    return this.evaluate<string[]>("window.cspViolations");
+  }
+
+  /** Waits until `expression` is truthy in the page. */
+  async waitFor(expression: string, timeoutMs = 20_000): Promise<void> {
+    await this.driver.waitForFunction(expression, {
+      timeout: timeoutMs,
+      polling: 20,
+    });
+  }
+
+  /** The visible text of the first element matching `selector`, or "". */
+  text(selector: string): Promise<string> {
+    return this.evaluate<string>(
+      `document.querySelector(${JSON.stringify(selector)})?.innerText ?? ""`,
+    );
+  }
+
   /** A PNG of the visible page, also written to `path` when given. */
   async screenshot(path?: string): Promise<Uint8Array> {
     const png = await this.driver.screenshot({ type: "png" });
@@ -70,8 +102,11 @@ export class Browser {
     this.#profile = profile;
   }
 
-  /** Starts Chromium. */
-  static async launch(): Promise<Browser> {
+  /**
+   * Starts Chromium; `args` adds flags (`--host-resolver-rules=...` to play
+   * a DNS rebinding, say).
+   */
+  static async launch(options: { args?: string[] } = {}): Promise<Browser> {
     const executablePath = CHROMIUM.find((path) => {
       try {
         return Deno.statSync(path).isFile;
@@ -89,7 +124,12 @@ export class Browser {
       const driver = await puppeteer.launch({
         executablePath,
         ignoreDefaultArgs: true,
-        args: [...FLAGS, `--user-data-dir=${profile}`, "about:blank"],
+        args: [
+          ...FLAGS,
+          ...options.args ?? [],
+          `--user-data-dir=${profile}`,
+          "about:blank",
+        ],
         userDataDir: profile,
         timeout: 30_000,
       });
@@ -105,6 +145,15 @@ export class Browser {
     const page = new Page(await this.#driver.newPage());
     if (url !== "about:blank") await page.goto(url);
     return page;
+  }
+
+  /**
+   * Opens a tab in a browser context of its own: no cookies or storage of
+   * the other tabs (an incognito window).
+   */
+  async openIsolated(): Promise<Page> {
+    const context = await this.#driver.createBrowserContext();
+    return new Page(await context.newPage());
   }
 
   /** Closes the browser and removes its profile. */

@@ -475,6 +475,36 @@ export class Envtest {
     );
   }
 
+  /**
+   * Writes a kubeconfig whose user is an exec credential plugin: a script
+   * that appends a line to `marker` each time it runs and prints an
+   * ExecCredential holding `token`.
+   */
+  async writeExecKubeconfig(
+    path: string,
+    options: { token: string; marker: string },
+  ): Promise<void> {
+    const plugin = `${path}.plugin`;
+    await Deno.writeTextFile(
+      plugin,
+      `#!/bin/sh\necho ran >> ${options.marker}\ncat <<'EOF'\n${
+        JSON.stringify({
+          apiVersion: "client.authentication.k8s.io/v1",
+          kind: "ExecCredential",
+          status: { token: options.token },
+        })
+      }\nEOF\n`,
+    );
+    await Deno.chmod(plugin, 0o755);
+    await this.writeKubeconfig(path, {
+      exec: {
+        apiVersion: "client.authentication.k8s.io/v1",
+        command: plugin,
+        interactiveMode: "Never",
+      },
+    });
+  }
+
   /** Stops everything and removes the temporary directory. */
   async stop(): Promise<void> {
     for (const apiserver of [this.primary, ...this.#others]) {

@@ -1,16 +1,13 @@
 /**
  * The check every frame the tests' clients receive goes through (installed
- * as the client library's `onFrame`, so no test can skip it): today the
- * protocol's valibot schemas; the AsyncAPI contract check plugs in here.
+ * as the client library's `onFrame`, so no test can skip it): the published
+ * contract, docs/asyncapi.json, read by a JSON Schema validator
+ * (support/contract.ts). The library then reads the frame with the
+ * protocol's own valibot schemas as well.
  */
-import { readServerMessage } from "../../src/protocol/mod.ts";
+import { checkServerFrame } from "./contract.ts";
 
-/** Throws when `text` is not a message the protocol allows a server to send. */
+/** Throws when `text` is not a message the contract allows a server to send. */
 export function checkFrame(text: string): void {
-  const read = readServerMessage(text);
-  if (!read.ok) {
-    throw new Error(
-      `a frame outside the protocol (${read.reason}): ${text.slice(0, 200)}`,
-    );
-  }
+  checkServerFrame(text);
 }

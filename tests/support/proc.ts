@@ -26,14 +26,19 @@ export interface CliProcess {
   status: Promise<Deno.CommandStatus>;
 }
 
-/** Starts `dorgu-ws ARGS`. */
+/**
+ * Starts `dorgu-ws ARGS`; with `binary`, that compiled dorgu-ws, with
+ * `env` and nothing else of the test's environment.
+ */
 export function spawnCli(
   args: string[],
-  options: { env?: Record<string, string> } = {},
+  options: { env?: Record<string, string>; binary?: string } = {},
 ): CliProcess {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: binaryCommand(args),
-    env: { NO_COLOR: "1", DENO_DIR, ...options.env },
+  const child = new Deno.Command(options.binary ?? Deno.execPath(), {
+    ...options.binary ? { args, clearEnv: true, env: options.env ?? {} } : {
+      args: binaryCommand(args),
+      env: { NO_COLOR: "1", DENO_DIR, ...options.env },
+    },
     stdout: "piped",
     stderr: "piped",
   }).spawn();

@@ -1,9 +1,12 @@
 /**
  * A WebSocket client over a bare TCP connection, for what Deno's own
  * client cannot do on demand: never read (a stalled client), send any
- * frame, or read the handshake's HTTP status.
+ * frame, or read the handshake's HTTP status. Every text frame it reads
+ * is checked against the published contract (support/contract.ts): a
+ * frame that breaks it makes the read throw.
  */
 
+import { checkServerFrame } from "./contract.ts";
 import type { Message } from "./ws_client.ts";
 
 /** One frame read from the server. */
@@ -196,6 +199,8 @@ export class RawSocket {
       payload: b.slice(offset, offset + length),
     };
     this.#buffer = b.slice(offset + length);
+    // The server sends every message as one unfragmented text frame.
+    if (frame.opcode === 0x1) checkServerFrame(decoder.decode(frame.payload));
     return frame;
   }
 }

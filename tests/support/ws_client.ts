@@ -2,8 +2,10 @@
  * A WebSocket test client on the client library (`src/client/`): sends
  * protocol messages and waits for replies and events, failing a test with a
  * clear message instead of hanging. Every frame it receives goes through
- * the library's `onFrame` check ({@link checkFrame}) before anything else,
- * so a server frame outside the contract fails the test that received it.
+ * the library's `onFrame` check ({@link checkFrame}: the published
+ * contract) before anything else, so a server frame outside the contract
+ * ends the connection and fails the test that received it, at its next
+ * wait or close.
  */
 import { type Closed, Connection } from "../../src/client/connection.ts";
 import { openSocket } from "../../src/client/websocket.ts";
@@ -31,13 +33,15 @@ export class TestClient {
   readonly #socket: WebSocket;
   readonly #connection: Connection;
   #waiters: (() => void)[] = [];
+  readonly #breach: { error?: Error };
 
   private constructor(
     socket: WebSocket,
     connection: Connection,
-    received: Message[],
+    seen: { received: Message[]; breach: { error?: Error } },
   ) {
-    this.received = received;
+    this.received = seen.received;
+    this.#breach = seen.breach;
     this.#socket = socket;
     this.#connection = connection;
     this.closed = connection.closed.then((closed) => {
@@ -60,6 +64,7 @@ export class TestClient {
   ): Promise<TestClient> {
     let socket: WebSocket | undefined;
     const received: Message[] = [];
+    const breach: { error?: Error } = {};
     let wake = () => {};
     const connection = await Connection.open(
       (signal) =>
@@ -77,7 +82,14 @@ export class TestClient {
         timeoutMs: 10_000,
         requestIdPrefix: "lib-",
         onFrame: (text) => {
-          checkFrame(text);
+          try {
+            checkFrame(text);
+          } catch (error) {
+            // Thrown on: the library ends the connection with it.
+            breach.error ??= error as Error;
+            wake();
+            throw error;
+          }
           received.push(JSON.parse(text));
           wake();
         },
@@ -88,7 +100,7 @@ export class TestClient {
       });
     });
     // The list is shared: frames that arrived before this line are kept.
-    const client = new TestClient(socket!, connection, received);
+    const client = new TestClient(socket!, connection, { received, breach });
     wake = () => client.#wake();
     return client;
   }
@@ -149,6 +161,7 @@ export class TestClient {
     let closed: Closed | undefined;
     this.closed.then((c) => closed = c);
     while (true) {
+      this.#throwBreach();
       const found = this.received.filter(match);
       if (found.length >= count) return found.slice(0, count);
       const left = deadline - Date.now();
@@ -177,6 +190,12 @@ export class TestClient {
   async close(): Promise<void> {
     if (this.#socket.readyState < WebSocket.CLOSING) this.#socket.close();
     await this.closed;
+    this.#throwBreach();
+  }
+
+  /** Throws the first frame received that broke the contract, if any. */
+  #throwBreach(): void {
+    if (this.#breach.error) throw this.#breach.error;
   }
 
   #wake(): void {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the real Kubernetes components the integration tests run against —
-# kube-apiserver, etcd and helm — from the Go module proxy, once per version.
+# kube-apiserver, etcd and helm — from the Go module proxy, once per version;
+# with the argument `kubectl`, only kubectl of the same version (benchmarks).
 # The binaries are cached outside the checkout, so a fresh clone on the same
 # machine reuses them. Prints the directory holding the binaries on stdout.
 #
@@ -33,9 +34,14 @@ need_go() {
   fi
 }
 
-build_kube_apiserver() {
+# Builds k8s.io/kubernetes/cmd/$2 (kube-apiserver for the tests, kubectl for
+# the benchmarks) at $KUBE_VERSION into $1.
+build_kube_command() {
   need_go
-  local out="$1" work="$CACHE/build/kube-$KUBE_VERSION"
+  local out="$1" name="$2" work="$CACHE/build/kube-$KUBE_VERSION"
+  # kubectl in a module of its own, so that building it never holds up the
+  # tests' kube-apiserver.
+  [ "$name" = kube-apiserver ] || work="$CACHE/build/$name-$KUBE_VERSION"
   mkdir -p "$work"
   cd "$work"
   if [ ! -f go.mod ]; then
@@ -51,12 +57,12 @@ build_kube_apiserver() {
     edits+=(-replace "$mod=$mod@$staging")
   done < <(sed -n 's#^[[:space:]]*\(k8s.io/[a-z0-9-]*\) => ./staging/.*#\1#p' "$modfile")
   go mod edit "${edits[@]}"
-  cat > tools.go <<'GO'
+  cat > tools.go <<GO
 //go:build tools
 
 package tools
 
-import _ "k8s.io/kubernetes/cmd/kube-apiserver"
+import _ "k8s.io/kubernetes/cmd/$name"
 GO
   GOFLAGS=-mod=mod go mod tidy -e >&2 || true
   # Stamp the version the way the Kubernetes release build does, so /version
@@ -66,7 +72,7 @@ GO
   local pkg=k8s.io/component-base/version
   GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath \
     -ldflags "-s -w -X $pkg.gitVersion=$KUBE_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean" \
-    -o "$out/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver >&2
+    -o "$out/$name" "k8s.io/kubernetes/cmd/$name" >&2
 }
 
 build_go_tool() {
@@ -81,14 +87,28 @@ build_go_tool() {
 }
 
 mkdir -p "$ASSETS"
+# `ensure_assets.sh kubectl`: only kubectl of the same version, for the
+# benchmarks (never built for the tests), under a lock of its own so the
+# tests' set-up never waits for it; prints its path.
+WANT="${1:-}"
+LOCK="$CACHE/assets.lock"
+[ "$WANT" = kubectl ] && LOCK="$CACHE/kubectl.lock"
 if command -v flock >/dev/null 2>&1; then
-  exec 9>"$CACHE/assets.lock"
+  exec 9>"$LOCK"
   if ! flock --nonblock 9; then
     log "another run is building the test binaries; waiting for it"
     flock 9
   fi
 else
   log "flock is missing (util-linux); building without a lock"
+fi
+if [ "$WANT" = kubectl ]; then
+  if [ ! -x "$ASSETS/kubectl" ]; then
+    log "building kubectl $KUBE_VERSION from the Go module proxy (a few minutes, once)"
+    (build_kube_command "$ASSETS" kubectl)
+  fi
+  echo "$ASSETS/kubectl"
+  exit 0
 fi
 if [ -n "${KUBEBUILDER_ASSETS:-}" ] && [ -x "$KUBEBUILDER_ASSETS/kube-apiserver" ] && [ -x "$KUBEBUILDER_ASSETS/etcd" ]; then
   log "using kube-apiserver and etcd from KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS"
@@ -101,7 +121,7 @@ if [ ! -x "$ASSETS/etcd" ]; then
 fi
 if [ ! -x "$ASSETS/kube-apiserver" ]; then
   log "building kube-apiserver $KUBE_VERSION from the Go module proxy (several minutes, once)"
-  (build_kube_apiserver "$ASSETS")
+  (build_kube_command "$ASSETS" kube-apiserver)
 fi
 if [ ! -x "$ASSETS/helm" ]; then
   log "building helm $HELM_VERSION from the Go module proxy"

@@ -91,6 +91,20 @@ export async function ensureAssets(): Promise<string> {
   return dir.trim();
 }
 
+/**
+ * kubectl of the test kube-apiserver's version, built once: for the
+ * benchmarks only, never for the tests.
+ */
+export async function ensureKubectl(): Promise<string> {
+  await cacheDir();
+  const path = await run(
+    "bash",
+    [`${ROOT}tests/tools/ensure_assets.sh`, "kubectl"],
+    { inheritStderr: true },
+  );
+  return path.trim();
+}
+
 if (import.meta.main) {
   const started = performance.now();
   try {

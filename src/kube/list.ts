@@ -1,0 +1,135 @@
+/**
+ * A paginated LIST of one collection, as client-go's pager reads one:
+ * `limit`/`continue` pages, every page of a listing read at the first
+ * page's resourceVersion, and a listing started over once when its
+ * continue token expires (410) between pages. The informer lists this way
+ * before each watch, and `get` straight from the cluster lists this way
+ * once.
+ *
+ * @module
+ */
+import { ApiError, type KubeClient } from "./client.ts";
+
+/** Where a listing's objects go: one call per object, then one commit. */
+export interface ListingSink {
+  /** One listed object. */
+  add(object: unknown): void;
+  /** The listing is complete. */
+  commit(): void;
+}
+
+/** Options for {@link listCollection}. */
+export interface ListOptions {
+  /** Starts a listing (again, when it has to start over). */
+  begin(): ListingSink;
+  /** Items per page. Default 500, as kubectl and client-go ask. */
+  pageSize?: number;
+  /** `fieldSelector`, e.g. `metadata.name=web` for one object. */
+  fieldSelector?: string;
+  /** Ends the listing. */
+  signal?: AbortSignal;
+  /**
+   * A page that does not arrive within this many ms fails the listing with
+   * {@link ListTimeout}, and the client's connections are replaced (a dead
+   * HTTP/2 connection would swallow the retry too).
+   */
+  pageTimeoutMs?: number;
+}
+
+/** A page of a listing did not arrive in time. */
+export class ListTimeout extends Error {
+  /** How long the page was waited for, in ms. */
+  readonly waitedMs: number;
+
+  /** Creates the error for a page waited on for `waitedMs`. */
+  constructor(waitedMs: number) {
+    super(`no answer to a list within ${seconds(waitedMs)} s`);
+    this.name = "ListTimeout";
+    this.waitedMs = waitedMs;
+  }
+}
+
+interface ListPage {
+  items?: unknown[];
+  metadata?: { resourceVersion?: string; continue?: string };
+}
+
+/**
+ * Lists every page of `path` into the sink {@link ListOptions.begin}
+ * returns and commits it. Returns the listing's resourceVersion, where a
+ * watch of the same collection starts.
+ */
+export async function listCollection(
+  client: KubeClient,
+  path: string,
+  options: ListOptions,
+): Promise<string> {
+  let listing = options.begin();
+  let resourceVersion = "";
+  let next: string | undefined;
+  let restarted = false;
+  while (true) {
+    const query = new URLSearchParams({
+      limit: String(options.pageSize ?? 500),
+    });
+    if (options.fieldSelector) {
+      query.set("fieldSelector", options.fieldSelector);
+    }
+    if (next) query.set("continue", next);
+    let page: ListPage;
+    try {
+      page = await readPage(client, `${path}?${query}`, options);
+    } catch (error) {
+      // A continue token can expire between pages; start over once.
+      if (isGone(error) && next && !restarted) {
+        restarted = true;
+        listing = options.begin();
+        resourceVersion = "";
+        next = undefined;
+        continue;
+      }
+      throw error;
+    }
+    for (const item of page.items ?? []) listing.add(item);
+    resourceVersion ||= page.metadata?.resourceVersion ?? "";
+    next = page.metadata?.continue || undefined;
+    if (!next) break;
+  }
+  listing.commit();
+  return resourceVersion;
+}
+
+async function readPage(
+  client: KubeClient,
+  path: string,
+  options: ListOptions,
+): Promise<ListPage> {
+  const waitMs = options.pageTimeoutMs;
+  const timeout = waitMs === undefined
+    ? undefined
+    : AbortSignal.timeout(waitMs);
+  const signals = [options.signal, timeout].filter((s) => s !== undefined);
+  try {
+    return await client.json(path, {
+      signal: signals.length ? AbortSignal.any(signals) : undefined,
+    }) as ListPage;
+  } catch (error) {
+    if (timeout?.aborted && !options.signal?.aborted) {
+      client.reconnect();
+      throw new ListTimeout(waitMs as number);
+    }
+    throw error;
+  }
+}
+
+/** Whether `error` says the resource version asked for has expired. */
+export function isGone(error: unknown): boolean {
+  return error instanceof ApiError &&
+    (error.status === 410 || error.reason === "Expired" ||
+      error.reason === "Gone");
+}
+
+/** `ms` in seconds, whole from 10 s up, for messages. */
+export function seconds(ms: number): number {
+  return ms >= 10_000 ? Math.round(ms / 1000) : ms / 1000;
+}
