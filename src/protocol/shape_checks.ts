@@ -12,8 +12,11 @@ import type * as p from "./payloads.ts";
 import type * as s from "./shapes.ts";
 import type { TOPICS } from "./topics.ts";
 
-type Same<A, B> = [A] extends [B] ? [B] extends [A] ? true : false : false;
-type Out<S extends v.GenericSchema> = v.InferOutput<S>;
+/** `true` when `A` and `B` are the same type. */
+export type Same<A, B> = (<X>() => X extends A ? 1 : 2) extends
+  (<X>() => X extends B ? 1 : 2) ? true : false;
+/** What schema `S` gives. */
+export type Out<S extends v.GenericSchema> = v.InferOutput<S>;
 
 /** Every pair must be `true`. */
 export type ShapeChecks = [
