@@ -312,7 +312,13 @@ export async function waitReady(
   }
 }
 
-/** Replaces `from` with `to` in a file, failing if `from` is not there. */
+/**
+ * Replaces `from` with `to` in a file, failing if `from` is not there. The
+ * new text is written beside it (a dot file, which the directory source
+ * skips) and renamed over it, as editors save: a source polling the
+ * directory never reads it half-written, which for an instant of a loaded
+ * machine was an empty file and every object in it deleted.
+ */
 export async function editFile(
   path: string,
   edit: { from: string; to: string },
@@ -320,5 +326,8 @@ export async function editFile(
   const { from, to } = edit;
   const text = await Deno.readTextFile(path);
   if (!text.includes(from)) throw new Error(`${path} does not contain ${from}`);
-  await Deno.writeTextFile(path, text.replace(from, to));
+  const slash = path.lastIndexOf("/");
+  const temp = `${path.slice(0, slash + 1)}.${path.slice(slash + 1)}.edit`;
+  await Deno.writeTextFile(temp, text.replace(from, to));
+  await Deno.rename(temp, path);
 }
