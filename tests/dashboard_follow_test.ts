@@ -11,7 +11,7 @@ import {
   followTopics,
   type Recovery,
 } from "../src/dashboard/follow.ts";
-import { Model } from "../src/dashboard/model.ts";
+import * as model from "../src/dashboard/model.ts";
 import {
   copyExamples,
   delay,
@@ -74,10 +74,9 @@ function cuttingProxy(port: number) {
 
 /** Runs a follower on `port` (through the proxy) and records what it says. */
 function follow(httpPort: number, proxyPort: number) {
-  const model = new Model();
   const states: ConnectionState[] = [];
   const recoveries: Recovery[] = [];
-  const follower = followTopics(model, {
+  const follower = followTopics({
     url: `ws://127.0.0.1:${proxyPort}/ws`,
     checkAuth: async (): Promise<AuthAnswer> => {
       try {

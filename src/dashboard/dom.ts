@@ -181,26 +181,6 @@ export function fillSelect(
   if (select.value !== options.chosen) select.value = options.chosen;
 }
 
-/**
- * Gives `table` a head row of column headers and an empty body, and
- * returns the body.
- */
-export function appendTable(
-  table: HTMLTableElement,
-  headings: readonly string[],
-): HTMLTableSectionElement {
-  const body = h("tbody") as HTMLTableSectionElement;
-  table.append(
-    h(
-      "thead",
-      null,
-      h("tr", null, headings.map((text) => h("th", { scope: "col" }, text))),
-    ),
-    body,
-  );
-  return body;
-}
-
 /** The page's element `#id`; throws when the page lacks it. */
 export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
   const element = document.getElementById(id);

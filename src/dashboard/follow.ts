@@ -18,7 +18,7 @@ import {
 } from "../client/follow.ts";
 import { openSocket, subprotocols } from "../client/websocket.ts";
 import { TOPICS } from "../protocol/topics.ts";
-import { MAX_EVENTS, type Model } from "./model.ts";
+import * as model from "./model.ts";
 
 /**
  * The connection, as the page shows it: the library's follower states,
@@ -86,11 +86,8 @@ export interface PageFollower {
   refresh(): Promise<void>;
 }
 
-/** Follows the four topics into `model`; `run` starts it. */
-export function followTopics(
-  model: Model,
-  options: FollowerOptions,
-): PageFollower {
+/** Follows the four topics into the model; `run` starts it. */
+export function followTopics(options: FollowerOptions): PageFollower {
   const { url, token, onChange, onRecovery } = options;
   // A browser sends the token as the subprotocol; it cannot send headers.
   const dial = options.dial ??
@@ -101,7 +98,7 @@ export function followTopics(
     dial: (signal) => dial(token.get())(signal),
     topics: TOPICS.map((topic) => ({
       topic,
-      listing: topic === "events" ? { limit: MAX_EVENTS } : undefined,
+      listing: topic === "events" ? { limit: model.MAX_EVENTS } : undefined,
     })),
     prepare: () => authorize(options),
     retryFirstConnect: true,
@@ -129,7 +126,7 @@ export function followTopics(
       if (!topics.connection) {
         throw new Error("Not connected; try again when the page is live.");
       }
-      await loadPersona(model, topics, key);
+      await loadPersona(topics, key);
       onChange();
     },
     async refresh() {
@@ -141,7 +138,7 @@ export function followTopics(
       ) return;
       refreshing = true;
       refreshedAt = now;
-      await refreshStale(model, topics).then(onChange).catch(() => {
+      await refreshStale(topics).then(onChange).catch(() => {
         // The connection is gone or refused: the next one lists afresh.
       });
       refreshing = false;
@@ -149,11 +146,7 @@ export function followTopics(
   };
 }
 
-async function loadPersona(
-  model: Model,
-  topics: Follower,
-  key: string,
-): Promise<void> {
+async function loadPersona(topics: Follower, key: string): Promise<void> {
   const slash = key.indexOf("/");
   const reply = await topics.request("personas", {
     namespace: key.slice(0, slash),
@@ -162,7 +155,7 @@ async function loadPersona(
   model.refresh(reply.payload.personas, { key });
 }
 
-async function refreshStale(model: Model, topics: Follower): Promise<void> {
+async function refreshStale(topics: Follower): Promise<void> {
   if (model.clusterStale) {
     model.list("cluster", await topics.request("cluster").catch(noCluster));
   }
@@ -172,7 +165,7 @@ async function refreshStale(model: Model, topics: Follower): Promise<void> {
   const named = all.length <= 3
     ? all
     : all.filter((key) => model.pinned.has(key)).slice(0, 3);
-  await Promise.all(named.map((key) => loadPersona(model, topics, key)));
+  await Promise.all(named.map((key) => loadPersona(topics, key)));
   const keys = [...model.stale].filter((key) => !model.pinned.has(key));
   const namespaces = new Set(keys.map((key) => key.split("/")[0]));
   if (keys.length === 0) return;

@@ -17,9 +17,10 @@ import {
 } from "./filters.ts";
 import { followTopics, type PageFollower } from "./follow.ts";
 import { clock, timeElement } from "./format.ts";
-import { Model, type Section } from "./model.ts";
+import * as model from "./model.ts";
+import type { Section } from "./model.ts";
 import { renderCluster, renderSummary } from "./overview.ts";
-import { PersonasView } from "./personas_view.ts";
+import { personasView } from "./personas_view.ts";
 import { openSession } from "./secret.ts";
 import {
   askToken,
@@ -40,7 +41,6 @@ const EVENT_FILTERS = new Set(["etype", "ereason", "ens", "epersona"]);
 const PHASES = ["Failed", "Degraded", "Pending", "Active"];
 
 // One page per document: its state is this module's.
-const model = new Model();
 const filters: Filters = readFilters(location.search);
 // Sections a filter change redraws (the event log's filters touch only
 // the log); everything at first.
@@ -80,37 +80,36 @@ function setFilters(patch: Partial<Filters>): void {
 }
 
 function views(): [Section, (filters: Filters) => boolean][] {
-  const personasView = new PersonasView({
-    table: byId<HTMLTableElement>("persona-table"),
-    summary: byId("personas-summary"),
-    more: byId("personas-more"),
-  }, {
-    model,
-    context: {
-      setFilters,
-      redraw: () => {
-        redraw.add("personas");
-        invalidate();
-      },
-      // A row is clicked only once the page has started.
-      loadPersona: (key) => follower.loadPersona(key),
-    },
-  });
   return [
-    ["personas", (f) => personasView.render(f)],
+    [
+      "personas",
+      personasView({
+        table: byId<HTMLTableElement>("persona-table"),
+        summary: byId("personas-summary"),
+        more: byId("personas-more"),
+      }, {
+        setFilters,
+        redraw: () => {
+          redraw.add("personas");
+          invalidate();
+        },
+        // A row is clicked only once the page has started.
+        loadPersona: (key) => follower.loadPersona(key),
+      }),
+    ],
     [
       "deployments",
       deploymentsView({
         table: byId<HTMLTableElement>("deployment-table"),
         summary: byId("deployments-summary"),
-      }, model),
+      }),
     ],
     [
       "events",
       eventsView({
         table: byId<HTMLTableElement>("event-table"),
         summary: byId("events-summary"),
-      }, model),
+      }),
     ],
   ];
 }
@@ -160,12 +159,12 @@ function render(): void {
   model.changed.clear();
   redraw.clear();
   if (changed.has("cluster")) {
-    renderCluster(byId("cluster"), model);
+    renderCluster(byId("cluster"));
     document.title = model.cluster
       ? `${model.cluster.name}: dorgu-ws`
       : "dorgu-ws";
   }
-  renderSummary(byId("health"), { model, filters, setFilters });
+  renderSummary(byId("health"), { filters, setFilters });
   drawTables(changed);
   offerChoices();
   if (model.lastUpdate) {
@@ -256,20 +255,20 @@ function announceTrouble(): void {
     trouble.length = 0;
     setText(byId("announcer"), `${clock(new Date())}: ${text}`);
   };
-  model.onTrouble = (text) => {
+  model.onTrouble((text) => {
     trouble.push(text);
     timer ??= setTimeout(
       announce,
       Math.max(0, announcedAt + ANNOUNCE_EVERY_MS - Date.now()),
     );
-  };
+  });
 }
 
 function start(): void {
   tables = views();
   const url = here("ws");
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-  follower = followTopics(model, {
+  follower = followTopics({
     url: url.href,
     checkAuth,
     askToken,

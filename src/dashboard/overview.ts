@@ -10,7 +10,7 @@ import { h, replaceChildren } from "./dom.ts";
 import type { Filters } from "./filters.ts";
 import { healthRank, phaseRank, toneOf } from "./filters.ts";
 import { badge, count, number } from "./format.ts";
-import type { Model } from "./model.ts";
+import * as model from "./model.ts";
 
 const drawn = new WeakMap<Element, string>();
 
@@ -21,7 +21,7 @@ const HEALTHS = ["Unhealthy", "Degraded", "Unknown", "Healthy"];
 const NODES_SHOWN = 24;
 
 /** Draws the cluster card into `root`. */
-export function renderCluster(root: Element, model: Model): void {
+export function renderCluster(root: Element): void {
   const cluster = model.cluster;
   if (!model.listed.has("cluster")) {
     replaceChildren(root, h("p", { class: "muted" }, "Loading the cluster..."));
@@ -107,12 +107,11 @@ function fact(term: string, value: string): HTMLElement[] {
 export function renderSummary(
   root: Element,
   options: {
-    model: Model;
     filters: Filters;
     setFilters: (patch: Partial<Filters>) => void;
   },
 ): void {
-  const { model, filters, setFilters } = options;
+  const { filters, setFilters } = options;
   const byHealth = new Map<string, number>(HEALTHS.map((name) => [name, 0]));
   const byPhase = new Map<string, number>();
   const namespaces = new Set<string>();
