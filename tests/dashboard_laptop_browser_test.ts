@@ -178,7 +178,7 @@ Deno.test({
     const page = await browser.openIsolated();
     const seen = await responses(page);
     await page.goto(`${dashboard.base}/`);
-    await page.waitFor(`document.querySelector("#locked") !== null`);
+    await page.waitFor(`!document.querySelector("#locked").hidden`);
     assert.match(
       await page.text("#locked"),
       /open the URL 'dorgu-ws dashboard' printed/,
@@ -210,7 +210,7 @@ Deno.test({
 
     await page.goto("about:blank");
     await page.goto(`${dashboard.base}/#secret=${"x".repeat(43)}`);
-    await page.waitFor(`document.querySelector("#locked") !== null`);
+    await page.waitFor(`!document.querySelector("#locked").hidden`);
     assert.match(
       await page.text("#locked"),
       /not the one this dashboard was started with/,

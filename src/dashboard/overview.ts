@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { h, replaceChildren } from "./dom.ts";
+import { type Child, h, replaceChildren } from "./dom.ts";
 import type { Filters } from "./filters.ts";
 import { healthRank, phaseRank, toneOf } from "./filters.ts";
 import { badge, count, number } from "./format.ts";
@@ -20,84 +20,40 @@ const HEALTHS = ["Unhealthy", "Degraded", "Unknown", "Healthy"];
 /** How many node names the card lists before "and N more". */
 const NODES_SHOWN = 24;
 
-/** Draws the cluster card into `root`. */
-export function renderCluster(root: Element): void {
+/**
+ * Draws the cluster card into `root`: its markup is the page's, in one part
+ * per state (`data-state`: loading, none, shown) with a `data-slot` for each
+ * value.
+ */
+export function renderCluster(root: HTMLElement): void {
   const cluster = model.cluster;
-  if (!model.listed.has("cluster")) {
-    replaceChildren(root, h("p", { class: "muted" }, "Loading the cluster..."));
-    return;
-  }
-  if (!cluster) {
-    replaceChildren(
-      root,
-      h("h2", { class: "cluster-name" }, "No cluster yet"),
-      h(
-        "p",
-        { class: "muted" },
-        "No ClusterPersona exists: the dorgu operator creates one when it discovers the cluster.",
-      ),
-    );
-    return;
-  }
+  root.dataset.state = !model.listed.has("cluster")
+    ? "loading"
+    : cluster
+    ? "shown"
+    : "none";
+  if (!cluster) return;
   const nodes = cluster.nodes ?? [];
   const shown = nodes.slice(0, NODES_SHOWN);
-  replaceChildren(
-    root,
-    h(
-      "div",
-      { class: "cluster-head" },
-      h("h2", { class: "cluster-name" }, cluster.name),
-      badge(cluster.phase),
-      cluster.environment &&
-        h("span", { class: "chip" }, cluster.environment),
-    ),
-    h(
-      "dl",
-      { class: "facts" },
-      fact("Kubernetes", cluster.kubernetesVersion || "unknown"),
-      fact("Platform", cluster.platform || "unknown"),
-      fact("Nodes", number(cluster.nodeCount)),
-      fact("Applications", number(cluster.applicationCount)),
-    ),
-    h(
-      "div",
-      { class: "cluster-lists" },
-      h(
-        "div",
-        null,
-        h("h3", null, count(cluster.nodeCount, "node")),
-        shown.length
-          ? h(
-            "ul",
-            { class: "nodes", "aria-label": "Nodes" },
-            shown.map((node) => h("li", null, node)),
-            nodes.length > shown.length &&
-              h(
-                "li",
-                { class: "muted" },
-                `and ${nodes.length - shown.length} more`,
-              ),
-          )
-          : h("p", { class: "muted" }, "No nodes reported."),
-      ),
-      h(
-        "div",
-        null,
-        h("h3", null, "Addons"),
-        cluster.addons.length
-          ? h(
-            "ul",
-            { class: "chips", "aria-label": "Addons installed" },
-            cluster.addons.map((addon) => h("li", { class: "chip" }, addon)),
-          )
-          : h("p", { class: "muted" }, "None installed."),
-      ),
-    ),
-  );
-}
-
-function fact(term: string, value: string): HTMLElement[] {
-  return [h("dt", null, term), h("dd", null, value)];
+  const slots: Record<string, Child> = {
+    name: cluster.name,
+    phase: badge(cluster.phase),
+    environment: cluster.environment,
+    version: cluster.kubernetesVersion || "unknown",
+    platform: cluster.platform || "unknown",
+    nodeCount: number(cluster.nodeCount),
+    applications: number(cluster.applicationCount),
+    nodesTitle: count(cluster.nodeCount, "node"),
+    nodes: [
+      shown.map((node) => h("li", null, node)),
+      nodes.length > shown.length &&
+      h("li", { class: "muted" }, `and ${nodes.length - shown.length} more`),
+    ],
+    addons: cluster.addons.map((addon) => h("li", { class: "chip" }, addon)),
+  };
+  for (const slot of root.querySelectorAll<HTMLElement>("[data-slot]")) {
+    replaceChildren(slot, slots[slot.dataset.slot as string]);
+  }
 }
 
 /**
