@@ -14,7 +14,11 @@ export function describeIssues(
   prefix: string,
 ): string {
   return issues.slice(0, 3).map((issue) => {
-    const path = [prefix, v.getDotPath(issue)].filter(Boolean).join(".");
+    // The keys of objects and arrays, as valibot's getDotPath joins them
+    // (every schema here has string or number keys), in fewer bytes of the
+    // dashboard's script.
+    const keys = issue.path?.map((item) => item.key).join(".");
+    const path = [prefix, keys].filter(Boolean).join(".");
     const text = issue.message.endsWith(".")
       ? issue.message
       : `${issue.message}.`;
