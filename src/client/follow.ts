@@ -117,14 +117,20 @@ export class Follower {
     return this.#connection;
   }
 
-  /** Sends a `request` on the current connection. */
+  /**
+   * Sends a `request` on the current connection; rejects with a
+   * {@link ConnectionError} between connections.
+   */
   request<T extends Topic>(
     topic: T,
     query?: QueryOf<T>,
   ): Promise<TopicResponse<T>> {
     return this.#connection?.request(topic, query) ??
       Promise.reject(
-        new ConnectionError("Not connected.", { kind: "closed", retry: true }),
+        new ConnectionError(
+          "Not connected; try again once the connection is live.",
+          { kind: "closed", retry: true },
+        ),
       );
   }
 

@@ -8,7 +8,6 @@
  *
  * @module
  */
-import type { Dialer } from "../client/channel.ts";
 import { DorguError, ServerError } from "../client/errors.ts";
 import {
   Follower,
@@ -49,8 +48,6 @@ export type AuthAnswer =
 export interface FollowerOptions {
   /** The WebSocket URL. */
   url: string;
-  /** Opens the channel; by default a WebSocket with the token as subprotocol. */
-  dial?: (token: string | undefined) => Dialer;
   /** Asks the server whether it takes this token (or none). */
   checkAuth: (token: string | undefined) => Promise<AuthAnswer>;
   /** Resolves with a token the user typed, after showing `message`. */
@@ -89,13 +86,14 @@ export interface PageFollower {
 /** Follows the four topics into the model; `run` starts it. */
 export function followTopics(options: FollowerOptions): PageFollower {
   const { url, token, onChange, onRecovery } = options;
-  // A browser sends the token as the subprotocol; it cannot send headers.
-  const dial = options.dial ??
-    ((token) => (signal) =>
-      openSocket(() => new WebSocket(url, subprotocols(token)), signal));
   const topics = new Follower({
     url,
-    dial: (signal) => dial(token.get())(signal),
+    // A browser sends the token as the subprotocol; it cannot send headers.
+    dial: (signal) =>
+      openSocket(
+        () => new WebSocket(url, subprotocols(token.get())),
+        signal,
+      ),
     topics: TOPICS.map((topic) => ({
       topic,
       listing: topic === "events" ? { limit: model.MAX_EVENTS } : undefined,
@@ -123,9 +121,6 @@ export function followTopics(options: FollowerOptions): PageFollower {
     run: () => topics.run().catch(() => {}),
     stop: () => topics.stop(),
     async loadPersona(key) {
-      if (!topics.connection) {
-        throw new Error("Not connected; try again when the page is live.");
-      }
       await loadPersona(topics, key);
       onChange();
     },
