@@ -41,11 +41,11 @@ export function deploymentsView(
         budget: { left: ROWS_PER_FRAME },
       },
     );
+    // Until the first listing, the page's own words: loading.
+    if (!model.listed.has("deployments")) return complete;
     setText(
       parts.summary,
-      !model.listed.has("deployments")
-        ? "Loading deployments..."
-        : all.length === 0
+      all.length === 0
         ? "No Deployments."
         : matching.length === 0
         ? `None of the ${count(all.length, "deployment")} match the filters.`

@@ -46,11 +46,11 @@ export function eventsView(
     const total = model.events.length;
     const warnings = model.events.filter((e) => e.view.type === "Warning")
       .length;
+    // Until the first listing, the page's own words: loading.
+    if (!model.listed.has("events")) return complete;
     setText(
       parts.summary,
-      !model.listed.has("events")
-        ? "Loading events..."
-        : total === 0
+      total === 0
         ? "No events yet."
         : `${count(total, "event")} held (${number(warnings)} Warning); ${
           matching.length === total

@@ -12,6 +12,7 @@ import { eventsView } from "./events_view.ts";
 import {
   DEFAULT_FILTERS,
   type Filters,
+  HEALTHS,
   readFilters,
   writeFilters,
 } from "./filters.ts";
@@ -36,7 +37,6 @@ import { h, replaceChildren, setText } from "./dom.ts";
 const RENDER_EVERY_MS = 250;
 /** The shortest time between two announcements of new trouble. */
 const ANNOUNCE_EVERY_MS = 3000;
-const HEALTHS = ["Unhealthy", "Degraded", "Unknown", "Healthy"];
 const EVENT_FILTERS = new Set(["etype", "ereason", "ens", "epersona"]);
 const PHASES = ["Failed", "Degraded", "Pending", "Active"];
 
@@ -204,12 +204,10 @@ function offerChoices(): void {
     reasons = model.reasons.size + model.eventNamespaces.size;
     fillSelect(byId<HTMLSelectElement>("filter-ereason"), {
       values: [...model.reasons].sort(),
-      all: "Any reason",
       chosen: filters.ereason,
     });
     fillSelect(byId<HTMLSelectElement>("filter-ens"), {
       values: [...model.eventNamespaces].sort(),
-      all: "All namespaces",
       chosen: filters.ens,
     });
   }
@@ -221,17 +219,14 @@ function offerPersonaChoices(): void {
   for (const d of model.deployments.values()) namespaces.add(d.namespace);
   fillSelect(byId<HTMLSelectElement>("filter-ns"), {
     values: [...namespaces].sort(),
-    all: "All namespaces",
     chosen: filters.ns,
   });
   fillSelect(byId<HTMLSelectElement>("filter-health"), {
     values: [...new Set([...HEALTHS, ...personas.map((p) => p.health)])],
-    all: "Any health",
     chosen: filters.health,
   });
   fillSelect(byId<HTMLSelectElement>("filter-phase"), {
     values: [...new Set([...PHASES, ...personas.map((p) => p.phase)])],
-    all: "Any phase",
     chosen: filters.phase,
   });
   fillDatalist(

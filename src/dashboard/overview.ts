@@ -6,16 +6,13 @@
  *
  * @module
  */
-import { type Child, h, replaceChildren } from "./dom.ts";
+import { type Child, fillSlots, h } from "./dom.ts";
 import type { Filters } from "./filters.ts";
-import { healthRank, phaseRank, toneOf } from "./filters.ts";
+import { healthRank, HEALTHS, phaseRank, toneOf } from "./filters.ts";
 import { badge, count, number } from "./format.ts";
 import * as model from "./model.ts";
 
 const drawn = new WeakMap<Element, string>();
-
-/** The health values always shown, worst first, even at zero. */
-const HEALTHS = ["Unhealthy", "Degraded", "Unknown", "Healthy"];
 
 /** How many node names the card lists before "and N more". */
 const NODES_SHOWN = 24;
@@ -35,7 +32,7 @@ export function renderCluster(root: HTMLElement): void {
   if (!cluster) return;
   const nodes = cluster.nodes ?? [];
   const shown = nodes.slice(0, NODES_SHOWN);
-  const slots: Record<string, Child> = {
+  const slots = {
     name: cluster.name,
     phase: badge(cluster.phase),
     environment: cluster.environment,
@@ -51,14 +48,13 @@ export function renderCluster(root: HTMLElement): void {
     ],
     addons: cluster.addons.map((addon) => h("li", { class: "chip" }, addon)),
   };
-  for (const slot of root.querySelectorAll<HTMLElement>("[data-slot]")) {
-    replaceChildren(slot, slots[slot.dataset.slot as string]);
-  }
+  fillSlots(root, slots);
 }
 
 /**
- * Draws the counts into `root`: personas by health (each count toggles
- * the health filter) and phase, rollouts by state, events held by type.
+ * Draws the counts into `root`'s slots: personas by health (each count
+ * toggles the health filter) and phase, rollouts by state, events held by
+ * type.
  */
 export function renderSummary(
   root: Element,
@@ -106,53 +102,41 @@ export function renderSummary(
   const focused = root.contains(document.activeElement)
     ? (document.activeElement as HTMLElement).dataset.health
     : undefined;
-  replaceChildren(
-    root,
-    h(
-      "p",
-      { class: "total" },
+  fillSlots(root, {
+    total: [
       h("strong", null, number(model.personas.size)),
       ` ${model.personas.size === 1 ? "persona" : "personas"} in `,
       count(namespaces.size, "namespace"),
+    ],
+    tiles: healths.map((health) => {
+      const n = byHealth.get(health) ?? 0;
+      const pressed = filters.health === health;
+      return h(
+        "li",
+        null,
+        h(
+          "button",
+          {
+            type: "button",
+            class: `tile tone-${toneOf(health)}${n === 0 ? " zero" : ""}`,
+            "aria-pressed": pressed ? "true" : "false",
+            "data-health": health,
+            title: pressed
+              ? "Show every health again"
+              : `Show only ${health} personas`,
+            onclick: () => setFilters({ health: pressed ? "" : health }),
+          },
+          h("span", { class: "tile-count" }, number(n)),
+          h("span", { class: "tile-label" }, health),
+        ),
+      );
+    }),
+    phases: tallied(
+      [...byPhase].sort((a, b) => phaseRank(a[0]) - phaseRank(b[0])),
     ),
-    h(
-      "ul",
-      { class: "tiles", "aria-label": "Personas by health" },
-      healths.map((health) => {
-        const n = byHealth.get(health) ?? 0;
-        const pressed = filters.health === health;
-        return h(
-          "li",
-          null,
-          h(
-            "button",
-            {
-              type: "button",
-              class: `tile tone-${toneOf(health)}${n === 0 ? " zero" : ""}`,
-              "aria-pressed": pressed ? "true" : "false",
-              "data-health": health,
-              title: pressed
-                ? "Show every health again"
-                : `Show only ${health} personas`,
-              onclick: () => setFilters({ health: pressed ? "" : health }),
-            },
-            h("span", { class: "tile-count" }, number(n)),
-            h("span", { class: "tile-label" }, health),
-          ),
-        );
-      }),
-    ),
-    h(
-      "dl",
-      { class: "tallies" },
-      tallyLine(
-        "Phases",
-        [...byPhase].sort((a, b) => phaseRank(a[0]) - phaseRank(b[0])),
-      ),
-      tallyLine("Rollouts", rollouts),
-      tallyLine("Events held", types),
-    ),
-  );
+    rollouts: tallied(rollouts),
+    held: tallied(types),
+  });
   if (focused !== undefined) {
     root.querySelector<HTMLElement>(`[data-health="${CSS.escape(focused)}"]`)
       ?.focus();
@@ -166,16 +150,10 @@ function tally(values: string[], order: string[]): [string, number][] {
   return [...counts];
 }
 
-function tallyLine(term: string, counts: [string, number][]): HTMLElement[] {
+// The counts above zero as badges, or "none".
+function tallied(counts: [string, number][]): Child {
   const shown = counts.filter(([, n]) => n > 0);
-  return [
-    h("dt", null, term),
-    h(
-      "dd",
-      null,
-      shown.length
-        ? shown.map(([value, n]) => badge(value, `${number(n)} ${value}`))
-        : h("span", { class: "muted" }, "none"),
-    ),
-  ];
+  return shown.length
+    ? shown.map(([value, n]) => badge(value, `${number(n)} ${value}`))
+    : h("span", { class: "muted" }, "none");
 }
