@@ -26,13 +26,11 @@ export const PAGE = 100;
 
 type Detail = "loading" | "shown" | { error: string };
 
+// A row of a namespace's group, and how to build it.
 interface Row {
   key: string;
   signature: string;
-  kind: "group" | "persona" | "detail";
-  persona?: PersonaSummary;
-  namespace: string;
-  label?: string;
+  draw: () => Element;
 }
 
 /** What the table needs from the page. */
@@ -63,6 +61,8 @@ let more: HTMLElement;
 let context: PersonasContext;
 // Cells a full-width row spans: the head's columns.
 let columns = 0;
+// The head's cells of the columns that sort.
+let sortable: HTMLElement[] = [];
 // Personas whose validation row is open, and what it shows.
 const details = new Map<string, Detail>();
 let limit = PAGE;
@@ -81,7 +81,8 @@ export function personasView(
   context = page;
   head = table.tHead as HTMLTableSectionElement;
   columns = head.rows[0].cells.length;
-  for (const th of head.querySelectorAll<HTMLElement>("th[data-sort]")) {
+  sortable = [...head.querySelectorAll<HTMLElement>("th[data-sort]")];
+  for (const th of sortable) {
     th.querySelector("button")?.addEventListener("click", () => {
       const key = th.dataset.sort as string;
       context.setFilters({ sort: current?.sort === key ? `-${key}` : key });
@@ -97,10 +98,8 @@ export function personasView(
 function render(filters: Filters): boolean {
   if (current && !sameFilters(current, filters)) limit = PAGE;
   current = filters;
-  for (const th of head.querySelectorAll("th[data-sort]")) {
-    const key = th.getAttribute("data-sort");
-    const sorted = filters.sort.replace(/^-/, "") === key;
-    if (sorted) {
+  for (const th of sortable) {
+    if (filters.sort.replace(/^-/, "") === th.dataset.sort) {
       th.setAttribute(
         "aria-sort",
         filters.sort.startsWith("-") ? "descending" : "ascending",
@@ -114,22 +113,23 @@ function render(filters: Filters): boolean {
   const shown = matching.slice(0, limit);
   const complete = drawGroups(shown);
   const total = model.personas.size;
-  setText(
-    summary,
-    !model.listed.has("personas")
-      ? "Loading personas..."
-      : total === 0
-      ? "No ApplicationPersonas in this cluster."
-      : matching.length === 0
-      ? `None of the ${count(total, "persona")} match the filters.`
-      : matching.length > shown.length
-      ? `Showing ${number(shown.length)} of ${
-        count(matching.length, "matching persona")
-      } (${number(total)} in all).`
-      : matching.length === total
-      ? `Showing all ${count(total, "persona")}.`
-      : `Showing ${number(matching.length)} of ${count(total, "persona")}.`,
-  );
+  // Until the first listing, the page's own words: loading.
+  if (model.listed.has("personas")) {
+    setText(
+      summary,
+      total === 0
+        ? "No ApplicationPersonas in this cluster."
+        : matching.length === 0
+        ? `None of the ${count(total, "persona")} match the filters.`
+        : matching.length > shown.length
+        ? `Showing ${number(shown.length)} of ${
+          count(matching.length, "matching persona")
+        } (${number(total)} in all).`
+        : matching.length === total
+        ? `Showing all ${count(total, "persona")}.`
+        : `Showing ${number(matching.length)} of ${count(total, "persona")}.`,
+    );
+  }
   more.hidden = matching.length <= shown.length;
   setText(
     more,
@@ -164,7 +164,10 @@ function drawGroups(shown: PersonaSummary[]): boolean {
   for (const tbody of table.tBodies) {
     const namespace = tbody.dataset.namespace ?? "";
     const rows = rowsOf(namespace, groups.get(namespace) ?? []);
-    complete = patchRows(tbody, rows, { render: renderRow, budget }) &&
+    complete = patchRows(tbody, rows, {
+      render: (row) => row.draw(),
+      budget,
+    }) &&
       complete;
   }
   return complete;
@@ -175,64 +178,47 @@ function rowsOf(namespace: string, personas: PersonaSummary[]): Row[] {
   const rows: Row[] = [{
     key: "#group",
     signature: label,
-    kind: "group",
-    namespace,
-    label,
+    draw: () => groupRow(namespace, label),
   }];
   for (const persona of personas) {
     const key = keyOf(persona);
     const detail = details.get(key);
+    const validation = model.validations.get(key);
     rows.push({
       key,
-      signature: [
-        persona.name,
-        persona.appName,
-        persona.type,
-        persona.tier,
-        persona.phase,
-        persona.health,
-        detail ? "open" : "",
-        JSON.stringify(model.validations.get(key) ?? null),
-      ].join("\n"),
-      kind: "persona",
-      persona,
-      namespace,
+      signature: JSON.stringify([persona, !!detail, validation]),
+      draw: () => personaRow(persona, key),
     });
     if (detail) {
       rows.push({
         key: `${key}#detail`,
-        signature: JSON.stringify([detail, persona.validation ?? null]),
-        kind: "detail",
-        persona,
-        namespace,
+        signature: JSON.stringify([detail, persona.validation]),
+        draw: () =>
+          h(
+            "tr",
+            { class: "detail", id: detailId(key) },
+            h("td", { colspan: columns }, detailOf(detail, persona)),
+          ),
       });
     }
   }
   return rows;
 }
 
-function renderRow(row: Row): Element {
-  if (row.kind === "group") {
-    return h(
-      "tr",
-      { class: "group" },
-      h(
-        "th",
-        { colspan: columns, scope: "rowgroup" },
-        h("span", { class: "group-name" }, row.namespace),
-        h("span", { class: "group-count" }, row.label),
-      ),
-    );
-  }
-  const persona = row.persona as PersonaSummary;
-  const key = keyOf(persona);
-  if (row.kind === "detail") {
-    return h(
-      "tr",
-      { class: "detail", id: detailId(key) },
-      h("td", { colspan: columns }, detailOf(details.get(key), persona)),
-    );
-  }
+function groupRow(namespace: string, label: string): Element {
+  return h(
+    "tr",
+    { class: "group" },
+    h(
+      "th",
+      { colspan: columns, scope: "rowgroup" },
+      h("span", { class: "group-name" }, namespace),
+      h("span", { class: "group-count" }, label),
+    ),
+  );
+}
+
+function personaRow(persona: PersonaSummary, key: string): Element {
   return h(
     "tr",
     { class: `persona tone-row-${rowTone(persona)}` },
