@@ -37,16 +37,17 @@ export function tokenStorage(): {
   get(): string | undefined;
   set(token: string | undefined): void;
 } {
+  const forget = byId("forget-token");
   const storage = {
     get: () => sessionStorage.getItem(TOKEN_KEY) ?? undefined,
     set: (token: string | undefined) => {
       if (token === undefined) sessionStorage.removeItem(TOKEN_KEY);
       else sessionStorage.setItem(TOKEN_KEY, token);
-      byId("forget-token").hidden = token === undefined;
+      forget.hidden = token === undefined;
     },
   };
-  byId("forget-token").hidden = storage.get() === undefined;
-  byId("forget-token").addEventListener("click", () => {
+  forget.hidden = storage.get() === undefined;
+  forget.addEventListener("click", () => {
     storage.set(undefined);
     location.reload();
   });
