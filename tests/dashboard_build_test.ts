@@ -11,6 +11,7 @@ import {
   bundleDashboard,
   MAX_BUNDLE_BYTES,
 } from "../tools/build_dashboard.ts";
+import { bundleReport } from "../tools/dashboard_report.ts";
 
 const ROOT = new URL("../", import.meta.url).href;
 
@@ -72,4 +73,26 @@ Deno.test("the committed page script is what the sources build, and no bigger th
       committed.every((byte, i) => byte === fresh[i]),
     "src/dashboard/built/app.js is stale: run 'deno task dashboard' and commit it.",
   );
+});
+
+Deno.test("deno task dashboard-report accounts for every byte of esbuild's script, by module and by declaration", async () => {
+  const report = await bundleReport();
+  assert.equal(report.finalBytes, (await Deno.readFile(BUNDLE)).length);
+  assert.ok(report.finalBytes < report.esbuildBytes);
+  const sum = (list: { bytes: number }[]) =>
+    list.reduce((total, { bytes }) => total + bytes, 0);
+  // Everything but the few bytes before the first mapped one.
+  assert.ok(report.esbuildBytes - sum(report.modules) < 16);
+  assert.equal(sum(report.declarations), report.esbuildBytes);
+  const modules = report.modules.map((m) => m.source);
+  for (const module of ["src/client/follow.ts", "src/dashboard/main.ts"]) {
+    assert.ok(modules.includes(module), module);
+  }
+  assert.ok(modules.some((m) => m.startsWith("valibot/")), modules.join());
+  assert.ok(
+    report.declarations.some((d) =>
+      /^src\/client\/follow\.ts:\d+ Follower$/.test(d.source)
+    ),
+  );
+  assert.ok(!modules.some((m) => m.startsWith("src/server/")));
 });

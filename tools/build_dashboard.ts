@@ -36,34 +36,47 @@ const ROOT = new URL("../", import.meta.url).pathname;
 /** The committed bundle. */
 export const BUNDLE = `${ROOT}src/dashboard/built/app.js`;
 
+/**
+ * Runs `deno bundle` (esbuild, minified) on the page into `dir`, with an
+ * external source map beside it when `sourceMap`; returns the script's path.
+ */
+export async function esbuildPage(
+  dir: string,
+  options: { sourceMap?: boolean } = {},
+): Promise<string> {
+  const output = `${dir}/app.js`;
+  const result = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "bundle",
+      "--quiet",
+      "--platform",
+      "browser",
+      "--format",
+      "esm",
+      "--minify",
+      ...options.sourceMap ? ["--sourcemap", "external"] : [],
+      "--output",
+      output,
+      `${ROOT}src/dashboard/main.ts`,
+    ],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!result.success) {
+    throw new Error(
+      `deno bundle failed:\n${new TextDecoder().decode(result.stderr)}`,
+    );
+  }
+  return output;
+}
+
 /** Bundles the page's script and returns it. */
 export async function bundleDashboard(): Promise<Uint8Array> {
   const dir = await Deno.makeTempDir({ prefix: "dorgu-ws-dashboard-" });
   try {
-    const output = `${dir}/app.js`;
-    const result = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "bundle",
-        "--quiet",
-        "--platform",
-        "browser",
-        "--format",
-        "esm",
-        "--minify",
-        "--output",
-        output,
-        `${ROOT}src/dashboard/main.ts`,
-      ],
-      cwd: ROOT,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    if (!result.success) {
-      throw new Error(
-        `deno bundle failed:\n${new TextDecoder().decode(result.stderr)}`,
-      );
-    }
-    const { code } = await minify(await Deno.readTextFile(output), TERSER);
+    const script = await Deno.readTextFile(await esbuildPage(dir));
+    const { code } = await minify(script, TERSER);
     return new TextEncoder().encode(`${code}\n`);
   } finally {
     await Deno.remove(dir, { recursive: true });
