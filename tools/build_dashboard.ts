@@ -91,7 +91,7 @@ if (import.meta.main) {
   const fresh = await bundleDashboard();
   if (fresh.length > MAX_BUNDLE_BYTES) {
     console.error(
-      `dashboard: the bundle is ${fresh.length} bytes, over the ${MAX_BUNDLE_BYTES} allowed (what it weighed before the client library); find what grew with an unminified build and a source map (README, "How it is built").`,
+      `dashboard: the bundle is ${fresh.length} bytes, over the ${MAX_BUNDLE_BYTES} allowed (what it weighed before the client library); 'deno task dashboard-report' says what it is made of.`,
     );
     Deno.exit(1);
   }
