@@ -56,12 +56,14 @@ export interface IdleResult {
   broadcastMs: number;
 }
 
-async function stats(server: LineProcess): Promise<ProcessStats> {
+/** The server's RSS and CPU time. */
+export async function stats(server: LineProcess): Promise<ProcessStats> {
   await server.send("stats");
   return JSON.parse(await server.expect("stats"));
 }
 
-async function withServer<T>(
+/** Runs `run` against a fresh server of `kind`, stopped afterwards. */
+export async function withServer<T>(
   kind: ServerKind,
   run: (server: LineProcess, port: number) => Promise<T>,
 ): Promise<T> {
@@ -74,7 +76,8 @@ async function withServer<T>(
   }
 }
 
-async function startClients(
+/** Starts load clients with `connections` subscribed between them. */
+export async function startClients(
   port: number,
   options: {
     connections: number;
@@ -111,6 +114,17 @@ async function collect(
       await client.send("report");
       return JSON.parse(await client.expect("result"));
     }
+  }));
+}
+
+/** Starts a new count in every client and waits until each has reset. */
+export async function expectEach(
+  clients: LineProcess[],
+  count: number,
+): Promise<void> {
+  await Promise.all(clients.map(async (client) => {
+    await client.send(`expect ${count}`);
+    await client.expect("expecting");
   }));
 }
 
@@ -183,7 +197,7 @@ export async function idle(
       const loaded = await stats(server);
       const rounds: number[] = [];
       for (let round = 0; round < options.rounds; round++) {
-        await Promise.all(clients.map((c) => c.send("expect 1")));
+        await expectEach(clients, 1);
         await server.send("publish 1");
         await server.expect("published");
         const results = await collect(clients, 30_000);
@@ -241,7 +255,7 @@ async function ratePhase(
   const dropped = () =>
     readMetric(port, 'dorgu_ws_messages_dropped_total{topic="events"}');
   const droppedBefore = await dropped();
-  await Promise.all(clients.map((c) => c.send("expect 1000000000")));
+  await expectEach(clients, 1_000_000_000);
   const readings: number[] = [];
   const sampler = setInterval(
     () => readings.push(rssOf(server.child.pid)),

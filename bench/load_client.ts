@@ -7,6 +7,7 @@
  * Usage: load_client.ts URL CONNECTIONS EXPECTED SAMPLE
  * Prints `ready` once all are subscribed, then one `result {json}` line
  * when EXPECTED events reached every connection (or on `report` on stdin).
+ * `expect N` on stdin starts a new count, acknowledged with `expecting`.
  */
 const [url, connectionsArg, expectedArg, sampleArg] = Deno.args;
 const connections = Number(connectionsArg);
@@ -82,6 +83,9 @@ for await (
       latencies.length = 0;
       expected = Number(arg);
       reported = false;
+      // The runner publishes only once every client has reset its count:
+      // an event counted before the reset would be lost to the round.
+      console.log("expecting");
     } else if (command === "report") {
       report();
     }
