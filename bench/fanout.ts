@@ -5,6 +5,7 @@
  * latency, so they are not what is measured.
  */
 import { readMetric, rssOf } from "../tests/support/hostile.ts";
+import { RUNTIME_V8_FLAGS } from "../tools/permissions.ts";
 import { LineProcess } from "./process.ts";
 
 const SERVERS = {
@@ -67,7 +68,12 @@ export async function withServer<T>(
   kind: ServerKind,
   run: (server: LineProcess, port: number) => Promise<T>,
 ): Promise<T> {
-  const server = new LineProcess(SERVERS[kind], []);
+  // dorgu-ws runs as the binary does; the candidates with V8's defaults.
+  const server = new LineProcess(
+    SERVERS[kind],
+    [],
+    kind === "dorgu" ? { v8Flags: RUNTIME_V8_FLAGS.join(",") } : {},
+  );
   try {
     const port = Number(await server.expect("listening"));
     return await run(server, port);

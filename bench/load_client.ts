@@ -7,7 +7,8 @@
  * Usage: load_client.ts URL CONNECTIONS EXPECTED SAMPLE
  * Prints `ready` once all are subscribed, then one `result {json}` line
  * when EXPECTED events reached every connection (or on `report` on stdin).
- * `expect N` on stdin starts a new count, acknowledged with `expecting`.
+ * `expect N` on stdin starts a new count, acknowledged with `expecting`;
+ * `count` prints `count N`, the messages received so far.
  */
 const [url, connectionsArg, expectedArg, sampleArg] = Deno.args;
 const connections = Number(connectionsArg);
@@ -88,6 +89,8 @@ for await (
       console.log("expecting");
     } else if (command === "report") {
       report();
+    } else if (command === "count") {
+      console.log(`count ${received}`);
     }
   }
 }

@@ -1,8 +1,12 @@
 /**
  * Memory under load: a server's RSS at rest with N idle subscribers, then
  * through a saturated fan-out (events published as fast as the server
- * goes) and for ten seconds after it stops. RSS is read from /proc by the
- * runner, so the server's own event loop being busy does not delay it.
+ * goes) and for ten seconds after it stops: after the last message has
+ * reached its client, since what the kernel and the server's queues hold
+ * is still being delivered for a second or two after the last event is
+ * published. RSS is read from /proc by the runner, so the server's own
+ * event loop being busy does not delay it, and nothing in the server
+ * allocates to answer it.
  */
 import { rssOf } from "../tests/support/hostile.ts";
 import {
@@ -19,10 +23,12 @@ export interface LoadMemoryResult {
   rest: number;
   /** Highest RSS while publishing. */
   peak: number;
-  /** RSS when publishing stopped. */
+  /** RSS when the last message had been delivered. */
   atStop: number;
-  /** RSS ten seconds after publishing stopped. */
+  /** RSS ten seconds after that. */
   after: number;
+  /** Milliseconds from the last event published to the last delivered. */
+  drainMs: number;
   /**
    * Milliseconds from the stop until RSS was at most `limit` times rest
    * and stayed there (sampled every 100 ms); Infinity if it was above at
@@ -56,11 +62,23 @@ async function sampleFor(
 }
 
 async function delivered(clients: LineProcess[]): Promise<number> {
-  const results = await Promise.all(clients.map(async (client) => {
-    await client.send("report");
-    return JSON.parse(await client.expect("result")) as { received: number };
+  const counts = await Promise.all(clients.map(async (client) => {
+    await client.send("count");
+    return Number(await client.expect("count"));
   }));
-  return results.reduce((n, r) => n + r.received, 0);
+  return counts.reduce((n, count) => n + count, 0);
+}
+
+// Waits until the clients have received nothing new for a second.
+async function drained(clients: LineProcess[]): Promise<number> {
+  let count = await delivered(clients);
+  for (let still = 0; still < 4;) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const now = await delivered(clients);
+    still = now === count ? still + 1 : 0;
+    count = now;
+  }
+  return count;
 }
 
 /**
@@ -96,6 +114,8 @@ export async function loadMemory(
       const published = Number(
         await server.expect("published", options.seconds * 1000 + 60_000),
       );
+      const publishedAt = performance.now();
+      const total = await drained(clients);
       clearInterval(sampler);
       const atStop = rssOf(pid);
       peak = Math.max(peak, atStop);
@@ -115,9 +135,10 @@ export async function loadMemory(
         peak,
         atStop,
         after: rss,
+        drainMs: stoppedAt - publishedAt,
         fellBackMs,
         published,
-        delivered: await delivered(clients),
+        delivered: total,
       };
     } finally {
       await Promise.all(clients.map((c) => c.stop()));

@@ -18,6 +18,7 @@ import { dashboardRoutes, loadDashboard } from "./dashboard.ts";
 import { health, metrics, ready, version } from "./endpoints.ts";
 import { Inbound } from "./inbound.ts";
 import { listenFor } from "./listen.ts";
+import { MemoryReducer } from "./memory_reducer.ts";
 import { readProcessStats } from "./process_stats.ts";
 import { createRouter } from "./routes.ts";
 import { createUpgradeRoute } from "./upgrade.ts";
@@ -186,6 +187,8 @@ export async function startServer(
   });
 
   transport.server = server;
+  const reducer = new MemoryReducer({ log });
+  reducer.start();
   let stopping: Promise<void> | undefined;
   return {
     addr,
@@ -195,6 +198,7 @@ export async function startServer(
     shutdown(graceMs = 4000) {
       stopping ??= (async () => {
         draining = true;
+        reducer.stop();
         source.stop();
         const clients = server.webSockets.size;
         log.info("dorgu-ws is stopping", { clients });
