@@ -19,6 +19,16 @@ import {
   validCloseCode,
 } from "./frames.ts";
 
+/** A rule the peer broke, and the close code (RFC 6455 7.4.1) that says so. */
+export interface Violation {
+  /** What it is. */
+  kind: "violation";
+  /** The close code to fail the connection with. */
+  code: number;
+  /** What was wrong, for the close frame. */
+  reason: string;
+}
+
 /** One thing read from the peer. */
 export type Inbound =
   | { kind: "text"; text: string }
@@ -28,7 +38,11 @@ export type Inbound =
   | { kind: "ping"; payload: Uint8Array }
   | { kind: "pong"; payload: Uint8Array }
   | { kind: "close"; code: number | undefined; reason: string }
-  | { kind: "violation"; code: number; reason: string };
+  | Violation;
+
+// What reading a frame header found: not all of it yet, a frame whose
+// payload can now be read, or a violation.
+type HeaderRead = "incomplete" | "ready" | Violation;
 
 /** Options for {@link FrameReader}. */
 export interface FrameReaderOptions {
@@ -119,76 +133,72 @@ export class FrameReader {
   next(): Inbound | null {
     while (!this.#failed) {
       if (this.#frame === undefined) {
-        const problem = this.#readHeader();
-        if (problem === null) return null;
-        if (problem !== undefined) return this.#fail(problem[0], problem[1]);
+        const header = this.#readHeader();
+        if (header === "incomplete") return null;
+        if (header !== "ready") return this.#fail(header);
       }
       const frame = this.#frame as FrameState;
       this.#readPayload(frame);
       if (frame.remaining > 0) return null;
       this.#frame = undefined;
-      if (frame.opcode >= OPCODE.close) {
-        const item = this.#controlItem(frame.opcode);
-        if (item) return item;
-        continue;
-      }
-      if (!frame.fin) continue;
-      const item = this.#finishMessage();
-      if (item) return item;
+      if (frame.opcode >= OPCODE.close) return this.#controlItem(frame.opcode);
+      if (frame.fin) return this.#finishMessage();
     }
     return null;
   }
 
-  // Parses a frame header if one is complete. Returns null when more bytes
-  // are needed, a [code, reason] pair for a violation, undefined on success.
-  #readHeader(): [number, string] | null | undefined {
+  // Parses a frame header if one is complete.
+  #readHeader(): HeaderRead {
     const buffer = this.#buffer;
     const at = this.#start;
     const available = this.#end - at;
-    if (available < 2) return null;
+    if (available < 2) return "incomplete";
     const b0 = buffer[at];
     const b1 = buffer[at + 1];
     const opcode = b0 & 0x0f;
     const fin = (b0 & 0x80) !== 0;
     const length7 = b1 & 0x7f;
     if ((b0 & 0x70) !== 0) {
-      return [
+      return violation(
         CLOSE_CODE.protocolError,
         "Reserved bits set without an extension.",
-      ];
+      );
     }
     if ((b1 & 0x80) === 0) {
-      return [CLOSE_CODE.protocolError, "Client frames must be masked."];
+      return violation(
+        CLOSE_CODE.protocolError,
+        "Client frames must be masked.",
+      );
     }
     const control = opcode >= OPCODE.close;
     if (
       (opcode > OPCODE.binary && opcode < OPCODE.close) || opcode > OPCODE.pong
     ) {
-      return [CLOSE_CODE.protocolError, `Unknown opcode ${opcode}.`];
+      return violation(CLOSE_CODE.protocolError, `Unknown opcode ${opcode}.`);
     }
     if (control && (!fin || length7 > MAX_CONTROL_PAYLOAD)) {
-      return [
+      return violation(
         CLOSE_CODE.protocolError,
         "Control frames must be whole and at most 125 bytes.",
-      ];
+      );
     }
     if (opcode === OPCODE.continuation && this.#messageOpcode === 0) {
-      return [
+      return violation(
         CLOSE_CODE.protocolError,
         "A continuation frame without a message.",
-      ];
+      );
     }
     if (
       !control && opcode !== OPCODE.continuation && this.#messageOpcode !== 0
     ) {
-      return [
+      return violation(
         CLOSE_CODE.protocolError,
         "A new message began before the fragmented one ended.",
-      ];
+      );
     }
     const extended = length7 === 126 ? 2 : length7 === 127 ? 8 : 0;
     const headerBytes = 2 + extended + 4;
-    if (available < headerBytes) return null;
+    if (available < headerBytes) return "incomplete";
     let length = length7;
     if (extended === 2) {
       length = (buffer[at + 2] << 8) | buffer[at + 3];
@@ -196,16 +206,19 @@ export class FrameReader {
       const view = new DataView(buffer.buffer, buffer.byteOffset + at + 2, 8);
       const high = view.getUint32(0);
       if (high & 0x80000000) {
-        return [CLOSE_CODE.protocolError, "Frame length out of range."];
+        return violation(
+          CLOSE_CODE.protocolError,
+          "Frame length out of range.",
+        );
       }
       // Anything needing the high word is far past any limit.
       length = high > 0 ? Number.MAX_SAFE_INTEGER : view.getUint32(4);
     }
     if (!control && this.#messageBytes + length > this.#max) {
-      return [
+      return violation(
         CLOSE_CODE.tooBig,
         `Message too big: the limit is ${this.#max} bytes.`,
-      ];
+      );
     }
     const mask = buffer.slice(at + 2 + extended, at + headerBytes);
     this.#start = at + headerBytes;
@@ -215,7 +228,7 @@ export class FrameReader {
       this.#messageBytes = 0;
     }
     if (control) this.#controlBytes = 0;
-    return undefined;
+    return "ready";
   }
 
   #readPayload(frame: FrameState): void {
@@ -260,7 +273,7 @@ export class FrameReader {
     return grown;
   }
 
-  #finishMessage(): Inbound | undefined {
+  #finishMessage(): Inbound {
     const opcode = this.#messageOpcode;
     const bytes = this.#messageBytes;
     this.#messageOpcode = 0;
@@ -271,11 +284,13 @@ export class FrameReader {
     try {
       return { kind: "text", text: decoder.decode(data) };
     } catch {
-      return this.#fail(CLOSE_CODE.invalidData, "Text is not valid UTF-8.");
+      return this.#fail(
+        violation(CLOSE_CODE.invalidData, "Text is not valid UTF-8."),
+      );
     }
   }
 
-  #controlItem(opcode: number): Inbound | undefined {
+  #controlItem(opcode: number): Inbound {
     const payload = this.#control.subarray(0, this.#controlBytes);
     if (opcode === OPCODE.ping) return { kind: "ping", payload };
     if (opcode === OPCODE.pong) return { kind: "pong", payload };
@@ -284,7 +299,9 @@ export class FrameReader {
     }
     const code = payload.length >= 2 ? (payload[0] << 8) | payload[1] : 0;
     if (!validCloseCode(code)) {
-      return this.#fail(CLOSE_CODE.protocolError, "Invalid close code.");
+      return this.#fail(
+        violation(CLOSE_CODE.protocolError, "Invalid close code."),
+      );
     }
     try {
       return {
@@ -294,15 +311,18 @@ export class FrameReader {
       };
     } catch {
       return this.#fail(
-        CLOSE_CODE.invalidData,
-        "Close reason is not valid UTF-8.",
+        violation(CLOSE_CODE.invalidData, "Close reason is not valid UTF-8."),
       );
     }
   }
 
-  #fail(code: number, reason: string): Inbound {
+  #fail(problem: Violation): Violation {
     this.#failed = true;
     this.#message = NO_BYTES;
-    return { kind: "violation", code, reason };
+    return problem;
   }
+}
+
+function violation(code: number, reason: string): Violation {
+  return { kind: "violation", code, reason };
 }

@@ -28,6 +28,8 @@ export interface WriterOptions {
   onProgress: () => void;
   /** Everything queued has been written. */
   onIdle: () => void;
+  /** The last frame (see {@link Writer.last}) has been written. */
+  onLastSent: () => void;
   /** A write failed: the peer is gone. */
   onFailed: () => void;
 }
@@ -41,16 +43,23 @@ const MARK_EVERY_BYTES = MAX_BATCH / 2;
 // A progress ping's payload: a random prefix per connection and a counter.
 const MARK_BYTES = 8;
 
+/**
+ * Where a writer is: taking frames; holding its last frame (a close),
+ * after which it takes nothing; done once that frame is written; stopped
+ * once the connection is closed.
+ */
+export type WriterPhase = "open" | "last" | "done" | "stopped";
+
 /** Writes queued frames to a connection, one write at a time. */
 export class Writer {
   #conn: Deno.Conn;
   #options: WriterOptions;
   #queue: SendQueue;
+  #phase: WriterPhase = "open";
   #inFlight: Uint8Array | undefined;
   #written = 0;
   #progressAt = 0;
-  #stopped = false;
-  #closing = false;
+  #last: Uint8Array | undefined;
   #sinceMark = 0;
   #markPrefix: Uint8Array | undefined;
   #marksSent = 0;
@@ -69,6 +78,11 @@ export class Writer {
       maxMessages: options.maxMessages,
       maxBytes: options.maxBytes,
     });
+  }
+
+  /** Where the writer is. */
+  get phase(): WriterPhase {
+    return this.#phase;
   }
 
   /** Whether a write is under way. */
@@ -93,10 +107,10 @@ export class Writer {
 
   /** Queues `frame` (see {@link SendQueue.offer}) and starts writing. */
   offer(frame: Uint8Array, priority: Priority, at: number): Offer {
+    if (this.#phase !== "open") return "queued";
     if (!this.#inFlight && this.#queue.messages === 0) {
       // Nothing waits: the common case of an idle client takes the frame
       // straight to the socket, without touching the queue.
-      if (this.#stopped) return "queued";
       this.#progressAt = at;
       this.#sinceMark += frame.length;
       this.#write(frame);
@@ -114,7 +128,7 @@ export class Writer {
    * answer only the latest ping).
    */
   control(frame: Uint8Array, kind: "ping" | "pong"): void {
-    if (this.#stopped || this.#closing) return;
+    if (this.#phase !== "open") return;
     if (!this.#inFlight) {
       this.#write(frame);
       return;
@@ -124,12 +138,17 @@ export class Writer {
   }
 
   /**
-   * Queues the last frame (a close): nothing, not even a progress ping,
-   * is written after it.
+   * Queues the last frame (a close), to go out after what is queued:
+   * nothing, not even a progress ping, is written after it.
    */
   last(frame: Uint8Array, at: number): void {
-    this.#closing = true;
-    this.offer(frame, "replay", at);
+    if (this.#phase !== "open") return;
+    this.#phase = "last";
+    this.#last = frame;
+    if (!this.#inFlight) {
+      this.#progressAt = at;
+      this.#next();
+    }
   }
 
   /**
@@ -156,13 +175,19 @@ export class Writer {
 
   /** Drops everything and writes no more. */
   stop(): void {
-    this.#stopped = true;
+    this.#phase = "stopped";
     this.#queue.clear();
     this.#inFlight = undefined;
+    this.#last = undefined;
   }
 
   #next(): void {
-    if (this.#stopped) return;
+    if (this.#phase === "stopped") return;
+    if (this.#phase === "done") {
+      this.#inFlight = undefined;
+      this.#options.onLastSent();
+      return;
+    }
     const control = this.#pong ?? this.#ping;
     if (control !== undefined) {
       if (control === this.#pong) this.#pong = undefined;
@@ -170,12 +195,19 @@ export class Writer {
       this.#write(control);
       return;
     }
-    if (this.#sinceMark >= MARK_EVERY_BYTES && !this.#closing) {
+    if (this.#sinceMark >= MARK_EVERY_BYTES && this.#phase === "open") {
       this.#sinceMark = 0;
       this.#write(this.#mark());
       return;
     }
     const chunk = this.#queue.take(MAX_BATCH);
+    const last = this.#last;
+    if (chunk === undefined && last !== undefined) {
+      this.#phase = "done";
+      this.#last = undefined;
+      this.#write(last);
+      return;
+    }
     if (chunk === undefined) {
       // Caught up: progress pings are for clients that are behind.
       this.#inFlight = undefined;
@@ -203,7 +235,7 @@ export class Writer {
   }
 
   #onWritten = (bytes: number): void => {
-    if (this.#stopped) return;
+    if (this.#phase === "stopped") return;
     this.#progressAt = this.#options.clock();
     const chunk = this.#inFlight as Uint8Array;
     this.#written += bytes;
@@ -219,6 +251,6 @@ export class Writer {
   };
 
   #onFailed = (): void => {
-    if (!this.#stopped) this.#options.onFailed();
+    if (this.#phase !== "stopped") this.#options.onFailed();
   };
 }
