@@ -80,6 +80,7 @@ export class FrameReader {
   #control = new Uint8Array(MAX_CONTROL_PAYLOAD);
   #controlBytes = 0;
   #failed = false;
+  #heldAtData = false;
 
   /** Creates a reader with an empty buffer. */
   constructor(options: FrameReaderOptions) {
@@ -127,11 +128,30 @@ export class FrameReader {
   }
 
   /**
-   * The next complete item, or null when more bytes are needed. After a
+   * Whether the last {@link FrameReader.next} stopped at the header of a
+   * data frame because data was held.
+   */
+  get heldAtData(): boolean {
+    return this.#heldAtData;
+  }
+
+  /**
+   * The next complete item, or null when more bytes are needed. With
+   * `holdData`, it stops (null, {@link FrameReader.heldAtData}) at the
+   * header of a data frame and reads only control frames. After a
    * violation it returns null for good: the connection must be closed.
    */
-  next(): Inbound | null {
+  next(options?: { holdData?: boolean }): Inbound | null {
+    this.#heldAtData = false;
     while (!this.#failed) {
+      if (
+        this.#frame === undefined && options?.holdData &&
+        this.#end > this.#start &&
+        (this.#buffer[this.#start] & 0x0f) < OPCODE.close
+      ) {
+        this.#heldAtData = true;
+        return null;
+      }
       if (this.#frame === undefined) {
         const header = this.#readHeader();
         if (header === "incomplete") return null;

@@ -10,8 +10,8 @@
  * once {@link MARK_AFTER} bytes have gone out since the client last proved
  * it read them, a ping goes out with a payload it cannot guess without
  * reading it (a random prefix per connection, then a counter), one more
- * after every {@link MARK_EVERY} bytes, and no data goes out past
- * {@link WINDOW} unproven bytes until a pong comes back. A client that
+ * after every {@link MARK_EVERY} bytes, and once it has answered one, no
+ * data goes out past {@link WINDOW} unproven bytes until a pong comes back. A client that
  * keeps up answers at once and gets a ping per {@link MARK_AFTER} bytes; a
  * client that reads slower than its stream gets its events dropped from
  * our queue instead of piled up in the kernel, and every ping, pong and
@@ -53,9 +53,14 @@ export class ProgressMarks {
     return this.#written - this.#proven;
   }
 
-  /** Whether data must wait for a pong: the window is full. */
+  /**
+   * Whether data must wait for a pong: the window is full. Only for a
+   * client that has answered a progress ping: one that never does (it
+   * breaks RFC 6455 5.5.2) is left to the kernel's buffers and the write
+   * timeout, as if there were no window.
+   */
   get paused(): boolean {
-    return this.#written - this.#proven >= WINDOW;
+    return this.#answered > 0 && this.#written - this.#proven >= WINDOW;
   }
 
   /** Whether the next write should be a progress ping. */
@@ -69,14 +74,17 @@ export class ProgressMarks {
     this.#written += bytes;
   }
 
-  /** A new progress ping, to be written next. */
-  next(): Uint8Array {
+  /**
+   * A new progress ping, to be written next, after `ahead` bytes of other
+   * frames in the same write.
+   */
+  next(ahead = 0): Uint8Array {
     this.#prefix ??= crypto.getRandomValues(new Uint8Array(PREFIX_BYTES));
     const payload = new Uint8Array(PAYLOAD_BYTES);
     payload.set(this.#prefix);
     new DataView(payload.buffer).setUint32(PREFIX_BYTES, ++this.#sent);
     const frame = encodeFrame(OPCODE.ping, payload);
-    this.#lastMark = this.#written + frame.length;
+    this.#lastMark = this.#written + ahead + frame.length;
     this.#ends.push(this.#lastMark);
     return frame;
   }

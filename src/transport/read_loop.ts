@@ -14,11 +14,14 @@ export interface ReadLoopOptions {
   maxMessageBytes: number;
   /** Milliseconds on a monotonic clock. */
   clock: () => number;
+  /** Receives each item. */
+  onItem(item: Inbound): void;
   /**
-   * Receives each item. A returned promise holds back the next frame until
-   * it settles (the owner's backpressure).
+   * While data frames must wait (the owner's backpressure): a promise that
+   * settles when they may go on. Control frames are read all the same, so
+   * a held client's pongs, pings and close are heard.
    */
-  onItem(item: Inbound): Promise<void> | void;
+  dataHeld(): Promise<void> | undefined;
   /** The peer ended the stream or the connection failed. */
   onEnd(): void;
 }
@@ -81,11 +84,16 @@ export class ReadLoop {
     const reader = this.#reader;
     try {
       while (!this.#stopped) {
-        const item = reader.next();
+        const held = this.#options.dataHeld();
+        const item = reader.next({ holdData: held !== undefined });
         if (item !== null) {
           if (item.kind === "text" || item.kind === "binary") this.#completed++;
-          const hold = this.#options.onItem(item);
-          if (hold) await hold;
+          this.#options.onItem(item);
+          continue;
+        }
+        if (held !== undefined && reader.heldAtData) {
+          // Nothing behind a data frame can be read before it.
+          await held;
           continue;
         }
         if (reader.partial) {

@@ -130,6 +130,10 @@ export class WebSocketConnection {
       maxMessageBytes: options.limits.maxMessageBytes,
       clock: this.#clock,
       onItem: (item) => this.#handle(item),
+      dataHeld: () => {
+        const phase = this.#life.phase;
+        return phase.name === "open" ? phase.held : undefined;
+      },
       onEnd: () => this.#life.lose(),
     });
     this.#writer = new Writer(conn, {
@@ -222,7 +226,8 @@ export class WebSocketConnection {
     if (phase.name !== "open") return;
     const limits = this.#limits;
     const writer = this.#writer;
-    if (writer.writing && now - writer.progressAt >= limits.writeTimeoutMs) {
+    const stalled = writer.waitingSince;
+    if (stalled > 0 && now - stalled >= limits.writeTimeoutMs) {
       // Its queue is freed now; the close frame goes out after the write
       // under way, should the peer ever read again before the grace ends.
       this.close("write_timeout", {
@@ -270,9 +275,9 @@ export class WebSocketConnection {
     this.#writer.last(options.frame, this.#clock());
   }
 
-  // Handles one item; returns a promise when the client is backlogged, so
-  // its next frame waits until what is queued for it drains.
-  #handle(item: Inbound): Promise<void> | void {
+  // Handles one item. After a message, a client that is backlogged gets
+  // its next data frame read only once what is queued for it drains.
+  #handle(item: Inbound): void {
     const open = this.#life.phase.name === "open";
     switch (item.kind) {
       case "text":
@@ -320,14 +325,11 @@ export class WebSocketConnection {
 
   // When replies and events waiting for this client are enough, its next
   // message waits until half of them have drained.
-  #holdWhileBacklogged(): Promise<void> | void {
+  #holdWhileBacklogged(): void {
     if (
-      this.#writer.bytes <= this.#backlogBytes &&
-      this.#writer.messages <= this.#limits.sendBufferMessages / 2
-    ) return;
-    this.#life.hold();
-    const phase = this.#life.phase;
-    return phase.name === "open" ? phase.held : undefined;
+      this.#writer.bytes > this.#backlogBytes ||
+      this.#writer.messages > this.#limits.sendBufferMessages / 2
+    ) this.#life.hold();
   }
 
   // Lets a read held back by the backlog go on once half of it is gone.
