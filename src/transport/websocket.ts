@@ -130,10 +130,7 @@ export class WebSocketConnection {
       maxMessageBytes: options.limits.maxMessageBytes,
       clock: this.#clock,
       onItem: (item) => this.#handle(item),
-      dataHeld: () => {
-        const phase = this.#life.phase;
-        return phase.name === "open" ? phase.held : undefined;
-      },
+      dataHeld: () => this.#dataHeld(),
       onEnd: () => this.#life.lose(),
     });
     this.#writer = new Writer(conn, {
@@ -275,19 +272,17 @@ export class WebSocketConnection {
     this.#writer.last(options.frame, this.#clock());
   }
 
-  // Handles one item. After a message, a client that is backlogged gets
-  // its next data frame read only once what is queued for it drains.
   #handle(item: Inbound): void {
     const open = this.#life.phase.name === "open";
     switch (item.kind) {
       case "text":
         if (!open) return;
         this.handlers.text(this, item.text);
-        return this.#holdWhileBacklogged();
+        return;
       case "binary":
         if (!open) return;
         this.handlers.binary(this, item.bytes);
-        return this.#holdWhileBacklogged();
+        return;
       case "ping":
         // Answered ahead of whatever is queued, so a client far behind on
         // its stream still hears back; while a write is out, only the
@@ -323,13 +318,17 @@ export class WebSocketConnection {
     }
   }
 
-  // When replies and events waiting for this client are enough, its next
-  // message waits until half of them have drained.
-  #holdWhileBacklogged(): void {
+  // While replies and events waiting for this client are enough, its next
+  // message waits until half of them have drained: a reply to it could
+  // only be refused, and a client that pipelines requests it does not
+  // read must not make the server hold their replies.
+  #dataHeld(): Promise<void> | undefined {
     if (
       this.#writer.bytes > this.#backlogBytes ||
       this.#writer.messages > this.#limits.sendBufferMessages / 2
     ) this.#life.hold();
+    const phase = this.#life.phase;
+    return phase.name === "open" ? phase.held : undefined;
   }
 
   // Lets a read held back by the backlog go on once half of it is gone.
