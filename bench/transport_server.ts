@@ -48,6 +48,7 @@ new HttpServer(listener, {
   },
   websocket: {
     maxMessageBytes: 512 * 1024,
+    maxMessageFrames: 131_072,
     messageTimeoutMs: 10_000,
     sendBufferMessages: 1_000_000,
     sendBufferBytes: 1 << 30,

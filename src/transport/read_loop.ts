@@ -12,6 +12,10 @@ import { FrameReader, type Inbound } from "./frame_reader.ts";
 export interface ReadLoopOptions {
   /** The largest message, summed over its fragments. */
   maxMessageBytes: number;
+  /** The most frames one message may take. */
+  maxMessageFrames: number;
+  /** Whether binary messages are assembled (else only counted). */
+  keepBinary: boolean;
   /** Milliseconds on a monotonic clock. */
   clock: () => number;
   /** Receives each item. */
@@ -51,6 +55,8 @@ export class ReadLoop {
     this.#options = options;
     this.#reader = new FrameReader({
       maxMessageBytes: options.maxMessageBytes,
+      maxMessageFrames: options.maxMessageFrames,
+      keepBinary: options.keepBinary,
     });
     this.#heardAt = options.clock();
   }

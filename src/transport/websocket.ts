@@ -28,6 +28,8 @@ import { Writer } from "./writer.ts";
 export interface WebSocketLimits {
   /** Largest inbound message, payload bytes. Larger: close 1009. */
   maxMessageBytes: number;
+  /** Most frames one inbound message may take. More: close 1009. */
+  maxMessageFrames: number;
   /** A started inbound message must complete within this, ms. */
   messageTimeoutMs: number;
   /** Frames the outbound queue may hold. */
@@ -46,8 +48,11 @@ export interface WebSocketLimits {
 export interface WebSocketHandlers {
   /** A complete text message. */
   text(socket: WebSocketConnection, text: string): void;
-  /** A complete binary message (its bytes are not kept). */
-  binary(socket: WebSocketConnection, bytes: number): void;
+  /**
+   * A complete binary message: its size, and its bytes when the connection
+   * keeps them ({@link WebSocketOptions.keepBinary}).
+   */
+  binary(socket: WebSocketConnection, bytes: number, data?: Uint8Array): void;
   /**
    * The connection has stopped being open: called once, as soon as the
    * closing handshake starts or the connection is lost. Nothing sent after
@@ -62,6 +67,11 @@ export interface WebSocketOptions {
   limits: WebSocketLimits;
   /** The subprotocol agreed in the handshake, or "". */
   protocol: string;
+  /**
+   * Whether binary messages are assembled and handed over; by default only
+   * their size is (their payload is never held).
+   */
+  keepBinary?: boolean;
   /** Called once when the connection is gone (its socket closed). */
   release?: (socket: WebSocketConnection) => void;
   /** Milliseconds on a monotonic clock; `performance.now` by default. */
@@ -128,6 +138,8 @@ export class WebSocketConnection {
     });
     this.#reader = new ReadLoop(conn, {
       maxMessageBytes: options.limits.maxMessageBytes,
+      maxMessageFrames: options.limits.maxMessageFrames,
+      keepBinary: options.keepBinary ?? false,
       clock: this.#clock,
       onItem: (item) => this.#handle(item),
       dataHeld: () => this.#dataHeld(),
@@ -281,7 +293,7 @@ export class WebSocketConnection {
         return;
       case "binary":
         if (!open) return;
-        this.handlers.binary(this, item.bytes);
+        this.handlers.binary(this, item.bytes, item.data);
         return;
       case "ping":
         // Answered ahead of whatever is queued, so a client far behind on
