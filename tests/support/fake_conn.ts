@@ -116,9 +116,20 @@ export class FakeConn {
     this.#out = [];
   }
 
-  /** The frames written so far (a frame cut short is left out). */
-  frames(): WrittenFrame[] {
-    return parseFrames(this.written);
+  /**
+   * The frames written so far (a frame cut short is left out); with
+   * `afterHead`, those after an HTTP response head (the 101).
+   */
+  frames(options: { afterHead?: boolean } = {}): WrittenFrame[] {
+    const written = this.written;
+    if (!options.afterHead) return parseFrames(written);
+    for (let i = 3; i < written.length; i++) {
+      if (
+        written[i - 3] === 13 && written[i - 2] === 10 &&
+        written[i - 1] === 13 && written[i] === 10
+      ) return parseFrames(written.subarray(i + 1));
+    }
+    return [];
   }
 
   read(into: Uint8Array): Promise<number | null> {
