@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { FrameReader, type Inbound } from "../src/transport/frame_reader.ts";
-import { encodeFrame, OPCODE } from "../src/transport/frames.ts";
+import { encodeFrame, joinFrames, OPCODE } from "../src/transport/frames.ts";
 import { HttpError, parseRequestHead } from "../src/transport/http1.ts";
 import { Lifecycle } from "../src/transport/lifecycle.ts";
 import {
@@ -33,16 +33,6 @@ function split(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
     from = to;
   }
   return chunks;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 /** Feeds chunks as reads; collects items; tracks the most held. */
@@ -101,7 +91,7 @@ function encodeMessage(m: Message): Uint8Array {
       encodeFrame(OPCODE.ping, m.ping, { mask: m.mask }),
     );
   }
-  return concat(frames);
+  return joinFrames(frames);
 }
 
 Deno.test("properties: any split of a valid frame stream parses to what the whole does", () => {
@@ -110,7 +100,7 @@ Deno.test("properties: any split of a valid frame stream parses to what the whol
       fc.array(messageArb, { minLength: 1, maxLength: 6 }),
       fc.array(fc.nat(), { maxLength: 20 }),
       (messages, cuts) => {
-        const stream = concat(messages.map(encodeMessage));
+        const stream = joinFrames(messages.map(encodeMessage));
         const whole = readAll(
           new FrameReader({ maxMessageBytes: 1 << 20 }),
           [stream],

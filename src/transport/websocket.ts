@@ -5,7 +5,8 @@
  * bounded in messages and bytes, a peer that stops reading is cut off
  * after the write timeout and its queue released at once, and a client
  * that pipelines requests faster than it reads the replies is slowed down
- * (its next frame is not read until its queue drains) instead of reset.
+ * (its next message is not read until its queue drains; its pings, pongs
+ * and close still are) instead of reset. Its life is a {@link Lifecycle}.
  *
  * Timers are not per connection: the server calls {@link
  * WebSocketConnection.tick} for every connection about once a second.

@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { joinFrames } from "./frames.ts";
 import { ProgressMarks } from "./progress.ts";
 import { type Offer, type Priority, SendQueue } from "./send_queue.ts";
 
@@ -238,14 +239,7 @@ export class Writer {
     const all = [...frames];
     if (ping) all.push(ping);
     if (mark) all.push(mark);
-    if (all.length === 1) return all[0];
-    const joined = new Uint8Array(all.reduce((n, f) => n + f.length, 0));
-    let at = 0;
-    for (const frame of all) {
-      joined.set(frame, at);
-      at += frame.length;
-    }
-    return joined;
+    return all.length === 1 ? all[0] : joinFrames(all);
   }
 
   #write(chunk: Uint8Array): void {
