@@ -29,6 +29,8 @@ export const MARK_EVERY = 64 * 1024;
 export const WINDOW = 2 * MARK_AFTER;
 
 const PREFIX_BYTES = 4;
+// Shared until a connection sends its first progress ping: most never do.
+const NO_ENDS: number[] = [];
 const PAYLOAD_BYTES = PREFIX_BYTES + 4;
 
 /** The progress pings of one connection and what they proved. */
@@ -41,7 +43,7 @@ export class ProgressMarks {
   // Marks sent and answered, by number, and where each one ends.
   #sent = 0;
   #answered = 0;
-  #ends: number[] = [];
+  #ends: number[] = NO_ENDS;
 
   /** Bytes handed to the socket so far. */
   get written(): number {
@@ -85,6 +87,7 @@ export class ProgressMarks {
     new DataView(payload.buffer).setUint32(PREFIX_BYTES, ++this.#sent);
     const frame = encodeFrame(OPCODE.ping, payload);
     this.#lastMark = this.#written + ahead + frame.length;
+    if (this.#ends === NO_ENDS) this.#ends = [];
     this.#ends.push(this.#lastMark);
     return frame;
   }
