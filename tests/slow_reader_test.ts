@@ -120,9 +120,9 @@ async function slowReaderRun(options: { askWhileBehind: boolean }) {
       Date.now() - started
     } ms; ${reading.pings} pings, the first at ${reading.firstPingMs} ms`,
   );
+  // Its pong answered it before the read timeout could fire.
   assert.ok(
-    reading.firstPingMs !== undefined &&
-      reading.firstPingMs < READ_TIMEOUT_MS / 2,
+    reading.firstPingMs !== undefined && reading.firstPingMs < READ_TIMEOUT_MS,
     `the first ping came at ${reading.firstPingMs} ms`,
   );
   const gaps = reading.offsets.filter((o, i) =>
