@@ -63,7 +63,10 @@ export function closeFrameProblem(payload: Uint8Array): Violation | undefined {
     );
   }
   if (checkUtf8(UTF8_COMPLETE, payload, 2, payload.length) !== UTF8_COMPLETE) {
-    return violation(CLOSE_CODE.invalidData, "Close reason is not valid UTF-8.");
+    return violation(
+      CLOSE_CODE.invalidData,
+      "Close reason is not valid UTF-8.",
+    );
   }
   return undefined;
 }
