@@ -155,6 +155,7 @@ export async function startServer(
     },
     websocket: {
       maxMessageBytes: config.maxMessageBytes,
+      maxMessageFrames: config.maxMessageFrames,
       messageTimeoutMs: config.messageTimeoutMs,
       sendBufferMessages: config.sendBuffer,
       sendBufferBytes: config.sendBufferBytes,
