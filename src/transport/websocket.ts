@@ -23,6 +23,7 @@ import {
 } from "./close.ts";
 import { Lifecycle, type Phase } from "./lifecycle.ts";
 import { ReadLoop } from "./read_loop.ts";
+import type { WritePacer } from "./write_pacer.ts";
 import { Writer } from "./writer.ts";
 
 /** Limits of one WebSocket connection. */
@@ -77,6 +78,8 @@ export interface WebSocketOptions {
   release?: (socket: WebSocketConnection) => void;
   /** Milliseconds on a monotonic clock; `performance.now` by default. */
   clock?: () => number;
+  /** Paces the start of writes (see write_pacer.ts); shared by default. */
+  pacer?: WritePacer;
 }
 
 // A client's next message waits while this much is queued for it (or half
@@ -154,6 +157,7 @@ export class WebSocketConnection {
       onIdle: () => this.#maybeDrained(),
       onLastSent: () => this.#life.closeSent(),
       onFailed: () => this.#life.lose(),
+      pacer: options.pacer,
     });
     this.#backlogBytes = Math.min(
       BACKLOG_BYTES,

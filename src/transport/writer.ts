@@ -14,6 +14,11 @@
 import { joinFrames } from "./frames.ts";
 import { ProgressMarks } from "./progress.ts";
 import { type Offer, type Priority, SendQueue } from "./send_queue.ts";
+import {
+  type PacedWriter,
+  sharedPacer,
+  type WritePacer,
+} from "./write_pacer.ts";
 
 /** Options for {@link Writer}. */
 export interface WriterOptions {
@@ -31,6 +36,8 @@ export interface WriterOptions {
   onLastSent: () => void;
   /** A write failed: the peer is gone. */
   onFailed: () => void;
+  /** Paces the start of writes; the one every connection shares by default. */
+  pacer?: WritePacer;
 }
 
 /**
@@ -50,9 +57,10 @@ const MAX_PONGS = 16;
 const NO_FRAMES: Uint8Array[] = [];
 
 /** Writes queued frames to a connection, one write at a time. */
-export class Writer {
+export class Writer implements PacedWriter {
   #conn: Deno.Conn;
   #options: WriterOptions;
+  #pacer: WritePacer;
   #queue: SendQueue;
   #marks = new ProgressMarks();
   #phase: WriterPhase = "open";
@@ -70,6 +78,7 @@ export class Writer {
   constructor(conn: Deno.Conn, options: WriterOptions) {
     this.#conn = conn;
     this.#options = options;
+    this.#pacer = options.pacer ?? sharedPacer;
     this.#queue = new SendQueue({
       maxMessages: options.maxMessages,
       maxBytes: options.maxBytes,
@@ -246,7 +255,20 @@ export class Writer {
     this.#inFlight = chunk;
     this.#done = 0;
     this.#marks.wrote(chunk.length);
-    this.#conn.write(chunk).then(this.#onWritten, this.#onFailed);
+    if (this.#pacer.admit(this)) this.resumeWrite();
+  }
+
+  /**
+   * Writes what is left of the chunk in flight; the pacer calls it when a
+   * write it deferred may start.
+   */
+  resumeWrite(): void {
+    const chunk = this.#inFlight;
+    if (this.#phase === "stopped" || chunk === undefined) return;
+    this.#conn.write(this.#done ? chunk.subarray(this.#done) : chunk).then(
+      this.#onWritten,
+      this.#onFailed,
+    );
   }
 
   #onWritten = (bytes: number): void => {
@@ -255,10 +277,7 @@ export class Writer {
     this.#progressAt = this.#options.clock();
     this.#done += bytes;
     if (this.#done < chunk.length) {
-      this.#conn.write(chunk.subarray(this.#done)).then(
-        this.#onWritten,
-        this.#onFailed,
-      );
+      if (this.#pacer.admit(this)) this.resumeWrite();
       return;
     }
     this.#options.onProgress();

@@ -9,6 +9,7 @@ import {
   WebSocketConnection,
   type WebSocketLimits,
 } from "../../src/transport/websocket.ts";
+import { WritePacer } from "../../src/transport/write_pacer.ts";
 import { FakeClock, FakeConn } from "./fake_conn.ts";
 
 /** The server's defaults, as `serve` passes them. */
@@ -65,6 +66,9 @@ export function fakeSocket(
     protocol: "",
     clock: clock.read,
     release: () => state.released++,
+    // The fake socket has no runtime budget to keep within: every write
+    // starts when the writer asks (write_pacer_test.ts tests the pacing).
+    pacer: new WritePacer(Infinity),
   });
   const state: FakeSocket = {
     fake,
