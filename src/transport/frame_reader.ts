@@ -9,8 +9,14 @@
  * it.
  *
  * The reader owns the buffer the connection reads into ({@link
- * FrameReader.space} and {@link FrameReader.commit}), so bytes are copied
- * once, from the read buffer into the message being assembled.
+ * FrameReader.space} and {@link FrameReader.commit}). A message that
+ * arrives whole in one frame, as clients send them, is unmasked and decoded
+ * where it lies; only a fragmented message, or one larger than the buffer,
+ * is copied into a message buffer, which is let go once the message is
+ * read. Control frames are read whole from the read buffer too. So an idle
+ * connection holds its read buffer and nothing else, and the read buffer
+ * starts small: it grows while reads fill it, and goes back to its
+ * smallest once a read brings only a few bytes (a pong, a request).
  *
  * @module
  */
@@ -20,7 +26,7 @@ import {
   type Violation,
   violation,
 } from "./frame_header.ts";
-import { CLOSE_CODE, MAX_CONTROL_PAYLOAD, OPCODE, unmask } from "./frames.ts";
+import { CLOSE_CODE, OPCODE, unmask } from "./frames.ts";
 import { closeFrameProblem } from "./close.ts";
 import { checkUtf8, UTF8_COMPLETE, UTF8_INVALID } from "./utf8.ts";
 
@@ -29,8 +35,8 @@ export type Inbound =
   | { kind: "text"; text: string }
   // `data` only when the reader keeps binary messages.
   | { kind: "binary"; bytes: number; data?: Uint8Array }
-  // Control payloads are views into the reader's buffer, valid until the
-  // next call to next().
+  // Control payloads are views into the reader's read buffer, valid until
+  // the next read into it (FrameReader.space).
   | { kind: "ping"; payload: Uint8Array }
   | { kind: "pong"; payload: Uint8Array }
   | { kind: "close"; code: number | undefined; reason: string }
@@ -47,7 +53,7 @@ export interface FrameReaderOptions {
   maxMessageFrames?: number;
   /** Whether binary messages are assembled (else only counted). */
   keepBinary?: boolean;
-  /** Size of the read buffer. Default 4 KiB. */
+  /** The largest the read buffer grows to. Default 4 KiB. */
   bufferBytes?: number;
 }
 
@@ -68,9 +74,12 @@ interface FrameState {
 
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const NO_BYTES = new Uint8Array(0);
-// A message buffer larger than this is let go once its message is read, so
-// an idle connection does not keep the memory of its largest message.
-const KEEP_MESSAGE_BUFFER = 16 * 1024;
+// The read buffer's smallest size: a whole control frame (at most 131
+// bytes) and a client's request fit. 10,000 idle connections hold 5 MB of
+// read buffers instead of 40.
+const MIN_BUFFER = 512;
+// A read of fewer bytes than this into an emptied buffer shrinks it back.
+const SMALL_READ = MIN_BUFFER / 4;
 const INVALID_TEXT = violation(
   CLOSE_CODE.invalidData,
   "Text is not valid UTF-8.",
@@ -81,9 +90,13 @@ export class FrameReader {
   #max: number;
   #maxFrames: number;
   #keepBinary: boolean;
+  #maxBuffer: number;
   #buffer: Uint8Array;
   #start = 0;
   #end = 0;
+  // Whether the last read filled all the room it was given; its size.
+  #filled = false;
+  #lastRead = 0;
   #frame: FrameState | undefined;
   // The data message being assembled: its opcode (0 when none), frames,
   // bytes, and for text where its UTF-8 stands.
@@ -92,8 +105,6 @@ export class FrameReader {
   #message: Uint8Array = NO_BYTES;
   #messageBytes = 0;
   #utf8 = UTF8_COMPLETE;
-  #control = new Uint8Array(MAX_CONTROL_PAYLOAD);
-  #controlBytes = 0;
   #failed = false;
   #heldAtData = false;
 
@@ -102,19 +113,37 @@ export class FrameReader {
     this.#max = options.maxMessageBytes;
     this.#maxFrames = options.maxMessageFrames ?? DEFAULT_MAX_MESSAGE_FRAMES;
     this.#keepBinary = options.keepBinary ?? false;
-    this.#buffer = new Uint8Array(options.bufferBytes ?? 4096);
+    this.#maxBuffer = Math.max(MIN_BUFFER, options.bufferBytes ?? 4096);
+    this.#buffer = new Uint8Array(MIN_BUFFER);
   }
 
   /**
    * Where the next read should write. Always at least a quarter of the
-   * buffer: unparsed bytes are moved to the front first.
+   * buffer: unparsed bytes are moved to the front first. The buffer
+   * doubles (up to its largest) after a read that filled it, and shrinks
+   * back to its smallest once it is empty after a small read.
    */
   space(): Uint8Array {
-    if (this.#start === this.#end) {
+    const buffer = this.#buffer;
+    const unparsed = this.#end - this.#start;
+    let size = buffer.length;
+    if (this.#filled && size < this.#maxBuffer) {
+      size = Math.min(this.#maxBuffer, size * 2);
+    } else if (
+      unparsed === 0 && size > MIN_BUFFER && this.#lastRead < SMALL_READ
+    ) {
+      size = MIN_BUFFER;
+    }
+    if (size !== buffer.length) {
+      this.#buffer = new Uint8Array(size);
+      this.#buffer.set(buffer.subarray(this.#start, this.#end));
+      this.#start = 0;
+      this.#end = unparsed;
+    } else if (unparsed === 0) {
       this.#start = this.#end = 0;
-    } else if (this.#buffer.length - this.#end < this.#buffer.length / 4) {
-      this.#buffer.copyWithin(0, this.#start, this.#end);
-      this.#end -= this.#start;
+    } else if (size - this.#end < size / 4) {
+      buffer.copyWithin(0, this.#start, this.#end);
+      this.#end = unparsed;
       this.#start = 0;
     }
     return this.#buffer.subarray(this.#end);
@@ -122,6 +151,8 @@ export class FrameReader {
 
   /** Records that a read wrote `bytes` into the last {@link FrameReader.space}. */
   commit(bytes: number): void {
+    this.#filled = this.#end + bytes === this.#buffer.length;
+    this.#lastRead = bytes;
     this.#end += bytes;
   }
 
@@ -182,13 +213,21 @@ export class FrameReader {
         });
         if (header === "incomplete") return null;
         if (header.kind === "violation") return this.#fail(header);
+        const whole = this.#end - this.#start >= header.size + header.length;
+        if (header.opcode >= OPCODE.close) {
+          // Read whole, from the buffer: at most 131 bytes.
+          if (!whole) return null;
+          return this.#controlItem(header.opcode, this.#takeWhole(header));
+        }
+        if (whole && header.fin && header.opcode !== OPCODE.continuation) {
+          return this.#wholeMessage(header);
+        }
         frame = this.#begin(header);
       }
       const problem = this.#readPayload(frame);
       if (problem) return this.#fail(problem);
       if (frame.remaining > 0) return null;
       this.#frame = undefined;
-      if (frame.opcode >= OPCODE.close) return this.#controlItem(frame.opcode);
       if (frame.fin) return this.#finishMessage();
     }
     return null;
@@ -200,9 +239,7 @@ export class FrameReader {
     const { opcode, fin, length, mask } = header;
     const frame = { opcode, fin, remaining: length, mask, maskOffset: 0 };
     this.#frame = frame;
-    if (opcode >= OPCODE.close) {
-      this.#controlBytes = 0;
-    } else if (opcode === OPCODE.continuation) {
+    if (opcode === OPCODE.continuation) {
       this.#messageFrames++;
     } else {
       this.#messageOpcode = opcode;
@@ -223,16 +260,6 @@ export class FrameReader {
     frame.remaining -= take;
     const offset = frame.maskOffset;
     frame.maskOffset += take;
-    if (frame.opcode >= OPCODE.close) {
-      const target = this.#control.subarray(
-        this.#controlBytes,
-        this.#controlBytes + take,
-      );
-      target.set(chunk);
-      unmask(target, frame.mask, offset);
-      this.#controlBytes += take;
-      return undefined;
-    }
     const text = this.#messageOpcode === OPCODE.text;
     if (!text && !this.#keepBinary) {
       // Binary messages are refused unread: only their size matters.
@@ -272,17 +299,44 @@ export class FrameReader {
       return { kind: "binary", bytes };
     }
     const data = this.#message.subarray(0, bytes);
-    if (this.#message.length > KEEP_MESSAGE_BUFFER) this.#message = NO_BYTES;
-    if (opcode === OPCODE.binary) {
-      return { kind: "binary", bytes, data: data.slice() };
-    }
+    // An idle connection keeps no memory of its messages.
+    this.#message = NO_BYTES;
+    if (opcode === OPCODE.binary) return { kind: "binary", bytes, data };
     // A character begun and never finished.
     if (this.#utf8 !== UTF8_COMPLETE) return this.#fail(INVALID_TEXT);
     return { kind: "text", text: decoder.decode(data) };
   }
 
-  #controlItem(opcode: number): Inbound {
-    const payload = this.#control.subarray(0, this.#controlBytes);
+  // Takes a frame that lies whole in the read buffer: its payload,
+  // unmasked where it is.
+  #takeWhole(header: FrameHeader): Uint8Array {
+    const from = this.#start + header.size;
+    const payload = this.#buffer.subarray(from, from + header.length);
+    unmask(payload, header.mask, 0);
+    this.#start = from + header.length;
+    return payload;
+  }
+
+  // A one-frame message that lies whole in the read buffer: decoded where
+  // it is, without the message buffer.
+  #wholeMessage(header: FrameHeader): Inbound {
+    if (header.opcode === OPCODE.binary && !this.#keepBinary) {
+      this.#start += header.size + header.length;
+      return { kind: "binary", bytes: header.length };
+    }
+    const payload = this.#takeWhole(header);
+    if (header.opcode === OPCODE.binary) {
+      return { kind: "binary", bytes: payload.length, data: payload.slice() };
+    }
+    if (
+      checkUtf8(UTF8_COMPLETE, payload, 0, payload.length) !== UTF8_COMPLETE
+    ) {
+      return this.#fail(INVALID_TEXT);
+    }
+    return { kind: "text", text: decoder.decode(payload) };
+  }
+
+  #controlItem(opcode: number, payload: Uint8Array): Inbound {
     if (opcode === OPCODE.ping) return { kind: "ping", payload };
     if (opcode === OPCODE.pong) return { kind: "pong", payload };
     const problem = closeFrameProblem(payload);
