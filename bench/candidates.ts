@@ -17,11 +17,11 @@ const NAMES: Record<typeof KINDS[number], string> = {
 
 /**
  * The own transport's figures over Deno.upgradeWebSocket's before issue 20
- * (medians of 5 interleaved passes, see the README's Benchmarks): the
+ * (medians of 3 interleaved passes, see the README's Benchmarks): the
  * broadcast latency had to come down without giving up more than 5% of
  * these.
  */
-export const BEFORE_ISSUE_20 = { delivered: 2.0, cpu: 0.6 };
+export const BEFORE_ISSUE_20 = { delivered: 2.41, cpu: 0.63 };
 
 interface Pass {
   delivered: number;
