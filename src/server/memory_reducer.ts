@@ -36,8 +36,9 @@ export interface HeapReading {
 }
 
 /** V8's `gc` under `--expose-gc`. */
-export type Collect = (options: { type: "major"; flavor: "last-resort" }) =>
-  void;
+export type Collect = (
+  options: { type: "major"; flavor: "last-resort" },
+) => void;
 
 /** Options for {@link MemoryReducer}. */
 export interface MemoryReducerOptions {
