@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { type BatchPool, MAX_BATCH, sharedBatches } from "./batch_pool.ts";
 import { joinFrames } from "./frames.ts";
 import { ProgressMarks } from "./progress.ts";
 import { type Offer, type Priority, SendQueue } from "./send_queue.ts";
@@ -38,6 +39,8 @@ export interface WriterOptions {
   onFailed: () => void;
   /** Paces the start of writes; the one every connection shares by default. */
   pacer?: WritePacer;
+  /** Where joined batches come from; the shared pool by default. */
+  batches?: BatchPool;
 }
 
 /**
@@ -47,9 +50,6 @@ export interface WriterOptions {
  */
 export type WriterPhase = "open" | "last" | "done" | "stopped";
 
-// The most one write carries: joining more frames than this into one
-// buffer would copy more than it saves.
-const MAX_BATCH = 64 * 1024;
 // Pongs waiting for the write under way, at most this many: past it the
 // oldest is dropped (RFC 6455 5.5.3 lets a pong answer only the latest
 // ping), so a ping flood costs a few pongs per write, not one per ping.
@@ -61,6 +61,7 @@ export class Writer implements PacedWriter {
   #conn: Deno.Conn;
   #options: WriterOptions;
   #pacer: WritePacer;
+  #batches: BatchPool;
   #queue: SendQueue;
   #marks = new ProgressMarks();
   #phase: WriterPhase = "open";
@@ -79,6 +80,7 @@ export class Writer implements PacedWriter {
     this.#conn = conn;
     this.#options = options;
     this.#pacer = options.pacer ?? sharedPacer;
+    this.#batches = options.batches ?? sharedBatches;
     this.#queue = new SendQueue({
       maxMessages: options.maxMessages,
       maxBytes: options.maxBytes,
@@ -216,7 +218,7 @@ export class Writer implements PacedWriter {
       this.#inFlight = undefined;
       return;
     }
-    const chunk = this.#queue.take(MAX_BATCH);
+    const chunk = this.#queue.take(MAX_BATCH, this.#batches);
     if (chunk !== undefined) {
       if (!this.#inFlight) this.#progressAt = this.#options.clock();
       return this.#write(chunk);
@@ -280,6 +282,8 @@ export class Writer implements PacedWriter {
       if (this.#pacer.admit(this)) this.resumeWrite();
       return;
     }
+    // Written whole: a joined batch may serve another write now.
+    this.#batches.give(chunk);
     this.#options.onProgress();
     this.#next();
   };
