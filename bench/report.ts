@@ -10,6 +10,11 @@ export interface Figure {
   /** What the value is judged against: a target, or another server's value. */
   reference?: number;
   /**
+   * The ratio to judge, when it is not `value / reference`: the median of
+   * the ratios of interleaved pairs, say, each measured under the same load.
+   */
+  ratio?: number;
+  /**
    * The target on `value / reference` when there is a reference, else on
    * `value` itself; and which way is good.
    */
@@ -27,7 +32,7 @@ export function met(figure: Figure): boolean | undefined {
   if (!figure.target) return undefined;
   const judged = figure.reference === undefined
     ? figure.value
-    : figure.value / figure.reference;
+    : figure.ratio ?? figure.value / figure.reference;
   return figure.target.higherIsBetter
     ? judged >= figure.target.limit
     : judged <= figure.target.limit;
@@ -61,7 +66,7 @@ export function printFigures(
   const withReference = figures.some((f) => f.reference !== undefined);
   const rows = figures.map((f) => {
     const ratio = f.reference !== undefined
-      ? f.value / f.reference
+      ? f.ratio ?? f.value / f.reference
       : f.target
       ? f.value / f.target.limit
       : NaN;
