@@ -13,9 +13,10 @@
  * has been quiet for two readings in a row, it asks V8 for one
  * memory-reducing collection (`gc` with the last-resort flavour: a full
  * collection that also shrinks the young generation and returns free
- * pages). That measured 30-60 ms of main-thread time once per burst, and
- * RSS back to within 3% of rest. While anything is busy it never runs, and
- * it runs at most once per growth, so steady traffic pays nothing.
+ * pages). That measured 40 to 150 ms of main-thread time once per burst,
+ * and RSS back to 1.02 to 1.14 times rest (with the transport's batch
+ * pool). While anything is busy it never runs, and it runs at most once
+ * per growth, so steady traffic pays nothing.
  *
  * V8 exposes `gc` only under `--expose-gc`, which the binary is compiled
  * with (tools/permissions.ts); without it this does nothing.

@@ -5,6 +5,10 @@
  * Control frames (pongs, keepalive and progress pings) go ahead of the
  * queue, right after the write under way.
  *
+ * Writes start through the shared {@link WritePacer} (the runtime's budget
+ * of writes per turn is the whole process's), and joined batches come from
+ * the shared {@link BatchPool}, to which they go back once written.
+ *
  * How much may be in flight to a client, and how far it has read, is
  * {@link ProgressMarks}' business: past its window, data waits here (where
  * events can be dropped and counted) instead of in the kernel.
