@@ -123,6 +123,19 @@ async function collect(
   }));
 }
 
+/**
+ * Starts load clients, each expecting one event per round, and gives the
+ * server three seconds to settle once they are all subscribed.
+ */
+export async function settledClients(
+  port: number,
+  options: { connections: number; processes: number; sample: number },
+): Promise<LineProcess[]> {
+  const clients = await startClients(port, { ...options, expected: 1 });
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  return clients;
+}
+
 /** Starts a new count in every client and waits until each has reset. */
 export async function expectEach(
   clients: LineProcess[],
@@ -192,14 +205,12 @@ export async function idle(
 ): Promise<IdleResult> {
   return await withServer(kind, async (server, port) => {
     const baseline = await stats(server);
-    const clients = await startClients(port, {
+    const clients = await settledClients(port, {
       connections: options.clients,
       processes: options.processes,
-      expected: 1,
       sample: 1,
     });
     try {
-      await new Promise((resolve) => setTimeout(resolve, 3000));
       const loaded = await stats(server);
       const rounds: number[] = [];
       for (let round = 0; round < options.rounds; round++) {

@@ -12,7 +12,7 @@ import { rssOf } from "../tests/support/hostile.ts";
 import {
   expectEach,
   type ServerKind,
-  startClients,
+  settledClients,
   withServer,
 } from "./fanout.ts";
 import type { LineProcess } from "./process.ts";
@@ -96,14 +96,12 @@ export async function loadMemory(
 ): Promise<LoadMemoryResult> {
   return await withServer(kind, async (server, port) => {
     const pid = server.child.pid;
-    const clients = await startClients(port, {
+    const clients = await settledClients(port, {
       connections: options.clients,
       processes: options.processes,
-      expected: 1_000_000_000,
       sample: 16,
     });
     try {
-      await new Promise((resolve) => setTimeout(resolve, 3000));
       const rest = median(await sampleFor(pid, 1000, 100));
       await expectEach(clients, 1_000_000_000);
       let peak = rest;
