@@ -9,6 +9,8 @@
  * Usage: load_client.ts URL CONNECTIONS EXPECTED SAMPLE
  * Prints `ready` once all are subscribed, then one `result {json}` line
  * when EXPECTED events reached every connection (or on `report` on stdin).
+ * `expect N` on stdin starts a new count, acknowledged with `expecting`;
+ * `count` prints `count N`, the messages received so far.
  */
 import {
   Connection,
@@ -87,8 +89,13 @@ for await (
       latencies.length = 0;
       expected = Number(arg);
       reported = false;
+      // The runner publishes only once every client has reset its count:
+      // an event counted before the reset would be lost to the round.
+      console.log("expecting");
     } else if (command === "report") {
       report();
+    } else if (command === "count") {
+      console.log(`count ${received}`);
     }
   }
 }

@@ -2,7 +2,7 @@
  * Starting dorgu-ws for tests: in-process, or as a subprocess run exactly
  * the way the compiled binary runs (same entry point, same permissions).
  */
-import { RUNTIME_PERMISSIONS } from "../../tools/permissions.ts";
+import { RUNTIME_PERMISSIONS, V8_FLAGS_ARG } from "../../tools/permissions.ts";
 import { readLines } from "./lines.ts";
 import { createLogger, type Logger } from "../../src/log.ts";
 import { DEFAULT_CONFIG, type ServeConfig } from "../../src/server/config.ts";
@@ -101,7 +101,13 @@ export interface ServerProcess {
 
 /** The command line the compiled binary is equivalent to. */
 export function binaryCommand(args: string[]): string[] {
-  return ["run", ...RUNTIME_PERMISSIONS, `${ROOT}main.ts`, ...args];
+  return [
+    "run",
+    ...RUNTIME_PERMISSIONS,
+    V8_FLAGS_ARG,
+    `${ROOT}main.ts`,
+    ...args,
+  ];
 }
 
 /** How {@link spawnServer} and {@link runCli} start dorgu-ws. */
