@@ -1,6 +1,6 @@
 /**
  * The dashboard's build: the page's script imports only its own folder,
- * the protocol and the shared backoff (never the hub, the server, the
+ * the protocol, the shared backoff and timers (never the hub, the server, the
  * sources or the Kubernetes client), and the committed bundle is what the
  * sources build today, within its size budget.
  */
@@ -19,10 +19,11 @@ function allowedInPage(specifier: string): boolean {
   if (!specifier.startsWith(ROOT)) return false;
   const path = specifier.slice(ROOT.length);
   return path.startsWith("src/dashboard/") ||
-    path.startsWith("src/protocol/") || path === "src/retry.ts";
+    path.startsWith("src/protocol/") || path === "src/retry.ts" ||
+    path === "src/timer.ts";
 }
 
-Deno.test("the page imports only src/dashboard, src/protocol, src/retry.ts and valibot", async () => {
+Deno.test("the page imports only src/dashboard, src/protocol, src/retry.ts, src/timer.ts and valibot", async () => {
   // The rule itself, on the kinds of modules it must refuse.
   for (
     const refused of [

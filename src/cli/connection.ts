@@ -13,6 +13,7 @@ import {
   timestamp,
   type Topic,
 } from "../protocol/mod.ts";
+import { type CancelTimer, startTimer } from "../timer.ts";
 import { channelSocket, type Dialer } from "./channel_socket.ts";
 import { ClientError } from "./errors.ts";
 
@@ -153,17 +154,17 @@ export class Connection {
         2,
       );
     }
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let cancel: CancelTimer | undefined;
     try {
       await new Promise<void>((resolve, reject) => {
-        timer = setTimeout(
+        cancel = startTimer(
+          options.timeoutMs,
           () =>
             reject(
               new ClientError(
                 `No answer from ${url} within ${options.timeoutMs / 1000} s.`,
               ),
             ),
-          options.timeoutMs,
         );
         socket.onopen = () => resolve();
         socket.onerror = (event) =>
@@ -187,7 +188,7 @@ export class Connection {
       client?.close();
       throw error;
     } finally {
-      clearTimeout(timer);
+      cancel?.();
     }
     socket.onerror = null;
     return new Connection(socket, {

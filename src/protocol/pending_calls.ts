@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { startTimer } from "../timer.ts";
 import type { ResponseMessage } from "./messages.ts";
 
 /** One call waiting for its reply, with what its caller attached. */
@@ -40,18 +41,18 @@ export class PendingCalls<T = undefined> {
   ): { requestId: string; reply: Promise<ResponseMessage> } {
     const requestId = `${this.#prefix}${this.#next++}`;
     const reply = new Promise<ResponseMessage>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const cancel = startTimer(this.#timeoutMs, () => {
         this.#pending.delete(requestId);
         reject(timeout());
-      }, this.#timeoutMs);
+      });
       this.#pending.set(requestId, {
         extra,
         resolve: (message) => {
-          clearTimeout(timer);
+          cancel();
           resolve(message);
         },
         reject: (error) => {
-          clearTimeout(timer);
+          cancel();
           reject(error);
         },
       });
