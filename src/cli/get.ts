@@ -16,7 +16,7 @@ import {
   viewEvent,
 } from "../protocol/mod.ts";
 import { Connection } from "./connection.ts";
-import { type Follower, followerFor, type FollowSink } from "./follower.ts";
+import type { Follower, FollowSink } from "./follower.ts";
 import { columnsFor, detectStyle, TableWriter } from "./format.ts";
 import {
   itemsOf,
@@ -36,6 +36,8 @@ export async function runGet(
   signal: AbortSignal,
 ): Promise<number> {
   if (options.follow !== "no") {
+    // A plain get never follows: the follower's modules stay out of it.
+    const { followerFor } = await import("./follower.ts");
     const sink = new RowSink(options);
     const follower = followerFor(options, sink, signal);
     sink.follower = follower;

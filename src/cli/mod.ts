@@ -10,7 +10,6 @@ import { ClientError } from "./errors.ts";
 import { runGet } from "./get.ts";
 import { clientHelp, parseClientArgs } from "./options.ts";
 import { OutputClosed } from "./output.ts";
-import { runWatch } from "./watch.ts";
 
 /** Runs `get` or `watch`; resolves to the exit code. */
 export async function runClient(
@@ -31,9 +30,10 @@ export async function runClient(
     if (options.target.cluster) {
       direct = await openDirect(options, stop.signal);
     }
-    return command === "get"
-      ? await runGet(options, stop.signal)
-      : await runWatch(options, stop.signal);
+    if (command === "get") return await runGet(options, stop.signal);
+    // The follower is loaded by what follows (watch, get -w) only.
+    const { runWatch } = await import("./watch.ts");
+    return await runWatch(options, stop.signal);
   } catch (error) {
     // Ctrl+C while the cluster was still being read: done, like a watch.
     if (stop.signal.aborted && !direct) return 0;
