@@ -229,8 +229,8 @@ export class CredentialLoader {
     } else if (user.token) {
       headers.authorization = `Bearer ${user.token}`;
     } else if (user.exec) {
-      // Plugins and auth providers are loaded only for the users that have
-      // them: a token or a certificate is most of laptop mode's starts.
+      // Plugin and auth-provider code loads only for users that have one
+      // (a plugin's own run costs far more than the load).
       if (!this.#exec) {
         const { ExecCredentials } = await import("./exec_credential.ts");
         this.#exec ??= new ExecCredentials(user.exec, {
