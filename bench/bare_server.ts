@@ -4,11 +4,15 @@
  * and a `send` per socket. It answers `subscribe` just enough for the load
  * clients to use it the same way as dorgu-ws. Driven by bench/run.ts over
  * stdin with the commands in bench/control.ts.
+ *
+ * With `--echo` it sends every message back instead, as the Autobahn
+ * TestSuite's fuzzing client expects of a server (`deno task autobahn`).
  */
-import { serveControl } from "./control.ts";
+import { eventFrame, serveControl, subscribedReply } from "./control.ts";
 
 const sockets = new Set<WebSocket>();
 let offset = 0;
+const echo = Deno.args.includes("--echo");
 
 const server = Deno.serve({
   hostname: "127.0.0.1",
@@ -20,28 +24,17 @@ const server = Deno.serve({
   const { socket, response } = Deno.upgradeWebSocket(request, {
     idleTimeout: 60,
   });
+  socket.binaryType = "arraybuffer";
   socket.onmessage = (event) => {
-    const message = JSON.parse(event.data as string);
+    if (echo) return socket.send(event.data);
     sockets.add(socket);
-    socket.send(JSON.stringify({
-      type: "response",
-      topic: message.topic,
-      requestId: message.requestId,
-      payload: { status: "subscribed", topic: message.topic },
-      timestamp: new Date().toISOString(),
-    }));
+    socket.send(subscribedReply(event.data as string, offset));
   };
   socket.onclose = () => sockets.delete(socket);
   return response;
 });
 
 await serveControl(server.addr.port, (payload) => {
-  const frame = JSON.stringify({
-    type: "event",
-    topic: "events",
-    payload,
-    timestamp: new Date().toISOString(),
-    offset: ++offset,
-  });
+  const frame = eventFrame(payload, ++offset);
   for (const socket of sockets) socket.send(frame);
 });

@@ -13,6 +13,7 @@
  *
  *   deno run -A bench/dashboard.ts [rounds]
  */
+import { Client } from "../src/client/mod.ts";
 import { Browser, type Page } from "../tests/support/browser.ts";
 import { copyExamples, delay, spawnServer } from "../tests/support/server.ts";
 
@@ -219,17 +220,11 @@ try {
     // 100 events/s for 10 s: every 100 ms, 10 Events recur (a higher
     // count) and 1 persona changes phase; the directory source picks them
     // up on its next poll.
-    const counter = new WebSocket(`ws://127.0.0.1:${big.port}/ws`);
+    const counter = await new Client(`ws://127.0.0.1:${big.port}/ws`).open();
     let received = 0;
-    await new Promise((resolve) => counter.onopen = resolve);
-    counter.onmessage = (e) => {
-      if (JSON.parse(e.data).type === "event") received++;
-    };
-    for (const topic of ["events", "personas"]) {
-      counter.send(
-        JSON.stringify({ type: "subscribe", topic, requestId: topic }),
-      );
-    }
+    counter.onEvent = () => received++;
+    await counter.subscribe("events");
+    await counter.subscribe("personas");
     await delay(300);
     received = 0;
     const streamFrom = await page.evaluate<number>("performance.now()");

@@ -5,6 +5,7 @@
  * latency, so they are not what is measured.
  */
 import { readMetric, rssOf } from "../tests/support/hostile.ts";
+import { RUNTIME_V8_FLAGS } from "../tools/permissions.ts";
 import { LineProcess } from "./process.ts";
 
 const SERVERS = {
@@ -56,16 +57,23 @@ export interface IdleResult {
   broadcastMs: number;
 }
 
-async function stats(server: LineProcess): Promise<ProcessStats> {
+/** The server's RSS and CPU time. */
+export async function stats(server: LineProcess): Promise<ProcessStats> {
   await server.send("stats");
   return JSON.parse(await server.expect("stats"));
 }
 
-async function withServer<T>(
+/** Runs `run` against a fresh server of `kind`, stopped afterwards. */
+export async function withServer<T>(
   kind: ServerKind,
   run: (server: LineProcess, port: number) => Promise<T>,
 ): Promise<T> {
-  const server = new LineProcess(SERVERS[kind], []);
+  // dorgu-ws runs as the binary does; the candidates with V8's defaults.
+  const server = new LineProcess(
+    SERVERS[kind],
+    [],
+    kind === "dorgu" ? { v8Flags: RUNTIME_V8_FLAGS.join(",") } : {},
+  );
   try {
     const port = Number(await server.expect("listening"));
     return await run(server, port);
@@ -74,7 +82,8 @@ async function withServer<T>(
   }
 }
 
-async function startClients(
+/** Starts load clients with `connections` subscribed between them. */
+export async function startClients(
   port: number,
   options: {
     connections: number;
@@ -111,6 +120,30 @@ async function collect(
       await client.send("report");
       return JSON.parse(await client.expect("result"));
     }
+  }));
+}
+
+/**
+ * Starts load clients, each expecting one event per round, and gives the
+ * server three seconds to settle once they are all subscribed.
+ */
+export async function settledClients(
+  port: number,
+  options: { connections: number; processes: number; sample: number },
+): Promise<LineProcess[]> {
+  const clients = await startClients(port, { ...options, expected: 1 });
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  return clients;
+}
+
+/** Starts a new count in every client and waits until each has reset. */
+export async function expectEach(
+  clients: LineProcess[],
+  count: number,
+): Promise<void> {
+  await Promise.all(clients.map(async (client) => {
+    await client.send(`expect ${count}`);
+    await client.expect("expecting");
   }));
 }
 
@@ -172,18 +205,16 @@ export async function idle(
 ): Promise<IdleResult> {
   return await withServer(kind, async (server, port) => {
     const baseline = await stats(server);
-    const clients = await startClients(port, {
+    const clients = await settledClients(port, {
       connections: options.clients,
       processes: options.processes,
-      expected: 1,
       sample: 1,
     });
     try {
-      await new Promise((resolve) => setTimeout(resolve, 3000));
       const loaded = await stats(server);
       const rounds: number[] = [];
       for (let round = 0; round < options.rounds; round++) {
-        await Promise.all(clients.map((c) => c.send("expect 1")));
+        await expectEach(clients, 1);
         await server.send("publish 1");
         await server.expect("published");
         const results = await collect(clients, 30_000);
@@ -241,7 +272,7 @@ async function ratePhase(
   const dropped = () =>
     readMetric(port, 'dorgu_ws_messages_dropped_total{topic="events"}');
   const droppedBefore = await dropped();
-  await Promise.all(clients.map((c) => c.send("expect 1000000000")));
+  await expectEach(clients, 1_000_000_000);
   const readings: number[] = [];
   const sampler = setInterval(
     () => readings.push(rssOf(server.child.pid)),

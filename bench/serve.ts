@@ -1,5 +1,5 @@
 /** `dorgu-ws serve` for the benchmarks, run as the binary runs it. */
-import { RUNTIME_PERMISSIONS } from "../tools/permissions.ts";
+import { RUNTIME_PERMISSIONS, V8_FLAGS_ARG } from "../tools/permissions.ts";
 
 /**
  * Starts `main.ts serve ARGS` with the binary's permissions, listening on a
@@ -15,6 +15,7 @@ export function spawnServe(
     args: [
       "run",
       ...RUNTIME_PERMISSIONS,
+      V8_FLAGS_ARG,
       new URL("../main.ts", import.meta.url).pathname,
       "serve",
       ...args,

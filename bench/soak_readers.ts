@@ -1,8 +1,9 @@
 /**
  * The soak's prompt readers, in a process of their own so that the load
- * the soak generates cannot slow them down: COUNT WebSocket clients
- * subscribed to `personas`, each reading at once and checking that the
- * offsets come one after another.
+ * the soak generates cannot slow them down: COUNT clients of the client
+ * library subscribed to `personas`, each reading at once (every event
+ * checked against the protocol) and checking that the offsets come one
+ * after another.
  *
  * Usage: soak_readers.ts URL COUNT
  * Prints `ready` once all are subscribed. On `report` (stdin), prints
@@ -10,6 +11,8 @@
  * events it received, how many offsets it found missing, and whether its
  * connection ended.
  */
+import { Connection, webSocketDialer } from "../src/client/mod.ts";
+
 const [url, countArg] = Deno.args;
 
 /** What one reader saw. */
@@ -26,41 +29,29 @@ export interface ReaderState {
   ended: boolean;
 }
 
-function open(): Promise<ReaderState> {
-  return new Promise((resolve, reject) => {
-    const socket = new WebSocket(url);
-    const state: ReaderState = {
-      from: 0,
-      last: 0,
-      received: 0,
-      missing: 0,
-      ended: false,
-    };
-    socket.onopen = () => {
-      socket.send(
-        JSON.stringify({
-          type: "subscribe",
-          topic: "personas",
-          requestId: "s",
-        }),
-      );
-    };
-    socket.onmessage = (message) => {
-      const parsed = JSON.parse(message.data as string);
-      if (parsed.type === "response") {
-        state.from = state.last = parsed.offset;
-        resolve(state);
-        return;
-      }
-      if (parsed.type !== "event") return;
-      state.received++;
-      state.missing += Math.max(0, parsed.offset - state.last - 1);
-      state.last = parsed.offset;
-    };
-    socket.onclose = () => state.ended = true;
-    socket.onerror = (event) =>
-      reject(new Error((event as ErrorEvent).message));
+// One reader, on the client library: every event checked, its offset
+// compared with the last.
+async function open(): Promise<ReaderState> {
+  const state: ReaderState = {
+    from: 0,
+    last: 0,
+    received: 0,
+    missing: 0,
+    ended: false,
+  };
+  const connection = await Connection.open(webSocketDialer(url), {
+    url,
+    timeoutMs: 60_000,
   });
+  connection.onEvent = (event) => {
+    state.received++;
+    state.missing += Math.max(0, event.offset - state.last - 1);
+    state.last = event.offset;
+  };
+  connection.closed.then(() => state.ended = true);
+  const subscribed = await connection.subscribe("personas");
+  state.from = state.last = subscribed.offset;
+  return state;
 }
 
 const readers = await Promise.all(

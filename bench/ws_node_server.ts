@@ -7,7 +7,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 // @ts-types="@types/ws"
 import { type WebSocket, WebSocketServer } from "ws";
-import { serveControl } from "./control.ts";
+import { eventFrame, serveControl, subscribedReply } from "./control.ts";
 
 const http = createServer();
 const wss = new WebSocketServer({ server: http, maxPayload: 512 * 1024 });
@@ -16,27 +16,14 @@ const subscribed = new Set<WebSocket>();
 
 wss.on("connection", (socket) => {
   socket.on("message", (data) => {
-    const message = JSON.parse(String(data));
     subscribed.add(socket);
-    socket.send(JSON.stringify({
-      type: "response",
-      topic: message.topic,
-      requestId: message.requestId,
-      payload: { status: "subscribed", topic: message.topic },
-      timestamp: new Date().toISOString(),
-    }));
+    socket.send(subscribedReply(String(data), offset));
   });
   socket.on("close", () => subscribed.delete(socket));
 });
 
 await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
 await serveControl((http.address() as AddressInfo).port, (payload) => {
-  const frame = JSON.stringify({
-    type: "event",
-    topic: "events",
-    payload,
-    timestamp: new Date().toISOString(),
-    offset: ++offset,
-  });
+  const frame = eventFrame(payload, ++offset);
   for (const socket of subscribed) socket.send(frame);
 });

@@ -7,7 +7,11 @@
  */
 import assert from "node:assert/strict";
 import manifest from "../deno.json" with { type: "json" };
-import { RUNTIME_PERMISSIONS } from "../tools/permissions.ts";
+import {
+  RUNTIME_PERMISSIONS,
+  RUNTIME_V8_FLAGS,
+  V8_FLAGS_ARG,
+} from "../tools/permissions.ts";
 import { persona } from "./support/cluster_objects.ts";
 import { Envtest } from "./support/envtest.ts";
 import { readLines } from "./support/lines.ts";
@@ -245,6 +249,13 @@ Deno.test({
       /"unstable_config":\{[^}]*"features":\[[^\]]*"net"/,
       "the binary runs with --unstable-net",
     );
+    // The memory reducer needs V8's gc (src/server/memory_reducer.ts).
+    const v8Flags = JSON.parse(
+      /"v8_flags":(\[[^\]]*\])/.exec(text)?.[1] ?? "[]",
+    );
+    for (const flag of RUNTIME_V8_FLAGS) {
+      assert.ok(v8Flags.includes(flag), `the binary runs with ${flag}`);
+    }
     // dorgu-ws never writes, so a probe compiled on the same runtime with
     // the same flags tries, on a terminal, where Deno would ask if it could.
     const dir = await Deno.makeTempDir({ prefix: "dorgu-ws-probe-" });
@@ -302,11 +313,11 @@ Deno.test({
   },
 });
 
-Deno.test("the demo and start tasks run with the binary's permissions", () => {
+Deno.test("the demo and start tasks run with the binary's permissions and V8 flags", () => {
   for (const task of ["demo", "start"] as const) {
     const words = manifest.tasks[task].split(" ");
     const flags = words.slice(2, words.indexOf("main.ts"));
-    assert.deepEqual(flags, [...RUNTIME_PERMISSIONS], task);
+    assert.deepEqual(flags, [...RUNTIME_PERMISSIONS, V8_FLAGS_ARG], task);
   }
   for (
     const forbidden of ["-A", "--allow-all", "--allow-write", "--allow-ffi"]

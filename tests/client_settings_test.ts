@@ -10,7 +10,7 @@ import manifest from "../deno.json" with { type: "json" };
 import { envName } from "../src/flags.ts";
 import { CLIENT_FLAGS } from "../src/cli/client_flags.ts";
 import { SERVE_FLAGS } from "../src/server/config.ts";
-import { RUNTIME_PERMISSIONS } from "../tools/permissions.ts";
+import { RUNTIME_PERMISSIONS, V8_FLAGS_ARG } from "../tools/permissions.ts";
 import {
   closedUrl,
   DENO_DIR,
@@ -547,6 +547,7 @@ Deno.test({
         "--config",
         "deno.json",
         ...RUNTIME_PERMISSIONS,
+        V8_FLAGS_ARG,
         "main.ts",
       ],
       cwd: checkout,
@@ -555,6 +556,11 @@ Deno.test({
       stderr: "piped",
     }).output();
     assert.ok(install.success, new TextDecoder().decode(install.stderr));
+    // The memory reducer needs the flag the binary is built with.
+    assert.match(
+      await Deno.readTextFile(`${root}/bin/dorgu-ws`),
+      /--v8-flags=--expose-gc/,
+    );
     // Run from elsewhere, as a user would once it is on PATH.
     for (
       const args of [["version"], [

@@ -646,26 +646,29 @@ Deno.test("the client path (get, watch, version) never loads the server, the hub
   };
   const cli = lazy("src/cli/mod.ts");
   const version = lazy("src/cli/version.ts");
-  // Everything main.ts and the client load, the client's own lazy parts
-  // (watch, the follower of get -w) included; laptop mode's dynamic import
-  // of src/local/ is what this path must not take.
+  // Everything main.ts and the client load without a dynamic import.
   const reached = new Set<string>();
   const visit = (specifier: string) => {
     if (reached.has(specifier)) return;
     reached.add(specifier);
     for (const dep of bySpecifier.get(specifier)?.dependencies ?? []) {
-      const target = dep.code?.specifier;
-      if (target && (!dep.isDynamic || /\/src\/cli\//.test(target))) {
-        visit(target);
-      }
+      if (!dep.isDynamic && dep.code?.specifier) visit(dep.code.specifier);
     }
   };
   visit(main.specifier);
   visit(cli);
   visit(version);
   const loaded = [...reached];
-  for (const module of ["connection", "follower", "get", "watch", "settings"]) {
+  for (const module of ["follow", "get", "watch", "settings"]) {
     assert.ok(loaded.some((s) => s.endsWith(`src/cli/${module}.ts`)), module);
+  }
+  // The protocol is spoken by the client library; its TLS dialer (and the
+  // ws package) only when TLS options are given.
+  for (const module of ["connection", "follow", "client"]) {
+    assert.ok(
+      loaded.some((s) => s.endsWith(`src/client/${module}.ts`)),
+      module,
+    );
   }
   for (
     const forbidden of [
@@ -675,6 +678,8 @@ Deno.test("the client path (get, watch, version) never loads the server, the hub
       /src\/sources\//,
       /client-node/,
       /js-yaml/,
+      /src\/client\/tls\.ts/,
+      /npm:\/?ws@/,
     ]
   ) {
     assert.deepEqual(
@@ -692,13 +697,13 @@ Deno.test({
   async fn() {
     // A fake server: answers the subscribe, then sends an event whose
     // payload is not a PersonaEvent.
-    const server = serveFake(({ requestId }) => {
+    const server = serveFake(({ requestId, type }) => {
       const timestamp = new Date().toISOString();
       return [{
         type: "response",
         topic: "personas",
         requestId,
-        payload: {
+        payload: type === "request" ? { personas: [] } : {
           status: "subscribed",
           topic: "personas",
           epoch: "e",

@@ -92,6 +92,7 @@ Deno.test("one table: DEFAULT_CONFIG and the help both come from each flag's def
     writeTimeoutMs: 10_000,
     readTimeoutMs: 60_000,
     maxMessageBytes: 512 * 1024,
+    maxMessageFrames: 131_072,
     messageTimeoutMs: 10_000,
     logLevel: "info",
   });

@@ -8,17 +8,17 @@ import assert from "node:assert/strict";
 import {
   type AuthAnswer,
   type ConnectionState,
-  Follower,
+  followTopics,
   type Recovery,
 } from "../src/dashboard/follow.ts";
-import { Link } from "../src/dashboard/link.ts";
-import { Model } from "../src/dashboard/model.ts";
+import * as model from "../src/dashboard/model.ts";
 import {
   copyExamples,
   delay,
   editFile,
   startTestServer,
 } from "./support/server.ts";
+import { TestClient } from "./support/ws_client.ts";
 
 /** A TCP proxy to `port` whose connections can be cut at will. */
 function cuttingProxy(port: number) {
@@ -74,12 +74,10 @@ function cuttingProxy(port: number) {
 
 /** Runs a follower on `port` (through the proxy) and records what it says. */
 function follow(httpPort: number, proxyPort: number) {
-  const model = new Model();
   const states: ConnectionState[] = [];
   const recoveries: Recovery[] = [];
-  const follower = new Follower(model, {
+  const follower = followTopics({
     url: `ws://127.0.0.1:${proxyPort}/ws`,
-    open: (url, token) => Link.open(url, { token, timeoutMs: 5000 }),
     checkAuth: async (): Promise<AuthAnswer> => {
       try {
         const response = await fetch(`http://127.0.0.1:${httpPort}/ui/auth`);
@@ -108,6 +106,37 @@ async function until(what: string, check: () => boolean, timeoutMs = 10_000) {
 
 const live = (states: ConnectionState[]) =>
   states[states.length - 1]?.state === "live";
+
+type Personas = { namespace: string; name: string; [field: string]: unknown }[];
+
+/**
+ * Waits until the server itself (asked directly, not through the proxy)
+ * lists personas that pass `check`: what was edited while the page was
+ * away is in the server's stream before the page comes back.
+ */
+async function serverShows(
+  port: number,
+  what: string,
+  check: (persona: (key: string) => Record<string, unknown>) => boolean,
+) {
+  const client = await TestClient.connect(`ws://127.0.0.1:${port}/ws`);
+  try {
+    const deadline = Date.now() + 10_000;
+    while (true) {
+      const reply = await client.call("request", "personas");
+      const personas = reply.payload?.personas as Personas;
+      const byKey = (key: string) =>
+        personas.find((p) => `${p.namespace}/${p.name}` === key) ?? {};
+      if (check(byKey)) return;
+      if (Date.now() > deadline) {
+        throw new Error(`Timed out waiting for the server: ${what}.`);
+      }
+      await delay(20);
+    }
+  } finally {
+    await client.close();
+  }
+}
 
 Deno.test("the dashboard's follower lists, follows, resumes after a cut, and re-lists when the history moved on", async () => {
   const dir = await copyExamples();
@@ -149,7 +178,11 @@ Deno.test("the dashboard's follower lists, follows, resumes after a cut, and re-
       from: '"status": "Unknown"',
       to: '"status": "Healthy"',
     });
-    await delay(600);
+    await serverShows(
+      server.port,
+      "the edit while away",
+      (persona) => persona("staging/order-service").health === "Healthy",
+    );
     proxy.heal();
     await until("live again", () => live(states));
     await until("the recovery", () => recoveries.length === 1);
@@ -173,13 +206,19 @@ Deno.test("the dashboard's follower lists, follows, resumes after a cut, and re-
       ]
     ) {
       await editFile(`${dir}/production/personas.yaml`, { from, to });
-      await delay(400);
     }
     await editFile(`${dir}/staging/staging.json`, {
       from: '"status": "Healthy"',
       to: '"status": "Unknown"',
     });
-    await delay(600);
+    await serverShows(
+      server.port,
+      "the three edits while away",
+      (persona) =>
+        persona("production/payment-gateway").phase === "Active" &&
+        persona("production/storefront").phase === "Pending" &&
+        persona("staging/order-service").health === "Unknown",
+    );
     proxy.heal();
     await until("the second recovery", () => recoveries.length === 2);
     assert.equal(recoveries[1].how, "re-listed");

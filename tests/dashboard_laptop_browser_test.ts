@@ -30,32 +30,58 @@ let env: Envtest;
 let browser: Browser;
 let dashboard: DashboardProcess;
 
-/**
- * The status of every response the tab got, by URL, as the network saw it
- * (a response the page may not read, for CORS, still has one).
- */
-async function statuses(page: Page): Promise<Map<string, number>> {
-  const cdp = await page.driver.createCDPSession();
-  await cdp.send("Network.enable");
-  const urls = new Map<string, string>();
-  const seen = new Map<string, number>();
-  cdp.on(
-    "Network.requestWillBeSent",
-    (e) => urls.set(e.requestId, e.request.url),
-  );
-  cdp.on("Network.responseReceivedExtraInfo", (e) => {
-    const url = urls.get(e.requestId);
-    if (url) seen.set(url, e.statusCode);
-  });
-  return seen;
+/** The responses a tab got, as the network saw them. */
+interface Responses {
+  /** The status of the next response to `url` not yet taken. */
+  statusOf(url: string): Promise<number>;
+  /** Whether the tab asked for `url` at all. */
+  asked(url: string): boolean;
 }
 
-/** The status `url` got, once the network has reported it. */
-async function statusOf(seen: Map<string, number>, url: string) {
-  await eventually(() => assert.ok(seen.has(url), `no response for ${url}`));
-  const status = seen.get(url);
-  seen.delete(url);
-  return status;
+/**
+ * Records the status of every response the tab gets, as the network saw
+ * it (a response the page may not read, for CORS, still has one).
+ * Chromium sends the network stack's `responseReceivedExtraInfo` for some
+ * responses only, and in no fixed order with the request's other events,
+ * so each request's URL and status are gathered from whichever comes.
+ */
+async function responses(page: Page): Promise<Responses> {
+  const cdp = await page.driver.createCDPSession();
+  await cdp.send("Network.enable");
+  const byId = new Map<string, { url?: string; status?: number }>();
+  const taken = new Set<string>();
+  const note = (id: string, seen: { url?: string; status?: number }) => {
+    if (!taken.has(id)) byId.set(id, { ...byId.get(id), ...seen });
+  };
+  cdp.on(
+    "Network.requestWillBeSent",
+    (e) => note(e.requestId, { url: e.request.url }),
+  );
+  cdp.on(
+    "Network.responseReceivedExtraInfo",
+    (e) => note(e.requestId, { status: e.statusCode }),
+  );
+  cdp.on(
+    "Network.responseReceived",
+    (e) =>
+      note(e.requestId, { url: e.response.url, status: e.response.status }),
+  );
+  return {
+    async statusOf(url) {
+      let found: [string, number] | undefined;
+      await eventually(() => {
+        for (const [id, { url: to, status }] of byId) {
+          if (to === url && status !== undefined) found = [id, status];
+        }
+        assert.ok(found, `no response for ${url}`);
+      });
+      const [id, status] = found!;
+      byId.delete(id);
+      taken.add(id);
+      return status;
+    },
+    asked: (url) => [...byId.values()].some((seen) => seen.url === url),
+  };
 }
 
 /** In the page: a WebSocket to `url`; how it ended. */
@@ -150,9 +176,9 @@ Deno.test({
   ...unsanitized,
   async fn() {
     const page = await browser.openIsolated();
-    const seen = await statuses(page);
+    const seen = await responses(page);
     await page.goto(`${dashboard.base}/`);
-    await page.waitFor(`document.querySelector("#locked") !== null`);
+    await page.waitFor(`!document.querySelector("#locked").hidden`);
     assert.match(
       await page.text("#locked"),
       /open the URL 'dorgu-ws dashboard' printed/,
@@ -180,11 +206,11 @@ Deno.test({
       page.errors.join("\n"),
     );
     // The page itself followed nothing.
-    assert.equal(seen.get(`${dashboard.base}/ui/auth`), undefined);
+    assert.equal(seen.asked(`${dashboard.base}/ui/auth`), false);
 
     await page.goto("about:blank");
     await page.goto(`${dashboard.base}/#secret=${"x".repeat(43)}`);
-    await page.waitFor(`document.querySelector("#locked") !== null`);
+    await page.waitFor(`!document.querySelector("#locked").hidden`);
     assert.match(
       await page.text("#locked"),
       /not the one this dashboard was started with/,
@@ -204,7 +230,7 @@ Deno.test({
     // app on 127.0.0.1 is the same site: the browser sends it the cookie.
     const app = otherApp("127.0.0.1");
     const page = await browser.open(`http://127.0.0.1:${app.addr.port}/`);
-    const seen = await statuses(page);
+    const seen = await responses(page);
     const target = `${dashboard.base}/metrics`;
     for (const mode of ["cors", "no-cors"]) {
       await page.evaluate(
@@ -212,14 +238,14 @@ Deno.test({
           JSON.stringify(target)
         }, { mode: "${mode}", credentials: "include" }).catch(() => {})`,
       );
-      assert.equal(await statusOf(seen, target), 403, mode);
+      assert.equal(await seen.statusOf(target), 403, mode);
     }
     await page.evaluate(`new Promise((resolve) => {
       const img = new Image();
       img.onload = img.onerror = resolve;
       img.src = ${JSON.stringify(`${dashboard.base}/ready`)};
     })`);
-    assert.equal(await statusOf(seen, `${dashboard.base}/ready`), 403);
+    assert.equal(await seen.statusOf(`${dashboard.base}/ready`), 403);
     assert.deepEqual(
       await page.evaluate(socket(`ws://127.0.0.1:${dashboard.port}/ws`)),
       { open: false, code: 1006 },

@@ -7,7 +7,7 @@
  * the compiled binary's permissions.
  */
 import assert from "node:assert/strict";
-import { RawSocket } from "./support/raw_ws.ts";
+import { clientFrame, concat, RawSocket } from "./support/raw_ws.ts";
 import {
   binaryCommand,
   copyExamples,
@@ -557,6 +557,26 @@ const ENV_PROBES: Record<string, (context: ProbeContext) => Promise<void>> = {
       const { closeCode } = await socket.drain();
       socket.close();
       assert.equal(closeCode, 1009);
+    });
+  },
+  async DORGU_WS_MAX_MESSAGE_FRAMES({ examples }) {
+    await serving(["--source", examples], {
+      DORGU_WS_MAX_MESSAGE_FRAMES: "3",
+    }, async (port) => {
+      // A message in four empty fragments: one past the limit.
+      const { socket } = await RawSocket.connect(port);
+      const fragment = (opcode: number, fin: boolean) =>
+        clientFrame(opcode, new Uint8Array(0), { fin });
+      await socket.write(concat(
+        fragment(0x1, false),
+        fragment(0x0, false),
+        fragment(0x0, false),
+        fragment(0x0, true),
+      ));
+      const { closeCode, reason } = await socket.drain();
+      socket.close();
+      assert.equal(closeCode, 1009, reason ?? "no reason");
+      assert.match(reason ?? "", /more than 3 frames/);
     });
   },
   async DORGU_WS_MESSAGE_TIMEOUT({ examples }) {

@@ -152,7 +152,11 @@ class FakeApi {
 }
 
 function harness(
-  options: { stallMs?: number; backoffMs?: [number, number] } = {},
+  options: {
+    stallMs?: number;
+    backoffMs?: [number, number];
+    healthyWatchMs?: number;
+  } = {},
 ) {
   const api = new FakeApi();
   const hub = new Hub({ historySize: 100 });
@@ -185,6 +189,7 @@ function harness(
     backoffMs: options.backoffMs ?? [10, 40],
     watchSeconds: [30, 31],
     stallMs: options.stallMs,
+    healthyWatchMs: options.healthyWatchMs,
   });
   const events = () =>
     (hub.recent("personas", { limit: 100 }) as PersonaEvent[]).map((e) =>
@@ -547,6 +552,55 @@ Deno.test("the backoff starts over once a watch delivered a bookmark", async () 
       "10",
       "12",
     ]);
+  } finally {
+    await h.stop();
+  }
+});
+
+// Four failures: delays before jitter of 200, 400, 800, then the young
+// outage's cap of 1 s; the next one waits 0.5-1 s unless the backoff was
+// reset, 0.1-0.2 s if it was.
+function failFourTimes(api: { watches: Script[] }): void {
+  for (let i = 0; i < 4; i++) {
+    api.watches.push(() => status(500, "InternalError", "etcd is slow"));
+  }
+}
+
+Deno.test("the backoff starts over after a watch held open for the healthy interval without an event", async () => {
+  const h = harness({ backoffMs: [200, 30_000], healthyWatchMs: 300 });
+  try {
+    h.api.lists.push(() => list([], 10));
+    failFourTimes(h.api);
+    // Open, silent for longer than the healthy interval, then cut.
+    h.api.watches.push(() => stream([500], "reset"));
+    h.api.watches.push(() => status(500, "InternalError", "etcd is slow"));
+    h.api.watches.push(() => stream([line("ADDED", persona("a", 11))], "hang"));
+    h.informer.start();
+    await h.until(() => h.events().length === 1, "the event");
+    const gaps = h.api.watchGaps();
+    assert.ok(gaps[3] >= 500, `before the silent watch: ${gaps}`);
+    // The silent watch lasted 0.5 s, then its failure waited 0.1-0.2 s.
+    assert.ok(gaps[4] < 500 + 450, `after the silent watch: ${gaps}`);
+    assert.ok(gaps[5] < 450, `after the failure that followed: ${gaps}`);
+  } finally {
+    await h.stop();
+  }
+});
+
+Deno.test("the backoff starts over after a watch the API server ends normally", async () => {
+  const h = harness({ backoffMs: [200, 30_000] });
+  try {
+    h.api.lists.push(() => list([], 10));
+    failFourTimes(h.api);
+    // Nothing in it, ended by the server after a while: its timeout.
+    h.api.watches.push(() => stream([1100], "close"));
+    h.api.watches.push(() => status(500, "InternalError", "etcd is slow"));
+    h.api.watches.push(() => stream([line("ADDED", persona("a", 11))], "hang"));
+    h.informer.start();
+    await h.until(() => h.events().length === 1, "the event");
+    const gaps = h.api.watchGaps();
+    assert.ok(gaps[3] >= 500, `before the watch ended: ${gaps}`);
+    assert.ok(gaps[5] < 450, `after the failure that followed: ${gaps}`);
   } finally {
     await h.stop();
   }

@@ -9,39 +9,43 @@ import { dirname, join, relative, resolve } from "node:path";
 
 const SRC = new URL("../src/", import.meta.url).pathname;
 
+const FOLDERS = [
+  "protocol",
+  "transport",
+  "hub",
+  "sources",
+  "kube",
+  "server",
+  "local",
+  "cli",
+  "client",
+  "dashboard",
+];
+
+/** Every folder but `folder` and those it may import. */
+const allBut = (folder: string, ...allowed: string[]) =>
+  FOLDERS.filter((f) => f !== folder && !allowed.includes(f));
+
 /** Folders each folder must not import from (top-level files are shared). */
 const FORBIDDEN: Record<string, string[]> = {
-  protocol: [
-    "hub",
-    "server",
-    "sources",
-    "kube",
-    "cli",
-    "transport",
-    "dashboard",
-    "local",
-  ],
-  transport: [
-    "protocol",
-    "hub",
-    "server",
-    "sources",
-    "kube",
-    "cli",
-    "dashboard",
-    "local",
-  ],
-  hub: ["server", "sources", "kube", "cli", "dashboard", "local"],
-  sources: ["hub", "server", "cli", "transport", "dashboard", "local"],
-  kube: ["hub", "server", "sources", "cli", "transport", "dashboard", "local"],
+  protocol: allBut("protocol"),
+  transport: allBut("transport"),
+  hub: allBut("hub", "protocol", "transport"),
+  sources: allBut("sources", "protocol", "kube"),
+  kube: allBut("kube", "protocol"),
+  // The one protocol client: runs in browsers and Node too, so it shares
+  // only the protocol (and the top-level retry.ts and timer.ts).
+  client: allBut("client", "protocol"),
   // The client reaches local/ only through a dynamic import (below).
   cli: ["hub", "server", "sources", "kube", "dashboard"],
-  server: ["cli", "dashboard", "local"],
-  // The page shares only the protocol (tests/dashboard_build_test.ts also
-  // holds it to retry.ts among the top-level files, and to valibot).
-  dashboard: ["hub", "server", "sources", "kube", "cli", "transport", "local"],
+  server: ["cli", "dashboard", "client", "local"],
+  // The page shares only the protocol and the client library
+  // (tests/dashboard_build_test.ts also holds it to retry.ts and timer.ts
+  // among the top-level files, and to valibot).
+  dashboard: allBut("dashboard", "protocol", "client"),
   // The in-process server of laptop mode: a server without a port, for
-  // the client; it serves, it is not a client.
+  // the client; it serves, it is not a client (of the client library it
+  // takes only the channel it hands the client's dialer).
   local: ["cli", "dashboard"],
 };
 
@@ -114,6 +118,14 @@ Deno.test("layout: the client loads the in-process server only by a dynamic impo
   }
   assert.deepEqual(statics, []);
   assert.ok(dynamic > 0, "the client reaches local/ at all");
+});
+
+Deno.test("layout: the in-process server takes only the channel from the client library", () => {
+  const reached = FILES.filter((f) => folderOf(f) === "local")
+    .flatMap((file) => importsOf(file))
+    .filter((target) => folderOf(target) === "client")
+    .map((target) => relative(SRC, target));
+  assert.deepEqual([...new Set(reached)], ["client/channel.ts"]);
 });
 
 Deno.test("layout: the rules catch a wrong-way import", () => {

@@ -40,7 +40,9 @@ function feed(
   let at = 0;
   while (true) {
     let item;
-    while ((item = reader.next()) !== null) items.push(item);
+    // A control payload is a view into the read buffer, valid until the
+    // next read: what is kept is a copy.
+    while ((item = reader.next()) !== null) items.push(structuredClone(item));
     if (at >= bytes.length || reader.failed) break;
     const space = reader.space();
     const n = Math.min(

@@ -1,7 +1,8 @@
 /**
  * `deno task compile`: the dorgu-ws binary for Linux (x86_64, aarch64) and
  * macOS (x86_64, aarch64), into dist/, with exactly the runtime
- * permissions of tools/permissions.ts and the demo cluster embedded. The
+ * permissions and V8 flags of tools/permissions.ts and the demo cluster
+ * embedded. The
  * version comes from deno.json (the `version` command reads it).
  *
  *   deno task compile [--target TRIPLE]... [--output PATH] [--dry-run]
@@ -18,7 +19,11 @@
  * binary for the target.
  */
 import { parseArgs } from "node:util";
-import { EMBEDDED_FILES, RUNTIME_PERMISSIONS } from "./permissions.ts";
+import {
+  EMBEDDED_FILES,
+  RUNTIME_PERMISSIONS,
+  V8_FLAGS_ARG,
+} from "./permissions.ts";
 
 /** Targets and the file names their binaries get. */
 export const TARGETS: Record<string, string> = {
@@ -35,6 +40,7 @@ export function compileArgs(target: string, output: string): string[] {
     // Types are checked before staging, where the declarations are gone.
     "--no-check",
     ...RUNTIME_PERMISSIONS,
+    V8_FLAGS_ARG,
     ...EMBEDDED_FILES.flatMap((path) => ["--include", path]),
     "--target",
     target,

@@ -12,11 +12,10 @@ import {
   type EventsTopicPayload,
   type PersonaEvent,
   type PersonaSummary,
-  type ResponseMessage,
   viewEvent,
 } from "../protocol/mod.ts";
-import { Connection } from "./connection.ts";
-import type { Follower, FollowSink } from "./follower.ts";
+import type { Follower, Listed } from "../client/mod.ts";
+import { clientFor, followerFor, type FollowSink } from "./follow.ts";
 import { columnsFor, detectStyle, TableWriter } from "./format.ts";
 import {
   itemsOf,
@@ -36,29 +35,16 @@ export async function runGet(
   signal: AbortSignal,
 ): Promise<number> {
   if (options.follow !== "no") {
-    // A plain get never follows: the follower's modules stay out of it.
-    const { followerFor } = await import("./follower.ts");
     const sink = new RowSink(options);
     const follower = followerFor(options, sink, signal);
     sink.follower = follower;
     await follower.run();
     return 0;
   }
-  const connection = await Connection.open(options.target.url, {
-    token: options.target.token,
-    tls: options.target.tls,
-    dial: options.target.dial,
-    timeoutMs: options.timeoutMs,
+  const response = await clientFor(options).request(options.topic, {
+    ...serverFilter(options),
+    ...listingExtras(options),
   });
-  let response: ResponseMessage;
-  try {
-    response = await connection.call("request", options.topic, {
-      ...serverFilter(options),
-      ...listingExtras(options),
-    });
-  } finally {
-    connection.close();
-  }
   const items = wantedItems(options, response.payload);
   await print(options, items);
   return reportMissing(options, itemsOf(options.topic, response.payload));
@@ -154,7 +140,8 @@ class RowSink implements FollowSink {
     this.#table = new TableWriter(tableColumns(options), detectStyle());
   }
 
-  listed(response: ResponseMessage): void {
+  listed({ response }: Listed): void {
+    if (!response) return;
     const { topic } = this.#options;
     if (topic !== "events") {
       for (const item of itemsOf(topic, response.payload)) {
@@ -188,7 +175,7 @@ class RowSink implements FollowSink {
 
   async #rowFor(message: EventMessage): Promise<Row | undefined> {
     const { topic } = this.#options;
-    const payload = message.payload as Row;
+    const payload = message.payload as unknown as Row;
     if (topic === "events") return payload;
     const { eventType: _, ...fields } = payload;
     const previous = this.#rows.get(key(payload));
@@ -196,13 +183,13 @@ class RowSink implements FollowSink {
     if (topic === "deployments") {
       row = fields;
     } else if (topic === "personas") {
-      const { phase, health } = payload as PersonaEvent;
+      const { phase, health } = payload as unknown as PersonaEvent;
       row = previous
         ? { ...previous, phase, health }
         : await this.#lookUp(payload) ??
-          unknownPersona(payload as PersonaEvent);
+          unknownPersona(payload as unknown as PersonaEvent) as unknown as Row;
     } else {
-      const event = payload as ClusterEvent;
+      const event = payload as unknown as ClusterEvent;
       const merged = {
         ...(previous ?? {}),
         name: event.name,
@@ -215,7 +202,7 @@ class RowSink implements FollowSink {
         ? await this.#lookUp(payload) ?? merged
         : merged;
     }
-    if ((payload as DeploymentEvent).eventType === "deleted") {
+    if ((payload as unknown as DeploymentEvent).eventType === "deleted") {
       this.#rows.delete(key(payload));
     } else if (row) this.#rows.set(key(payload), row);
     return row;
@@ -224,9 +211,10 @@ class RowSink implements FollowSink {
   // The current row, from the server; undefined if it cannot say.
   async #lookUp(payload: Row): Promise<Row | undefined> {
     const { topic } = this.#options;
+    const name = String(payload.name);
     const query = topic === "cluster"
-      ? { name: payload.name }
-      : { namespace: payload.namespace, name: payload.name };
+      ? { name }
+      : { namespace: String(payload.namespace), name };
     try {
       const answer = await this.follower!.request(topic, query);
       return itemsOf(topic, answer.payload)[0] as Row | undefined;

@@ -5,11 +5,13 @@
  *
  * @module
  */
+import { ConnectionError, DorguError } from "../client/mod.ts";
 import { type Direct, openDirect } from "./direct.ts";
 import { ClientError } from "./errors.ts";
 import { runGet } from "./get.ts";
 import { clientHelp, parseClientArgs } from "./options.ts";
 import { OutputClosed } from "./output.ts";
+import { runWatch } from "./watch.ts";
 
 /** Runs `get` or `watch`; resolves to the exit code. */
 export async function runClient(
@@ -30,10 +32,9 @@ export async function runClient(
     if (options.target.cluster) {
       direct = await openDirect(options, stop.signal);
     }
-    if (command === "get") return await runGet(options, stop.signal);
-    // The follower is loaded by what follows (watch, get -w) only.
-    const { runWatch } = await import("./watch.ts");
-    return await runWatch(options, stop.signal);
+    return command === "get"
+      ? await runGet(options, stop.signal)
+      : await runWatch(options, stop.signal);
   } catch (error) {
     // Ctrl+C while the cluster was still being read: done, like a watch.
     if (stop.signal.aborted && !direct) return 0;
@@ -42,6 +43,11 @@ export async function runClient(
     if (error instanceof ClientError) {
       console.error(`dorgu-ws: ${error.message}`);
       return error.exitCode;
+    }
+    if (error instanceof DorguError) {
+      console.error(`dorgu-ws: ${error.message}`);
+      // A URL that is not one is a usage error.
+      return error instanceof ConnectionError && error.kind === "url" ? 2 : 1;
     }
     throw error;
   } finally {

@@ -154,24 +154,64 @@ async function checkOptions(
   command: "get" | "watch",
   parsed: ParsedFlags,
 ): Promise<ClientOptions> {
-  const { values, positionals } = parsed;
-  const text = (name: string) => values[name] as string | undefined;
-  const flag = (name: string) => values[name] === true;
-  const [word, ...names] = positionals;
-  const topic = word === undefined ? undefined : resolveTopic(word);
-  if (topic === undefined) {
-    throw new UsageError(
-      `${
-        word === undefined
-          ? `${command[0].toUpperCase()}${command.slice(1)} what?`
-          : `Cannot ${command} '${word}'.`
-      } Choose ${describeResources()}.`,
-    );
-  }
-  const resource = RESOURCES[topic];
+  const [word, ...names] = parsed.positionals;
+  const topic = checkTopic(command, word);
+  const { output, follow } = checkOutput(command, topic, parsed);
+  const namespaceFlag = checkNamespace(topic, word, parsed);
+  checkNames(command, topic, names);
+  const events = checkEventFlags(command, topic, parsed);
+  const text = (name: string) => flagText(parsed, name);
+  const selectorRaw = text("selector");
+  const selector = selectorRaw === undefined ? [] : parseSelector(selectorRaw, {
+    keys: selectorKeys(topic, command === "watch"),
+    what: `-l for ${RESOURCES[topic].names[0]}`,
+  });
+  const { target, timeoutMs } = await checkServer(parsed);
+  const namespace =
+    !RESOURCES[topic].namespaced || parsed.values["all-namespaces"] === true
+      ? undefined
+      : namespaceFlag ?? target.namespace;
+  return {
+    command,
+    topic,
+    names,
+    namespace,
+    output,
+    headers: parsed.values["no-headers"] !== true,
+    selector,
+    follow,
+    events: events.filter,
+    limit: events.limit,
+    target,
+    timeoutMs,
+  };
+}
 
+function flagText(parsed: ParsedFlags, name: string): string | undefined {
+  return parsed.values[name] as string | undefined;
+}
+
+function checkTopic(command: "get" | "watch", word: string | undefined): Topic {
+  const topic = word === undefined ? undefined : resolveTopic(word);
+  if (topic !== undefined) return topic;
+  throw new UsageError(
+    `${
+      word === undefined
+        ? `${command[0].toUpperCase()}${command.slice(1)} what?`
+        : `Cannot ${command} '${word}'.`
+    } Choose ${describeResources()}.`,
+  );
+}
+
+// `-o`, `-w` and `--watch-only`: what is printed, and whether it follows.
+function checkOutput(
+  command: "get" | "watch",
+  topic: Topic,
+  parsed: ParsedFlags,
+): { output: string; follow: ClientOptions["follow"] } {
+  const flag = (name: string) => parsed.values[name] === true;
   const outputs: readonly string[] = OUTPUTS[command];
-  const output = text("output") ?? outputs[0];
+  const output = flagText(parsed, "output") ?? outputs[0];
   if (!outputs.includes(output)) {
     throw new UsageError(
       `${sourceOf(parsed, "output")} must be ${
@@ -195,32 +235,45 @@ async function checkOptions(
   ) {
     throw new UsageError(
       `get -w prints table rows; for JSON lines run 'dorgu-ws watch ${
-        resource.names[0]
+        RESOURCES[topic].names[0]
       } -o json'.`,
     );
   }
+  return { output, follow };
+}
 
-  const namespaceFlag = text("namespace");
-  if (namespaceFlag !== undefined && flag("all-namespaces")) {
+// `-n` and `-A`: the namespace flag, checked.
+function checkNamespace(
+  topic: Topic,
+  word: string | undefined,
+  parsed: ParsedFlags,
+): string | undefined {
+  const namespace = flagText(parsed, "namespace");
+  if (namespace === undefined) return undefined;
+  if (parsed.values["all-namespaces"] === true) {
     throw new UsageError(
       "-n and -A contradict each other; pass -n NS for one namespace or -A for all.",
     );
   }
-  if (namespaceFlag !== undefined && !resource.namespaced) {
+  if (!RESOURCES[topic].namespaced) {
     throw new UsageError(
       `ClusterPersonas are cluster-scoped: -n does not apply to ${word}; drop it.`,
     );
   }
-  if (namespaceFlag !== undefined) {
-    const checked = v.safeParse(NamespaceSchema, namespaceFlag);
-    if (!checked.success) {
-      throw new UsageError(
-        `-n '${namespaceFlag}' is not a namespace name: ${
-          checked.issues[0].message
-        }`,
-      );
-    }
+  const checked = v.safeParse(NamespaceSchema, namespace);
+  if (!checked.success) {
+    throw new UsageError(
+      `-n '${namespace}' is not a namespace name: ${checked.issues[0].message}`,
+    );
   }
+  return namespace;
+}
+
+function checkNames(
+  command: "get" | "watch",
+  topic: Topic,
+  names: string[],
+): void {
   if (topic === "events" && names.length > 0) {
     throw new UsageError(
       `${command} events takes no NAME; to see the events about one object use --for KIND/NAME, e.g. --for persona/${
@@ -233,14 +286,22 @@ async function checkOptions(
       `${command} cluster takes one NAME at most, got ${names.length}.`,
     );
   }
+}
 
-  const eventFlags = EVENT_FLAGS.filter((name) => values[name] !== undefined);
-  if (topic !== "events" && eventFlags.length > 0) {
+// `--type`, `--reason`, `--for` and `--limit`: events only.
+function checkEventFlags(
+  command: "get" | "watch",
+  topic: Topic,
+  parsed: ParsedFlags,
+): { filter: EventFilter; limit?: number } {
+  const text = (name: string) => flagText(parsed, name);
+  const given = EVENT_FLAGS.filter((name) => parsed.values[name] !== undefined);
+  if (topic !== "events" && given.length > 0) {
     throw new UsageError(
       `--${
-        eventFlags[0]
+        given[0]
       } applies to events only; run 'dorgu-ws ${command} events --${
-        eventFlags[0]
+        given[0]
       } ...'.`,
     );
   }
@@ -259,13 +320,14 @@ async function checkOptions(
   const limit = limitRaw === undefined
     ? undefined
     : parseInteger(limitRaw, "--limit", { min: 1, max: MAX_EVENTS_LIMIT });
+  return { filter: { type, reason: text("reason"), about }, limit };
+}
 
-  const selectorRaw = text("selector");
-  const selector = selectorRaw === undefined ? [] : parseSelector(selectorRaw, {
-    keys: selectorKeys(topic, command === "watch"),
-    what: `-l for ${resource.names[0]}`,
-  });
-
+// The server, the token, TLS and the timeout: flags, DORGU_WS_*, the file.
+async function checkServer(
+  parsed: ParsedFlags,
+): Promise<{ target: Target; timeoutMs: number }> {
+  const text = (name: string) => flagText(parsed, name);
   const timeoutMs = parseDuration(
     text("timeout") ?? CLIENT_FLAGS.timeout.default!,
     sourceOf(parsed, "timeout"),
@@ -281,26 +343,9 @@ async function checkOptions(
     token: fromFlag("token"),
     envToken: fromEnv("token"),
     caFile: text("ca-file"),
-    insecure: flag("insecure-skip-tls-verify"),
+    insecure: parsed.values["insecure-skip-tls-verify"] === true,
     context: text("context"),
     kubeconfig: text("kubeconfig"),
   });
-  const namespace = !resource.namespaced || flag("all-namespaces")
-    ? undefined
-    : namespaceFlag ?? target.namespace;
-
-  return {
-    command,
-    topic,
-    names,
-    namespace,
-    output,
-    headers: !flag("no-headers"),
-    selector,
-    follow,
-    events: { type, reason: text("reason"), about },
-    limit,
-    target,
-    timeoutMs,
-  };
+  return { target, timeoutMs };
 }

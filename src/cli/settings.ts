@@ -27,6 +27,7 @@
  */
 import { readBoundedText } from "../files.ts";
 import { UsageError } from "../flags.ts";
+import type { Dialer, TlsOptions } from "../client/mod.ts";
 import {
   configPath,
   expandPath,
@@ -34,8 +35,6 @@ import {
   MAX_FILE_BYTES,
   WS_URL,
 } from "./config_file.ts";
-import type { Dialer } from "./channel_socket.ts";
-import type { TlsOptions } from "./connection.ts";
 
 export { type ConfigFile, configPath, loadConfigFile } from "./config_file.ts";
 

@@ -14,7 +14,7 @@ import {
 } from "../flags.ts";
 import { type BuildInfo, buildInfo } from "../version.ts";
 import { CLIENT_FLAGS, flagsOf } from "./client_flags.ts";
-import type { TlsOptions } from "./connection.ts";
+import type { TlsOptions } from "../client/mod.ts";
 import { ClientError } from "./errors.ts";
 import { writeLine } from "./output.ts";
 

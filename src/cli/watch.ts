@@ -12,7 +12,7 @@ import {
   type Topic,
   viewEvent,
 } from "../protocol/mod.ts";
-import { followerFor } from "./follower.ts";
+import { followerFor } from "./follow.ts";
 import { detectStyle, eventLine } from "./format.ts";
 import { wanted, wantedItems } from "./items.ts";
 import type { ClientOptions } from "./options.ts";
@@ -28,7 +28,8 @@ export async function runWatch(
   const show = (message: EventMessage) =>
     writeLine(json ? JSON.stringify(message) : eventLine(style, message));
   await followerFor(options, {
-    listed(response) {
+    listed({ response }) {
+      if (!response) return;
       const items = wantedItems(options, response.payload);
       if (json) {
         if (items.length > 0 || options.topic !== "cluster") {

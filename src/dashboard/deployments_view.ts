@@ -6,32 +6,22 @@
  * @module
  */
 import type { DeploymentSummary } from "../protocol/mod.ts";
-import { appendTable, h, patchRows, ROWS_PER_FRAME, setText } from "./dom.ts";
+import { h, patchRows, ROWS_PER_FRAME, setText } from "./dom.ts";
 import { deploymentMatches, type Filters } from "./filters.ts";
 import { badge, count, number } from "./format.ts";
-import { keyOf, type Model } from "./model.ts";
+import * as model from "./model.ts";
+import { keyOf } from "./model.ts";
 import { PAGE } from "./personas_view.ts";
 
-const HEADINGS = [
-  "Namespace",
-  "Name",
-  "Ready",
-  "Up to date",
-  "Available",
-  "Rollout",
-  "Persona",
-  "Images",
-];
-
 /**
- * The deployments section: gives `parts.table` its head, and returns what draws
- * it for a set of filters (false when rows wait for the next frame).
+ * The deployments section: returns what draws the rows of `parts.table`'s
+ * body (its head is in the page) for a set of filters; false when rows
+ * wait for the next frame.
  */
 export function deploymentsView(
   parts: { table: HTMLTableElement; summary: Element },
-  model: Model,
 ): (filters: Filters) => boolean {
-  const body = appendTable(parts.table, HEADINGS);
+  const body = parts.table.tBodies[0];
   return (filters) => {
     const all = [...model.deployments.values()];
     const matching = all.filter((d) => deploymentMatches(d, filters)).sort((
@@ -51,11 +41,11 @@ export function deploymentsView(
         budget: { left: ROWS_PER_FRAME },
       },
     );
+    // Until the first listing, the page's own words: loading.
+    if (!model.listed.has("deployments")) return complete;
     setText(
       parts.summary,
-      !model.listed.has("deployments")
-        ? "Loading deployments..."
-        : all.length === 0
+      all.length === 0
         ? "No Deployments."
         : matching.length === 0
         ? `None of the ${count(all.length, "deployment")} match the filters.`

@@ -66,6 +66,16 @@ export function replaceChildren(
   append(parent, children);
 }
 
+/**
+ * Fills each `[data-slot]` element under `root` (markup of the page) with
+ * `slots[name]`.
+ */
+export function fillSlots(root: Element, slots: Record<string, Child>): void {
+  for (const slot of root.querySelectorAll<HTMLElement>("[data-slot]")) {
+    replaceChildren(slot, slots[slot.dataset.slot as string]);
+  }
+}
+
 /** Sets `element`'s text when it differs (a write that changes nothing costs a layout). */
 export function setText(element: Element, text: string): void {
   if (element.textContent !== text) element.textContent = text;
@@ -161,44 +171,27 @@ export function patchRows<T extends Keyed>(
   return complete;
 }
 
-/** Fills a `<select>` with `values` (after an "all" option), keeping the choice. */
+/**
+ * Fills a `<select>` with `values` after its first option (the page's "all"
+ * option), keeping the choice.
+ */
 export function fillSelect(
   select: HTMLSelectElement,
-  options: { values: string[]; all: string; chosen: string },
+  options: { values: string[]; chosen: string },
 ): void {
   const values = [...new Set([...options.values, options.chosen])].filter(
     Boolean,
   );
-  const signature = JSON.stringify([values, options.all]);
+  const signature = JSON.stringify(values);
   if (select.dataset.options !== signature) {
     select.dataset.options = signature;
     replaceChildren(
       select,
-      h("option", { value: "" }, options.all),
+      select.options[0],
       values.map((value) => h("option", { value }, value)),
     );
   }
   if (select.value !== options.chosen) select.value = options.chosen;
-}
-
-/**
- * Gives `table` a head row of column headers and an empty body, and
- * returns the body.
- */
-export function appendTable(
-  table: HTMLTableElement,
-  headings: readonly string[],
-): HTMLTableSectionElement {
-  const body = h("tbody") as HTMLTableSectionElement;
-  table.append(
-    h(
-      "thead",
-      null,
-      h("tr", null, headings.map((text) => h("th", { scope: "col" }, text))),
-    ),
-    body,
-  );
-  return body;
 }
 
 /** The page's element `#id`; throws when the page lacks it. */

@@ -6,25 +6,24 @@
  *
  * @module
  */
-import { appendTable, h, patchRows, ROWS_PER_FRAME, setText } from "./dom.ts";
+import { h, patchRows, ROWS_PER_FRAME, setText } from "./dom.ts";
 import { eventMatches, type Filters } from "./filters.ts";
 import { badge, count, number, timeElement } from "./format.ts";
-import type { LoggedEvent, Model } from "./model.ts";
+import * as model from "./model.ts";
+import type { LoggedEvent } from "./model.ts";
 
 /** Entries drawn at most; the log keeps more for the filters. */
 export const EVENT_ROWS = 100;
 
-const HEADINGS = ["Time", "Type", "Reason", "Namespace", "Object", "Message"];
-
 /**
- * The events section: gives `parts.table` its head, and returns what draws
- * it for a set of filters (false when rows wait for the next frame).
+ * The events section: returns what draws the rows of `parts.table`'s body
+ * (its head is in the page) for a set of filters; false when rows wait
+ * for the next frame.
  */
 export function eventsView(
   parts: { table: HTMLTableElement; summary: Element },
-  model: Model,
 ): (filters: Filters) => boolean {
-  const body = appendTable(parts.table, HEADINGS);
+  const body = parts.table.tBodies[0];
   return (filters) => {
     const appOf = (namespace: string, persona: string) =>
       model.personas.get(`${namespace}/${persona}`)?.appName;
@@ -47,11 +46,11 @@ export function eventsView(
     const total = model.events.length;
     const warnings = model.events.filter((e) => e.view.type === "Warning")
       .length;
+    // Until the first listing, the page's own words: loading.
+    if (!model.listed.has("events")) return complete;
     setText(
       parts.summary,
-      !model.listed.has("events")
-        ? "Loading events..."
-        : total === 0
+      total === 0
         ? "No events yet."
         : `${count(total, "event")} held (${number(warnings)} Warning); ${
           matching.length === total

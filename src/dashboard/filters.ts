@@ -85,6 +85,9 @@ export function writeFilters(filters: Filters): string {
   return query ? `?${query}` : "";
 }
 
+/** The health values always offered and counted, worst first, even at zero. */
+export const HEALTHS = ["Unhealthy", "Degraded", "Unknown", "Healthy"];
+
 const HEALTH_RANK: Record<string, number> = {
   Unhealthy: 0,
   Degraded: 1,

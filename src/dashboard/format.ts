@@ -49,8 +49,8 @@ export function clock(at: Date): string {
 const NUMBER = new Intl.NumberFormat("en");
 
 /** `1,234 personas`, `1 persona`. */
-export function count(n: number, noun: string, plural = `${noun}s`): string {
-  return `${NUMBER.format(n)} ${n === 1 ? noun : plural}`;
+export function count(n: number, noun: string): string {
+  return `${NUMBER.format(n)} ${noun}${n === 1 ? "" : "s"}`;
 }
 
 /** A number with thousands separators. */

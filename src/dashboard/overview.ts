@@ -6,113 +6,64 @@
  *
  * @module
  */
-import { h, replaceChildren } from "./dom.ts";
+import { type Child, fillSlots, h } from "./dom.ts";
 import type { Filters } from "./filters.ts";
-import { healthRank, phaseRank, toneOf } from "./filters.ts";
+import { healthRank, HEALTHS, phaseRank, toneOf } from "./filters.ts";
 import { badge, count, number } from "./format.ts";
-import type { Model } from "./model.ts";
+import * as model from "./model.ts";
 
 const drawn = new WeakMap<Element, string>();
-
-/** The health values always shown, worst first, even at zero. */
-const HEALTHS = ["Unhealthy", "Degraded", "Unknown", "Healthy"];
 
 /** How many node names the card lists before "and N more". */
 const NODES_SHOWN = 24;
 
-/** Draws the cluster card into `root`. */
-export function renderCluster(root: Element, model: Model): void {
+/**
+ * Draws the cluster card into `root`: its markup is the page's, in one part
+ * per state (`data-state`: loading, none, shown) with a `data-slot` for each
+ * value.
+ */
+export function renderCluster(root: HTMLElement): void {
   const cluster = model.cluster;
-  if (!model.listed.has("cluster")) {
-    replaceChildren(root, h("p", { class: "muted" }, "Loading the cluster..."));
-    return;
-  }
-  if (!cluster) {
-    replaceChildren(
-      root,
-      h("h2", { class: "cluster-name" }, "No cluster yet"),
-      h(
-        "p",
-        { class: "muted" },
-        "No ClusterPersona exists: the dorgu operator creates one when it discovers the cluster.",
-      ),
-    );
-    return;
-  }
+  root.dataset.state = !model.listed.has("cluster")
+    ? "loading"
+    : cluster
+    ? "shown"
+    : "none";
+  if (!cluster) return;
   const nodes = cluster.nodes ?? [];
   const shown = nodes.slice(0, NODES_SHOWN);
-  replaceChildren(
-    root,
-    h(
-      "div",
-      { class: "cluster-head" },
-      h("h2", { class: "cluster-name" }, cluster.name),
-      badge(cluster.phase),
-      cluster.environment &&
-        h("span", { class: "chip" }, cluster.environment),
-    ),
-    h(
-      "dl",
-      { class: "facts" },
-      fact("Kubernetes", cluster.kubernetesVersion || "unknown"),
-      fact("Platform", cluster.platform || "unknown"),
-      fact("Nodes", number(cluster.nodeCount)),
-      fact("Applications", number(cluster.applicationCount)),
-    ),
-    h(
-      "div",
-      { class: "cluster-lists" },
-      h(
-        "div",
-        null,
-        h("h3", null, count(cluster.nodeCount, "node")),
-        shown.length
-          ? h(
-            "ul",
-            { class: "nodes", "aria-label": "Nodes" },
-            shown.map((node) => h("li", null, node)),
-            nodes.length > shown.length &&
-              h(
-                "li",
-                { class: "muted" },
-                `and ${nodes.length - shown.length} more`,
-              ),
-          )
-          : h("p", { class: "muted" }, "No nodes reported."),
-      ),
-      h(
-        "div",
-        null,
-        h("h3", null, "Addons"),
-        cluster.addons.length
-          ? h(
-            "ul",
-            { class: "chips", "aria-label": "Addons installed" },
-            cluster.addons.map((addon) => h("li", { class: "chip" }, addon)),
-          )
-          : h("p", { class: "muted" }, "None installed."),
-      ),
-    ),
-  );
-}
-
-function fact(term: string, value: string): HTMLElement[] {
-  return [h("dt", null, term), h("dd", null, value)];
+  const slots = {
+    name: cluster.name,
+    phase: badge(cluster.phase),
+    environment: cluster.environment,
+    version: cluster.kubernetesVersion || "unknown",
+    platform: cluster.platform || "unknown",
+    nodeCount: number(cluster.nodeCount),
+    applications: number(cluster.applicationCount),
+    nodesTitle: count(cluster.nodeCount, "node"),
+    nodes: [
+      shown.map((node) => h("li", null, node)),
+      nodes.length > shown.length &&
+      h("li", { class: "muted" }, `and ${nodes.length - shown.length} more`),
+    ],
+    addons: cluster.addons.map((addon) => h("li", { class: "chip" }, addon)),
+  };
+  fillSlots(root, slots);
 }
 
 /**
- * Draws the counts into `root`: personas by health (each count toggles
- * the health filter) and phase, rollouts by state, events held by type.
+ * Draws the counts into `root`'s slots: personas by health (each count
+ * toggles the health filter) and phase, rollouts by state, events held by
+ * type.
  */
 export function renderSummary(
   root: Element,
   options: {
-    model: Model;
     filters: Filters;
     setFilters: (patch: Partial<Filters>) => void;
   },
 ): void {
-  const { model, filters, setFilters } = options;
+  const { filters, setFilters } = options;
   const byHealth = new Map<string, number>(HEALTHS.map((name) => [name, 0]));
   const byPhase = new Map<string, number>();
   const namespaces = new Set<string>();
@@ -151,53 +102,41 @@ export function renderSummary(
   const focused = root.contains(document.activeElement)
     ? (document.activeElement as HTMLElement).dataset.health
     : undefined;
-  replaceChildren(
-    root,
-    h(
-      "p",
-      { class: "total" },
+  fillSlots(root, {
+    total: [
       h("strong", null, number(model.personas.size)),
       ` ${model.personas.size === 1 ? "persona" : "personas"} in `,
       count(namespaces.size, "namespace"),
+    ],
+    tiles: healths.map((health) => {
+      const n = byHealth.get(health) ?? 0;
+      const pressed = filters.health === health;
+      return h(
+        "li",
+        null,
+        h(
+          "button",
+          {
+            type: "button",
+            class: `tile tone-${toneOf(health)}${n === 0 ? " zero" : ""}`,
+            "aria-pressed": pressed ? "true" : "false",
+            "data-health": health,
+            title: pressed
+              ? "Show every health again"
+              : `Show only ${health} personas`,
+            onclick: () => setFilters({ health: pressed ? "" : health }),
+          },
+          h("span", { class: "tile-count" }, number(n)),
+          h("span", { class: "tile-label" }, health),
+        ),
+      );
+    }),
+    phases: tallied(
+      [...byPhase].sort((a, b) => phaseRank(a[0]) - phaseRank(b[0])),
     ),
-    h(
-      "ul",
-      { class: "tiles", "aria-label": "Personas by health" },
-      healths.map((health) => {
-        const n = byHealth.get(health) ?? 0;
-        const pressed = filters.health === health;
-        return h(
-          "li",
-          null,
-          h(
-            "button",
-            {
-              type: "button",
-              class: `tile tone-${toneOf(health)}${n === 0 ? " zero" : ""}`,
-              "aria-pressed": pressed ? "true" : "false",
-              "data-health": health,
-              title: pressed
-                ? "Show every health again"
-                : `Show only ${health} personas`,
-              onclick: () => setFilters({ health: pressed ? "" : health }),
-            },
-            h("span", { class: "tile-count" }, number(n)),
-            h("span", { class: "tile-label" }, health),
-          ),
-        );
-      }),
-    ),
-    h(
-      "dl",
-      { class: "tallies" },
-      tallyLine(
-        "Phases",
-        [...byPhase].sort((a, b) => phaseRank(a[0]) - phaseRank(b[0])),
-      ),
-      tallyLine("Rollouts", rollouts),
-      tallyLine("Events held", types),
-    ),
-  );
+    rollouts: tallied(rollouts),
+    held: tallied(types),
+  });
   if (focused !== undefined) {
     root.querySelector<HTMLElement>(`[data-health="${CSS.escape(focused)}"]`)
       ?.focus();
@@ -211,16 +150,10 @@ function tally(values: string[], order: string[]): [string, number][] {
   return [...counts];
 }
 
-function tallyLine(term: string, counts: [string, number][]): HTMLElement[] {
+// The counts above zero as badges, or "none".
+function tallied(counts: [string, number][]): Child {
   const shown = counts.filter(([, n]) => n > 0);
-  return [
-    h("dt", null, term),
-    h(
-      "dd",
-      null,
-      shown.length
-        ? shown.map(([value, n]) => badge(value, `${number(n)} ${value}`))
-        : h("span", { class: "muted" }, "none"),
-    ),
-  ];
+  return shown.length
+    ? shown.map(([value, n]) => badge(value, `${number(n)} ${value}`))
+    : h("span", { class: "muted" }, "none");
 }

@@ -12,7 +12,7 @@
  * @module
  */
 import * as v from "valibot";
-import { byId, h, here, setText } from "./dom.ts";
+import { byId, here, setText } from "./dom.ts";
 
 const SessionSchema = v.variant("private", [
   v.object({ private: v.literal(false) }),
@@ -78,20 +78,12 @@ function showTarget(context: string, server: string, namespaces: string[]) {
     // Shown as given.
   }
   const scope = namespaces.length ? namespaces.join(", ") : "all namespaces";
-  document.querySelector(".brand")?.after(
-    h(
-      "p",
-      {
-        id: "context",
-        class: "context",
-        title: `Kubeconfig context ${context}, API server ${server}, ${scope}`,
-      },
-      h("span", { class: "label" }, "Context"),
-      h("strong", null, context),
-      h("span", null, host),
-      h("span", null, scope),
-    ),
-  );
+  const shown = byId("context");
+  shown.title = `Kubeconfig context ${context}, API server ${server}, ${scope}`;
+  setText(byId("context-name"), context);
+  setText(byId("context-server"), host);
+  setText(byId("context-scope"), scope);
+  shown.hidden = false;
   document.title = `${context}: dorgu-ws`;
 }
 
@@ -100,15 +92,8 @@ function showLocked(message: string): void {
   const pill = byId("connection");
   pill.dataset.state = "failed";
   setText(pill, "Locked");
-  const main = document.querySelector("main");
-  if (!main) return;
-  main.hidden = true;
-  main.before(
-    h(
-      "section",
-      { id: "locked", class: "panel", role: "alert" },
-      h("h2", null, "This dashboard needs its secret"),
-      h("p", null, message),
-    ),
-  );
+  (document.querySelector("main") as HTMLElement).hidden = true;
+  byId("locked").hidden = false;
+  // Written once shown, so the alert is announced.
+  setText(byId("locked-message"), message);
 }

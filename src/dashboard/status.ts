@@ -7,6 +7,7 @@
  * @module
  */
 import * as v from "valibot";
+import { ConnectionError } from "../client/errors.ts";
 import { byId, here, setText } from "./dom.ts";
 import type { AuthAnswer, ConnectionState, Recovery } from "./follow.ts";
 import { clock } from "./format.ts";
@@ -36,16 +37,17 @@ export function tokenStorage(): {
   get(): string | undefined;
   set(token: string | undefined): void;
 } {
+  const forget = byId("forget-token");
   const storage = {
     get: () => sessionStorage.getItem(TOKEN_KEY) ?? undefined,
     set: (token: string | undefined) => {
       if (token === undefined) sessionStorage.removeItem(TOKEN_KEY);
       else sessionStorage.setItem(TOKEN_KEY, token);
-      byId("forget-token").hidden = token === undefined;
+      forget.hidden = token === undefined;
     },
   };
-  byId("forget-token").hidden = storage.get() === undefined;
-  byId("forget-token").addEventListener("click", () => {
+  forget.hidden = storage.get() === undefined;
+  forget.addEventListener("click", () => {
     storage.set(undefined);
     location.reload();
   });
@@ -106,47 +108,47 @@ export async function checkAuth(
 
 let retryTimer: ReturnType<typeof setInterval> | undefined;
 
+const STATE_WORDS: Record<ConnectionState["state"], string> = {
+  connecting: "Connecting",
+  live: "Live",
+  reconnecting: "Reconnecting",
+  token: "Waiting for a token",
+  failed: "Stopped",
+  stopped: "Stopped",
+};
+
 /** Shows the connection state in words. */
 export function showState(state: ConnectionState): void {
   const pill = byId("connection");
-  pill.dataset.state = state.state;
-  clearInterval(retryTimer);
   const detail = byId("connection-detail");
-  switch (state.state) {
-    case "connecting":
-      setText(pill, "Connecting");
-      setText(detail, "");
-      break;
-    case "live":
-      setText(pill, "Live");
-      setText(detail, "");
-      break;
-    case "token":
-      setText(pill, "Waiting for a token");
-      setText(detail, state.message);
-      break;
-    case "failed":
-      setText(pill, "Stopped");
-      setText(detail, `${state.message} Reload the page to try again.`);
-      break;
-    case "reconnecting": {
-      setText(pill, "Reconnecting");
-      const tick = () => {
-        const seconds = Math.max(
-          0,
-          Math.ceil((state.retryAt - Date.now()) / 1000),
-        );
-        setText(
-          detail,
-          `Lost the server: ${state.reason}. Retrying ${
-            seconds > 0 ? `in ${seconds} s` : "now"
-          }.`,
-        );
-      };
-      tick();
-      retryTimer = setInterval(tick, 1000);
-      break;
-    }
+  pill.dataset.state = state.state;
+  setText(pill, STATE_WORDS[state.state]);
+  setText(detail, "");
+  clearInterval(retryTimer);
+  if (state.state === "token") setText(detail, state.message);
+  if (state.state === "failed") {
+    setText(
+      detail,
+      `${(state.error as Error).message} Reload the page to try again.`,
+    );
+  }
+  if (state.state === "reconnecting") {
+    const retryAt = Date.now() + state.waitMs;
+    // A browser is told nothing of why a WebSocket did not open.
+    const reason = state.error instanceof ConnectionError
+      ? "the server did not take the connection; it may be busy or shutting down"
+      : state.reason;
+    const tick = () => {
+      const seconds = Math.max(0, Math.ceil((retryAt - Date.now()) / 1000));
+      setText(
+        detail,
+        `Lost the server: ${reason}. Retrying ${
+          seconds > 0 ? `in ${seconds} s` : "now"
+        }.`,
+      );
+    };
+    tick();
+    retryTimer = setInterval(tick, 1000);
   }
 }
 

@@ -4,6 +4,7 @@
  * framed once; every subscriber's queue gets the same bytes.
  */
 import {
+  type EventKeys,
   type EventPayload,
   type Filter,
   type Position,
@@ -15,16 +16,6 @@ import {
 import { encodeText } from "../transport/frames.ts";
 import { type StoredEvent, TopicHistory } from "./history.ts";
 import type { NamespaceGate, Session } from "./session.ts";
-
-/** What identifies the object an event is about, for filters. */
-export interface EventKeys {
-  /** Namespace; omit or "" for cluster-scoped objects. */
-  namespace?: string;
-  /** Object name. */
-  name: string;
-  /** Another name a name filter also matches. */
-  alias?: string;
-}
 
 /** One client's interest in one topic. */
 export interface Subscription {

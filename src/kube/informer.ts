@@ -71,6 +71,11 @@ export interface InformerOptions {
    * 500 and 30000. Young outages retry sooner: see `OUTAGE_CAPS`.
    */
   backoffMs?: [number, number];
+  /**
+   * A watch held open this long has proven the API server healthy, and
+   * the backoff starts over, even if it delivered nothing. Default 10 s.
+   */
+  healthyWatchMs?: number;
 }
 
 /** How long a watch may stay silent by default: see {@link InformerOptions}. */
@@ -213,7 +218,10 @@ export class Informer {
       );
       answered = true;
       this.#recovered();
-      proven = setTimeout(() => this.#retry.reset(), HEALTHY_WATCH_MS);
+      proven = setTimeout(
+        () => this.#retry.reset(),
+        this.#options.healthyWatchMs ?? HEALTHY_WATCH_MS,
+      );
       const body = (response.body ?? new ReadableStream()).pipeThrough(
         new TransformStream<Uint8Array, Uint8Array>({
           transform(chunk, controller) {

@@ -1,34 +1,19 @@
 /**
- * The in-memory connection between the client and the in-process server:
- * the client's end is a WebSocket-like channel (send a text message, close
- * with a code and reason, hear messages and the close), the server's end a
- * {@link ClientSocket} that a hub session writes encoded frames to. Both
- * directions hand messages on in a later microtask, in order, so neither
- * side runs inside the other's call, as over a real socket.
+ * The in-memory connection between the client library and the in-process
+ * server: a pair of the library's channels ({@link channelPair}), one end
+ * handed to the client's dialer, the other seen as the {@link ClientSocket}
+ * a hub session writes encoded frames to. Both directions hand messages on
+ * in a later microtask, in order, so neither side runs inside the other's
+ * call, as over a real socket.
  *
  * @module
  */
+import { type Channel, channelPair } from "../client/channel.ts";
 import type { ClientSocket } from "../hub/mod.ts";
-import type { Offer } from "../transport/send_queue.ts";
 
-/**
- * What a dialer hands the protocol client: an open, WebSocket-like
- * channel. Messages are JSON text, exactly as over a WebSocket.
- */
-export interface Channel {
-  /** Sends one text message; throws once the channel is closed. */
-  send(text: string): void;
-  /** Closes the channel (1000 by default); the other side hears the close. */
-  close(code?: number, reason?: string): void;
-  /** Called with every message the server sends. */
-  onmessage: ((text: string) => void) | null;
-  /** Called once, when the channel has closed. */
-  onclose: ((code: number, reason: string) => void) | null;
-}
-
-/** The server's side of a channel. */
+/** The two ends of one in-process connection. */
 export interface ChannelEnds {
-  /** The client's end. */
+  /** The client's end, as a dialer returns it. */
   channel: Channel;
   /** Where the client's session writes. */
   socket: ClientSocket;
@@ -50,61 +35,31 @@ export function frameText(frame: Uint8Array): string {
 
 /**
  * Creates a channel whose client messages go to `receive` and which calls
- * `closed` once, whichever side closes it.
+ * `closed` once, whichever side closes it. A message still on its way when
+ * the channel closes is not handled: its session has left the hub.
  */
 export function openChannel(
   receive: (text: string) => void,
   closed: () => void,
 ): ChannelEnds {
+  const [client, server] = channelPair();
   let open = true;
-  // One queue for both directions' deliveries keeps replies, events and
-  // the close in the order they happened.
-  const pending: (() => void)[] = [];
-  const later = (task: () => void) => {
-    pending.push(task);
-    if (pending.length === 1) queueMicrotask(flush);
-  };
-  const flush = () => {
-    // Tasks queued while flushing run in this same pass.
-    for (let i = 0; i < pending.length; i++) {
-      try {
-        pending[i]();
-      } catch (error) {
-        // Thrown where a socket's listener would throw, without losing the
-        // messages behind it.
-        queueMicrotask(() => {
-          throw error;
-        });
-      }
-    }
-    pending.length = 0;
-  };
-  const end = (code: number, reason: string) => {
-    if (!open) return;
-    open = false;
-    closed();
-    later(() => channel.onclose?.(code, reason));
-  };
-  const channel: Channel = {
-    send(text) {
-      if (!open) throw new Error("The in-process connection is closed.");
-      // A message still queued when the channel closes is not handled: its
-      // session has left the hub.
-      later(() => open && receive(text));
+  server.listen({
+    message: receive,
+    close: () => {
+      open = false;
+      closed();
     },
-    close(code = 1000, reason = "") {
-      end(code, reason);
+  });
+  return {
+    channel: client,
+    socket: {
+      send(frame) {
+        if (!open) return "closed";
+        server.send(frameText(frame));
+        return "queued";
+      },
     },
-    onmessage: null,
-    onclose: null,
+    close: (code, reason) => server.close(code, reason),
   };
-  const socket: ClientSocket = {
-    send(frame): Offer | "closed" {
-      if (!open) return "closed";
-      const text = frameText(frame);
-      later(() => channel.onmessage?.(text));
-      return "queued";
-    },
-  };
-  return { channel, socket, close: end };
 }

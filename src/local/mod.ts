@@ -22,13 +22,13 @@ import { TokenBucket } from "../server/rate_limiter.ts";
 import { NamespaceScope } from "../server/scope.ts";
 import type { EventSink } from "../sources/sink.ts";
 import { createState } from "../sources/state.ts";
-import { type Channel, type ChannelEnds, openChannel } from "./channel.ts";
+import type { Channel } from "../client/channel.ts";
+import { type ChannelEnds, openChannel } from "./channel.ts";
 import { type ClusterChoice, connectCluster } from "./connect.ts";
 import { noticeLogger } from "./notices.ts";
 import { readingsFor, storeOptionsFor } from "./plan.ts";
 import { readOnce } from "./read.ts";
 
-export type { Channel } from "./channel.ts";
 export type { ClusterChoice } from "./connect.ts";
 export { LocalError } from "./errors.ts";
 

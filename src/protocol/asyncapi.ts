@@ -18,7 +18,8 @@ import {
   topicTitle,
 } from "./asyncapi_schemas.ts";
 import { CLOSE_CODES, INTRODUCTION, MESSAGE_NOTES } from "./asyncapi_text.ts";
-import { type Topic, TOPICS } from "./topics.ts";
+import type { Topic } from "./shapes.ts";
+import { TOPICS } from "./topics.ts";
 
 const ref = ($ref: string) => ({ $ref });
 

@@ -20,17 +20,19 @@ import {
   ClientEnvelopeSchema,
   clientPayloadSchemas,
   ClusterQuerySchema,
-  ErrorMessageSchema,
-  ErrorPayloadSchema,
-  EventMessageSchema,
   EventsQuerySchema,
   NameSchema,
   NamespacedQuerySchema,
   NamespaceSchema,
   PositionSchema,
+  SubscribePayloadSchema,
+} from "./client_messages.ts";
+import {
+  ErrorMessageSchema,
+  ErrorPayloadSchema,
+  EventMessageSchema,
   ResponseMessageSchema,
   SubscribedPayloadSchema,
-  SubscribePayloadSchema,
   TimestampSchema,
   TopicSchema,
 } from "./messages.ts";
@@ -51,7 +53,8 @@ import {
   ValidationEventSchema,
   ValidationIssueSchema,
 } from "./payloads.ts";
-import { type Topic, TOPICS } from "./topics.ts";
+import type { Topic } from "./shapes.ts";
+import { TOPICS } from "./topics.ts";
 
 /** A JSON object. */
 export type Json = Record<string, unknown>;

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { ErrorCode } from "./messages.ts";
+import type { ErrorCode } from "./shapes.ts";
 
 /** The specification extension naming the fields dorgu-ws always sends. */
 export const ALWAYS_SENT = "x-dorgu-ws-required";

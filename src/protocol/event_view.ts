@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { EventsTopicPayload } from "./payloads.ts";
+import type { EventsTopicPayload } from "./shapes.ts";
 
 /** One event as a kubectl user reads it. */
 export interface EventView {

@@ -5,9 +5,11 @@
  * @module
  */
 export * from "./topics.ts";
+export * from "./shapes.ts";
 export * from "./messages.ts";
+export * from "./client_messages.ts";
+export * from "./issues.ts";
 export * from "./payloads.ts";
 export * from "./parse.ts";
 export * from "./event_view.ts";
 export * from "./receive.ts";
-export * from "./pending_calls.ts";

@@ -8,10 +8,11 @@ import {
   ClientEnvelopeSchema,
   type ClientMessage,
   clientPayloadSchemas,
-  type ErrorPayload,
   type Query,
-} from "./messages.ts";
-import { isTopic, type Topic, TOPICS } from "./topics.ts";
+} from "./client_messages.ts";
+import { describeIssues } from "./issues.ts";
+import type { ErrorPayload, Topic } from "./shapes.ts";
+import { isTopic, TOPICS } from "./topics.ts";
 
 /** The outcome of {@link parseClientMessage}. */
 export type ParseResult =
@@ -132,23 +133,6 @@ function parseQuery(topic: Topic, payload: unknown): QueryResult {
   return parsed.success
     ? { success: true, output: { topic, ...parsed.output } as Query }
     : { success: false, issues: parsed.issues };
-}
-
-/**
- * Renders valibot issues as one line naming each offending field, e.g.
- * `payload.since.offset: An offset is zero or more.`
- */
-export function describeIssues(
-  issues: readonly v.BaseIssue<unknown>[],
-  prefix: string,
-): string {
-  return issues.slice(0, 3).map((issue) => {
-    const path = [prefix, v.getDotPath(issue)].filter(Boolean).join(".");
-    const text = issue.message.endsWith(".")
-      ? issue.message
-      : `${issue.message}.`;
-    return path ? `${path}: ${text}` : text;
-  }).join(" ");
 }
 
 function clip(text: string): string {

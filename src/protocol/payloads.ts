@@ -5,23 +5,19 @@
  * drifts from the contract is caught by the client's own tests.
  */
 import * as v from "valibot";
-import type { Topic } from "./topics.ts";
+import type { Topic } from "./shapes.ts";
 
 /** One issue of a persona's validation, as the operator reports it. */
 export const ValidationIssueSchema = v.object({
   severity: v.string(),
   message: v.string(),
 });
-/** One issue of a persona's validation, as the operator reports it. */
-export type ValidationIssue = v.InferOutput<typeof ValidationIssueSchema>;
 
 /** A persona's `status.validation`. */
 export const PersonaValidationSchema = v.object({
   passed: v.boolean(),
   issues: v.array(ValidationIssueSchema),
 });
-/** A persona's `status.validation`. */
-export type PersonaValidation = v.InferOutput<typeof PersonaValidationSchema>;
 
 /** One ApplicationPersona as `request personas` lists it. */
 export const PersonaSummarySchema = v.object({
@@ -38,8 +34,6 @@ export const PersonaSummarySchema = v.object({
    */
   validation: v.optional(PersonaValidationSchema),
 });
-/** One ApplicationPersona as `request personas` lists it. */
-export type PersonaSummary = v.InferOutput<typeof PersonaSummarySchema>;
 
 /** The answer to `request cluster`. */
 export const ClusterInfoSchema = v.object({
@@ -54,8 +48,6 @@ export const ClusterInfoSchema = v.object({
   /** Extension: the names of the nodes `nodeCount` counts. */
   nodes: v.optional(v.array(v.string())),
 });
-/** The answer to `request cluster`. */
-export type ClusterInfo = v.InferOutput<typeof ClusterInfoSchema>;
 
 /** A Deployment as `request deployments` lists it. */
 export const DeploymentSummarySchema = v.object({
@@ -69,11 +61,9 @@ export const DeploymentSummarySchema = v.object({
   rollout: v.picklist(["progressing", "complete", "failed"]),
   persona: v.optional(v.string()),
 });
-/** A Deployment as `request deployments` lists it. */
-export type DeploymentSummary = v.InferOutput<typeof DeploymentSummarySchema>;
 
 /** Deployment rollout state derived from its conditions and counters. */
-export type RolloutState = DeploymentSummary["rollout"];
+export type RolloutState = import("./shapes.ts").DeploymentSummary["rollout"];
 
 /** Created, updated or deleted: the change an event reports. */
 export const ChangeTypeSchema = v.picklist(["created", "updated", "deleted"]);
@@ -86,8 +76,6 @@ export const PersonaEventSchema = v.object({
   phase: v.string(),
   health: v.string(),
 });
-/** `personas` topic event. */
-export type PersonaEvent = v.InferOutput<typeof PersonaEventSchema>;
 
 /** `cluster` topic event. */
 export const ClusterEventSchema = v.object({
@@ -101,8 +89,6 @@ export const ClusterEventSchema = v.object({
   /** Extension: set on the last `updated` event of a deleted ClusterPersona. */
   deleted: v.optional(v.boolean()),
 });
-/** `cluster` topic event. */
-export type ClusterEvent = v.InferOutput<typeof ClusterEventSchema>;
 
 /** Highest severity among validation issues; `none` when there are none. */
 export const SeveritySchema = v.picklist(["error", "warning", "info", "none"]);
@@ -118,8 +104,6 @@ export const ValidationEventSchema = v.object({
   severity: SeveritySchema,
   issues: v.array(v.string()),
 });
-/** `events` topic event sent when a persona's `status.validation` changes. */
-export type ValidationEvent = v.InferOutput<typeof ValidationEventSchema>;
 
 /** `events` topic event carrying a core/v1 Event. */
 export const KubernetesEventSchema = v.object({
@@ -137,24 +121,18 @@ export const KubernetesEventSchema = v.object({
   count: v.number(),
   lastTimestamp: v.string(),
 });
-/** `events` topic event carrying a core/v1 Event. */
-export type KubernetesEvent = v.InferOutput<typeof KubernetesEventSchema>;
 
 /** Anything the `events` topic carries. */
 export const EventsTopicPayloadSchema = v.variant("kind", [
   ValidationEventSchema,
   KubernetesEventSchema,
 ]);
-/** Anything the `events` topic carries. */
-export type EventsTopicPayload = v.InferOutput<typeof EventsTopicPayloadSchema>;
 
 /** `deployments` topic event. */
 export const DeploymentEventSchema = v.object({
   eventType: ChangeTypeSchema,
   ...DeploymentSummarySchema.entries,
 });
-/** `deployments` topic event. */
-export type DeploymentEvent = v.InferOutput<typeof DeploymentEventSchema>;
 
 /** The payload of an `event`, by topic. */
 export const EVENT_PAYLOADS = {
@@ -171,10 +149,3 @@ export const LISTING_PAYLOADS = {
   deployments: v.object({ deployments: v.array(DeploymentSummarySchema) }),
   events: v.object({ events: v.array(EventsTopicPayloadSchema) }),
 } as const satisfies Record<Topic, v.GenericSchema>;
-
-/** The payload of an event, whichever topic carries it. */
-export type EventPayload =
-  | PersonaEvent
-  | ClusterEvent
-  | DeploymentEvent
-  | EventsTopicPayload;

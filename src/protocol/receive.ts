@@ -5,8 +5,9 @@
  * from the contract, in the same words.
  */
 import * as v from "valibot";
-import { type ServerMessage, ServerMessageSchema } from "./messages.ts";
-import { describeIssues } from "./parse.ts";
+import { ServerMessageSchema } from "./messages.ts";
+import type { ServerMessage } from "./shapes.ts";
+import { describeIssues } from "./issues.ts";
 import { EVENT_PAYLOADS } from "./payloads.ts";
 
 /** A server message, or why it is not one. */

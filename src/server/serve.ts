@@ -26,6 +26,7 @@ import {
 } from "./endpoints.ts";
 import { Inbound } from "./inbound.ts";
 import { listenFor } from "./listen.ts";
+import { MemoryReducer } from "./memory_reducer.ts";
 import { readProcessStats } from "./process_stats.ts";
 import { createRouter, type Gate } from "./routes.ts";
 import { createUpgradeRoute } from "./upgrade.ts";
@@ -179,6 +180,7 @@ export async function startServer(
     },
     websocket: {
       maxMessageBytes: config.maxMessageBytes,
+      maxMessageFrames: config.maxMessageFrames,
       messageTimeoutMs: config.messageTimeoutMs,
       sendBufferMessages: config.sendBuffer,
       sendBufferBytes: config.sendBufferBytes,
@@ -211,6 +213,8 @@ export async function startServer(
   });
 
   transport.server = server;
+  const reducer = new MemoryReducer({ log });
+  reducer.start();
   let stopping: Promise<void> | undefined;
   return {
     addr,
@@ -220,6 +224,7 @@ export async function startServer(
     shutdown(graceMs = 4000) {
       stopping ??= (async () => {
         draining = true;
+        reducer.stop();
         source.stop();
         const clients = server.webSockets.size;
         log.info("dorgu-ws is stopping", { clients });

@@ -46,6 +46,7 @@ export const ConfigSchema = v.object({
   writeTimeoutMs: v.pipe(v.number(), v.minValue(1)),
   readTimeoutMs: v.pipe(v.number(), v.minValue(1)),
   maxMessageBytes: v.pipe(v.number(), v.minValue(1024)),
+  maxMessageFrames: v.pipe(v.number(), v.minValue(1)),
   logLevel: v.picklist(LOG_LEVELS),
 });
 
@@ -285,6 +286,14 @@ export const SERVE_FLAGS: Record<string, ServeFlag> = {
       }
       return { maxMessageBytes };
     },
+  },
+  "max-message-frames": {
+    type: "string",
+    value: "N",
+    help:
+      "Most frames one message may take (fragments cost CPU even when empty)",
+    default: "131072",
+    read: wholeNumber("maxMessageFrames", { min: 1, max: 1 << 30 }),
   },
   "message-timeout": {
     type: "string",

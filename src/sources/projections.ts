@@ -5,7 +5,13 @@
  * fields' bounds are in `fields.ts`.
  */
 import * as v from "valibot";
-import type { PersonaValidation, RolloutState } from "../protocol/mod.ts";
+import type {
+  DeploymentSummary,
+  KubernetesEvent,
+  PersonaSummary,
+  PersonaValidation,
+  RolloutState,
+} from "../protocol/mod.ts";
 import { describeIssues } from "../protocol/mod.ts";
 import {
   Count,
@@ -40,16 +46,12 @@ const Obj = <T extends v.ObjectEntries>(entries: T) =>
 /** `status.validation` of an ApplicationPersona, as the protocol carries it. */
 export type ValidationState = PersonaValidation;
 
-/** The cached form of an ApplicationPersona. */
-export interface PersonaProjection {
+/**
+ * The cached form of an ApplicationPersona: its summary as `request
+ * personas` lists it, its uid, and its validation (null when it has none).
+ */
+export interface PersonaProjection extends Omit<PersonaSummary, "validation"> {
   uid: string;
-  namespace: string;
-  name: string;
-  appName: string;
-  type: string;
-  tier: string;
-  phase: string;
-  health: string;
   validation: ValidationState | null;
 }
 
@@ -70,30 +72,22 @@ export interface ClusterProjection {
   created: string;
 }
 
-/** The cached form of a Deployment. */
-export interface DeploymentProjection {
+/**
+ * The cached form of a Deployment: its summary as `request deployments`
+ * lists it, but the persona that claims it (the app index knows that),
+ * and its uid.
+ */
+export interface DeploymentProjection
+  extends Omit<DeploymentSummary, "persona"> {
   uid: string;
-  namespace: string;
-  name: string;
-  replicas: number;
-  readyReplicas: number;
-  updatedReplicas: number;
-  availableReplicas: number;
-  images: string[];
-  rollout: RolloutState;
 }
 
-/** The cached form of a core/v1 Event. */
-export interface EventProjection {
+/**
+ * The cached form of a core/v1 Event: what the `events` topic sends of it
+ * (but its `kind`), and its uid.
+ */
+export interface EventProjection extends Omit<KubernetesEvent, "kind"> {
   uid: string;
-  namespace: string;
-  name: string;
-  type: string;
-  reason: string;
-  message: string;
-  involvedObject: { kind: string; namespace: string; name: string };
-  count: number;
-  lastTimestamp: string;
 }
 
 /** Projection type by resource. */

@@ -2,17 +2,7 @@
  * Where a source's events go. The hub satisfies {@link EventSink} as it
  * is, so sources depend on this small interface and not on the hub.
  */
-import type { EventPayload, Topic } from "../protocol/mod.ts";
-
-/** What identifies the object an event is about, for subscription filters. */
-export interface EventKeys {
-  /** Namespace; omitted for cluster-scoped objects. */
-  namespace?: string;
-  /** Object name. */
-  name: string;
-  /** A second name a name filter also matches (an Event's involved object). */
-  alias?: string;
-}
+import type { EventKeys, EventPayload, Topic } from "../protocol/mod.ts";
 
 /** One event to publish, as a derivation returns it. */
 export interface Publication {

@@ -1,42 +1,68 @@
 /**
  * Reads WebSocket frames from a byte stream a chunk at a time, enforcing
- * the protocol's rules and the server's message size limit while the bytes
- * arrive: a message that would grow past the limit is refused at its frame
- * header, before its payload is read, so a peer can never make the server
- * hold more than the limit for it.
+ * the protocol's rules and the server's message limits while the bytes
+ * arrive: a message that would grow past the size limit, or take more
+ * frames than allowed, is refused at its frame header, before its payload
+ * is read, so a peer can never make the server hold more than the limit
+ * for it nor spend CPU on endless empty fragments; text is checked as it
+ * arrives, so invalid UTF-8 fails the connection in the read that brings
+ * it.
  *
  * The reader owns the buffer the connection reads into ({@link
- * FrameReader.space} and {@link FrameReader.commit}), so bytes are copied
- * once, from the read buffer into the message being assembled.
+ * FrameReader.space} and {@link FrameReader.commit}). A message that
+ * arrives whole in one frame, as clients send them, is unmasked and decoded
+ * where it lies; only a fragmented message, or one larger than the buffer,
+ * is copied into a message buffer, which is let go once the message is
+ * read. Control frames are read whole from the read buffer too. So an idle
+ * connection holds its read buffer and nothing else, and the read buffer
+ * starts small: it grows while reads fill it, and goes back to its
+ * smallest once a read brings only a few bytes (a pong, a request).
  *
  * @module
  */
 import {
-  CLOSE_CODE,
-  MAX_CONTROL_PAYLOAD,
-  OPCODE,
-  unmask,
-  validCloseCode,
-} from "./frames.ts";
+  type FrameHeader,
+  readFrameHeader,
+  type Violation,
+  violation,
+} from "./frame_header.ts";
+import { CLOSE_CODE, OPCODE, unmask } from "./frames.ts";
+import { closeFrameProblem } from "./close.ts";
+import { checkUtf8, UTF8_COMPLETE, UTF8_INVALID } from "./utf8.ts";
 
 /** One thing read from the peer. */
 export type Inbound =
   | { kind: "text"; text: string }
-  | { kind: "binary"; bytes: number }
-  // Control payloads are views into the reader's buffer, valid until the
-  // next call to next().
+  // `data` only when the reader keeps binary messages.
+  | { kind: "binary"; bytes: number; data?: Uint8Array }
+  // Control payloads are views into the reader's read buffer, valid until
+  // the next read into it (FrameReader.space).
   | { kind: "ping"; payload: Uint8Array }
   | { kind: "pong"; payload: Uint8Array }
   | { kind: "close"; code: number | undefined; reason: string }
-  | { kind: "violation"; code: number; reason: string };
+  | Violation;
 
 /** Options for {@link FrameReader}. */
 export interface FrameReaderOptions {
   /** The largest message, in payload bytes, summed over its fragments. */
   maxMessageBytes: number;
-  /** Size of the read buffer. Default 4 KiB. */
+  /**
+   * The most frames one message may take. Default
+   * {@link DEFAULT_MAX_MESSAGE_FRAMES}.
+   */
+  maxMessageFrames?: number;
+  /** Whether binary messages are assembled (else only counted). */
+  keepBinary?: boolean;
+  /** The largest the read buffer grows to. Default 4 KiB. */
   bufferBytes?: number;
 }
+
+/**
+ * The most frames a message may take by default: 512 KiB (the default
+ * message limit) in 4-byte fragments. Browsers and WebSocket libraries
+ * send a message in one frame, or in fragments of kilobytes.
+ */
+export const DEFAULT_MAX_MESSAGE_FRAMES = 131_072;
 
 interface FrameState {
   opcode: number;
@@ -48,41 +74,76 @@ interface FrameState {
 
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const NO_BYTES = new Uint8Array(0);
-// A message buffer larger than this is let go once its message is read, so
-// an idle connection does not keep the memory of its largest message.
-const KEEP_MESSAGE_BUFFER = 16 * 1024;
+// The read buffer's smallest size: a whole control frame (at most 131
+// bytes) and a client's request fit. 10,000 idle connections hold 5 MB of
+// read buffers instead of 40.
+const MIN_BUFFER = 512;
+// A read of fewer bytes than this into an emptied buffer shrinks it back.
+const SMALL_READ = MIN_BUFFER / 4;
+const INVALID_TEXT = violation(
+  CLOSE_CODE.invalidData,
+  "Text is not valid UTF-8.",
+);
 
 /** An incremental, limit-enforcing frame parser for one connection. */
 export class FrameReader {
   #max: number;
+  #maxFrames: number;
+  #keepBinary: boolean;
+  #maxBuffer: number;
   #buffer: Uint8Array;
   #start = 0;
   #end = 0;
+  // Whether the last read filled all the room it was given; its size.
+  #filled = false;
+  #lastRead = 0;
   #frame: FrameState | undefined;
-  // The data message being assembled: its opcode (0 when none) and bytes.
+  // The data message being assembled: its opcode (0 when none), frames,
+  // bytes, and for text where its UTF-8 stands.
   #messageOpcode = 0;
+  #messageFrames = 0;
   #message: Uint8Array = NO_BYTES;
   #messageBytes = 0;
-  #control = new Uint8Array(MAX_CONTROL_PAYLOAD);
-  #controlBytes = 0;
+  #utf8 = UTF8_COMPLETE;
   #failed = false;
+  #heldAtData = false;
 
   /** Creates a reader with an empty buffer. */
   constructor(options: FrameReaderOptions) {
     this.#max = options.maxMessageBytes;
-    this.#buffer = new Uint8Array(options.bufferBytes ?? 4096);
+    this.#maxFrames = options.maxMessageFrames ?? DEFAULT_MAX_MESSAGE_FRAMES;
+    this.#keepBinary = options.keepBinary ?? false;
+    this.#maxBuffer = Math.max(MIN_BUFFER, options.bufferBytes ?? 4096);
+    this.#buffer = new Uint8Array(MIN_BUFFER);
   }
 
   /**
    * Where the next read should write. Always at least a quarter of the
-   * buffer: unparsed bytes are moved to the front first.
+   * buffer: unparsed bytes are moved to the front first. The buffer
+   * doubles (up to its largest) after a read that filled it, and shrinks
+   * back to its smallest once it is empty after a small read.
    */
   space(): Uint8Array {
-    if (this.#start === this.#end) {
+    const buffer = this.#buffer;
+    const unparsed = this.#end - this.#start;
+    let size = buffer.length;
+    if (this.#filled && size < this.#maxBuffer) {
+      size = Math.min(this.#maxBuffer, size * 2);
+    } else if (
+      unparsed === 0 && size > MIN_BUFFER && this.#lastRead < SMALL_READ
+    ) {
+      size = MIN_BUFFER;
+    }
+    if (size !== buffer.length) {
+      this.#buffer = new Uint8Array(size);
+      this.#buffer.set(buffer.subarray(this.#start, this.#end));
+      this.#start = 0;
+      this.#end = unparsed;
+    } else if (unparsed === 0) {
       this.#start = this.#end = 0;
-    } else if (this.#buffer.length - this.#end < this.#buffer.length / 4) {
-      this.#buffer.copyWithin(0, this.#start, this.#end);
-      this.#end -= this.#start;
+    } else if (size - this.#end < size / 4) {
+      buffer.copyWithin(0, this.#start, this.#end);
+      this.#end = unparsed;
       this.#start = 0;
     }
     return this.#buffer.subarray(this.#end);
@@ -90,6 +151,8 @@ export class FrameReader {
 
   /** Records that a read wrote `bytes` into the last {@link FrameReader.space}. */
   commit(bytes: number): void {
+    this.#filled = this.#end + bytes === this.#buffer.length;
+    this.#lastRead = bytes;
     this.#end += bytes;
   }
 
@@ -113,138 +176,104 @@ export class FrameReader {
   }
 
   /**
-   * The next complete item, or null when more bytes are needed. After a
+   * Whether the last {@link FrameReader.next} stopped at the header of a
+   * data frame because data was held.
+   */
+  get heldAtData(): boolean {
+    return this.#heldAtData;
+  }
+
+  /**
+   * The next complete item, or null when more bytes are needed. With
+   * `holdData`, it stops (null, {@link FrameReader.heldAtData}) at the
+   * header of a data frame and reads only control frames. After a
    * violation it returns null for good: the connection must be closed.
    */
-  next(): Inbound | null {
+  next(options?: { holdData?: boolean }): Inbound | null {
+    this.#heldAtData = false;
     while (!this.#failed) {
-      if (this.#frame === undefined) {
-        const problem = this.#readHeader();
-        if (problem === null) return null;
-        if (problem !== undefined) return this.#fail(problem[0], problem[1]);
+      let frame = this.#frame;
+      if (frame === undefined) {
+        if (
+          options?.holdData && this.#end > this.#start &&
+          (this.#buffer[this.#start] & 0x0f) < OPCODE.close
+        ) {
+          this.#heldAtData = true;
+          return null;
+        }
+        const header = readFrameHeader(this.#buffer, {
+          at: this.#start,
+          end: this.#end,
+        }, {
+          opcode: this.#messageOpcode,
+          bytes: this.#messageBytes,
+          frames: this.#messageFrames,
+          maxBytes: this.#max,
+          maxFrames: this.#maxFrames,
+        });
+        if (header === "incomplete") return null;
+        if (header.kind === "violation") return this.#fail(header);
+        const whole = this.#end - this.#start >= header.size + header.length;
+        if (header.opcode >= OPCODE.close) {
+          // Read whole, from the buffer: at most 131 bytes.
+          if (!whole) return null;
+          return this.#controlItem(header.opcode, this.#takeWhole(header));
+        }
+        if (whole && header.fin && header.opcode !== OPCODE.continuation) {
+          return this.#wholeMessage(header);
+        }
+        frame = this.#begin(header);
       }
-      const frame = this.#frame as FrameState;
-      this.#readPayload(frame);
+      const problem = this.#readPayload(frame);
+      if (problem) return this.#fail(problem);
       if (frame.remaining > 0) return null;
       this.#frame = undefined;
-      if (frame.opcode >= OPCODE.close) {
-        const item = this.#controlItem(frame.opcode);
-        if (item) return item;
-        continue;
-      }
-      if (!frame.fin) continue;
-      const item = this.#finishMessage();
-      if (item) return item;
+      if (frame.fin) return this.#finishMessage();
     }
     return null;
   }
 
-  // Parses a frame header if one is complete. Returns null when more bytes
-  // are needed, a [code, reason] pair for a violation, undefined on success.
-  #readHeader(): [number, string] | null | undefined {
-    const buffer = this.#buffer;
-    const at = this.#start;
-    const available = this.#end - at;
-    if (available < 2) return null;
-    const b0 = buffer[at];
-    const b1 = buffer[at + 1];
-    const opcode = b0 & 0x0f;
-    const fin = (b0 & 0x80) !== 0;
-    const length7 = b1 & 0x7f;
-    if ((b0 & 0x70) !== 0) {
-      return [
-        CLOSE_CODE.protocolError,
-        "Reserved bits set without an extension.",
-      ];
-    }
-    if ((b1 & 0x80) === 0) {
-      return [CLOSE_CODE.protocolError, "Client frames must be masked."];
-    }
-    const control = opcode >= OPCODE.close;
-    if (
-      (opcode > OPCODE.binary && opcode < OPCODE.close) || opcode > OPCODE.pong
-    ) {
-      return [CLOSE_CODE.protocolError, `Unknown opcode ${opcode}.`];
-    }
-    if (control && (!fin || length7 > MAX_CONTROL_PAYLOAD)) {
-      return [
-        CLOSE_CODE.protocolError,
-        "Control frames must be whole and at most 125 bytes.",
-      ];
-    }
-    if (opcode === OPCODE.continuation && this.#messageOpcode === 0) {
-      return [
-        CLOSE_CODE.protocolError,
-        "A continuation frame without a message.",
-      ];
-    }
-    if (
-      !control && opcode !== OPCODE.continuation && this.#messageOpcode !== 0
-    ) {
-      return [
-        CLOSE_CODE.protocolError,
-        "A new message began before the fragmented one ended.",
-      ];
-    }
-    const extended = length7 === 126 ? 2 : length7 === 127 ? 8 : 0;
-    const headerBytes = 2 + extended + 4;
-    if (available < headerBytes) return null;
-    let length = length7;
-    if (extended === 2) {
-      length = (buffer[at + 2] << 8) | buffer[at + 3];
-    } else if (extended === 8) {
-      const view = new DataView(buffer.buffer, buffer.byteOffset + at + 2, 8);
-      const high = view.getUint32(0);
-      if (high & 0x80000000) {
-        return [CLOSE_CODE.protocolError, "Frame length out of range."];
-      }
-      // Anything needing the high word is far past any limit.
-      length = high > 0 ? Number.MAX_SAFE_INTEGER : view.getUint32(4);
-    }
-    if (!control && this.#messageBytes + length > this.#max) {
-      return [
-        CLOSE_CODE.tooBig,
-        `Message too big: the limit is ${this.#max} bytes.`,
-      ];
-    }
-    const mask = buffer.slice(at + 2 + extended, at + headerBytes);
-    this.#start = at + headerBytes;
-    this.#frame = { opcode, fin, remaining: length, mask, maskOffset: 0 };
-    if (!control && opcode !== OPCODE.continuation) {
+  // Starts reading the frame whose header was just read.
+  #begin(header: FrameHeader): FrameState {
+    this.#start += header.size;
+    const { opcode, fin, length, mask } = header;
+    const frame = { opcode, fin, remaining: length, mask, maskOffset: 0 };
+    this.#frame = frame;
+    if (opcode === OPCODE.continuation) {
+      this.#messageFrames++;
+    } else {
       this.#messageOpcode = opcode;
+      this.#messageFrames = 1;
       this.#messageBytes = 0;
+      this.#utf8 = UTF8_COMPLETE;
     }
-    if (control) this.#controlBytes = 0;
-    return undefined;
+    return frame;
   }
 
-  #readPayload(frame: FrameState): void {
+  // Takes what has arrived of the frame's payload; a violation when it
+  // makes the text invalid.
+  #readPayload(frame: FrameState): Violation | undefined {
     const take = Math.min(frame.remaining, this.#end - this.#start);
-    if (take === 0) return;
+    if (take === 0) return undefined;
     const chunk = this.#buffer.subarray(this.#start, this.#start + take);
     this.#start += take;
     frame.remaining -= take;
-    if (frame.opcode >= OPCODE.close) {
-      const target = this.#control.subarray(
-        this.#controlBytes,
-        this.#controlBytes + take,
-      );
-      target.set(chunk);
-      unmask(target, frame.mask, frame.maskOffset);
-      this.#controlBytes += take;
-    } else if (this.#messageOpcode === OPCODE.text) {
-      const target = this.#grow(take).subarray(
-        this.#messageBytes,
-        this.#messageBytes + take,
-      );
-      target.set(chunk);
-      unmask(target, frame.mask, frame.maskOffset);
-      this.#messageBytes += take;
-    } else {
+    const offset = frame.maskOffset;
+    frame.maskOffset += take;
+    const text = this.#messageOpcode === OPCODE.text;
+    if (!text && !this.#keepBinary) {
       // Binary messages are refused unread: only their size matters.
       this.#messageBytes += take;
+      return undefined;
     }
-    frame.maskOffset += take;
+    const from = this.#messageBytes;
+    const message = this.#grow(take);
+    message.set(chunk, from);
+    unmask(message.subarray(from, from + take), frame.mask, offset);
+    this.#messageBytes += take;
+    if (!text) return undefined;
+    this.#utf8 = checkUtf8(this.#utf8, message, from, from + take);
+    return this.#utf8 === UTF8_INVALID ? INVALID_TEXT : undefined;
   }
 
   // Room for `more` message bytes, doubling so that a message sent as many
@@ -260,49 +289,71 @@ export class FrameReader {
     return grown;
   }
 
-  #finishMessage(): Inbound | undefined {
+  #finishMessage(): Inbound {
     const opcode = this.#messageOpcode;
     const bytes = this.#messageBytes;
     this.#messageOpcode = 0;
     this.#messageBytes = 0;
-    if (opcode === OPCODE.binary) return { kind: "binary", bytes };
-    const data = this.#message.subarray(0, bytes);
-    if (this.#message.length > KEEP_MESSAGE_BUFFER) this.#message = NO_BYTES;
-    try {
-      return { kind: "text", text: decoder.decode(data) };
-    } catch {
-      return this.#fail(CLOSE_CODE.invalidData, "Text is not valid UTF-8.");
+    this.#messageFrames = 0;
+    if (opcode === OPCODE.binary && !this.#keepBinary) {
+      return { kind: "binary", bytes };
     }
+    const data = this.#message.subarray(0, bytes);
+    // An idle connection keeps no memory of its messages.
+    this.#message = NO_BYTES;
+    if (opcode === OPCODE.binary) return { kind: "binary", bytes, data };
+    // A character begun and never finished.
+    if (this.#utf8 !== UTF8_COMPLETE) return this.#fail(INVALID_TEXT);
+    return { kind: "text", text: decoder.decode(data) };
   }
 
-  #controlItem(opcode: number): Inbound | undefined {
-    const payload = this.#control.subarray(0, this.#controlBytes);
+  // Takes a frame that lies whole in the read buffer: its payload,
+  // unmasked where it is.
+  #takeWhole(header: FrameHeader): Uint8Array {
+    const from = this.#start + header.size;
+    const payload = this.#buffer.subarray(from, from + header.length);
+    unmask(payload, header.mask, 0);
+    this.#start = from + header.length;
+    return payload;
+  }
+
+  // A one-frame message that lies whole in the read buffer: decoded where
+  // it is, without the message buffer.
+  #wholeMessage(header: FrameHeader): Inbound {
+    if (header.opcode === OPCODE.binary && !this.#keepBinary) {
+      this.#start += header.size + header.length;
+      return { kind: "binary", bytes: header.length };
+    }
+    const payload = this.#takeWhole(header);
+    if (header.opcode === OPCODE.binary) {
+      return { kind: "binary", bytes: payload.length, data: payload.slice() };
+    }
+    if (
+      checkUtf8(UTF8_COMPLETE, payload, 0, payload.length) !== UTF8_COMPLETE
+    ) {
+      return this.#fail(INVALID_TEXT);
+    }
+    return { kind: "text", text: decoder.decode(payload) };
+  }
+
+  #controlItem(opcode: number, payload: Uint8Array): Inbound {
     if (opcode === OPCODE.ping) return { kind: "ping", payload };
     if (opcode === OPCODE.pong) return { kind: "pong", payload };
+    const problem = closeFrameProblem(payload);
+    if (problem) return this.#fail(problem);
     if (payload.length === 0) {
       return { kind: "close", code: undefined, reason: "" };
     }
-    const code = payload.length >= 2 ? (payload[0] << 8) | payload[1] : 0;
-    if (!validCloseCode(code)) {
-      return this.#fail(CLOSE_CODE.protocolError, "Invalid close code.");
-    }
-    try {
-      return {
-        kind: "close",
-        code,
-        reason: decoder.decode(payload.subarray(2)),
-      };
-    } catch {
-      return this.#fail(
-        CLOSE_CODE.invalidData,
-        "Close reason is not valid UTF-8.",
-      );
-    }
+    return {
+      kind: "close",
+      code: (payload[0] << 8) | payload[1],
+      reason: decoder.decode(payload.subarray(2)),
+    };
   }
 
-  #fail(code: number, reason: string): Inbound {
+  #fail(problem: Violation): Violation {
     this.#failed = true;
     this.#message = NO_BYTES;
-    return { kind: "violation", code, reason };
+    return problem;
   }
 }

@@ -106,6 +106,19 @@ export function validCloseCode(code: number): boolean {
   return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014);
 }
 
+/** Encoded frames joined into one buffer, for one write. */
+export function joinFrames(frames: readonly Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const frame of frames) length += frame.length;
+  const joined = new Uint8Array(length);
+  let at = 0;
+  for (const frame of frames) {
+    joined.set(frame, at);
+    at += frame.length;
+  }
+  return joined;
+}
+
 /** XORs `data` in place with `mask`, starting at mask position `offset`. */
 export function unmask(
   data: Uint8Array,

@@ -151,14 +151,18 @@ export async function serveHttp(
       http.upgrade?.socket.abort();
       http.upgrade = undefined;
       const keepAlive = outcome.keepAlive && !ctx.stopping();
-      const body = (head as RequestHead | null)?.method === "HEAD"
-        ? new Uint8Array(0)
-        : await outcome.response.bytes();
+      // A HEAD answer carries the headers GET would, its length included
+      // (RFC 9110 9.3.2), and no body.
+      const body = await outcome.response.bytes();
       http.state = "writing";
       http.deadline = performance.now() + limits.writeTimeoutMs;
       await writeAll(
         conn,
-        serializeResponse(outcome.response, { body, keepAlive }),
+        serializeResponse(outcome.response, {
+          body,
+          keepAlive,
+          head: head?.method === "HEAD",
+        }),
       );
       if (!keepAlive) return false;
       const used = (head as RequestHead).bytes;

@@ -64,6 +64,8 @@ export interface HttpServerOptions {
   limits: ConnectionLimits;
   /** Limits of each upgraded connection. */
   websocket: WebSocketLimits;
+  /** Whether binary messages are handed over whole (else only their size). */
+  keepBinary?: boolean;
   /** Where refusals and failures are logged. */
   log?: Logger;
 }
@@ -173,6 +175,7 @@ export class HttpServer {
     }
     const socket = new WebSocketConnection(http.conn, {
       limits: this.#options.websocket,
+      keepBinary: this.#options.keepBinary,
       protocol: options.protocol ?? "",
       release: (closed) => this.#sockets.delete(closed),
     });

@@ -7,7 +7,11 @@
  */
 export * from "./close.ts";
 export * from "./frames.ts";
+export * from "./frame_header.ts";
 export * from "./frame_reader.ts";
+export * from "./lifecycle.ts";
+export * from "./progress.ts";
+export * from "./utf8.ts";
 export * from "./send_queue.ts";
 export * from "./shedding.ts";
 export * from "./websocket.ts";

@@ -12,13 +12,20 @@ import { FrameReader, type Inbound } from "./frame_reader.ts";
 export interface ReadLoopOptions {
   /** The largest message, summed over its fragments. */
   maxMessageBytes: number;
+  /** The most frames one message may take. */
+  maxMessageFrames: number;
+  /** Whether binary messages are assembled (else only counted). */
+  keepBinary: boolean;
   /** Milliseconds on a monotonic clock. */
   clock: () => number;
+  /** Receives each item. */
+  onItem(item: Inbound): void;
   /**
-   * Receives each item. A returned promise holds back the next frame until
-   * it settles (the owner's backpressure).
+   * While data frames must wait (the owner's backpressure): a promise that
+   * settles when they may go on. Control frames are read all the same, so
+   * a held client's pongs, pings and close are heard.
    */
-  onItem(item: Inbound): Promise<void> | void;
+  dataHeld(): Promise<void> | undefined;
   /** The peer ended the stream or the connection failed. */
   onEnd(): void;
 }
@@ -48,6 +55,8 @@ export class ReadLoop {
     this.#options = options;
     this.#reader = new FrameReader({
       maxMessageBytes: options.maxMessageBytes,
+      maxMessageFrames: options.maxMessageFrames,
+      keepBinary: options.keepBinary,
     });
     this.#heardAt = options.clock();
   }
@@ -81,11 +90,16 @@ export class ReadLoop {
     const reader = this.#reader;
     try {
       while (!this.#stopped) {
-        const item = reader.next();
+        const held = this.#options.dataHeld();
+        const item = reader.next({ holdData: held !== undefined });
         if (item !== null) {
           if (item.kind === "text" || item.kind === "binary") this.#completed++;
-          const hold = this.#options.onItem(item);
-          if (hold) await hold;
+          this.#options.onItem(item);
+          continue;
+        }
+        if (held !== undefined && reader.heldAtData) {
+          // Nothing behind a data frame can be read before it.
+          await held;
           continue;
         }
         if (reader.partial) {

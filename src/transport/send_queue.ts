@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { type BatchPool, sharedBatches } from "./batch_pool.ts";
 
 /**
  * How a frame is queued:
@@ -94,10 +95,14 @@ export class SendQueue {
 
   /**
    * Takes the oldest frames for one write: a single frame as it is, or
-   * several joined into one buffer of at most `maxBytes`, so that a burst
-   * costs one write instead of one per frame.
+   * several joined into one buffer of at most `maxBytes` from `batches`
+   * (to be given back once written), so that a burst costs one write
+   * instead of one per frame.
    */
-  take(maxBytes: number): Uint8Array | undefined {
+  take(
+    maxBytes: number,
+    batches: BatchPool = sharedBatches,
+  ): Uint8Array | undefined {
     const frames = this.#frames;
     if (this.#head === frames.length) return undefined;
     const first = frames[this.#head];
@@ -109,7 +114,7 @@ export class SendQueue {
     }
     let out = first;
     if (end > this.#head + 1) {
-      out = new Uint8Array(total);
+      out = batches.take(total);
       let at = 0;
       for (let i = this.#head; i < end; i++) {
         out.set(frames[i], at);

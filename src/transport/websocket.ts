@@ -5,7 +5,8 @@
  * bounded in messages and bytes, a peer that stops reading is cut off
  * after the write timeout and its queue released at once, and a client
  * that pipelines requests faster than it reads the replies is slowed down
- * (its next frame is not read until its queue drains) instead of reset.
+ * (its next message is not read until its queue drains; its pings, pongs
+ * and close still are) instead of reset. Its life is a {@link Lifecycle}.
  *
  * Timers are not per connection: the server calls {@link
  * WebSocketConnection.tick} for every connection about once a second.
@@ -20,13 +21,17 @@ import {
   type CloseCause,
   type CloseInfo,
 } from "./close.ts";
+import { Lifecycle, type Phase } from "./lifecycle.ts";
 import { ReadLoop } from "./read_loop.ts";
+import type { WritePacer } from "./write_pacer.ts";
 import { Writer } from "./writer.ts";
 
 /** Limits of one WebSocket connection. */
 export interface WebSocketLimits {
   /** Largest inbound message, payload bytes. Larger: close 1009. */
   maxMessageBytes: number;
+  /** Most frames one inbound message may take. More: close 1009. */
+  maxMessageFrames: number;
   /** A started inbound message must complete within this, ms. */
   messageTimeoutMs: number;
   /** Frames the outbound queue may hold. */
@@ -45,8 +50,11 @@ export interface WebSocketLimits {
 export interface WebSocketHandlers {
   /** A complete text message. */
   text(socket: WebSocketConnection, text: string): void;
-  /** A complete binary message (its bytes are not kept). */
-  binary(socket: WebSocketConnection, bytes: number): void;
+  /**
+   * A complete binary message: its size, and its bytes when the connection
+   * keeps them ({@link WebSocketOptions.keepBinary}).
+   */
+  binary(socket: WebSocketConnection, bytes: number, data?: Uint8Array): void;
   /**
    * The connection has stopped being open: called once, as soon as the
    * closing handshake starts or the connection is lost. Nothing sent after
@@ -61,10 +69,17 @@ export interface WebSocketOptions {
   limits: WebSocketLimits;
   /** The subprotocol agreed in the handshake, or "". */
   protocol: string;
+  /**
+   * Whether binary messages are assembled and handed over; by default only
+   * their size is (their payload is never held).
+   */
+  keepBinary?: boolean;
   /** Called once when the connection is gone (its socket closed). */
   release?: (socket: WebSocketConnection) => void;
   /** Milliseconds on a monotonic clock; `performance.now` by default. */
   clock?: () => number;
+  /** Paces the start of writes (see write_pacer.ts); shared by default. */
+  pacer?: WritePacer;
 }
 
 // A client's next message waits while this much is queued for it (or half
@@ -83,6 +98,9 @@ function noHandlers(): WebSocketHandlers {
   return { text() {}, binary() {}, closed() {} };
 }
 
+/** What {@link WebSocketConnection.send} did with a frame. */
+export type SendResult = Offer | "closed";
+
 /** One WebSocket client. */
 export class WebSocketConnection {
   /** The subprotocol agreed in the handshake, or "". */
@@ -97,17 +115,9 @@ export class WebSocketConnection {
   #clock: () => number;
   #reader: ReadLoop;
   #writer: Writer;
-  #release: ((socket: WebSocketConnection) => void) | undefined;
-  #state: "open" | "closing" | "closed" = "open";
-  #closing: CloseInfo | undefined;
-  // After our close frame goes out: wait for the peer's close frame (or
-  // its end of the stream), or end at once when the peer closed first.
-  #awaitEcho = true;
-  #closeBy = 0;
+  #life: Lifecycle;
   #pingAt = 0;
-  #drained: (() => void) | undefined;
   #backlogBytes: number;
-  #notified = false;
 
   /** Wraps `conn`, whose upgrade response has been written. */
   constructor(conn: Deno.Conn, options: WebSocketOptions) {
@@ -115,23 +125,39 @@ export class WebSocketConnection {
     this.#limits = options.limits;
     this.#clock = options.clock ?? monotonicNow;
     this.protocol = options.protocol;
-    this.#release = options.release;
+    const release = options.release;
+    this.#life = new Lifecycle({
+      told: (info) => this.handlers.closed(this, info),
+      shutWrite: () => this.#shutWrite(),
+      ended: () => {
+        this.#writer.stop();
+        this.#reader.stop();
+        try {
+          this.#conn.close();
+        } catch {
+          // Already closed by the peer's reset.
+        }
+        release?.(this);
+      },
+    });
     this.#reader = new ReadLoop(conn, {
       maxMessageBytes: options.limits.maxMessageBytes,
+      maxMessageFrames: options.limits.maxMessageFrames,
+      keepBinary: options.keepBinary ?? false,
       clock: this.#clock,
       onItem: (item) => this.#handle(item),
-      onEnd: () => this.#gone(),
+      dataHeld: () => this.#dataHeld(),
+      onEnd: () => this.#life.lose(),
     });
     this.#writer = new Writer(conn, {
       maxMessages: options.limits.sendBufferMessages,
       maxBytes: options.limits.sendBufferBytes,
       clock: this.#clock,
       onProgress: () => this.#maybeDrained(),
-      onIdle: () => {
-        if (this.#state === "closing") return this.#closeSent();
-        this.#maybeDrained();
-      },
-      onFailed: () => this.#gone(),
+      onIdle: () => this.#maybeDrained(),
+      onLastSent: () => this.#life.closeSent(),
+      onFailed: () => this.#life.lose(),
+      pacer: options.pacer,
     });
     this.#backlogBytes = Math.min(
       BACKLOG_BYTES,
@@ -139,9 +165,14 @@ export class WebSocketConnection {
     );
   }
 
+  /** Where the connection is in its life (see {@link Lifecycle}). */
+  get phase(): Phase {
+    return this.#life.phase;
+  }
+
   /** Whether the connection has started closing or has closed. */
   get closed(): boolean {
-    return this.#state !== "open";
+    return this.#life.phase.name !== "open";
   }
 
   /**
@@ -170,8 +201,8 @@ export class WebSocketConnection {
     frame: Uint8Array,
     priority: Priority,
     at: number = this.#clock(),
-  ): Offer | "closed" {
-    if (this.#state !== "open") return "closed";
+  ): SendResult {
+    if (this.#life.phase.name !== "open") return "closed";
     const offer = this.#writer.offer(frame, priority, at);
     if (offer === "refused") {
       this.close("send_buffer_full", {
@@ -191,34 +222,26 @@ export class WebSocketConnection {
     cause: CloseCause,
     options: { code: number; reason: string; flush?: boolean },
   ): void {
-    if (this.#state !== "open") return;
-    this.#state = "closing";
-    this.#closing = { cause, code: options.code, reason: options.reason };
-    if (!options.flush) this.#writer.clear();
-    // Out of descriptors, the server needs this one back now, not after
-    // the peer's echo (or the grace): it ends once its close frame is out.
-    this.#awaitEcho = cause !== "client" && cause !== "file_limit";
-    this.#closeBy = this.#clock() + CLOSE_GRACE_MS;
-    this.#writer.last(encodeClose(options.code, options.reason), this.#clock());
-    this.#drained?.();
-    this.#notify(this.#closing);
+    this.#closeWith({ cause, code: options.code, reason: options.reason }, {
+      frame: encodeClose(options.code, options.reason),
+      flush: options.flush ?? false,
+    });
   }
 
   /** Ends the connection at once, without a closing handshake. */
   abort(cause: CloseCause = "client_gone"): void {
-    this.#finish(this.#closing ?? { cause, code: 1006, reason: "" });
+    this.#life.lose(cause);
   }
 
   /** Checks the timers; the server calls this about once a second. */
   tick(now: number): void {
-    if (this.#state === "closed") return;
+    const phase = this.#life.phase;
+    if (phase.name === "closing") this.#life.expire(now);
+    if (phase.name !== "open") return;
     const limits = this.#limits;
-    if (this.#state === "closing") {
-      if (now >= this.#closeBy) this.#finish(this.#closing as CloseInfo);
-      return;
-    }
     const writer = this.#writer;
-    if (writer.writing && now - writer.progressAt >= limits.writeTimeoutMs) {
+    const stalled = writer.waitingSince;
+    if (stalled > 0 && now - stalled >= limits.writeTimeoutMs) {
       // Its queue is freed now; the close frame goes out after the write
       // under way, should the peer ever read again before the grace ends.
       this.close("write_timeout", {
@@ -252,23 +275,36 @@ export class WebSocketConnection {
     }
   }
 
-  // Handles one item; returns a promise when the client is backlogged, so
-  // its next frame waits until what is queued for it drains.
-  #handle(item: Inbound): Promise<void> | void {
+  // Open to closing: the owner hears `info`, `frame` is the last one sent.
+  #closeWith(info: CloseInfo, options: { frame: Uint8Array; flush: boolean }) {
+    if (this.#life.phase.name !== "open") return;
+    if (!options.flush) this.#writer.clear();
+    // The peer closed first: end once our echo is out. Out of descriptors,
+    // the server needs this one back now, not after the peer's echo.
+    const awaitEcho = info.cause !== "client" && info.cause !== "file_limit";
+    this.#life.close(info, {
+      awaitEcho,
+      deadline: this.#clock() + CLOSE_GRACE_MS,
+    });
+    this.#writer.last(options.frame, this.#clock());
+  }
+
+  #handle(item: Inbound): void {
+    const open = this.#life.phase.name === "open";
     switch (item.kind) {
       case "text":
-        if (this.#state !== "open") return;
+        if (!open) return;
         this.handlers.text(this, item.text);
-        return this.#holdWhileBacklogged();
+        return;
       case "binary":
-        if (this.#state !== "open") return;
-        this.handlers.binary(this, item.bytes);
-        return this.#holdWhileBacklogged();
+        if (!open) return;
+        this.handlers.binary(this, item.bytes, item.data);
+        return;
       case "ping":
         // Answered ahead of whatever is queued, so a client far behind on
         // its stream still hears back; while a write is out, only the
         // latest ping is answered (RFC 6455 5.5.3).
-        if (this.#state === "open") {
+        if (open) {
           this.#writer.control(encodeFrame(OPCODE.pong, item.payload), "pong");
         }
         return;
@@ -276,21 +312,19 @@ export class WebSocketConnection {
         this.#writer.answered(item.payload);
         return;
       case "close":
-        if (this.#state === "open") {
-          // Echo the code, as the handshake asks, then end once it is out.
-          // The owner hears the code and reason the client sent.
-          this.#notify({
-            cause: "client",
-            code: item.code ?? 1005,
-            reason: item.reason,
-          });
-          this.close("client", {
-            code: item.code ?? CLOSE_CODE.normal,
-            reason: "",
-          });
-        } else {
-          this.#finish(this.#closing as CloseInfo);
+        if (!open) {
+          this.#life.echo();
+          return;
         }
+        // Echo the code, as the handshake asks, then end once it is out.
+        // The owner hears the code and reason the client sent.
+        this.#closeWith(
+          { cause: "client", code: item.code ?? 1005, reason: item.reason },
+          {
+            frame: encodeClose(item.code ?? CLOSE_CODE.normal, ""),
+            flush: false,
+          },
+        );
         return;
       case "violation":
         this.close(CAUSE_OF_VIOLATION[item.code] ?? "protocol_error", {
@@ -301,69 +335,34 @@ export class WebSocketConnection {
     }
   }
 
-  // When replies and events waiting for this client are enough, its next
-  // message waits until half of them have drained.
-  #holdWhileBacklogged(): Promise<void> | void {
+  // While replies and events waiting for this client are enough, its next
+  // message waits until half of them have drained: a reply to it could
+  // only be refused, and a client that pipelines requests it does not
+  // read must not make the server hold their replies.
+  #dataHeld(): Promise<void> | undefined {
     if (
-      this.#state !== "open" ||
-      (this.#writer.bytes <= this.#backlogBytes &&
-        this.#writer.messages <= this.#limits.sendBufferMessages / 2)
-    ) return;
-    return new Promise<void>((resolve) => {
-      this.#drained = () => {
-        this.#drained = undefined;
-        resolve();
-      };
-    });
+      this.#writer.bytes > this.#backlogBytes ||
+      this.#writer.messages > this.#limits.sendBufferMessages / 2
+    ) this.#life.hold();
+    const phase = this.#life.phase;
+    return phase.name === "open" ? phase.held : undefined;
   }
 
   // Lets a read held back by the backlog go on once half of it is gone.
   #maybeDrained(): void {
     if (
-      this.#drained && this.#writer.bytes <= this.#backlogBytes / 2 &&
+      this.#writer.bytes <= this.#backlogBytes / 2 &&
       this.#writer.messages <= this.#limits.sendBufferMessages / 4
-    ) this.#drained();
+    ) this.#life.release();
   }
 
-  // Our close frame is out: end now if the peer closed first; otherwise
-  // end our side of the stream and wait for the peer's close.
-  #closeSent(): void {
-    if (!this.#awaitEcho) {
-      this.#finish(this.#closing as CloseInfo);
-      return;
-    }
+  // Our close frame is out and the peer's is awaited: end our side of the
+  // stream, so the peer reads our close before any reset.
+  #shutWrite(): void {
     try {
       this.#conn.closeWrite();
     } catch {
-      this.#gone();
+      this.#life.lose();
     }
-  }
-
-  #gone(): void {
-    if (this.#state === "closed") return;
-    this.#finish(
-      this.#closing ?? { cause: "client_gone", code: 1006, reason: "" },
-    );
-  }
-
-  #finish(info: CloseInfo): void {
-    if (this.#state === "closed") return;
-    this.#state = "closed";
-    this.#writer.stop();
-    this.#reader.stop();
-    try {
-      this.#conn.close();
-    } catch {
-      // Already closed by the peer's reset.
-    }
-    this.#drained?.();
-    this.#notify(info);
-    this.#release?.(this);
-  }
-
-  #notify(info: CloseInfo): void {
-    if (this.#notified) return;
-    this.#notified = true;
-    this.handlers.closed(this, info);
   }
 }

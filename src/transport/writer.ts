@@ -2,19 +2,28 @@
  * A connection's writer: owns its bounded send queue and the one write
  * under way. Frames queued while a write is out are joined into the next
  * write, so a client that lags costs one write per batch, not per frame.
+ * Control frames (pongs, keepalive and progress pings) go ahead of the
+ * queue, right after the write under way.
  *
- * It also knows how far the client has read. Write completions alone
- * cannot tell: the kernel wakes a writer only once half its send buffer
- * (megabytes, on loopback) has drained, which takes longer than the write
- * timeout for a client that reads steadily, only slower than its stream;
- * such a client must lose events, not its connection. So while a client
- * is behind, a ping goes out after every batch, with a payload it cannot
- * guess without reading it, and its pong counts as progress.
+ * Writes start through the shared {@link WritePacer} (the runtime's budget
+ * of writes per turn is the whole process's), and joined batches come from
+ * the shared {@link BatchPool}, to which they go back once written.
+ *
+ * How much may be in flight to a client, and how far it has read, is
+ * {@link ProgressMarks}' business: past its window, data waits here (where
+ * events can be dropped and counted) instead of in the kernel.
  *
  * @module
  */
-import { encodeFrame, OPCODE } from "./frames.ts";
+import { type BatchPool, MAX_BATCH, sharedBatches } from "./batch_pool.ts";
+import { joinFrames } from "./frames.ts";
+import { ProgressMarks } from "./progress.ts";
 import { type Offer, type Priority, SendQueue } from "./send_queue.ts";
+import {
+  type PacedWriter,
+  sharedPacer,
+  type WritePacer,
+} from "./write_pacer.ts";
 
 /** Options for {@link Writer}. */
 export interface WriterOptions {
@@ -28,47 +37,63 @@ export interface WriterOptions {
   onProgress: () => void;
   /** Everything queued has been written. */
   onIdle: () => void;
+  /** The last frame (see {@link Writer.last}) has been written. */
+  onLastSent: () => void;
   /** A write failed: the peer is gone. */
   onFailed: () => void;
+  /** Paces the start of writes; the one every connection shares by default. */
+  pacer?: WritePacer;
+  /** Where joined batches come from; the shared pool by default. */
+  batches?: BatchPool;
 }
 
-// The most one write carries: joining more frames than this into one
-// buffer would copy more than it saves.
-const MAX_BATCH = 64 * 1024;
-// A progress ping goes out once this many bytes have been written since
-// the last one: after every full batch.
-const MARK_EVERY_BYTES = MAX_BATCH / 2;
-// A progress ping's payload: a random prefix per connection and a counter.
-const MARK_BYTES = 8;
+/**
+ * Where a writer is: taking frames; holding its last frame (a close),
+ * after which it takes nothing; done once that frame is written; stopped
+ * once the connection is closed.
+ */
+export type WriterPhase = "open" | "last" | "done" | "stopped";
+
+// Pongs waiting for the write under way, at most this many: past it the
+// oldest is dropped (RFC 6455 5.5.3 lets a pong answer only the latest
+// ping), so a ping flood costs a few pongs per write, not one per ping.
+const MAX_PONGS = 16;
+const NO_FRAMES: Uint8Array[] = [];
 
 /** Writes queued frames to a connection, one write at a time. */
-export class Writer {
+export class Writer implements PacedWriter {
   #conn: Deno.Conn;
   #options: WriterOptions;
+  #pacer: WritePacer;
+  #batches: BatchPool;
   #queue: SendQueue;
+  #marks = new ProgressMarks();
+  #phase: WriterPhase = "open";
   #inFlight: Uint8Array | undefined;
-  #written = 0;
+  #done = 0;
   #progressAt = 0;
-  #stopped = false;
-  #closing = false;
-  #sinceMark = 0;
-  #markPrefix: Uint8Array | undefined;
-  #marksSent = 0;
-  #marksAnswered = 0;
-  // Control frames to write before the next batch: a pong (the latest
-  // ping's) and a keepalive ping; one slot each, so a ping flood costs a
-  // pong per write, not per ping.
-  #pong: Uint8Array | undefined;
+  #last: Uint8Array | undefined;
+  // Control frames to write before the next batch: the pongs and a
+  // keepalive ping.
+  #pongs: Uint8Array[] = NO_FRAMES;
+  #pongBytes = 0;
   #ping: Uint8Array | undefined;
 
   /** Creates an idle writer for `conn`. */
   constructor(conn: Deno.Conn, options: WriterOptions) {
     this.#conn = conn;
     this.#options = options;
+    this.#pacer = options.pacer ?? sharedPacer;
+    this.#batches = options.batches ?? sharedBatches;
     this.#queue = new SendQueue({
       maxMessages: options.maxMessages,
       maxBytes: options.maxBytes,
     });
+  }
+
+  /** Where the writer is. */
+  get phase(): WriterPhase {
+    return this.#phase;
   }
 
   /** Whether a write is under way. */
@@ -76,9 +101,14 @@ export class Writer {
     return this.#inFlight !== undefined;
   }
 
-  /** When the write under way last made progress (or started). */
-  get progressAt(): number {
-    return this.#progressAt;
+  /**
+   * Since when the writer has been waiting on the peer to take bytes: a
+   * write under way, or data held back until the peer proves it read what
+   * is in flight. 0 when it is not waiting.
+   */
+  get waitingSince(): number {
+    if (this.#inFlight) return this.#progressAt;
+    return this.#holding() && this.#queue.messages > 0 ? this.#progressAt : 0;
   }
 
   /** Frames queued, not counting the write under way. */
@@ -93,60 +123,67 @@ export class Writer {
 
   /** Queues `frame` (see {@link SendQueue.offer}) and starts writing. */
   offer(frame: Uint8Array, priority: Priority, at: number): Offer {
-    if (!this.#inFlight && this.#queue.messages === 0) {
-      // Nothing waits: the common case of an idle client takes the frame
-      // straight to the socket, without touching the queue.
-      if (this.#stopped) return "queued";
+    if (this.#phase !== "open") return "queued";
+    const queue = this.#queue;
+    if (!this.#inFlight && queue.messages === 0) {
+      if (!this.#marks.paused) {
+        // Nothing waits: the common case of an idle client takes the frame
+        // straight to the socket, without touching the queue.
+        this.#progressAt = at;
+        this.#write(frame);
+        return "queued";
+      }
+      // The wait for the peer starts now.
       this.#progressAt = at;
-      this.#sinceMark += frame.length;
-      this.#write(frame);
-      return "queued";
     }
-    const offer = this.#queue.offer(frame, priority, at);
-    if (offer === "queued" && !this.#inFlight) this.#next();
-    return offer;
+    return queue.offer(frame, priority, at);
   }
 
   /**
    * Writes a control frame ahead of everything queued: now if nothing is
-   * being written, else right after the write under way. A newer frame of
-   * the same kind replaces one still waiting (RFC 6455 5.5.3 lets a pong
-   * answer only the latest ping).
+   * being written, else right after the write under way. A keepalive ping
+   * replaces one still waiting.
    */
   control(frame: Uint8Array, kind: "ping" | "pong"): void {
-    if (this.#stopped || this.#closing) return;
+    if (this.#phase !== "open") return;
     if (!this.#inFlight) {
+      this.#progressAt = this.#options.clock();
       this.#write(frame);
-      return;
+    } else if (kind === "ping") {
+      this.#ping = frame;
+    } else {
+      if (this.#pongs === NO_FRAMES) this.#pongs = [];
+      this.#pongs.push(frame);
+      this.#pongBytes += frame.length;
+      if (this.#pongs.length > MAX_PONGS) {
+        this.#pongBytes -= this.#pongs.shift()?.length ?? 0;
+      }
     }
-    if (kind === "pong") this.#pong = frame;
-    else this.#ping = frame;
   }
 
   /**
-   * Queues the last frame (a close): nothing, not even a progress ping,
-   * is written after it.
+   * Queues the last frame (a close), to go out after what is queued:
+   * nothing, not even a progress ping, is written after it.
    */
   last(frame: Uint8Array, at: number): void {
-    this.#closing = true;
-    this.offer(frame, "replay", at);
+    if (this.#phase !== "open") return;
+    this.#phase = "last";
+    this.#last = frame;
+    if (!this.#inFlight) {
+      this.#progressAt = at;
+      this.#next();
+    }
   }
 
   /**
    * Takes a pong's payload: when it answers one of our progress pings, the
-   * client has read that far, and the write counts as progressing.
+   * client has read that far, the write counts as progressing, and data
+   * held back for it may go on.
    */
   answered(payload: Uint8Array): void {
-    const prefix = this.#markPrefix;
-    if (prefix === undefined || payload.length !== MARK_BYTES) return;
-    for (let i = 0; i < prefix.length; i++) {
-      if (payload[i] !== prefix[i]) return;
-    }
-    const mark = new DataView(payload.buffer, payload.byteOffset, MARK_BYTES)
-      .getUint32(prefix.length);
-    if (mark <= this.#marksAnswered || mark > this.#marksSent) return;
-    this.#marksAnswered = mark;
+    if (!this.#marks.answered(payload)) return;
     this.#progressAt = this.#options.clock();
+    if (!this.#inFlight && this.#phase === "open") this.#next();
   }
 
   /** Drops what is queued; the write under way, if any, goes on. */
@@ -156,69 +193,106 @@ export class Writer {
 
   /** Drops everything and writes no more. */
   stop(): void {
-    this.#stopped = true;
+    this.#phase = "stopped";
     this.#queue.clear();
     this.#inFlight = undefined;
+    this.#last = undefined;
+    this.#pongs = NO_FRAMES;
+    this.#ping = undefined;
+  }
+
+  // Data waits for a pong: the window is full, and the connection is not
+  // closing (then what is queued goes out regardless).
+  #holding(): boolean {
+    return this.#phase === "open" && this.#marks.paused;
   }
 
   #next(): void {
-    if (this.#stopped) return;
-    const control = this.#pong ?? this.#ping;
-    if (control !== undefined) {
-      if (control === this.#pong) this.#pong = undefined;
-      else this.#ping = undefined;
-      this.#write(control);
-      return;
+    switch (this.#phase) {
+      case "stopped":
+        return;
+      case "done":
+        this.#inFlight = undefined;
+        this.#options.onLastSent();
+        return;
     }
-    if (this.#sinceMark >= MARK_EVERY_BYTES && !this.#closing) {
-      this.#sinceMark = 0;
-      this.#write(this.#mark());
-      return;
-    }
-    const chunk = this.#queue.take(MAX_BATCH);
-    if (chunk === undefined) {
-      // Caught up: progress pings are for clients that are behind.
+    const control = this.#takeControl();
+    if (control !== undefined) return this.#write(control);
+    if (this.#holding()) {
       this.#inFlight = undefined;
-      this.#sinceMark = 0;
-      this.#options.onIdle();
       return;
     }
-    if (!this.#inFlight) this.#progressAt = this.#options.clock();
-    this.#sinceMark += chunk.length;
-    this.#write(chunk);
+    const chunk = this.#queue.take(MAX_BATCH, this.#batches);
+    if (chunk !== undefined) {
+      if (!this.#inFlight) this.#progressAt = this.#options.clock();
+      return this.#write(chunk);
+    }
+    const last = this.#last;
+    if (last !== undefined) {
+      this.#phase = "done";
+      this.#last = undefined;
+      return this.#write(last);
+    }
+    this.#inFlight = undefined;
+    this.#options.onIdle();
   }
 
-  #mark(): Uint8Array {
-    this.#markPrefix ??= crypto.getRandomValues(new Uint8Array(4));
-    const payload = new Uint8Array(MARK_BYTES);
-    payload.set(this.#markPrefix);
-    new DataView(payload.buffer).setUint32(4, ++this.#marksSent);
-    return encodeFrame(OPCODE.ping, payload);
+  // The control frames due, joined into one write: the pongs, the
+  // keepalive ping, and a progress ping when one is due.
+  #takeControl(): Uint8Array | undefined {
+    const frames = this.#pongs;
+    const ping = this.#ping;
+    const mark = this.#phase === "open" && this.#marks.due
+      ? this.#marks.next(this.#pongBytes + (ping?.length ?? 0))
+      : undefined;
+    if (frames.length === 0 && ping === undefined && mark === undefined) {
+      return undefined;
+    }
+    this.#pongs = NO_FRAMES;
+    this.#pongBytes = 0;
+    this.#ping = undefined;
+    const all = [...frames];
+    if (ping) all.push(ping);
+    if (mark) all.push(mark);
+    return all.length === 1 ? all[0] : joinFrames(all);
   }
 
   #write(chunk: Uint8Array): void {
     this.#inFlight = chunk;
-    this.#written = 0;
-    this.#conn.write(chunk).then(this.#onWritten, this.#onFailed);
+    this.#done = 0;
+    this.#marks.wrote(chunk.length);
+    if (this.#pacer.admit(this)) this.resumeWrite();
+  }
+
+  /**
+   * Writes what is left of the chunk in flight; the pacer calls it when a
+   * write it deferred may start.
+   */
+  resumeWrite(): void {
+    const chunk = this.#inFlight;
+    if (this.#phase === "stopped" || chunk === undefined) return;
+    this.#conn.write(this.#done ? chunk.subarray(this.#done) : chunk).then(
+      this.#onWritten,
+      this.#onFailed,
+    );
   }
 
   #onWritten = (bytes: number): void => {
-    if (this.#stopped) return;
+    const chunk = this.#inFlight;
+    if (this.#phase === "stopped" || chunk === undefined) return;
     this.#progressAt = this.#options.clock();
-    const chunk = this.#inFlight as Uint8Array;
-    this.#written += bytes;
-    if (this.#written < chunk.length) {
-      this.#conn.write(chunk.subarray(this.#written)).then(
-        this.#onWritten,
-        this.#onFailed,
-      );
+    this.#done += bytes;
+    if (this.#done < chunk.length) {
+      if (this.#pacer.admit(this)) this.resumeWrite();
       return;
     }
+    // Written whole: a joined batch may serve another write now.
+    this.#batches.give(chunk);
     this.#options.onProgress();
     this.#next();
   };
 
   #onFailed = (): void => {
-    if (!this.#stopped) this.#options.onFailed();
+    if (this.#phase !== "stopped") this.#options.onFailed();
   };
 }

@@ -2,7 +2,7 @@
  * Starting dorgu-ws for tests: in-process, or as a subprocess run exactly
  * the way the compiled binary runs (same entry point, same permissions).
  */
-import { RUNTIME_PERMISSIONS } from "../../tools/permissions.ts";
+import { RUNTIME_PERMISSIONS, V8_FLAGS_ARG } from "../../tools/permissions.ts";
 import { readLines } from "./lines.ts";
 import { createLogger, type Logger } from "../../src/log.ts";
 import { DEFAULT_CONFIG, type ServeConfig } from "../../src/server/config.ts";
@@ -101,7 +101,13 @@ export interface ServerProcess {
 
 /** The command line the compiled binary is equivalent to. */
 export function binaryCommand(args: string[]): string[] {
-  return ["run", ...RUNTIME_PERMISSIONS, `${ROOT}main.ts`, ...args];
+  return [
+    "run",
+    ...RUNTIME_PERMISSIONS,
+    V8_FLAGS_ARG,
+    `${ROOT}main.ts`,
+    ...args,
+  ];
 }
 
 /** How {@link spawnServer} and {@link runCli} start dorgu-ws. */
@@ -312,7 +318,13 @@ export async function waitReady(
   }
 }
 
-/** Replaces `from` with `to` in a file, failing if `from` is not there. */
+/**
+ * Replaces `from` with `to` in a file, failing if `from` is not there. The
+ * new text is written beside it (a dot file, which the directory source
+ * skips) and renamed over it, as editors save: a source polling the
+ * directory never reads it half-written, which for an instant of a loaded
+ * machine was an empty file and every object in it deleted.
+ */
 export async function editFile(
   path: string,
   edit: { from: string; to: string },
@@ -320,5 +332,8 @@ export async function editFile(
   const { from, to } = edit;
   const text = await Deno.readTextFile(path);
   if (!text.includes(from)) throw new Error(`${path} does not contain ${from}`);
-  await Deno.writeTextFile(path, text.replace(from, to));
+  const slash = path.lastIndexOf("/");
+  const temp = `${path.slice(0, slash + 1)}.${path.slice(slash + 1)}.edit`;
+  await Deno.writeTextFile(temp, text.replace(from, to));
+  await Deno.rename(temp, path);
 }

@@ -1,12 +1,15 @@
 /**
- * A WebSocket test client on Deno's own `WebSocket`: sends protocol
- * messages and waits for replies and events, failing a test with a clear
- * message instead of hanging. Every frame it receives is checked against
- * the published contract (support/contract.ts); a frame that breaks it
- * fails the next wait or close, since an error thrown in `onmessage`
- * would not reach the test.
+ * A WebSocket test client on the client library (`src/client/`): sends
+ * protocol messages and waits for replies and events, failing a test with a
+ * clear message instead of hanging. Every frame it receives goes through
+ * the library's `onFrame` check ({@link checkFrame}: the published
+ * contract) before anything else, so a server frame outside the contract
+ * ends the connection and fails the test that received it, at its next
+ * wait or close.
  */
-import { checkServerFrame } from "./contract.ts";
+import { type Closed, Connection } from "../../src/client/connection.ts";
+import { openSocket } from "../../src/client/websocket.ts";
+import { checkFrame } from "./frame_check.ts";
 
 /** A server message as the tests see it. */
 export interface Message {
@@ -24,29 +27,26 @@ let nextId = 1;
 /** A connected client that records everything it receives. */
 export class TestClient {
   /** Every message received, in order. */
-  readonly received: Message[] = [];
-  /** Resolves when the socket closes. */
-  readonly closed: Promise<CloseEvent>;
+  readonly received: Message[];
+  /** Resolves when the connection closes: the close code, and why. */
+  readonly closed: Promise<Closed>;
   readonly #socket: WebSocket;
+  readonly #connection: Connection;
   #waiters: (() => void)[] = [];
-  #breach?: Error;
+  readonly #breach: { error?: Error };
 
-  private constructor(socket: WebSocket) {
+  private constructor(
+    socket: WebSocket,
+    connection: Connection,
+    seen: { received: Message[]; breach: { error?: Error } },
+  ) {
+    this.received = seen.received;
+    this.#breach = seen.breach;
     this.#socket = socket;
-    socket.onmessage = (event) => {
-      try {
-        checkServerFrame(event.data as string);
-        this.received.push(JSON.parse(event.data as string));
-      } catch (error) {
-        this.#breach ??= error as Error;
-      }
+    this.#connection = connection;
+    this.closed = connection.closed.then((closed) => {
       this.#wake();
-    };
-    this.closed = new Promise((resolve) => {
-      socket.addEventListener("close", (event) => {
-        this.#wake();
-        resolve(event);
-      });
+      return closed;
     });
   }
 
@@ -62,28 +62,57 @@ export class TestClient {
       client?: Deno.HttpClient;
     } = {},
   ): Promise<TestClient> {
-    const socket = new WebSocket(url, {
-      headers: options.headers,
-      protocols: options.protocols,
-      client: options.client,
+    let socket: WebSocket | undefined;
+    const received: Message[] = [];
+    const breach: { error?: Error } = {};
+    let wake = () => {};
+    const connection = await Connection.open(
+      (signal) =>
+        openSocket(
+          () =>
+            socket = new WebSocket(url, {
+              headers: options.headers,
+              protocols: options.protocols,
+              client: options.client,
+            }),
+          signal,
+        ),
+      {
+        url,
+        timeoutMs: 10_000,
+        requestIdPrefix: "lib-",
+        onFrame: (text) => {
+          try {
+            checkFrame(text);
+          } catch (error) {
+            // Thrown on: the library ends the connection with it.
+            breach.error ??= error as Error;
+            wake();
+            throw error;
+          }
+          received.push(JSON.parse(text));
+          wake();
+        },
+      },
+    ).catch((error) => {
+      throw new Error(`WebSocket failed: ${(error as Error).message}`, {
+        cause: error,
+      });
     });
-    const client = new TestClient(socket);
-    await new Promise<void>((resolve, reject) => {
-      socket.onopen = () => resolve();
-      socket.onerror = (event) =>
-        reject(new Error(`WebSocket failed: ${(event as ErrorEvent).message}`));
-    });
+    // The list is shared: frames that arrived before this line are kept.
+    const client = new TestClient(socket!, connection, { received, breach });
+    wake = () => client.#wake();
     return client;
   }
 
-  /** The underlying socket. */
+  /** The underlying socket (for what the protocol does not send: binary). */
   get socket(): WebSocket {
     return this.#socket;
   }
 
   /** Sends a raw string or a message object. */
   send(message: string | Record<string, unknown>): void {
-    this.#socket.send(
+    this.#connection.send(
       typeof message === "string" ? message : JSON.stringify(message),
     );
   }
@@ -129,6 +158,8 @@ export class TestClient {
     timeoutMs = 5000,
   ): Promise<Message[]> {
     const deadline = Date.now() + timeoutMs;
+    let closed: Closed | undefined;
+    this.closed.then((c) => closed = c);
     while (true) {
       this.#throwBreach();
       const found = this.received.filter(match);
@@ -138,7 +169,7 @@ export class TestClient {
         throw new Error(
           `Timed out waiting for ${what}: ${found.length}/${count} arrived; last messages: ${
             JSON.stringify(this.received.slice(-3))
-          }`,
+          }${closed ? `; the connection closed: ${closed.reason}` : ""}`,
         );
       }
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -164,7 +195,7 @@ export class TestClient {
 
   /** Throws the first frame received that broke the contract, if any. */
   #throwBreach(): void {
-    if (this.#breach) throw this.#breach;
+    if (this.#breach.error) throw this.#breach.error;
   }
 
   #wake(): void {
