@@ -121,11 +121,6 @@ async function stage(root: string, dir: string): Promise<void> {
   for (const path of SOURCES) await copy(`${root}${path}`, `${dir}/${path}`);
   const manifest = JSON.parse(await Deno.readTextFile(`${dir}/deno.json`));
   manifest.nodeModulesDir = "auto";
-  // `deno run` loads a dynamic import's modules when it runs (deno.json);
-  // `deno compile` would then leave them out of the binary.
-  manifest.unstable = (manifest.unstable ?? []).filter((feature: string) =>
-    feature !== "lazy-dynamic-imports"
-  );
   await Deno.writeTextFile(
     `${dir}/deno.json`,
     JSON.stringify(manifest, null, 2),
