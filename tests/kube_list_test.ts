@@ -5,8 +5,8 @@
  * token from inside an item.
  */
 import assert from "node:assert/strict";
-import { KubeClient } from "../src/kube/client.ts";
 import { continueIn, listCollection } from "../src/kube/list.ts";
+import { plainKubeClient } from "./support/kube_client.ts";
 
 Deno.test("continue token: from the list's own metadata, before or after the items", () => {
   // Built-in lists: Go's struct order puts the list metadata first.
@@ -59,16 +59,7 @@ function fakeApi(pages: ((url: URL) => string)[]) {
         : new Response("{}", { status: 500 });
     },
   );
-  const client = new KubeClient({
-    load: () =>
-      Promise.resolve({
-        server: `http://127.0.0.1:${server.addr.port}`,
-        headers: {},
-        caCerts: [],
-        insecure: false,
-        describe: "fake",
-      }),
-  });
+  const client = plainKubeClient(`http://127.0.0.1:${server.addr.port}`);
   return { seen, client, server };
 }
 
