@@ -8,6 +8,7 @@
  * @module
  */
 import { UsageError } from "./src/flags.ts";
+import { namesCluster, warmTls } from "./src/warm_tls.ts";
 
 const USAGE = `Usage: dorgu-ws <command> [flags]
 
@@ -42,6 +43,7 @@ const COMMANDS = [
 /** Runs the command line `args`; resolves to the process exit code. */
 export async function main(args: string[]): Promise<number> {
   const [command, ...rest] = args;
+  if (namesCluster(command, rest)) warmTls();
   try {
     switch (command) {
       case "serve": {

@@ -8,7 +8,8 @@
  * - memory: the heap a Store needs per cached persona.
  */
 import { Hub, Session } from "../src/hub/mod.ts";
-import { Informer, KubeClient } from "../src/kube/mod.ts";
+import { Informer } from "../src/kube/mod.ts";
+import { plainKubeClient } from "../tests/support/kube_client.ts";
 import { createLogger } from "../src/log.ts";
 import { createState } from "../src/sources/mod.ts";
 
@@ -147,16 +148,10 @@ async function ingest(objects: number, personas: number): Promise<number> {
   let seen = 0;
   let started = 0;
   let finished = 0;
-  const client = new KubeClient({
-    load: () =>
-      Promise.resolve({
-        server: `http://127.0.0.1:${server.addr.port}`,
-        headers: {},
-        caCerts: [],
-        insecure: false,
-        describe: "bench",
-      }),
-  });
+  const client = plainKubeClient(
+    `http://127.0.0.1:${server.addr.port}`,
+    "bench",
+  );
   const informer = new Informer({
     client,
     path: "/apis/dorgu.io/v1/applicationpersonas",

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { type CancelTimer, startTimer } from "./timer.ts";
 
 /** Why a file was not read: a clause such as "it is a FIFO". */
 export class FileRefused extends Error {
@@ -122,9 +123,9 @@ async function beforeDeadline<T>(
   limits: { deadline: number; timeoutMs: number },
   abandon: () => void = () => {},
 ): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let cancel: CancelTimer | undefined;
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
+    cancel = startTimer(limits.deadline - Date.now(), () => {
       abandon();
       reject(
         new FileRefused(
@@ -133,11 +134,11 @@ async function beforeDeadline<T>(
           } s (a FIFO, or a file of a special file system?)`,
         ),
       );
-    }, Math.max(0, limits.deadline - Date.now()));
+    });
   });
   try {
     return await Promise.race([work, late]);
   } finally {
-    clearTimeout(timer);
+    cancel?.();
   }
 }

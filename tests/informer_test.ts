@@ -7,7 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { Hub } from "../src/hub/mod.ts";
-import { Informer, KubeClient, readWatchEvents } from "../src/kube/mod.ts";
+import { Informer, readWatchEvents } from "../src/kube/mod.ts";
+import { plainKubeClient } from "./support/kube_client.ts";
 import type { PersonaEvent } from "../src/protocol/mod.ts";
 import { createState } from "../src/sources/mod.ts";
 import { captureLog, delay } from "./support/server.ts";
@@ -165,16 +166,7 @@ function harness(
     log: log.logger,
     resources: ["personas"],
   });
-  const client = new KubeClient({
-    load: () =>
-      Promise.resolve({
-        server: api.url,
-        headers: {},
-        caCerts: [],
-        insecure: false,
-        describe: "fake",
-      }),
-  });
+  const client = plainKubeClient(api.url);
   const informer = new Informer({
     client,
     path: "/apis/dorgu.io/v1/applicationpersonas",

@@ -34,14 +34,14 @@ const FORBIDDEN: Record<string, string[]> = {
   sources: allBut("sources", "protocol", "kube"),
   kube: allBut("kube", "protocol"),
   // The one protocol client: runs in browsers and Node too, so it shares
-  // only the protocol (and the top-level retry.ts).
+  // only the protocol (and the top-level retry.ts and timer.ts).
   client: allBut("client", "protocol"),
   // The client reaches local/ only through a dynamic import (below).
   cli: ["hub", "server", "sources", "kube", "dashboard"],
   server: ["cli", "dashboard", "client", "local"],
   // The page shares only the protocol and the client library
-  // (tests/dashboard_build_test.ts also holds it to retry.ts among the
-  // top-level files, and to valibot).
+  // (tests/dashboard_build_test.ts also holds it to retry.ts and timer.ts
+  // among the top-level files, and to valibot).
   dashboard: allBut("dashboard", "protocol", "client"),
   // The in-process server of laptop mode: a server without a port, for
   // the client; it serves, it is not a client (of the client library it

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { warmTls } from "../warm_tls.ts";
 import type { ClientOptions } from "./options.ts";
 
 /** The in-process server, once started; stop it when the command ends. */
@@ -24,6 +25,8 @@ export async function openDirect(
   options: ClientOptions,
   signal: AbortSignal,
 ): Promise<Direct> {
+  // A config entry can name the cluster too; main.ts only sees flags.
+  warmTls();
   const { startLocal } = await import("../local/mod.ts");
   const local = await startLocal({
     cluster: options.target.cluster ?? {},

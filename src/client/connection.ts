@@ -21,6 +21,7 @@ import type {
   SubscribedPayload,
   Topic,
 } from "../protocol/shapes.ts";
+import { startTimer } from "../timer.ts";
 import type { Channel, Dialer } from "./channel.ts";
 import {
   ConnectionError,
@@ -119,7 +120,7 @@ export class Connection {
     const { url, timeoutMs = TIMEOUT_MS, signal, explain } = options;
     const giveUp = new AbortController();
     const stop = () => giveUp.abort();
-    const timer = setTimeout(stop, timeoutMs);
+    const cancel = startTimer(timeoutMs, stop);
     signal?.addEventListener("abort", stop, { once: true });
     try {
       return new Connection(await dial(giveUp.signal), options);
@@ -135,7 +136,7 @@ export class Connection {
         )
         : (explain ?? asSaid)(url, (error as Error).message ?? "", error);
     } finally {
-      clearTimeout(timer);
+      cancel();
       signal?.removeEventListener("abort", stop);
     }
   }
@@ -184,7 +185,7 @@ export class Connection {
       this.#options;
     const requestId = `${requestIdPrefix}${++this.#lastId}`;
     const reply = new Promise<ResponseMessage>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const cancel = startTimer(timeoutMs, () => {
         this.#take(requestId)?.settle(
           new ConnectionError(
             `No reply from ${url} to ${type} ${topic} within ${
@@ -194,11 +195,11 @@ export class Connection {
           ),
         );
         this.close();
-      }, timeoutMs);
+      });
       this.#waiting.set(requestId, {
         schema,
         settle: (answer) => {
-          clearTimeout(timer);
+          cancel();
           if (answer instanceof DorguError) reject(answer);
           else resolve(answer);
         },

@@ -6,6 +6,9 @@
 import type { EventPayload } from "../protocol/mod.ts";
 import { RingBuffer } from "./ring_buffer.ts";
 
+/** Events a topic keeps unless told otherwise (`serve --history-size`). */
+export const DEFAULT_HISTORY_SIZE = 1024;
+
 /** One published event, as the history holds it. */
 export interface StoredEvent {
   /** Position on its topic: one more than the event before it. */

@@ -12,8 +12,7 @@
  */
 import { readBoundedText } from "../files.ts";
 import { readEnv } from "../flags.ts";
-import { authProviderHeaders } from "./auth_provider.ts";
-import { ExecCredentials } from "./exec_credential.ts";
+import type { ExecCredentials } from "./exec_credential.ts";
 import {
   type ClusterConfig,
   type FromFile,
@@ -230,12 +229,17 @@ export class CredentialLoader {
     } else if (user.token) {
       headers.authorization = `Bearer ${user.token}`;
     } else if (user.exec) {
-      this.#exec ??= new ExecCredentials(user.exec, {
-        dir,
-        describe: selected.describe,
-        cluster: selected.cluster.value,
-        caData,
-      });
+      // Plugin and auth-provider code loads only for users that have one
+      // (a plugin's own run costs far more than the load).
+      if (!this.#exec) {
+        const { ExecCredentials } = await import("./exec_credential.ts");
+        this.#exec ??= new ExecCredentials(user.exec, {
+          dir,
+          describe: selected.describe,
+          cluster: selected.cluster.value,
+          caData,
+        });
+      }
       const credential = await this.#exec.get();
       if (credential.token) {
         headers.authorization = `Bearer ${credential.token}`;
@@ -245,6 +249,7 @@ export class CredentialLoader {
         key = credential.key;
       }
     } else if (user["auth-provider"]) {
+      const { authProviderHeaders } = await import("./auth_provider.ts");
       Object.assign(
         headers,
         authProviderHeaders(user["auth-provider"], selected.describe),

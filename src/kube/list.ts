@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { startTimer } from "../timer.ts";
 import { ApiError, type KubeClient } from "./client.ts";
 
 /** Where a listing's objects go: one call per object, then one commit. */
@@ -58,6 +59,13 @@ interface ListPage {
  * Lists every page of `path` into the sink {@link ListOptions.begin}
  * returns and commits it. Returns the listing's resourceVersion, where a
  * watch of the same collection starts.
+ *
+ * The next page is asked for as soon as this one's body is in, before it
+ * is parsed and handed over, so the API server builds it meanwhile: the
+ * list's own metadata, which holds the continue token, is one small object
+ * before or after the items. The token read from the text is only a guess
+ * until the page is parsed; a wrong guess is dropped and the right page
+ * asked for, so the API server is asked for nothing it would not be.
  */
 export async function listCollection(
   client: KubeClient,
@@ -66,55 +74,115 @@ export async function listCollection(
 ): Promise<string> {
   let listing = options.begin();
   let resourceVersion = "";
-  let next: string | undefined;
   let restarted = false;
-  while (true) {
-    const query = new URLSearchParams({
-      limit: String(options.pageSize ?? 500),
-    });
-    if (options.fieldSelector) {
-      query.set("fieldSelector", options.fieldSelector);
-    }
-    if (next) query.set("continue", next);
-    let page: ListPage;
-    try {
-      page = await readPage(client, `${path}?${query}`, options);
-    } catch (error) {
-      // A continue token can expire between pages; start over once.
-      if (isGone(error) && next && !restarted) {
-        restarted = true;
-        listing = options.begin();
-        resourceVersion = "";
-        next = undefined;
-        continue;
+  let current = askPage(client, path, undefined, options);
+  let ahead: PageRequest | undefined;
+  try {
+    while (true) {
+      let text: string;
+      try {
+        text = await current.text;
+      } catch (error) {
+        // A continue token can expire between pages; start over once.
+        if (isGone(error) && current.token && !restarted) {
+          restarted = true;
+          listing = options.begin();
+          resourceVersion = "";
+          current = askPage(client, path, undefined, options);
+          continue;
+        }
+        throw error;
       }
-      throw error;
+      const guess = continueIn(text);
+      if (guess) {
+        ahead = askPage(client, path, guess, options);
+        // fetch sends from the event loop: let it run once, or the request
+        // would leave only after this page is parsed and handed over.
+        await new Promise((resolve) => startTimer(0, () => resolve(true)));
+      }
+      const page = JSON.parse(text) as ListPage;
+      for (const item of page.items ?? []) listing.add(item);
+      resourceVersion ||= page.metadata?.resourceVersion ?? "";
+      const next = page.metadata?.continue || undefined;
+      if (!next) break;
+      current = ahead?.token === next
+        ? ahead
+        : askPage(client, path, next, options);
+      if (current !== ahead) ahead?.cancel();
+      ahead = undefined;
     }
-    for (const item of page.items ?? []) listing.add(item);
-    resourceVersion ||= page.metadata?.resourceVersion ?? "";
-    next = page.metadata?.continue || undefined;
-    if (!next) break;
+  } finally {
+    ahead?.cancel();
   }
   listing.commit();
   return resourceVersion;
+}
+
+/** A page asked for: its body's text, once it is in. */
+interface PageRequest {
+  /** The continue token it was asked with; undefined for the first page. */
+  token: string | undefined;
+  /** The body; rejects as {@link readPage} does. */
+  text: Promise<string>;
+  /** Abandons it (a page asked for ahead that is not needed). */
+  cancel(): void;
+}
+
+function askPage(
+  client: KubeClient,
+  path: string,
+  token: string | undefined,
+  options: ListOptions,
+): PageRequest {
+  const query = new URLSearchParams({
+    limit: String(options.pageSize ?? 500),
+  });
+  if (options.fieldSelector) query.set("fieldSelector", options.fieldSelector);
+  if (token) query.set("continue", token);
+  const cancelled = new AbortController();
+  const text = readPage(client, `${path}?${query}`, options, cancelled.signal);
+  // Awaited when its turn comes; a cancelled one never is.
+  text.catch(() => {});
+  return { token, text, cancel: () => cancelled.abort() };
+}
+
+/**
+ * The continue token in a list's own metadata: the object keyed
+ * `metadata` that is not inside the items, before them (built-in lists
+ * put it first) or after them (custom resources' lists are sorted by key).
+ */
+export function continueIn(text: string): string | undefined {
+  const items = text.indexOf('"items"');
+  if (items < 0) return undefined;
+  const outside = [text.slice(0, items), text.slice(text.lastIndexOf("]"))];
+  for (const part of outside) {
+    const found = /"metadata"\s*:\s*\{[^{}]*?"continue"\s*:\s*"([^"\\]+)"/
+      .exec(part);
+    if (found) return found[1];
+  }
+  return undefined;
 }
 
 async function readPage(
   client: KubeClient,
   path: string,
   options: ListOptions,
-): Promise<ListPage> {
+  cancelled: AbortSignal,
+): Promise<string> {
   const waitMs = options.pageTimeoutMs;
   const timeout = waitMs === undefined
     ? undefined
     : AbortSignal.timeout(waitMs);
-  const signals = [options.signal, timeout].filter((s) => s !== undefined);
+  const signals = [options.signal, timeout, cancelled].filter((s) =>
+    s !== undefined
+  );
   try {
-    return await client.json(path, {
-      signal: signals.length ? AbortSignal.any(signals) : undefined,
-    }) as ListPage;
+    const response = await client.request(path, {
+      signal: AbortSignal.any(signals),
+    });
+    return await response.text();
   } catch (error) {
-    if (timeout?.aborted && !options.signal?.aborted) {
+    if (timeout?.aborted && !options.signal?.aborted && !cancelled.aborted) {
       client.reconnect();
       throw new ListTimeout(waitMs as number);
     }

@@ -13,15 +13,13 @@
  *
  * @module
  */
-import { Hub, Session } from "../hub/mod.ts";
+import { DEFAULT_HISTORY_SIZE, Hub, Session } from "../hub/mod.ts";
 import type { Informer } from "../kube/informer.ts";
 import type { Logger } from "../log.ts";
 import type { Topic } from "../protocol/mod.ts";
 import { type Client, Inbound } from "../server/inbound.ts";
 import { TokenBucket } from "../server/rate_limiter.ts";
 import { NamespaceScope } from "../server/scope.ts";
-import { SERVE_FLAGS } from "../server/serve_flags.ts";
-import { informerFor } from "../sources/kubernetes.ts";
 import type { EventSink } from "../sources/sink.ts";
 import { createState } from "../sources/state.ts";
 import type { Channel } from "../client/channel.ts";
@@ -74,9 +72,7 @@ export interface LocalServer {
 export async function startLocal(options: LocalOptions): Promise<LocalServer> {
   const log = options.log ?? noticeLogger(options.notice);
   const readings = readingsFor(options);
-  const hub = new Hub({
-    historySize: Number(SERVE_FLAGS["history-size"].default),
-  });
+  const hub = new Hub({ historySize: DEFAULT_HISTORY_SIZE });
   // Only the command's topic is ever asked for: events derived for the
   // others (a persona's validation result, when listing personas) would
   // be serialized for nobody.
@@ -98,6 +94,8 @@ export async function startLocal(options: LocalOptions): Promise<LocalServer> {
       signal: options.signal,
     });
     if (options.follow) {
+      // `get` without -w never watches: the informer's modules stay out.
+      const { informerFor } = await import("../sources/kubernetes.ts");
       informers = readings.map((reading, i) =>
         informerFor(store, {
           client,

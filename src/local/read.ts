@@ -10,8 +10,7 @@
  */
 import type { KubeClient } from "../kube/client.ts";
 import { listCollection } from "../kube/list.ts";
-import { collectionPath } from "../sources/kubernetes.ts";
-import { RESOURCE_INFO } from "../sources/resources.ts";
+import { collectionPath, RESOURCE_INFO } from "../sources/resources.ts";
 import type { Resync, Store } from "../sources/store.ts";
 import { readFailure, type Where } from "./errors.ts";
 import type { Reading } from "./plan.ts";

@@ -18,8 +18,8 @@ import {
   type KubeClient,
   unreachableReason,
 } from "../kube/mod.ts";
-import { collectionPath } from "../sources/kubernetes.ts";
 import {
+  collectionPath,
   listingLabel,
   RESOURCE_INFO,
   RESOURCES,

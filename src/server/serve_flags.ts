@@ -13,6 +13,7 @@ import {
   parseSize,
   UsageError,
 } from "../flags.ts";
+import { DEFAULT_HISTORY_SIZE } from "../hub/history.ts";
 import { LOG_LEVELS } from "../log.ts";
 import { NamespaceSchema } from "../protocol/mod.ts";
 import { checkHostPatterns, checkOriginPatterns } from "./origin.ts";
@@ -137,7 +138,7 @@ export const SERVE_FLAGS: Record<string, ServeFlag> = {
     type: "string",
     value: "N",
     help: "Events each topic keeps for resume and 'request events'",
-    default: "1024",
+    default: String(DEFAULT_HISTORY_SIZE),
     read: wholeNumber("historySize", { min: 1, max: 1_000_000 }),
   },
   "allowed-origins": {

@@ -8,10 +8,10 @@ import { type CredentialSource, KubeClient } from "../kube/client.ts";
 import { Informer, type InformerOptions } from "../kube/informer.ts";
 import { createLogger, type Logger } from "../log.ts";
 import {
+  collectionPath,
   listingLabel,
   type Resource,
   RESOURCE_INFO,
-  type ResourceInfo,
   RESOURCES,
 } from "./resources.ts";
 import type { Source, WatchStats } from "./source.ts";
@@ -78,16 +78,6 @@ export function informerFor(store: Store, options: InformerFor): Informer {
     log: options.log,
     ...options.tuning,
   });
-}
-
-/** Where a resource is listed: the whole cluster, or one namespace. */
-export function collectionPath(info: ResourceInfo, namespace?: string): string {
-  const base = info.group
-    ? `/apis/${info.group}/${info.version}`
-    : `/api/${info.version}`;
-  return namespace && info.namespaced
-    ? `${base}/namespaces/${namespace}/${info.plural}`
-    : `${base}/${info.plural}`;
 }
 
 /** Follows a Kubernetes cluster through its API server. */

@@ -81,6 +81,16 @@ export function listingLabel(info: ResourceInfo, namespace?: string): string {
     : `${name} in all namespaces`;
 }
 
+/** Where a resource is listed: the whole cluster, or one namespace. */
+export function collectionPath(info: ResourceInfo, namespace?: string): string {
+  const base = info.group
+    ? `/apis/${info.group}/${info.version}`
+    : `/api/${info.version}`;
+  return namespace && info.namespaced
+    ? `${base}/namespaces/${namespace}/${info.plural}`
+    : `${base}/${info.plural}`;
+}
+
 /** The resource a manifest's `apiVersion` and `kind` denote, if any. */
 export function resourceOfManifest(
   apiVersion: unknown,

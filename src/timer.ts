@@ -1,0 +1,31 @@
+/**
+ * One-shot timers that do not go through the global `setTimeout`.
+ *
+ * From Deno 2.9 on, the global `setTimeout` is Node's (it returns a
+ * `Timeout` object), and its first call in a process loads Node's timer
+ * modules: about 4 ms, which `dorgu-ws get` paid before its first request
+ * only to arm deadlines that almost never fire. `AbortSignal.timeout` runs
+ * on the runtime's own web timers instead, and Deno keeps the process
+ * alive for such a signal only while it has an `abort` listener, so
+ * removing the listener is all that cancelling takes: the timer then ends
+ * unheard and holds nothing open. Browsers (the dashboard's page shares
+ * the protocol code that uses this) behave the same, minus the keep-alive.
+ *
+ * @module
+ */
+
+/** Cancels a timer that has not fired; does nothing once it has. */
+export type CancelTimer = () => void;
+
+/**
+ * Calls `fire` once, after `ms` milliseconds (rounded up; at once for zero,
+ * less or NaN), unless the returned function is called first. Keeps the
+ * process alive until then, as `setTimeout` does.
+ */
+export function startTimer(ms: number, fire: () => void): CancelTimer {
+  const wait = ms > 0 ? Math.min(Math.ceil(ms), Number.MAX_SAFE_INTEGER) : 0;
+  const signal = AbortSignal.timeout(wait);
+  const onAbort = () => fire();
+  signal.addEventListener("abort", onAbort, { once: true });
+  return () => signal.removeEventListener("abort", onAbort);
+}
