@@ -6,25 +6,29 @@
  * takes megabytes for a client (on loopback, about 4 MB before a write
  * waits, and then wakes the writer only after a third of that has drained).
  * A ping sent behind those megabytes reaches a client that reads slower
- * than its stream only a minute later, long after its read timeout. So
+ * than its stream only a minute later, long after its read timeout. So a
+ * ping goes out with a payload the client cannot guess without reading it
+ * (a random prefix per connection, then a counter) after every
+ * {@link MARK_EVERY} bytes written while frames wait for the client, and
  * once {@link MARK_AFTER} bytes have gone out since the client last proved
- * it read them, a ping goes out with a payload it cannot guess without
- * reading it (a random prefix per connection, then a counter), one more
- * after every {@link MARK_EVERY} bytes, and once it has answered one, no
- * data goes out past {@link WINDOW} unproven bytes until a pong comes back. A client that
- * keeps up answers at once and gets a ping per {@link MARK_AFTER} bytes; a
- * client that reads slower than its stream gets its events dropped from
- * our queue instead of piled up in the kernel, and every ping, pong and
- * close frame reaches it behind at most the window.
+ * it read them even while none wait; once it has answered one, no data goes
+ * out past {@link WINDOW} unproven bytes until a pong comes back. A client
+ * that keeps up gets a ping per {@link MARK_AFTER} bytes at most; a client
+ * that reads slower than its stream gets its events dropped from our queue
+ * instead of piled up in the kernel, and every ping, pong and close frame
+ * reaches it behind at most the window. (On loopback the pongs also carry
+ * the client's TCP acknowledgements back sooner: with a ping every 32 KiB
+ * to clients that are behind, the fan-out bench delivers 84-90% of its
+ * events where it delivers 47% with none.)
  *
  * @module
  */
 import { encodeFrame, OPCODE } from "./frames.ts";
 
-/** Unproven bytes after which a client gets its first progress ping. */
+/** Unproven bytes after which a client that keeps up gets a progress ping. */
 export const MARK_AFTER = 256 * 1024;
-/** Bytes between progress pings while bytes are unproven past that. */
-export const MARK_EVERY = 64 * 1024;
+/** Bytes written between progress pings, at least. */
+export const MARK_EVERY = 32 * 1024;
 /** Unproven bytes past which no more data is written until a pong. */
 export const WINDOW = 2 * MARK_AFTER;
 
@@ -65,10 +69,13 @@ export class ProgressMarks {
     return this.#answered > 0 && this.#written - this.#proven >= WINDOW;
   }
 
-  /** Whether the next write should be a progress ping. */
-  get due(): boolean {
-    return this.#written - this.#proven >= MARK_AFTER &&
-      this.#written - this.#lastMark >= MARK_EVERY;
+  /**
+   * Whether the next write should be a progress ping, given whether frames
+   * wait for the client (it is `behind`).
+   */
+  due(behind: boolean): boolean {
+    return this.#written - this.#lastMark >= MARK_EVERY &&
+      (behind || this.#written - this.#proven >= MARK_AFTER);
   }
 
   /** Counts `bytes` handed to the socket. */

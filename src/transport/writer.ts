@@ -242,7 +242,8 @@ export class Writer implements PacedWriter {
   #takeControl(): Uint8Array | undefined {
     const frames = this.#pongs;
     const ping = this.#ping;
-    const mark = this.#phase === "open" && this.#marks.due
+    const mark = this.#phase === "open" &&
+        this.#marks.due(this.#queue.messages > 0)
       ? this.#marks.next(this.#pongBytes + (ping?.length ?? 0))
       : undefined;
     if (frames.length === 0 && ping === undefined && mark === undefined) {
