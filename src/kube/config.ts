@@ -127,24 +127,33 @@ export class CredentialLoader {
         `The kubeconfig has no context named ${name}; it has ${names}.`,
       );
     }
+    if (!context.cluster) {
+      throw new Error(
+        `The kubeconfig's context ${name} names no cluster; fix the kubeconfig (kubectl config set-context ${name} --cluster NAME).`,
+      );
+    }
     const cluster = config.clusters.get(context.cluster);
     if (!cluster) {
       throw new Error(
-        `The kubeconfig's context ${name} names the cluster ${context.cluster}, which it does not define; fix the kubeconfig.`,
+        config.invalid.get(`cluster ${context.cluster}`) ??
+          `The kubeconfig's context ${name} names the cluster ${context.cluster}, which it does not define; fix the kubeconfig.`,
       );
     }
-    const user = context.user === undefined
+    // No user (or an empty name, as kubectl config set-context writes):
+    // anonymous, as kubectl goes.
+    const user = !context.user
       ? { value: {}, dir: cluster.dir }
       : config.users.get(context.user);
     if (!user) {
       throw new Error(
-        `The kubeconfig's context ${name} names the user ${context.user}, which it does not define; fix the kubeconfig.`,
+        config.invalid.get(`user ${context.user}`) ??
+          `The kubeconfig's context ${name} names the user ${context.user}, which it does not define; fix the kubeconfig.`,
       );
     }
     return {
       files,
       context: name,
-      describe: `context ${name} (user ${context.user ?? "none"})`,
+      describe: `context ${name} (user ${context.user || "none"})`,
       cluster,
       user,
     };
@@ -154,8 +163,11 @@ export class CredentialLoader {
   #inCluster(): Selected {
     const host = readEnv("KUBERNETES_SERVICE_HOST");
     if (this.#options.inCluster === false || !host) {
+      const named = readEnv("KUBECONFIG");
       throw new Error(
-        this.#options.inCluster === false
+        named
+          ? `No kubeconfig: none of the files KUBECONFIG names (${named}) exists; fix KUBECONFIG, or pass --kubeconfig PATH.`
+          : this.#options.inCluster === false
           ? "No kubeconfig: neither KUBECONFIG nor ~/.kube/config names one; pass --kubeconfig PATH."
           : "No Kubernetes credentials: pass --kubeconfig, set KUBECONFIG, create ~/.kube/config, run inside a cluster, or use --source DIR for a directory of manifests.",
       );

@@ -1,0 +1,72 @@
+/**
+ * Laptop mode (`get`/`watch --context`) against kubeconfigs and API
+ * servers that are not what they should be: entries kubectl itself
+ * writes half-empty, credentials that must not leave over plain HTTP,
+ * credential plugins that never end, answers without end or repeating
+ * themselves, 429s to wait out. Each is one line and an exit code, in
+ * time and without holding memory, and nothing secret is printed.
+ * The API server is a scripted fake (support/fake_apiserver.ts); the
+ * client is main.ts as the binary runs it.
+ */
+import assert from "node:assert/strict";
+import { dump } from "js-yaml";
+import { apiList, apiPersona, serveFakeApi } from "./support/fake_apiserver.ts";
+import { runCli } from "./support/server.ts";
+
+const unsanitized = { sanitizeOps: false, sanitizeResources: false };
+
+Deno.test({
+  name:
+    "entries kubectl config writes half-empty in a merged KUBECONFIG break only the contexts that use them",
+  ...unsanitized,
+  async fn() {
+    await using api = await serveFakeApi(() => apiList([apiPersona("web")]));
+    const good = await api.kubeconfig({});
+    // What `kubectl config set-cluster foo`, `set-context bar` and
+    // `set-credentials baz` write into an empty file.
+    const extra = `${api.dir}/extra.yaml`;
+    await Deno.writeTextFile(
+      extra,
+      dump({
+        apiVersion: "v1",
+        kind: "Config",
+        clusters: [{ name: "foo", cluster: { server: "" } }],
+        contexts: [
+          { name: "bar", context: { cluster: "", user: "" } },
+          { name: "uses-foo", context: { cluster: "foo", user: "" } },
+        ],
+        users: [{ name: "baz", user: {} }],
+        "current-context": "",
+        preferences: {},
+      }),
+    );
+    const run = (context: string) =>
+      runCli(["get", "ap", "--context", context], {
+        env: { KUBECONFIG: `${good}:${extra}` },
+      });
+    const fine = await run("fake");
+    assert.equal(fine.stderr, "");
+    assert.equal(fine.code, 0);
+    assert.match(fine.stdout, /^ns +web +web +api /m);
+    const bar = await run("bar");
+    assert.equal(
+      bar.stderr,
+      "dorgu-ws: The kubeconfig's context bar names no cluster; fix the kubeconfig (kubectl config set-context bar --cluster NAME).\n",
+    );
+    assert.equal(bar.code, 1);
+    const foo = await run("uses-foo");
+    assert.equal(
+      foo.stderr,
+      `dorgu-ws: The kubeconfig ${extra} is not valid: clusters.0.cluster.server: server must be a URL; fix the file.\n`,
+    );
+    assert.equal(foo.code, 1);
+    const missing = await runCli(["get", "ap", "--context", "fake"], {
+      env: { KUBECONFIG: `${api.dir}/gone.yaml` },
+    });
+    assert.equal(
+      missing.stderr,
+      `dorgu-ws: No kubeconfig: none of the files KUBECONFIG names (${api.dir}/gone.yaml) exists; fix KUBECONFIG, or pass --kubeconfig PATH.\n`,
+    );
+    assert.equal(missing.code, 1);
+  },
+});
