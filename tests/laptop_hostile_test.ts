@@ -70,3 +70,52 @@ Deno.test({
     assert.equal(missing.code, 1);
   },
 });
+
+Deno.test({
+  name:
+    "credentials go only over TLS, as kubectl sends them: an http:// server gets no token, password or plugin run",
+  ...unsanitized,
+  async fn() {
+    const answer = () => apiList([apiPersona("web")]);
+    await using plain = await serveFakeApi(answer);
+    await using tls = await serveFakeApi(answer, { tls: true });
+    const ran = `${plain.dir}/ran`;
+    const plugin = `${plain.dir}/plugin`;
+    await Deno.writeTextFile(
+      plugin,
+      `#!/bin/sh\ntouch ${ran}\necho '{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential","status":{"token":"plugin-token"}}'\n`,
+    );
+    await Deno.chmod(plugin, 0o755);
+    const users = [
+      { token: "secret-token" },
+      { username: "me", password: "secret-password" },
+      { exec: { command: plugin, interactiveMode: "Never" } },
+    ];
+    for (const user of users) {
+      for (const api of [plain, tls]) {
+        const result = await runCli([
+          "get",
+          "ap",
+          "--kubeconfig",
+          await api.kubeconfig(user),
+        ]);
+        assert.equal(result.stderr, "");
+        assert.equal(result.code, 0);
+        if (api === plain) {
+          await assert.rejects(Deno.stat(ran), Deno.errors.NotFound);
+        }
+      }
+    }
+    assert.deepEqual(plain.seen.map((r) => r.authorization), [
+      null,
+      null,
+      null,
+    ]);
+    assert.deepEqual(tls.seen.map((r) => r.authorization), [
+      "Bearer secret-token",
+      `Basic ${btoa("me:secret-password")}`,
+      "Bearer plugin-token",
+    ]);
+    assert.ok((await Deno.stat(ran)).isFile);
+  },
+});

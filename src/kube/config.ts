@@ -200,7 +200,12 @@ export class CredentialLoader {
     const headers: Record<string, string> = cluster["disable-compression"]
       ? { "accept-encoding": "identity" }
       : {};
-    const user = await this.#user(selected, caCerts[0]);
+    // As kubectl (clientcmd reads a user's credentials only for a TLS
+    // transport): an http:// server, such as kubectl proxy's, gets none,
+    // so no token or password crosses the network in clear text.
+    const user = new URL(cluster.server).protocol === "https:"
+      ? await this.#user(selected, caCerts[0])
+      : { headers: {} };
     return {
       server: cluster.server.replace(/\/+$/, ""),
       headers: { ...headers, ...user.headers },

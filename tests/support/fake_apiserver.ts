@@ -79,7 +79,8 @@ export async function serveFakeApi(
   let ca: string | undefined;
   if (options.tls) {
     const authority = await createCa(dir, "fake-ca");
-    tls = await servingCertificate(authority, "fake-api");
+    const { cert, key } = await servingCertificate(authority, "fake-api");
+    tls = { cert, key };
     ca = authority.cert;
   }
   const server = Deno.serve({
