@@ -119,3 +119,45 @@ Deno.test({
     assert.ok((await Deno.stat(ran)).isFile);
   },
 });
+
+Deno.test({
+  name:
+    "a credential plugin that never ends, or prints without end, is stopped: one line, exit 1, within --timeout",
+  ...unsanitized,
+  async fn() {
+    await using api = await serveFakeApi(() => apiList([]), { tls: true });
+    const plugin = async (name: string, script: string) => {
+      const path = `${api.dir}/${name}`;
+      await Deno.writeTextFile(path, `#!/bin/sh\n${script}\n`);
+      await Deno.chmod(path, 0o755);
+      return await api.kubeconfig({
+        exec: { command: path, interactiveMode: "Never" },
+      });
+    };
+    const cases: [string, RegExp][] = [
+      [
+        await plugin("forever", "exec sleep 600"),
+        /^dorgu-ws: The credential plugin \S+forever of context fake \(user me\) did not finish within 1 s, so it was stopped; one that waits for a login needs to run from a terminal\.\n$/,
+      ],
+      [
+        await plugin("endless", "exec cat /dev/zero"),
+        /^dorgu-ws: The credential plugin \S+endless of context fake \(user me\) printed more than 1 MiB; it was stopped \(an ExecCredential is a few KiB\)\.\n$/,
+      ],
+    ];
+    for (const [kubeconfig, line] of cases) {
+      const started = Date.now();
+      const result = await runCli([
+        "get",
+        "ap",
+        "--kubeconfig",
+        kubeconfig,
+        "--timeout",
+        "1s",
+      ]);
+      assert.match(result.stderr, line);
+      assert.equal(result.code, 1);
+      assert.ok(Date.now() - started < 6000, `took ${Date.now() - started} ms`);
+    }
+    assert.equal(api.seen.length, 0);
+  },
+});

@@ -58,6 +58,11 @@ export interface KubeConfigOptions {
    * default true. A client on a laptop reads kubeconfigs only.
    */
   inCluster?: boolean;
+  /**
+   * How long an exec credential plugin that does not get the terminal may
+   * run, ms; default 60 s. One that does may wait for its user to log in.
+   */
+  execTimeoutMs?: number;
 }
 
 /** A context, resolved: its cluster and user, and where they came from. */
@@ -252,6 +257,7 @@ export class CredentialLoader {
         describe: selected.describe,
         cluster: selected.cluster.value,
         caData,
+        timeoutMs: this.#options.execTimeoutMs,
       });
       const credential = await this.#exec.get();
       if (credential.token) {
