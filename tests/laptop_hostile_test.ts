@@ -161,3 +161,43 @@ Deno.test({
     assert.equal(api.seen.length, 0);
   },
 });
+
+Deno.test({
+  name:
+    "a token no HTTP header can carry is refused in one line that does not print it",
+  ...unsanitized,
+  async fn() {
+    await using api = await serveFakeApi(() => apiList([]), { tls: true });
+    const plugin = `${api.dir}/plugin`;
+    await Deno.writeTextFile(
+      plugin,
+      // printf, not echo: sh's echo would turn the escapes into characters.
+      `#!/bin/sh\nprintf '%s\\n' '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"s3cret-from-plugin\\r\\nX-Other: 1"}}'\n`,
+    );
+    await Deno.chmod(plugin, 0o755);
+    const users = [
+      {
+        exec: {
+          apiVersion: "client.authentication.k8s.io/v1",
+          command: plugin,
+          interactiveMode: "Never",
+        },
+      },
+      { token: "s3cret-in-file\u0001" },
+    ];
+    for (const user of users) {
+      const result = await runCli([
+        "get",
+        "ap",
+        "--kubeconfig",
+        await api.kubeconfig(user),
+      ]);
+      assert.equal(
+        result.stderr,
+        "dorgu-ws: The credential of context fake (user me) has a line break or another character an HTTP header cannot carry; fix the kubeconfig, or what its credential plugin prints.\n",
+      );
+      assert.equal(result.code, 1);
+    }
+    assert.equal(api.seen.length, 0);
+  },
+});

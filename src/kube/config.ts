@@ -211,6 +211,7 @@ export class CredentialLoader {
     const user = new URL(cluster.server).protocol === "https:"
       ? await this.#user(selected, caCerts[0])
       : { headers: {} };
+    checkHeaders(user.headers, selected);
     return {
       server: cluster.server.replace(/\/+$/, ""),
       headers: { ...headers, ...user.headers },
@@ -294,6 +295,25 @@ function impersonation(
   if (user.as) headers["impersonate-user"] = user.as;
   if (user["as-uid"]) headers["impersonate-uid"] = user["as-uid"];
   return headers;
+}
+
+// fetch refuses a header value with a line break or a control character
+// and quotes the value in its error: a token would be printed. So such a
+// value is refused here, unquoted.
+function checkHeaders(
+  headers: Record<string, string>,
+  selected: Selected,
+): void {
+  for (const [name, value] of Object.entries(headers)) {
+    // deno-lint-ignore no-control-regex
+    if (/[\u0000-\u0008\u000a-\u001f\u007f]|[^\u0000-\u00ff]/.test(value)) {
+      throw new Error(
+        `The ${
+          name === "authorization" ? "credential" : `${name} header`
+        } of ${selected.describe} has a line break or another character an HTTP header cannot carry; fix the kubeconfig, or what its credential plugin prints.`,
+      );
+    }
+  }
 }
 
 // Deno's TLS client checks the certificate against the URL's host; it has
