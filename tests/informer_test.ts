@@ -242,6 +242,30 @@ Deno.test("a stream that ends mid-line is an error, not a silent loss", async ()
   assert.deepEqual(seen, ["ADDED"]);
 });
 
+Deno.test("a watch line without end is an error once past the longest line read, not a string growing until memory runs out", async () => {
+  const mib = new TextEncoder().encode("x".repeat(1024 * 1024));
+  let sent = 0;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      sent++;
+      controller.enqueue(
+        sent === 1
+          ? new TextEncoder().encode(line("ADDED", persona("a", 2)))
+          : mib,
+      );
+    },
+  });
+  const seen: string[] = [];
+  const started = performance.now();
+  await assert.rejects(async () => {
+    for await (const event of readWatchEvents(body)) seen.push(event.type);
+  }, /^WatchDecodeError: A watch line is longer than 64 MiB: x{120}\.\.\.$/);
+  assert.deepEqual(seen, ["ADDED"]);
+  // Reading stops there (streams pull a few chunks ahead).
+  assert.ok(sent < 80, `read ${sent} chunks`);
+  assert.ok(performance.now() - started < 5000);
+});
+
 Deno.test("list, then watch from the list's version; a line split over chunks arrives whole", async () => {
   const h = harness();
   try {

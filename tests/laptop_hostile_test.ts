@@ -201,3 +201,51 @@ Deno.test({
     assert.equal(api.seen.length, 0);
   },
 });
+
+Deno.test({
+  name:
+    "an API server's answers are read only so far: an error page is cut to one short line, a list without end or not JSON is one line",
+  ...unsanitized,
+  async fn() {
+    const chunk = new TextEncoder().encode("x".repeat(1024 * 1024));
+    const answers: Record<string, () => Response> = {
+      "/error-page": () =>
+        new Response(`<html>${"x".repeat(50_000_000)}</html>`, {
+          status: 500,
+        }),
+      "/endless": () =>
+        new Response(
+          new ReadableStream({
+            start: (c) => c.enqueue(new TextEncoder().encode('{"items":["')),
+            pull: (c) => c.enqueue(chunk),
+          }),
+        ),
+      "/web-page": () => new Response("<html>a web server</html>"),
+    };
+    await using api = await serveFakeApi((url) =>
+      answers[url.pathname.split("/apis/")[0]]()
+    );
+    const cases: [string, RegExp][] = [
+      [
+        "/error-page",
+        /^dorgu-ws: The API server at \S+ refused to list applicationpersonas\.dorgu\.io \(500 Internal Server Error\): <html>x{194}\.\.\.\n$/,
+      ],
+      [
+        "/endless",
+        /^dorgu-ws: The API server at \S+\/endless \(context fake \(user me\)\) sent an answer larger than 128 MiB, which dorgu-ws does not read\.\n$/,
+      ],
+      [
+        "/web-page",
+        /^dorgu-ws: The API server at \S+\/web-page \(context fake \(user me\)\) answered with something that is not JSON \("<html>a web server<\/html>"\.\.\.\); check that the kubeconfig's server address is an API server's\.\n$/,
+      ],
+    ];
+    for (const [prefix, line] of cases) {
+      const kubeconfig = await api.kubeconfig({}, {
+        server: `${api.server}${prefix}`,
+      });
+      const result = await runCli(["get", "ap", "--kubeconfig", kubeconfig]);
+      assert.match(result.stderr, line);
+      assert.equal(result.code, 1);
+    }
+  },
+});

@@ -39,6 +39,27 @@ export class ApiError extends Error {
 }
 
 /**
+ * The most of one answer read: a page of a list (500 objects of at most
+ * etcd's default 1.5 MiB each, in practice a few MiB), a Status.
+ */
+export const MAX_ANSWER_BYTES = 128 * 1024 * 1024;
+
+// A Status is a few hundred bytes; a proxy's error page a few KiB.
+const MAX_ERROR_BYTES = 64 * 1024;
+
+/**
+ * An answer that cannot be used: larger than {@link MAX_ANSWER_BYTES}, or
+ * not JSON. Its message completes "The API server at URL ...".
+ */
+export class AnswerError extends Error {
+  /** Creates the error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "AnswerError";
+  }
+}
+
+/**
  * Why a request got no answer, in words: Deno's fetch says "fetch failed"
  * and puts the reason in its cause, after the request's URL (which the
  * reader knows: it is the API server's).
@@ -104,10 +125,30 @@ export class KubeClient {
     throw await apiError(response);
   }
 
-  /** Sends a request and parses the JSON answer. */
+  /**
+   * Sends a request and parses the JSON answer, read up to
+   * {@link MAX_ANSWER_BYTES}. Throws {@link AnswerError} for an answer
+   * larger than that, or one that is not JSON.
+   */
   async json(path: string, options: RequestOptions = {}): Promise<unknown> {
     const response = await this.request(path, options);
-    return await response.json();
+    const { text, cut } = await readText(response, MAX_ANSWER_BYTES);
+    if (cut) {
+      throw new AnswerError(
+        `sent an answer larger than ${
+          MAX_ANSWER_BYTES / 1024 / 1024
+        } MiB, which dorgu-ws does not read`,
+      );
+    }
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new AnswerError(
+        `answered with something that is not JSON (${
+          JSON.stringify(text.slice(0, 40))
+        }...); check that the kubeconfig's server address is an API server's`,
+      );
+    }
   }
 
   /**
@@ -151,9 +192,14 @@ export class KubeClient {
 }
 
 async function apiError(response: Response): Promise<ApiError> {
-  const text = await response.text().catch(() => "");
+  const { text } = await readText(response, MAX_ERROR_BYTES).catch(() => ({
+    text: "",
+  }));
   let reason = response.statusText;
-  let message = text.trim() || response.statusText;
+  // Not a Status (a proxy's page, say): its first line, cut short.
+  const first = text.trim().split("\n")[0].trim();
+  let message = (first.length > 200 ? `${first.slice(0, 200)}...` : first) ||
+    response.statusText;
   try {
     const status = JSON.parse(text);
     if (status && typeof status.message === "string") message = status.message;
@@ -164,6 +210,35 @@ async function apiError(response: Response): Promise<ApiError> {
   return new ApiError(response.status, reason, message, {
     retryAfter: response.headers.get("retry-after") ?? undefined,
   });
+}
+
+/**
+ * The body as text, at most `maxBytes` of it; `cut` when there was more
+ * (the rest is not read, and the text is its first `maxBytes`).
+ */
+async function readText(
+  response: Response,
+  maxBytes: number,
+): Promise<{ text: string; cut: boolean }> {
+  const reader = response.body?.getReader();
+  if (!reader) return { text: "", cut: false };
+  const decoder = new TextDecoder();
+  const parts: string[] = [];
+  let total = 0;
+  while (true) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    const room = maxBytes - total;
+    total += value.length;
+    if (total > maxBytes) {
+      parts.push(decoder.decode(value.subarray(0, room)));
+      await reader.cancel().catch(() => {});
+      return { text: parts.join(""), cut: true };
+    }
+    parts.push(decoder.decode(value, { stream: true }));
+  }
+  parts.push(decoder.decode());
+  return { text: parts.join(""), cut: false };
 }
 
 /**

@@ -9,7 +9,12 @@
  */
 import { createLogger, type Logger } from "../log.ts";
 import { delay } from "../retry.ts";
-import { ApiError, type KubeClient, unreachableReason } from "./client.ts";
+import {
+  AnswerError,
+  ApiError,
+  type KubeClient,
+  unreachableReason,
+} from "./client.ts";
 import { isGone, listCollection, seconds } from "./list.ts";
 import { RetryPolicy } from "./retry_policy.ts";
 import { readWatchEvents, WatchDecodeError } from "./watch.ts";
@@ -275,6 +280,8 @@ export class Informer {
     if (error instanceof WatchDecodeError) {
       this.stats.decodeErrors++;
       problem = `${error.message}; watching again from the last good version`;
+    } else if (error instanceof AnswerError) {
+      problem = `the API server ${error.message}`;
     } else if (error instanceof ApiError && error.status === 404) {
       problem =
         `the API server does not serve ${this.#options.label} (is its CRD installed?): ${error.message}`;

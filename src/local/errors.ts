@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { ApiError } from "../kube/client.ts";
+import { AnswerError, ApiError } from "../kube/client.ts";
 import { ListTimeout, seconds } from "../kube/list.ts";
 import { RESOURCE_INFO } from "../sources/resources.ts";
 import type { Reading } from "./plan.ts";
@@ -72,6 +72,7 @@ export function readFailure(
 /** One line for an API server that cannot be reached at all. */
 export function unreachable(error: unknown, where: Where): string {
   const at = `the API server at ${where.server} (${where.describe})`;
+  if (error instanceof AnswerError) return `The ${at.slice(4)} ${error.message}.`;
   if (error instanceof ListTimeout) {
     return `No answer from ${at} within ${seconds(error.waitedMs)} s.`;
   }
