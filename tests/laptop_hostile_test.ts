@@ -249,3 +249,41 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "a list whose continue tokens come round again, or whose pages never end, is one line instead of a listing forever",
+  ...unsanitized,
+  async fn() {
+    let page = 0;
+    await using api = await serveFakeApi((url) => {
+      const name = `p-${page++}`;
+      // A, B, A... for one; a new token for every page for the other.
+      return url.pathname.startsWith("/cycle")
+        ? apiList([apiPersona(name)], page % 2 ? "A" : "B")
+        : apiList([apiPersona(name)], `token-${page}`);
+    });
+    const cases: [string, string][] = [
+      [
+        "/cycle",
+        "sent a list page's continue token again, so the list would never end",
+      ],
+      ["/endless", "sent more than 10000 pages for one list"],
+    ];
+    for (const [prefix, what] of cases) {
+      const kubeconfig = await api.kubeconfig({}, {
+        server: `${api.server}${prefix}`,
+      });
+      const result = await runCli(["get", "ap", "--kubeconfig", kubeconfig]);
+      assert.equal(
+        result.stderr,
+        `dorgu-ws: The API server at ${api.server}${prefix} (context fake (user me)) ${what}.\n`,
+      );
+      assert.equal(result.code, 1);
+    }
+    assert.equal(
+      api.seen.filter((r) => r.url.pathname.startsWith("/cycle")).length,
+      3,
+    );
+  },
+});

@@ -8,7 +8,10 @@
  *
  * @module
  */
-import { ApiError, type KubeClient } from "./client.ts";
+import { AnswerError, ApiError, type KubeClient } from "./client.ts";
+
+// Five million objects in pages of 500: past what etcd holds.
+const MAX_PAGES = 10_000;
 
 /** Where a listing's objects go: one call per object, then one commit. */
 export interface ListingSink {
@@ -68,6 +71,8 @@ export async function listCollection(
   let resourceVersion = "";
   let next: string | undefined;
   let restarted = false;
+  // A server that hands out a token again would be listed forever.
+  const tokens = new Set<string>();
   while (true) {
     const query = new URLSearchParams({
       limit: String(options.pageSize ?? 500),
@@ -86,6 +91,7 @@ export async function listCollection(
         listing = options.begin();
         resourceVersion = "";
         next = undefined;
+        tokens.clear();
         continue;
       }
       throw error;
@@ -94,6 +100,14 @@ export async function listCollection(
     resourceVersion ||= page.metadata?.resourceVersion ?? "";
     next = page.metadata?.continue || undefined;
     if (!next) break;
+    if (tokens.has(next) || tokens.size >= MAX_PAGES) {
+      throw new AnswerError(
+        tokens.has(next)
+          ? `sent a list page's continue token again, so the list would never end`
+          : `sent more than ${MAX_PAGES} pages for one list`,
+      );
+    }
+    tokens.add(next);
   }
   listing.commit();
   return resourceVersion;
