@@ -370,6 +370,32 @@ Deno.test("HTTP 410 on the watch relists too", async () => {
   }
 });
 
+Deno.test("a watch Gone at its own listing's version, again and again, relists after growing waits, not in a tight loop", async () => {
+  const h = harness({ backoffMs: [50, 400] });
+  try {
+    // Every list answers at version 10; every watch from it is 410.
+    const always = () => {
+      h.api.lists.push(() => {
+        always();
+        return list([persona("a", 5)], 10);
+      });
+      h.api.watches.push(() =>
+        status(410, "Expired", "too old resource version: 10 (20)")
+      );
+    };
+    always();
+    h.informer.start();
+    await delay(2000);
+    // Waits of 50, 100, 200, 400, 400... ms: a dozen requests, where a
+    // relist at once made thousands.
+    const requests = h.api.seen.length;
+    assert.ok(requests >= 6 && requests <= 24, `${requests} requests`);
+    assert.deepEqual(h.events(), []);
+  } finally {
+    await h.stop();
+  }
+});
+
 Deno.test("a watch silent for the stall interval is watched again from the last version, without a warning", async () => {
   const h = harness({ stallMs: 300 });
   try {
