@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { UsageError } from "./src/flags.ts";
+import { bypassProxyForLoopback, UsageError } from "./src/flags.ts";
 
 const USAGE = `Usage: dorgu-ws <command> [flags]
 
@@ -42,6 +42,8 @@ const COMMANDS = [
 /** Runs the command line `args`; resolves to the process exit code. */
 export async function main(args: string[]): Promise<number> {
   const [command, ...rest] = args;
+  // A port-forward on localhost, a kind cluster on 127.0.0.1: never a proxy's.
+  bypassProxyForLoopback();
   try {
     switch (command) {
       case "serve": {

@@ -11,6 +11,7 @@
 import assert from "node:assert/strict";
 import { dump } from "js-yaml";
 import { apiList, apiPersona, serveFakeApi } from "./support/fake_apiserver.ts";
+import { serveFake } from "./support/fake_server.ts";
 import { runCli } from "./support/server.ts";
 
 const unsanitized = { sanitizeOps: false, sanitizeResources: false };
@@ -285,5 +286,56 @@ Deno.test({
       api.seen.filter((r) => r.url.pathname.startsWith("/cycle")).length,
       3,
     );
+  },
+});
+
+Deno.test({
+  name:
+    "HTTPS_PROXY and HTTP_PROXY leave this machine alone, as kubectl does: a cluster on 127.0.0.1, a server on localhost",
+  ...unsanitized,
+  async fn() {
+    await using api = await serveFakeApi(() => apiList([apiPersona("web")]), {
+      tls: true,
+    });
+    const ws = serveFake((message) => [{
+      type: "response",
+      topic: message.topic,
+      requestId: message.requestId,
+      payload: { personas: [] },
+      timestamp: new Date().toISOString(),
+      epoch: "e",
+      offset: 0,
+    }]);
+    // A proxy nobody answers at: what a laptop's proxy is to 127.0.0.1.
+    const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const proxy = `http://127.0.0.1:${closed.addr.port}`;
+    closed.close();
+    const env = {
+      HTTPS_PROXY: proxy,
+      HTTP_PROXY: proxy,
+      https_proxy: proxy,
+      http_proxy: proxy,
+      NO_PROXY: "corp.example",
+    };
+    try {
+      const cluster = await runCli([
+        "get",
+        "ap",
+        "--kubeconfig",
+        await api.kubeconfig({ token: "t" }),
+      ], { env });
+      assert.equal(cluster.stderr, "");
+      assert.match(cluster.stdout, /^ns +web /m);
+      const served = await runCli([
+        "get",
+        "ap",
+        "--url",
+        ws.url.replace("127.0.0.1", "localhost"),
+      ], { env });
+      assert.equal(served.stderr, "No personas found.\n");
+      assert.equal(served.code, 0);
+    } finally {
+      await ws.shutdown();
+    }
   },
 });

@@ -4,6 +4,7 @@
  * Credentials are loaded afresh for every request, so rotated tokens and
  * refreshed exec credentials take effect on the next (re)connect.
  */
+import { bypassProxyForLoopback } from "../flags.ts";
 import type { KubeAccess } from "./config.ts";
 
 /** Something that yields current credentials. */
@@ -177,6 +178,7 @@ export class KubeClient {
     ].join("\u0000");
     if (!this.#httpClient || key !== this.#tlsKey) {
       this.#httpClient?.close();
+      if (!access.proxy) bypassProxyForLoopback();
       const tls = access.cert && access.key
         ? { cert: access.cert, key: access.key }
         : {};
