@@ -10,7 +10,12 @@
  */
 import assert from "node:assert/strict";
 import { dump } from "js-yaml";
-import { apiList, apiPersona, serveFakeApi } from "./support/fake_apiserver.ts";
+import {
+  apiList,
+  apiPersona,
+  apiStatus,
+  serveFakeApi,
+} from "./support/fake_apiserver.ts";
 import { serveFake } from "./support/fake_server.ts";
 import { runCli } from "./support/server.ts";
 
@@ -337,5 +342,55 @@ Deno.test({
     } finally {
       await ws.shutdown();
     }
+  },
+});
+
+Deno.test({
+  name:
+    "a 429 with Retry-After is waited out as kubectl waits it out, within --timeout",
+  ...unsanitized,
+  async fn() {
+    let busy = 0;
+    await using api = await serveFakeApi((url) =>
+      url.pathname.startsWith("/always") || busy++ < 2
+        ? apiStatus(
+          429,
+          "TooManyRequests",
+          "Too many requests, please try again later.",
+          {
+            "retry-after": "1",
+          },
+        )
+        : apiList([apiPersona("web")])
+    );
+    const started = Date.now();
+    const waited = await runCli([
+      "get",
+      "ap",
+      "--kubeconfig",
+      await api.kubeconfig({}),
+    ]);
+    assert.equal(waited.stderr, "");
+    assert.match(waited.stdout, /^ns +web /m);
+    assert.ok(Date.now() - started >= 2000);
+    const always = `${api.server}/always`;
+    const refused = await runCli([
+      "get",
+      "ap",
+      "--timeout",
+      "2s",
+      "--kubeconfig",
+      await api.kubeconfig({}, { server: always }),
+    ]);
+    assert.equal(
+      refused.stderr,
+      `dorgu-ws: The API server at ${always} refused to list applicationpersonas.dorgu.io (429 TooManyRequests): Too many requests, please try again later.\n`,
+    );
+    assert.equal(refused.code, 1);
+    // Asked at once, then after 1 s; a third wait would pass --timeout.
+    assert.equal(
+      api.seen.filter((r) => r.url.pathname.startsWith("/always")).length,
+      2,
+    );
   },
 });
