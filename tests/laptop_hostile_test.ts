@@ -394,3 +394,40 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name:
+    "provideClusterInfo hands a plugin the cluster's client.authentication.k8s.io/exec extension as spec.cluster.config, as client-go does",
+  ...unsanitized,
+  async fn() {
+    await using api = await serveFakeApi(() => apiList([]), { tls: true });
+    const info = `${api.dir}/info.json`;
+    const plugin = `${api.dir}/plugin`;
+    await Deno.writeTextFile(
+      plugin,
+      `#!/bin/sh\nprintf '%s' "$KUBERNETES_EXEC_INFO" > ${info}\necho '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"t"}}'\n`,
+    );
+    await Deno.chmod(plugin, 0o755);
+    const kubeconfig = await api.kubeconfig({
+      exec: {
+        apiVersion: "client.authentication.k8s.io/v1",
+        command: plugin,
+        interactiveMode: "Never",
+        provideClusterInfo: true,
+      },
+    }, {
+      extensions: [
+        { name: "something-else", extension: { no: true } },
+        {
+          name: "client.authentication.k8s.io/exec",
+          extension: { audience: "lab", scopes: ["a", "b"] },
+        },
+      ],
+    });
+    const result = await runCli(["get", "ap", "--kubeconfig", kubeconfig]);
+    assert.equal(result.code, 0, result.stderr);
+    const cluster = JSON.parse(await Deno.readTextFile(info)).spec.cluster;
+    assert.equal(cluster.server, api.server);
+    assert.deepEqual(cluster.config, { audience: "lab", scopes: ["a", "b"] });
+  },
+});

@@ -199,6 +199,9 @@ export class ExecCredentials {
               "insecure-skip-tls-verify": cluster["insecure-skip-tls-verify"],
               "certificate-authority-data": caData && btoa(caData),
               "proxy-url": cluster["proxy-url"],
+              config: cluster.extensions?.find((e) =>
+                e.name === "client.authentication.k8s.io/exec"
+              )?.extension,
             },
           }
           : {}),

@@ -42,6 +42,11 @@ const ClusterSchema = v.object({
   "tls-server-name": text,
   "proxy-url": text,
   "disable-compression": v.optional(v.boolean()),
+  // The entry named client.authentication.k8s.io/exec is handed to exec
+  // plugins with provideClusterInfo.
+  extensions: v.optional(v.nullable(v.array(
+    v.object({ name: v.string(), extension: v.unknown() }),
+  ))),
 });
 
 /** A kubeconfig cluster entry. */
