@@ -431,3 +431,35 @@ Deno.test({
     assert.deepEqual(cluster.config, { audience: "lab", scopes: ["a", "b"] });
   },
 });
+
+Deno.test({
+  name:
+    "a plugin's output that is no ExecCredential is described, never quoted (it may be a token)",
+  ...unsanitized,
+  async fn() {
+    await using api = await serveFakeApi(() => apiList([]), { tls: true });
+    const plugin = `${api.dir}/plugin`;
+    await Deno.writeTextFile(
+      plugin,
+      `#!/bin/sh\necho '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":"s3cret-token"}'\n`,
+    );
+    await Deno.chmod(plugin, 0o755);
+    const result = await runCli([
+      "get",
+      "ap",
+      "--kubeconfig",
+      await api.kubeconfig({
+        exec: {
+          apiVersion: "client.authentication.k8s.io/v1",
+          command: plugin,
+          interactiveMode: "Never",
+        },
+      }),
+    ]);
+    assert.equal(
+      result.stderr,
+      `dorgu-ws: The credential plugin ${plugin} of context fake (user me) printed no ExecCredential (status: expected Object).\n`,
+    );
+    assert.equal(result.code, 1);
+  },
+});

@@ -218,10 +218,12 @@ export class ExecCredentials {
     }
     const result = v.safeParse(CredentialSchema, parsed);
     if (!result.success) {
+      // What was expected, never what was printed: that may be a token.
+      const issue = result.issues[0];
       throw new Error(
         `${what} printed no ExecCredential (${
-          v.getDotPath(result.issues[0]) ?? "the object"
-        }: ${result.issues[0].message}).`,
+          v.getDotPath(issue) ?? "the object"
+        }: expected ${issue.expected ?? "something else"}).`,
       );
     }
     const { status } = result.output;
