@@ -463,3 +463,23 @@ Deno.test({
     assert.equal(result.code, 1);
   },
 });
+
+Deno.test({
+  name:
+    "a kubeconfig value of the wrong type is described, never quoted: a password YAML reads as a number is not printed",
+  ...unsanitized,
+  async fn() {
+    await using api = await serveFakeApi(() => apiList([]), { tls: true });
+    const kubeconfig = `${api.dir}/numbers.yaml`;
+    await Deno.writeTextFile(
+      kubeconfig,
+      `clusters:\n- name: lab\n  cluster: {server: "${api.server}"}\nusers:\n- name: u\n  user: {username: admin, password: 918273645}\ncontexts:\n- name: c\n  context: {cluster: lab, user: u}\ncurrent-context: c\n`,
+    );
+    const result = await runCli(["get", "ap", "--kubeconfig", kubeconfig]);
+    assert.equal(
+      result.stderr,
+      `dorgu-ws: The kubeconfig ${kubeconfig} is not valid: users.0.user.password: expected string; fix the file.\n`,
+    );
+    assert.equal(result.code, 1);
+  },
+});

@@ -242,10 +242,16 @@ function entryProblem(
   at: string,
   issues: [v.BaseIssue<unknown>, ...v.BaseIssue<unknown>[]],
 ): string {
-  const where = [at, v.getDotPath(issues[0])].filter(Boolean).join(".");
-  return `The kubeconfig ${file} is not valid: ${where ? `${where}: ` : ""}${
-    issues[0].message.replace(/\.$/, "")
-  }; fix the file.`;
+  const issue = issues[0];
+  const where = [at, v.getDotPath(issue)].filter(Boolean).join(".");
+  // A wrong type says what was expected, not what was there: a password
+  // or token YAML read as a number would be printed.
+  const fault = issue.kind === "schema"
+    ? `expected ${issue.expected}`
+    : issue.message.replace(/\.$/, "");
+  return `The kubeconfig ${file} is not valid: ${
+    where ? `${where}: ` : ""
+  }${fault}; fix the file.`;
 }
 
 /** A path from a kubeconfig, resolved against the file's directory. */
