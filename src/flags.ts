@@ -278,8 +278,18 @@ export function parseDuration(raw: string, what: string): number {
       `${what} must be longer than zero, such as 10s or 500ms, got '${raw}'.`,
     );
   }
+  // Timers take at most 2^31 - 1 ms; a longer one would fire at once.
+  if (ms > MAX_DURATION_MS) {
+    throw new UsageError(
+      `${what} must be at most 24 days (${
+        MAX_DURATION_MS / 3_600_000 | 0
+      }h), got '${raw}'.`,
+    );
+  }
   return ms;
 }
+
+const MAX_DURATION_MS = 2 ** 31 - 1;
 
 const SIZE_UNITS: Record<string, number> = {
   "": 1,

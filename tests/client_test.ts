@@ -522,6 +522,10 @@ Deno.test({
         /^dorgu-ws: --timeout must be longer than zero/,
       ],
       [
+        ["get", "personas", "--timeout", "1000h"],
+        /^dorgu-ws: --timeout must be at most 24 days \(596h\), got '1000h'\.$/,
+      ],
+      [
         ["get", "ap", "--type", "Warning"],
         /^dorgu-ws: --type applies to events only/,
       ],
