@@ -483,3 +483,24 @@ Deno.test({
     assert.equal(result.code, 1);
   },
 });
+
+Deno.test({
+  name:
+    "an https:// server address where the server speaks plain HTTP is one line that says so",
+  ...unsanitized,
+  async fn() {
+    await using api = await serveFakeApi(() => apiList([]));
+    const https = api.server.replace("http:", "https:");
+    const result = await runCli([
+      "get",
+      "ap",
+      "--kubeconfig",
+      await api.kubeconfig({}, { server: https }),
+    ]);
+    assert.equal(
+      result.stderr,
+      `dorgu-ws: Cannot reach the API server at ${https} (context fake (user me)): it does not speak TLS there (is it an http:// address?); check the kubeconfig's server address.\n`,
+    );
+    assert.equal(result.code, 1);
+  },
+});
