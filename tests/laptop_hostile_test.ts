@@ -10,6 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { dump } from "js-yaml";
+import { createCa } from "./support/certs.ts";
 import {
   apiList,
   apiPersona,
@@ -502,5 +503,63 @@ Deno.test({
       `dorgu-ws: Cannot reach the API server at ${https} (context fake (user me)): it does not speak TLS there (is it an http:// address?); check the kubeconfig's server address.\n`,
     );
     assert.equal(result.code, 1);
+  },
+});
+
+Deno.test({
+  name:
+    "certificate data that is not base64, not a certificate, or a key that does not match is one line naming it",
+  ...unsanitized,
+  async fn() {
+    await using api = await serveFakeApi(() => apiList([]), { tls: true });
+    const one = await createCa(api.dir, "one");
+    await createCa(api.dir, "two");
+    const keyOfTwo = await Deno.readTextFile(`${api.dir}/two.key`);
+    const unusable = (detail: string) =>
+      `dorgu-ws: The client certificate or key of context fake (user me) cannot be used (${detail}); fix client-certificate and client-key (or their -data) in the kubeconfig.\n`;
+    const cases: [Record<string, unknown>, Record<string, unknown>, string][] =
+      [
+        [
+          {},
+          {
+            "certificate-authority-data": "!!!",
+          },
+          "dorgu-ws: The certificate-authority-data of context fake (user me) is not base64; fix the kubeconfig.\n",
+        ],
+        [
+          {
+            "client-key-data": "%%%",
+            "client-certificate-data": btoa(one.cert),
+          },
+          {},
+          "dorgu-ws: The client-key-data of context fake (user me) is not base64; fix the kubeconfig.\n",
+        ],
+        [
+          {
+            "client-certificate-data": btoa("not a certificate"),
+            "client-key-data": btoa(keyOfTwo),
+          },
+          {},
+          unusable("No certificates found in certificate data"),
+        ],
+        [
+          {
+            "client-certificate-data": btoa(one.cert),
+            "client-key-data": btoa(keyOfTwo),
+          },
+          {},
+          unusable("keys may not be consistent: KeyMismatch"),
+        ],
+      ];
+    for (const [user, cluster, line] of cases) {
+      const result = await runCli([
+        "get",
+        "ap",
+        "--kubeconfig",
+        await api.kubeconfig(user, cluster),
+      ]);
+      assert.equal(result.stderr, line);
+      assert.equal(result.code, 1);
+    }
   },
 });

@@ -197,7 +197,7 @@ export class CredentialLoader {
     const read = (path: string, what: string) =>
       readSmall(resolvePath(path, selected.cluster.dir), what, selected);
     const caCerts = cluster["certificate-authority-data"]
-      ? [decode(cluster["certificate-authority-data"])]
+      ? [decode(cluster, "certificate-authority-data", selected)]
       : cluster["certificate-authority"]
       ? [await read(cluster["certificate-authority"], "certificate-authority")]
       : [];
@@ -236,12 +236,12 @@ export class CredentialLoader {
       readSmall(resolvePath(path, dir), what, selected);
     const headers = impersonation(user, selected);
     let cert = user["client-certificate-data"]
-      ? decode(user["client-certificate-data"])
+      ? decode(user, "client-certificate-data", selected)
       : user["client-certificate"]
       ? await read(user["client-certificate"], "client-certificate")
       : undefined;
     let key = user["client-key-data"]
-      ? decode(user["client-key-data"])
+      ? decode(user, "client-key-data", selected)
       : user["client-key"]
       ? await read(user["client-key"], "client-key")
       : undefined;
@@ -343,10 +343,23 @@ async function readSmall(
   }
 }
 
-function decode(base64: string): string {
-  return new TextDecoder().decode(
-    Uint8Array.from(atob(base64.replace(/\s+/g, "")), (c) => c.charCodeAt(0)),
-  );
+function decode<K extends string>(
+  entry: { [key in K]?: string },
+  field: K,
+  selected: Selected,
+): string {
+  try {
+    return new TextDecoder().decode(
+      Uint8Array.from(
+        atob((entry[field] ?? "").replace(/\s+/g, "")),
+        (c) => c.charCodeAt(0),
+      ),
+    );
+  } catch {
+    throw new Error(
+      `The ${field} of ${selected.describe} is not base64; fix the kubeconfig.`,
+    );
+  }
 }
 
 // The files' modification times: a change means the kubeconfig must be
