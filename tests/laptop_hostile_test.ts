@@ -508,7 +508,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "certificate data that is not base64, not a certificate, or a key that does not match is one line naming it",
+    "certificate data that is not base64, not a certificate, or a key that does not match is one line naming it, for get and the dashboard",
   ...unsanitized,
   async fn() {
     await using api = await serveFakeApi(() => apiList([]), { tls: true });
@@ -561,5 +561,17 @@ Deno.test({
       assert.equal(result.stderr, line);
       assert.equal(result.code, 1);
     }
+    // The dashboard stops too: waiting will not heal it.
+    const dashboard = await runCli([
+      "dashboard",
+      "--no-browser",
+      "--kubeconfig",
+      await api.kubeconfig(cases[3][0]),
+    ], { timeoutMs: 10_000 });
+    assert.equal(
+      dashboard.stderr,
+      unusable("keys may not be consistent: KeyMismatch"),
+    );
+    assert.equal(dashboard.code, 1);
   },
 });

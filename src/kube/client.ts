@@ -70,6 +70,21 @@ export function unreachableReason(error: Error): string {
   return detail.message.replace(/^error sending request for url \(.*?\): /, "");
 }
 
+/**
+ * Why the TLS stack refused the user's client certificate or key (not a
+ * certificate, no key, a key that does not match), from `error` or its
+ * causes; undefined for any other failure. Waiting will not fix it.
+ */
+export function clientCertificateProblem(error: unknown): string | undefined {
+  for (let e = error, depth = 0; e instanceof Error && depth < 4; depth++) {
+    const found = /No (keys|certificates) found in (key|certificate) data|keys may not be consistent: KeyMismatch/i
+      .exec(e.message);
+    if (found) return found[0];
+    e = e.cause;
+  }
+  return undefined;
+}
+
 /** Options for one request. */
 export interface RequestOptions {
   /** Aborts the request and its body. */

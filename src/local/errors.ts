@@ -6,7 +6,11 @@
  *
  * @module
  */
-import { AnswerError, ApiError } from "../kube/client.ts";
+import {
+  AnswerError,
+  ApiError,
+  clientCertificateProblem,
+} from "../kube/client.ts";
 import { ListTimeout, seconds } from "../kube/list.ts";
 import { RESOURCE_INFO } from "../sources/resources.ts";
 import type { Reading } from "./plan.ts";
@@ -85,14 +89,9 @@ export function unreachable(error: unknown, where: Where): string {
   if (/dns error|lookup address|name or service not known/i.test(detail)) {
     return `Cannot reach ${at}: its host name does not resolve.`;
   }
-  if (
-    /No (keys|certificates) found in (key|certificate) data|KeyMismatch/i.test(
-      detail,
-    )
-  ) {
-    return `The client certificate or key of ${where.describe} cannot be used (${
-      tail(detail)
-    }); fix client-certificate and client-key (or their -data) in the kubeconfig.`;
+  const certificate = clientCertificateProblem(error);
+  if (certificate) {
+    return `The client certificate or key of ${where.describe} cannot be used (${certificate}); fix client-certificate and client-key (or their -data) in the kubeconfig.`;
   }
   if (/InvalidContentType|corrupt message|wrong version number/i.test(detail)) {
     return `Cannot reach ${at}: it does not speak TLS there (is it an http:// address?); check the kubeconfig's server address.`;
