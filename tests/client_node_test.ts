@@ -6,7 +6,7 @@
  * is not defined" offered as a connection failure worth retrying.
  */
 import assert from "node:assert/strict";
-import { serveFake } from "./support/fake_server.ts";
+import { noPersonas, serveFake } from "./support/fake_server.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -40,15 +40,7 @@ async function run(command: string, args: string[]): Promise<string> {
 
 Deno.test("the client library on this machine's Node.js: an answer from Node 22 on, a clear final error before", async () => {
   const dir = await Deno.makeTempDir();
-  const server = serveFake((message) => [{
-    type: "response",
-    topic: message.topic,
-    requestId: message.requestId,
-    payload: { personas: [] },
-    timestamp: new Date().toISOString(),
-    epoch: "e",
-    offset: 0,
-  }]);
+  const server = serveFake(noPersonas);
   try {
     await Deno.writeTextFile(`${dir}/use.ts`, SCRIPT);
     await run(Deno.execPath(), [

@@ -14,7 +14,7 @@ import {
   apiStatus,
   serveFakeApi,
 } from "./support/fake_apiserver.ts";
-import { serveFake } from "./support/fake_server.ts";
+import { noPersonas, serveFake } from "./support/fake_server.ts";
 import { runCli } from "./support/server.ts";
 
 const unsanitized = { sanitizeOps: false, sanitizeResources: false };
@@ -113,15 +113,7 @@ Deno.test({
     await using api = await serveFakeApi(() => apiList([apiPersona("web")]), {
       tls: true,
     });
-    const ws = serveFake((message) => [{
-      type: "response",
-      topic: message.topic,
-      requestId: message.requestId,
-      payload: { personas: [] },
-      timestamp: new Date().toISOString(),
-      epoch: "e",
-      offset: 0,
-    }]);
+    const ws = serveFake(noPersonas);
     // A proxy nobody answers at: what a laptop's proxy is to 127.0.0.1.
     const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     const proxy = `http://127.0.0.1:${closed.addr.port}`;

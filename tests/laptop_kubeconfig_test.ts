@@ -81,12 +81,10 @@ Deno.test({
     await using plain = await serveFakeApi(answer);
     await using tls = await serveFakeApi(answer, { tls: true });
     const ran = `${plain.dir}/ran`;
-    const plugin = `${plain.dir}/plugin`;
-    await Deno.writeTextFile(
-      plugin,
-      `#!/bin/sh\ntouch ${ran}\necho '{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential","status":{"token":"plugin-token"}}'\n`,
+    const plugin = await plain.plugin(
+      "plugin",
+      `touch ${ran}\necho '{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential","status":{"token":"plugin-token"}}'`,
     );
-    await Deno.chmod(plugin, 0o755);
     const users = [
       { token: "secret-token" },
       { username: "me", password: "secret-password" },
@@ -127,14 +125,13 @@ Deno.test({
   ...unsanitized,
   async fn() {
     await using api = await serveFakeApi(() => apiList([]), { tls: true });
-    const plugin = async (name: string, script: string) => {
-      const path = `${api.dir}/${name}`;
-      await Deno.writeTextFile(path, `#!/bin/sh\n${script}\n`);
-      await Deno.chmod(path, 0o755);
-      return await api.kubeconfig({
-        exec: { command: path, interactiveMode: "Never" },
+    const plugin = async (name: string, script: string) =>
+      await api.kubeconfig({
+        exec: {
+          command: await api.plugin(name, script),
+          interactiveMode: "Never",
+        },
       });
-    };
     const cases: [string, RegExp][] = [
       [
         await plugin("forever", "exec sleep 600"),
@@ -169,13 +166,11 @@ Deno.test({
   ...unsanitized,
   async fn() {
     await using api = await serveFakeApi(() => apiList([]), { tls: true });
-    const plugin = `${api.dir}/plugin`;
-    await Deno.writeTextFile(
-      plugin,
-      // printf, not echo: sh's echo would turn the escapes into characters.
-      `#!/bin/sh\nprintf '%s\\n' '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"s3cret-from-plugin\\r\\nX-Other: 1"}}'\n`,
+    // printf, not echo: sh's echo would turn the escapes into characters.
+    const plugin = await api.plugin(
+      "plugin",
+      `printf '%s\\n' '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"s3cret-from-plugin\\r\\nX-Other: 1"}}'`,
     );
-    await Deno.chmod(plugin, 0o755);
     const users = [
       {
         exec: {
@@ -210,12 +205,10 @@ Deno.test({
   async fn() {
     await using api = await serveFakeApi(() => apiList([]), { tls: true });
     const info = `${api.dir}/info.json`;
-    const plugin = `${api.dir}/plugin`;
-    await Deno.writeTextFile(
-      plugin,
-      `#!/bin/sh\nprintf '%s' "$KUBERNETES_EXEC_INFO" > ${info}\necho '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"t"}}'\n`,
+    const plugin = await api.plugin(
+      "plugin",
+      `printf '%s' "$KUBERNETES_EXEC_INFO" > ${info}\necho '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"t"}}'`,
     );
-    await Deno.chmod(plugin, 0o755);
     const kubeconfig = await api.kubeconfig({
       exec: {
         apiVersion: "client.authentication.k8s.io/v1",
@@ -246,12 +239,10 @@ Deno.test({
   ...unsanitized,
   async fn() {
     await using api = await serveFakeApi(() => apiList([]), { tls: true });
-    const plugin = `${api.dir}/plugin`;
-    await Deno.writeTextFile(
-      plugin,
-      `#!/bin/sh\necho '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":"s3cret-token"}'\n`,
+    const plugin = await api.plugin(
+      "plugin",
+      `echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":"s3cret-token"}'`,
     );
-    await Deno.chmod(plugin, 0o755);
     const result = await runCli([
       "get",
       "ap",

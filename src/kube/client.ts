@@ -77,8 +77,9 @@ export function unreachableReason(error: Error): string {
  */
 export function clientCertificateProblem(error: unknown): string | undefined {
   for (let e = error, depth = 0; e instanceof Error && depth < 4; depth++) {
-    const found = /No (keys|certificates) found in (key|certificate) data|keys may not be consistent: KeyMismatch/i
-      .exec(e.message);
+    const found =
+      /No (keys|certificates) found in (key|certificate) data|keys may not be consistent: KeyMismatch/i
+        .exec(e.message);
     if (found) return found[0];
     e = e.cause;
   }

@@ -33,6 +33,8 @@ export interface FakeApiserver extends AsyncDisposable {
     user: Record<string, unknown>,
     cluster?: Record<string, unknown>,
   ): Promise<string>;
+  /** Writes an executable `sh` script `name` in `dir`; returns its path. */
+  plugin(name: string, script: string): Promise<string>;
 }
 
 /** One ApplicationPersona as the API server lists it. */
@@ -123,6 +125,12 @@ export async function serveFakeApi(
           "current-context": "fake",
         }),
       );
+      return path;
+    },
+    async plugin(name, script) {
+      const path = `${dir}/${name}`;
+      await Deno.writeTextFile(path, `#!/bin/sh\n${script}\n`);
+      await Deno.chmod(path, 0o755);
       return path;
     },
     async [Symbol.asyncDispose]() {
