@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { UsageError } from "./src/flags.ts";
+import { bypassProxyForLoopback, UsageError } from "./src/flags.ts";
 import { namesCluster, warmTls } from "./src/warm_tls.ts";
 
 const USAGE = `Usage: dorgu-ws <command> [flags]
@@ -44,6 +44,8 @@ const COMMANDS = [
 export async function main(args: string[]): Promise<number> {
   const [command, ...rest] = args;
   if (namesCluster(command, rest)) warmTls();
+  // A port-forward on localhost, a kind cluster on 127.0.0.1: never a proxy's.
+  bypassProxyForLoopback();
   try {
     switch (command) {
       case "serve": {

@@ -3,7 +3,8 @@
  * programs parse them (`--flag value`, `--flag=value`, `-n value`,
  * `-nvalue`, combined short booleans, `--flag=false`), plus a `DORGU_WS_*`
  * environment variable for the flags that have one. This is the one
- * module that reads `DORGU_WS_*` variables.
+ * module that reads `DORGU_WS_*` variables (and the one that sets one of
+ * the runtime's: `NO_PROXY`, for loopback).
  *
  * A parser of our own rather than `node:util` parseArgs: parseArgs refuses
  * `--rate-limit -1` and `--enable-websocket=maybe` with several lines of
@@ -83,6 +84,26 @@ export function readEnv(name: string): string | undefined {
     return undefined;
   }
 }
+
+/**
+ * Keeps requests to this machine away from `HTTP_PROXY`/`HTTPS_PROXY`, as
+ * Go's HTTP client (and so kubectl) does: Deno's goes through the proxy
+ * unless `NO_PROXY` names the host, so a kind cluster on 127.0.0.1 or a
+ * `kubectl port-forward` at localhost:9090 would be asked of a corporate
+ * proxy. The loopback names join `NO_PROXY`, which Deno reads whenever it
+ * makes an HTTP client or a WebSocket.
+ */
+export function bypassProxyForLoopback(): void {
+  const current = readEnv("NO_PROXY") ?? readEnv("no_proxy") ?? "";
+  if (current.includes(LOOPBACK)) return;
+  try {
+    Deno.env.set("NO_PROXY", [current, LOOPBACK].filter(Boolean).join(","));
+  } catch {
+    // Without --allow-env, proxies stay as the environment says.
+  }
+}
+
+const LOOPBACK = "localhost,127.0.0.0/8,::1";
 
 /**
  * Parses `args` against `specs`. Flags win over environment variables;
@@ -257,8 +278,18 @@ export function parseDuration(raw: string, what: string): number {
       `${what} must be longer than zero, such as 10s or 500ms, got '${raw}'.`,
     );
   }
+  // Timers take at most 2^31 - 1 ms; a longer one would fire at once.
+  if (ms > MAX_DURATION_MS) {
+    throw new UsageError(
+      `${what} must be at most 24 days (${
+        MAX_DURATION_MS / 3_600_000 | 0
+      }h), got '${raw}'.`,
+    );
+  }
   return ms;
 }
+
+const MAX_DURATION_MS = 2 ** 31 - 1;
 
 const SIZE_UNITS: Record<string, number> = {
   "": 1,

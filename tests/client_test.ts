@@ -522,6 +522,10 @@ Deno.test({
         /^dorgu-ws: --timeout must be longer than zero/,
       ],
       [
+        ["get", "personas", "--timeout", "1000h"],
+        /^dorgu-ws: --timeout must be at most 24 days \(596h\), got '1000h'\.$/,
+      ],
+      [
         ["get", "ap", "--type", "Warning"],
         /^dorgu-ws: --type applies to events only/,
       ],
@@ -617,6 +621,61 @@ Deno.test({
       assert.equal(env.code, 0, env.stderr);
     } finally {
       await server.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "a server that upgrades, then neither answers nor ever closes: watch ends in one line soon after --timeout",
+  ...unsanitized,
+  async fn() {
+    // Accepts the upgrade, then reads and ignores everything, the close
+    // frame included: Deno's WebSocket would wait for its answer for ever.
+    const mute = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const held: Deno.Conn[] = [];
+    (async () => {
+      for await (const conn of mute) {
+        held.push(conn);
+        (async () => {
+          const buffer = new Uint8Array(16384);
+          const read = await conn.read(buffer);
+          const head = new TextDecoder().decode(buffer.subarray(0, read ?? 0));
+          const key = /sec-websocket-key: *(\S+)/i.exec(head)?.[1] ?? "";
+          const digest = await crypto.subtle.digest(
+            "SHA-1",
+            new TextEncoder().encode(
+              `${key}258EAFA5-E914-47DA-95CA-C5AB0DC11799`,
+            ),
+          );
+          const accept = btoa(String.fromCharCode(...new Uint8Array(digest)));
+          await conn.write(new TextEncoder().encode(
+            `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
+          ));
+          while ((await conn.read(buffer)) !== null) { /* ignored */ }
+        })().catch(() => {});
+      }
+    })().catch(() => {});
+    try {
+      const started = Date.now();
+      const result = await runCli([
+        "watch",
+        "personas",
+        "--timeout",
+        "1s",
+        "--url",
+        `ws://127.0.0.1:${(mute.addr as Deno.NetAddr).port}/ws`,
+      ]);
+      assert.match(
+        result.stderr,
+        /^dorgu-ws: No reply from ws:\/\/127\.0\.0\.1:\d+\/ws to request personas within 1 s\.\n$/,
+      );
+      assert.equal(result.code, 1);
+      // The reply's second, then at most the close's two.
+      assert.ok(Date.now() - started < 8000, `${Date.now() - started} ms`);
+    } finally {
+      mute.close();
+      held.forEach((conn) => conn.close());
     }
   },
 });

@@ -148,6 +148,12 @@ Deno.test("values are checked where they are read, and errors name what set them
     ],
     [[], { DORGU_WS_AUTH: "token" }, /^DORGU_WS_AUTH token needs --token-file/],
     [["--write-timeout", "0"], {}, /^--write-timeout must be longer than zero/],
+    [["--read-timeout", "30d"], {}, /^--read-timeout must be a duration/],
+    [
+      ["--read-timeout", "999999h"],
+      {},
+      /^--read-timeout must be at most 24 days \(596h\)/,
+    ],
     [
       ["--max-message-size", "10"],
       {},

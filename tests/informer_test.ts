@@ -239,6 +239,30 @@ Deno.test("a stream that ends mid-line is an error, not a silent loss", async ()
   assert.deepEqual(seen, ["ADDED"]);
 });
 
+Deno.test("a watch line without end is an error once past the longest line read, not a string growing until memory runs out", async () => {
+  const mib = new TextEncoder().encode("x".repeat(1024 * 1024));
+  let sent = 0;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      sent++;
+      controller.enqueue(
+        sent === 1
+          ? new TextEncoder().encode(line("ADDED", persona("a", 2)))
+          : mib,
+      );
+    },
+  });
+  const seen: string[] = [];
+  const started = performance.now();
+  await assert.rejects(async () => {
+    for await (const event of readWatchEvents(body)) seen.push(event.type);
+  }, /^WatchDecodeError: A watch line is longer than 64 MiB: x{120}\.\.\.$/);
+  assert.deepEqual(seen, ["ADDED"]);
+  // Reading stops there (streams pull a few chunks ahead).
+  assert.ok(sent < 80, `read ${sent} chunks`);
+  assert.ok(performance.now() - started < 5000);
+});
+
 Deno.test("list, then watch from the list's version; a line split over chunks arrives whole", async () => {
   const h = harness();
   try {
@@ -338,6 +362,32 @@ Deno.test("HTTP 410 on the watch relists too", async () => {
     assert.deepEqual(h.api.watchVersions(), ["10", "60"]);
     assert.deepEqual(h.events(), []);
     assert.equal(h.informer.stats.relists, 1);
+  } finally {
+    await h.stop();
+  }
+});
+
+Deno.test("a watch Gone at its own listing's version, again and again, relists after growing waits, not in a tight loop", async () => {
+  const h = harness({ backoffMs: [50, 400] });
+  try {
+    // Every list answers at version 10; every watch from it is 410.
+    const always = () => {
+      h.api.lists.push(() => {
+        always();
+        return list([persona("a", 5)], 10);
+      });
+      h.api.watches.push(() =>
+        status(410, "Expired", "too old resource version: 10 (20)")
+      );
+    };
+    always();
+    h.informer.start();
+    await delay(2000);
+    // Waits of 50, 100, 200, 400, 400... ms: a dozen requests, where a
+    // relist at once made thousands.
+    const requests = h.api.seen.length;
+    assert.ok(requests >= 6 && requests <= 24, `${requests} requests`);
+    assert.deepEqual(h.events(), []);
   } finally {
     await h.stop();
   }

@@ -73,35 +73,71 @@ const page = (names: string[], next?: string, decoy?: string) =>
     metadata: { resourceVersion: "5", ...(next ? { continue: next } : {}) },
   });
 
-Deno.test("listing: the next page is asked for before this one is handed over", async () => {
-  const api = fakeApi([
-    () => page(["a", "b"], "t2"),
-    () => page(["c"], "t3"),
-    () => page(["d"]),
-  ]);
-  const added: { name: string; asked: string[] }[] = [];
-  try {
-    const version = await listCollection(api.client, "/api/v1/things", {
-      begin: () => ({
-        add: (object) =>
-          added.push({
-            name: (object as { metadata: { name: string } }).metadata.name,
-            asked: [...api.seen],
-          }),
-        commit() {},
-      }),
+/**
+ * A fake API server on its own thread, answering by continue token: a
+ * request counts as seen when it reaches the server, even while the
+ * listing's thread is busy handing a page over (a server on the test's
+ * own thread would see nothing until the listing awaits).
+ */
+async function threadedApi(pages: Record<string, string>) {
+  const seen = new Int32Array(new SharedArrayBuffer(4));
+  const code = `self.onmessage = ({ data }) => {
+    const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen({ port }) {
+      self.postMessage(port);
+    } }, (req) => {
+      Atomics.add(data.seen, 0, 1);
+      const page = data.pages[new URL(req.url).searchParams.get("continue") ?? ""];
+      return new Response(page ?? "{}", { status: page ? 200 : 500 });
     });
-    assert.equal(version, "5");
-    assert.deepEqual(added.map((a) => a.name), ["a", "b", "c", "d"]);
-    // When page 1's items were handed over, page 2 had been asked for.
-    assert.ok(added[0].asked.includes("t2"), JSON.stringify(added[0]));
-    assert.ok(added[2].asked.includes("t3"), JSON.stringify(added[2]));
-    // Exactly one request per page: nothing after the last.
-    assert.deepEqual(api.seen, ["", "t2", "t3"]);
-  } finally {
-    api.client.close();
-    await api.server.shutdown();
-  }
+  };`;
+  const worker = new Worker(
+    `data:application/javascript,${encodeURIComponent(code)}`,
+    { type: "module" },
+  );
+  const port = await new Promise<number>((resolve) => {
+    worker.onmessage = ({ data }) => resolve(data);
+    worker.postMessage({ pages, seen });
+  });
+  const client = plainKubeClient(`http://127.0.0.1:${port}`);
+  return {
+    seen: () => Atomics.load(seen, 0),
+    client,
+    [Symbol.dispose]() {
+      client.close();
+      worker.terminate();
+    },
+  };
+}
+
+Deno.test("listing: the next page is asked for before this one is handed over", async () => {
+  using api = await threadedApi({
+    "": page(["a", "b"], "t2"),
+    "t2": page(["c"], "t3"),
+    "t3": page(["d"]),
+  });
+  const added: { name: string; seen: number }[] = [];
+  const version = await listCollection(api.client, "/api/v1/things", {
+    begin: () => ({
+      add(object) {
+        // The page is handed over slowly: the next request has time to
+        // reach the server, if it was sent.
+        const until = Date.now() + 30;
+        while (Date.now() < until) { /* busy */ }
+        added.push({
+          name: (object as { metadata: { name: string } }).metadata.name,
+          seen: api.seen(),
+        });
+      },
+      commit() {},
+    }),
+  });
+  assert.equal(version, "5");
+  assert.deepEqual(added.map((a) => a.name), ["a", "b", "c", "d"]);
+  // While page 1's items were handed over, page 2 had reached the server.
+  assert.equal(added[1].seen, 2, JSON.stringify(added));
+  assert.equal(added[2].seen, 3, JSON.stringify(added));
+  // Exactly one request per page: nothing after the last.
+  assert.equal(api.seen(), 3);
 });
 
 Deno.test("listing: a wrong guess is dropped and the parsed token followed", async () => {

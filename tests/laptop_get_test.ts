@@ -173,7 +173,7 @@ Deno.test({
       ["bomb", /: aliases exceeded maxAliases \(100\) in .*; fix the file\.$/],
       [
         "shape",
-        / is not valid: clusters: Invalid type: Expected Array but received 5; fix the file\.$/,
+        / is not valid: clusters: expected Array; fix the file\.$/,
       ],
       ["fifo", /: it is a FIFO \(named pipe\); fix the file\.$/],
     ];

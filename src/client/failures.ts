@@ -155,6 +155,15 @@ function explain(url: string, detail: string, sentToken: boolean): Explained {
   }
   const tls = tlsFailure(url, detail);
   if (tls) return tls;
+  if (/^WebSocket is not defined/.test(detail)) {
+    // Node.js before 22 has no global WebSocket; retrying will not give it one.
+    return {
+      kind: "other",
+      retry: false,
+      message:
+        `Cannot connect to ${url}: this runtime has no WebSocket (Node.js has one from version 22 on); run on Node.js 22 or later, Deno or a browser, or give the client dial: webSocketDialer(url, { create }) with a create that makes one (with the ws package: (url, init) => new WebSocket(url, init.protocols, { headers: init.headers })).`,
+    };
+  }
   return {
     kind: "other",
     retry: true,

@@ -147,16 +147,31 @@ export function openSocket(
       inbox.message(String(event.data));
     socket.onopen = () => {
       signal.removeEventListener("abort", abort);
-      socket.onclose = (event: { code: number; reason: string }) =>
+      let unanswered: ReturnType<typeof setTimeout> | undefined;
+      socket.onclose = (event: { code: number; reason: string }) => {
+        clearTimeout(unanswered);
         inbox.close(event.code, event.reason);
+      };
       resolve({
         send: (text) => socket.send(text),
-        close: (code, reason) => quietClose(socket, code, reason),
+        close: (code, reason) => {
+          quietClose(socket, code, reason);
+          // Deno's WebSocket waits for the server's close frame without
+          // end; a server that never sends one would hold whoever waits
+          // for the close (a follower, a Ctrl-C) for ever.
+          unanswered ??= setTimeout(() => {
+            socket.onclose = socket.onmessage = null;
+            inbox.close(1006, "");
+          }, CLOSE_WAIT_MS);
+        },
         listen: (listener) => inbox.listen(listener),
       });
     };
   });
 }
+
+// How long a close waits for the server's answer, as browsers wait.
+const CLOSE_WAIT_MS = 2000;
 
 function quietClose(socket: WebSocketLike, code: number, reason: string) {
   try {

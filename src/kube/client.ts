@@ -4,6 +4,7 @@
  * Credentials are loaded afresh for every request, so rotated tokens and
  * refreshed exec credentials take effect on the next (re)connect.
  */
+import { bypassProxyForLoopback } from "../flags.ts";
 import type { KubeAccess } from "./config.ts";
 
 /** Something that yields current credentials. */
@@ -39,6 +40,27 @@ export class ApiError extends Error {
 }
 
 /**
+ * The most of one answer read: a page of a list (500 objects of at most
+ * etcd's default 1.5 MiB each, in practice a few MiB), a Status.
+ */
+export const MAX_ANSWER_BYTES = 128 * 1024 * 1024;
+
+// A Status is a few hundred bytes; a proxy's error page a few KiB.
+const MAX_ERROR_BYTES = 64 * 1024;
+
+/**
+ * An answer that cannot be used: larger than {@link MAX_ANSWER_BYTES}, or
+ * not JSON. Its message completes "The API server at URL ...".
+ */
+export class AnswerError extends Error {
+  /** Creates the error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "AnswerError";
+  }
+}
+
+/**
  * Why a request got no answer, in words: Deno's fetch says "fetch failed"
  * and puts the reason in its cause, after the request's URL (which the
  * reader knows: it is the API server's).
@@ -46,6 +68,22 @@ export class ApiError extends Error {
 export function unreachableReason(error: Error): string {
   const detail = error.cause instanceof Error ? error.cause : error;
   return detail.message.replace(/^error sending request for url \(.*?\): /, "");
+}
+
+/**
+ * Why the TLS stack refused the user's client certificate or key (not a
+ * certificate, no key, a key that does not match), from `error` or its
+ * causes; undefined for any other failure. Waiting will not fix it.
+ */
+export function clientCertificateProblem(error: unknown): string | undefined {
+  for (let e = error, depth = 0; e instanceof Error && depth < 4; depth++) {
+    const found =
+      /No (keys|certificates) found in (key|certificate) data|keys may not be consistent: KeyMismatch/i
+        .exec(e.message);
+    if (found) return found[0];
+    e = e.cause;
+  }
+  return undefined;
 }
 
 /** Options for one request. */
@@ -104,10 +142,30 @@ export class KubeClient {
     throw await apiError(response);
   }
 
-  /** Sends a request and parses the JSON answer. */
+  /**
+   * Sends a request and parses the JSON answer, read up to
+   * {@link MAX_ANSWER_BYTES}. Throws {@link AnswerError} for an answer
+   * larger than that, or one that is not JSON.
+   */
   async json(path: string, options: RequestOptions = {}): Promise<unknown> {
+    return parseAnswer(await this.text(path, options));
+  }
+
+  /**
+   * Sends a request and reads the answer's text, up to
+   * {@link MAX_ANSWER_BYTES}; throws {@link AnswerError} past that.
+   */
+  async text(path: string, options: RequestOptions = {}): Promise<string> {
     const response = await this.request(path, options);
-    return await response.json();
+    const { text, cut } = await readText(response, MAX_ANSWER_BYTES);
+    if (cut) {
+      throw new AnswerError(
+        `sent an answer larger than ${
+          MAX_ANSWER_BYTES / 1024 / 1024
+        } MiB, which dorgu-ws does not read`,
+      );
+    }
+    return text;
   }
 
   /**
@@ -136,6 +194,7 @@ export class KubeClient {
     ].join("\u0000");
     if (!this.#httpClient || key !== this.#tlsKey) {
       this.#httpClient?.close();
+      if (!access.proxy) bypassProxyForLoopback();
       const tls = access.cert && access.key
         ? { cert: access.cert, key: access.key }
         : {};
@@ -150,10 +209,28 @@ export class KubeClient {
   }
 }
 
+/** `text` parsed as JSON; {@link AnswerError} when it is not JSON. */
+export function parseAnswer(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new AnswerError(
+      `answered with something that is not JSON (${
+        JSON.stringify(text.slice(0, 40))
+      }...); check that the kubeconfig's server address is an API server's`,
+    );
+  }
+}
+
 async function apiError(response: Response): Promise<ApiError> {
-  const text = await response.text().catch(() => "");
+  const { text } = await readText(response, MAX_ERROR_BYTES).catch(() => ({
+    text: "",
+  }));
   let reason = response.statusText;
-  let message = text.trim() || response.statusText;
+  // Not a Status (a proxy's page, say): its first line, cut short.
+  const first = text.trim().split("\n")[0].trim();
+  let message = (first.length > 200 ? `${first.slice(0, 200)}...` : first) ||
+    response.statusText;
   try {
     const status = JSON.parse(text);
     if (status && typeof status.message === "string") message = status.message;
@@ -164,6 +241,35 @@ async function apiError(response: Response): Promise<ApiError> {
   return new ApiError(response.status, reason, message, {
     retryAfter: response.headers.get("retry-after") ?? undefined,
   });
+}
+
+/**
+ * The body as text, at most `maxBytes` of it; `cut` when there was more
+ * (the rest is not read, and the text is its first `maxBytes`).
+ */
+async function readText(
+  response: Response,
+  maxBytes: number,
+): Promise<{ text: string; cut: boolean }> {
+  const reader = response.body?.getReader();
+  if (!reader) return { text: "", cut: false };
+  const decoder = new TextDecoder();
+  const parts: string[] = [];
+  let total = 0;
+  while (true) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    const room = maxBytes - total;
+    total += value.length;
+    if (total > maxBytes) {
+      parts.push(decoder.decode(value.subarray(0, room)));
+      await reader.cancel().catch(() => {});
+      return { text: parts.join(""), cut: true };
+    }
+    parts.push(decoder.decode(value, { stream: true }));
+  }
+  parts.push(decoder.decode());
+  return { text: parts.join(""), cut: false };
 }
 
 /**

@@ -57,6 +57,11 @@ export interface KubeConfigOptions {
    * default true. A client on a laptop reads kubeconfigs only.
    */
   inCluster?: boolean;
+  /**
+   * How long an exec credential plugin that does not get the terminal may
+   * run, ms; default 60 s. One that does may wait for its user to log in.
+   */
+  execTimeoutMs?: number;
 }
 
 /** A context, resolved: its cluster and user, and where they came from. */
@@ -126,24 +131,33 @@ export class CredentialLoader {
         `The kubeconfig has no context named ${name}; it has ${names}.`,
       );
     }
+    if (!context.cluster) {
+      throw new Error(
+        `The kubeconfig's context ${name} names no cluster; fix the kubeconfig (kubectl config set-context ${name} --cluster NAME).`,
+      );
+    }
     const cluster = config.clusters.get(context.cluster);
     if (!cluster) {
       throw new Error(
-        `The kubeconfig's context ${name} names the cluster ${context.cluster}, which it does not define; fix the kubeconfig.`,
+        config.invalid.get(`cluster ${context.cluster}`) ??
+          `The kubeconfig's context ${name} names the cluster ${context.cluster}, which it does not define; fix the kubeconfig.`,
       );
     }
-    const user = context.user === undefined
+    // No user (or an empty name, as kubectl config set-context writes):
+    // anonymous, as kubectl goes.
+    const user = !context.user
       ? { value: {}, dir: cluster.dir }
       : config.users.get(context.user);
     if (!user) {
       throw new Error(
-        `The kubeconfig's context ${name} names the user ${context.user}, which it does not define; fix the kubeconfig.`,
+        config.invalid.get(`user ${context.user}`) ??
+          `The kubeconfig's context ${name} names the user ${context.user}, which it does not define; fix the kubeconfig.`,
       );
     }
     return {
       files,
       context: name,
-      describe: `context ${name} (user ${context.user ?? "none"})`,
+      describe: `context ${name} (user ${context.user || "none"})`,
       cluster,
       user,
     };
@@ -153,8 +167,11 @@ export class CredentialLoader {
   #inCluster(): Selected {
     const host = readEnv("KUBERNETES_SERVICE_HOST");
     if (this.#options.inCluster === false || !host) {
+      const named = readEnv("KUBECONFIG");
       throw new Error(
-        this.#options.inCluster === false
+        named
+          ? `No kubeconfig: none of the files KUBECONFIG names (${named}) exists; fix KUBECONFIG, or pass --kubeconfig PATH.`
+          : this.#options.inCluster === false
           ? "No kubeconfig: neither KUBECONFIG nor ~/.kube/config names one; pass --kubeconfig PATH."
           : "No Kubernetes credentials: pass --kubeconfig, set KUBECONFIG, create ~/.kube/config, run inside a cluster, or use --source DIR for a directory of manifests.",
       );
@@ -179,7 +196,7 @@ export class CredentialLoader {
     const read = (path: string, what: string) =>
       readSmall(resolvePath(path, selected.cluster.dir), what, selected);
     const caCerts = cluster["certificate-authority-data"]
-      ? [decode(cluster["certificate-authority-data"])]
+      ? [decode(cluster, "certificate-authority-data", selected)]
       : cluster["certificate-authority"]
       ? [await read(cluster["certificate-authority"], "certificate-authority")]
       : [];
@@ -187,7 +204,13 @@ export class CredentialLoader {
     const headers: Record<string, string> = cluster["disable-compression"]
       ? { "accept-encoding": "identity" }
       : {};
-    const user = await this.#user(selected, caCerts[0]);
+    // As kubectl (clientcmd reads a user's credentials only for a TLS
+    // transport): an http:// server, such as kubectl proxy's, gets none,
+    // so no token or password crosses the network in clear text.
+    const user = new URL(cluster.server).protocol === "https:"
+      ? await this.#user(selected, caCerts[0])
+      : { headers: {} };
+    checkHeaders(user.headers, selected);
     return {
       server: cluster.server.replace(/\/+$/, ""),
       headers: { ...headers, ...user.headers },
@@ -212,12 +235,12 @@ export class CredentialLoader {
       readSmall(resolvePath(path, dir), what, selected);
     const headers = impersonation(user, selected);
     let cert = user["client-certificate-data"]
-      ? decode(user["client-certificate-data"])
+      ? decode(user, "client-certificate-data", selected)
       : user["client-certificate"]
       ? await read(user["client-certificate"], "client-certificate")
       : undefined;
     let key = user["client-key-data"]
-      ? decode(user["client-key-data"])
+      ? decode(user, "client-key-data", selected)
       : user["client-key"]
       ? await read(user["client-key"], "client-key")
       : undefined;
@@ -238,6 +261,7 @@ export class CredentialLoader {
           describe: selected.describe,
           cluster: selected.cluster.value,
           caData,
+          timeoutMs: this.#options.execTimeoutMs,
         });
       }
       const credential = await this.#exec.get();
@@ -278,6 +302,25 @@ function impersonation(
   return headers;
 }
 
+// fetch refuses a header value with a line break or a control character
+// and quotes the value in its error: a token would be printed. So such a
+// value is refused here, unquoted.
+function checkHeaders(
+  headers: Record<string, string>,
+  selected: Selected,
+): void {
+  for (const [name, value] of Object.entries(headers)) {
+    // deno-lint-ignore no-control-regex
+    if (/[\u0000-\u0008\u000a-\u001f\u007f]|[^\u0000-\u00ff]/.test(value)) {
+      throw new Error(
+        `The ${
+          name === "authorization" ? "credential" : `${name} header`
+        } of ${selected.describe} has a line break or another character an HTTP header cannot carry; fix the kubeconfig, or what its credential plugin prints.`,
+      );
+    }
+  }
+}
+
 // Deno's TLS client checks the certificate against the URL's host; it has
 // no way to check it against another name.
 function checkServerName(cluster: ClusterConfig, selected: Selected): void {
@@ -305,10 +348,23 @@ async function readSmall(
   }
 }
 
-function decode(base64: string): string {
-  return new TextDecoder().decode(
-    Uint8Array.from(atob(base64.replace(/\s+/g, "")), (c) => c.charCodeAt(0)),
-  );
+function decode<K extends string>(
+  entry: { [key in K]?: string },
+  field: K,
+  selected: Selected,
+): string {
+  try {
+    return new TextDecoder().decode(
+      Uint8Array.from(
+        atob((entry[field] ?? "").replace(/\s+/g, "")),
+        (c) => c.charCodeAt(0),
+      ),
+    );
+  } catch {
+    throw new Error(
+      `The ${field} of ${selected.describe} is not base64; fix the kubeconfig.`,
+    );
+  }
 }
 
 // The files' modification times: a change means the kubeconfig must be

@@ -31,6 +31,12 @@ const CredentialSchema = v.object({
   }),
 });
 
+// An ExecCredential is a few KiB, even with a certificate chain in it.
+const MAX_OUTPUT_BYTES = 1024 * 1024;
+
+/** How long a plugin without the terminal may run, by default. */
+export const EXEC_TIMEOUT_MS = 60_000;
+
 /** What a plugin handed back. */
 export interface ExecResult {
   /** Bearer token. */
@@ -53,6 +59,11 @@ export interface ExecContext {
   cluster: ClusterConfig;
   /** Its CA, PEM, for `provideClusterInfo`. */
   caData?: string;
+  /**
+   * How long a run without the terminal may take before the plugin is
+   * stopped, ms; default {@link EXEC_TIMEOUT_MS}.
+   */
+  timeoutMs?: number;
 }
 
 /** Runs one user's plugin and keeps its credential while it is valid. */
@@ -101,9 +112,9 @@ export class ExecCredentials {
       );
     }
     const interactive = this.#interactive(apiVersion, what);
-    let output: Deno.CommandOutput;
+    let child: Deno.ChildProcess;
     try {
-      output = await new Deno.Command(this.#command(), {
+      child = new Deno.Command(this.#command(), {
         args: exec.args ?? [],
         env: {
           ...Object.fromEntries((exec.env ?? []).map((e) => [e.name, e.value])),
@@ -114,7 +125,7 @@ export class ExecCredentials {
         stdin: interactive ? "inherit" : "null",
         stdout: "piped",
         stderr: "inherit",
-      }).output();
+      }).spawn();
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) {
         const hint = exec.installHint?.trim().replace(/\s*\n\s*/g, " ");
@@ -128,6 +139,14 @@ export class ExecCredentials {
       }
       throw new Error(`${what} could not run: ${(error as Error).message}`);
     }
+    // With the terminal, the user may be logging in and can Ctrl-C it;
+    // without, nobody can answer it, so it gets the client's deadline.
+    const output = await collect(child, {
+      what,
+      timeoutMs: interactive
+        ? undefined
+        : this.#context.timeoutMs ?? EXEC_TIMEOUT_MS,
+    });
     if (!output.success) {
       throw new Error(
         `${what} failed (exit code ${output.code}); its messages are above.`,
@@ -180,6 +199,9 @@ export class ExecCredentials {
               "insecure-skip-tls-verify": cluster["insecure-skip-tls-verify"],
               "certificate-authority-data": caData && btoa(caData),
               "proxy-url": cluster["proxy-url"],
+              config: cluster.extensions?.find((e) =>
+                e.name === "client.authentication.k8s.io/exec"
+              )?.extension,
             },
           }
           : {}),
@@ -196,10 +218,12 @@ export class ExecCredentials {
     }
     const result = v.safeParse(CredentialSchema, parsed);
     if (!result.success) {
+      // What was expected, never what was printed: that may be a token.
+      const issue = result.issues[0];
       throw new Error(
         `${what} printed no ExecCredential (${
-          v.getDotPath(result.issues[0]) ?? "the object"
-        }: ${result.issues[0].message}).`,
+          v.getDotPath(issue) ?? "the object"
+        }: expected ${issue.expected ?? "something else"}).`,
       );
     }
     const { status } = result.output;
@@ -223,5 +247,67 @@ export class ExecCredentials {
       key: status.clientKeyData,
       expiresAt: Number.isNaN(expiresAt) ? undefined : expiresAt,
     };
+  }
+}
+
+/**
+ * The plugin's exit and what it printed, read as it comes: past
+ * {@link MAX_OUTPUT_BYTES}, or past `timeoutMs`, the plugin is killed and
+ * the run fails with one line.
+ */
+async function collect(
+  child: Deno.ChildProcess,
+  options: { what: string; timeoutMs?: number },
+): Promise<{ success: boolean; code: number; stdout: Uint8Array }> {
+  const { what, timeoutMs } = options;
+  const reader = child.stdout.getReader();
+  let stopped: string | undefined;
+  const stop = (why: string) => {
+    stopped ??= why;
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Already gone.
+    }
+    reader.cancel().catch(() => {});
+  };
+  const timer = timeoutMs === undefined ? undefined : setTimeout(
+    () =>
+      stop(
+        `did not finish within ${
+          timeoutMs / 1000
+        } s, so it was stopped; one that waits for a login needs to run from a terminal`,
+      ),
+    timeoutMs,
+  );
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    while (true) {
+      // A cancelled read (the plugin was stopped) ends the loop too.
+      const { value } = await reader.read().catch(() => ({ value: undefined }));
+      if (value === undefined || stopped) break;
+      total += value.length;
+      if (total > MAX_OUTPUT_BYTES) {
+        stop(
+          `printed more than ${
+            MAX_OUTPUT_BYTES / 1024 / 1024
+          } MiB; it was stopped (an ExecCredential is a few KiB)`,
+        );
+        break;
+      }
+      chunks.push(value);
+    }
+    const status = await child.status;
+    if (stopped) throw new Error(`${what} ${stopped}.`);
+    const stdout = new Uint8Array(total);
+    let at = 0;
+    for (const chunk of chunks) {
+      stdout.set(chunk, at);
+      at += chunk.length;
+    }
+    return { success: status.success, code: status.code, stdout };
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -9,7 +9,12 @@
  */
 import { createLogger, type Logger } from "../log.ts";
 import { delay } from "../retry.ts";
-import { ApiError, type KubeClient, unreachableReason } from "./client.ts";
+import {
+  AnswerError,
+  ApiError,
+  type KubeClient,
+  unreachableReason,
+} from "./client.ts";
 import { isGone, listCollection, seconds } from "./list.ts";
 import { RetryPolicy } from "./retry_policy.ts";
 import { readWatchEvents, WatchDecodeError } from "./watch.ts";
@@ -134,13 +139,18 @@ export class Informer {
 
   async #run(): Promise<void> {
     let listed = this.#version !== undefined;
+    // The version the last listing gave, and whether its watch was Gone
+    // before a single event (see below).
+    let listedAt = this.#version;
+    let goneAtOnce = false;
     while (!this.#stopped) {
       try {
         if (this.#version === undefined) {
           this.#version = await this.#list();
+          listedAt = this.#version;
           if (listed) this.stats.relists++;
           listed = true;
-          this.#retry.reset();
+          if (!goneAtOnce) this.#retry.reset();
           this.#recovered();
         }
         const started = Date.now();
@@ -158,7 +168,14 @@ export class Informer {
         if (this.#stopped) break;
         if (error instanceof GoneError || isGone(error)) {
           this.#log.info("The watch's resource version expired; relisting");
+          // Gone at the version its own listing just gave: the API server
+          // keeps refusing it (API servers behind a load balancer whose
+          // watch caches lag, or a hostile one). Relisting at once would
+          // loop as fast as the network goes; the waits grow until a
+          // watch delivers.
+          goneAtOnce = this.#version === listedAt;
           this.#version = undefined;
+          if (goneAtOnce) await delay(this.#retry.next(), this.#abort.signal);
           continue;
         }
         this.stats.restarts++;
@@ -283,6 +300,8 @@ export class Informer {
     if (error instanceof WatchDecodeError) {
       this.stats.decodeErrors++;
       problem = `${error.message}; watching again from the last good version`;
+    } else if (error instanceof AnswerError) {
+      problem = `the API server ${error.message}`;
     } else if (error instanceof ApiError && error.status === 404) {
       problem =
         `the API server does not serve ${this.#options.label} (is its CRD installed?): ${error.message}`;

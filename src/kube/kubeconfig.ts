@@ -42,6 +42,11 @@ const ClusterSchema = v.object({
   "tls-server-name": text,
   "proxy-url": text,
   "disable-compression": v.optional(v.boolean()),
+  // The entry named client.authentication.k8s.io/exec is handed to exec
+  // plugins with provideClusterInfo.
+  extensions: v.optional(v.nullable(v.array(
+    v.object({ name: v.string(), extension: v.unknown() }),
+  ))),
 });
 
 /** A kubeconfig cluster entry. */
@@ -75,17 +80,17 @@ export type UserConfig = v.InferOutput<typeof UserSchema>;
 const list = <T extends v.GenericSchema>(entry: T) =>
   v.optional(v.nullable(v.array(entry)));
 
+// Each cluster and user is checked on its own (entryProblem): kubectl
+// reads a file with an unused entry it cannot use (`kubectl config
+// set-cluster foo` writes one without a server) and fails only when a
+// context uses it.
 const FileSchema = v.object({
-  clusters: list(
-    v.object({ name: v.string(), cluster: v.optional(ClusterSchema) }),
-  ),
-  users: list(
-    v.object({ name: v.string(), user: v.optional(v.nullable(UserSchema)) }),
-  ),
+  clusters: list(v.object({ name: v.string(), cluster: v.unknown() })),
+  users: list(v.object({ name: v.string(), user: v.unknown() })),
   contexts: list(v.object({
     name: v.string(),
     context: v.optional(
-      v.object({ cluster: v.string(), user: text, namespace: text }),
+      v.object({ cluster: text, user: text, namespace: text }),
     ),
   })),
   "current-context": text,
@@ -108,7 +113,15 @@ export interface Kubeconfig {
   /** Users by name. */
   users: Map<string, FromFile<UserConfig>>;
   /** Contexts by name. */
-  contexts: Map<string, { cluster: string; user?: string; namespace?: string }>;
+  contexts: Map<
+    string,
+    { cluster?: string; user?: string; namespace?: string }
+  >;
+  /**
+   * Clusters (`cluster NAME`) and users (`user NAME`) that are not valid,
+   * with the one line to show when a context uses one.
+   */
+  invalid: Map<string, string>;
   /** The current context, if any file names one. */
   currentContext?: string;
 }
@@ -135,21 +148,31 @@ export async function readKubeconfig(files: string[]): Promise<Kubeconfig> {
     clusters: new Map(),
     users: new Map(),
     contexts: new Map(),
+    invalid: new Map(),
   };
   for (const file of files) {
     const parsed = await parseFile(file);
     const dir = file.slice(0, file.lastIndexOf("/") + 1) || "./";
     merged.currentContext ||= parsed["current-context"] || undefined;
-    for (const { name, cluster } of parsed.clusters ?? []) {
-      if (cluster && !merged.clusters.has(name)) {
-        merged.clusters.set(name, { value: cluster, dir });
-      }
-    }
-    for (const { name, user } of parsed.users ?? []) {
-      if (!merged.users.has(name)) {
-        merged.users.set(name, { value: user ?? {}, dir });
-      }
-    }
+    (parsed.clusters ?? []).forEach(({ name, cluster }, i) => {
+      if (cluster === undefined || cluster === null) return;
+      merge(merged.clusters, merged.invalid, `cluster ${name}`, {
+        name,
+        entry: v.safeParse(ClusterSchema, cluster),
+        file,
+        at: `clusters.${i}.cluster`,
+        dir,
+      });
+    });
+    (parsed.users ?? []).forEach(({ name, user }, i) => {
+      merge(merged.users, merged.invalid, `user ${name}`, {
+        name,
+        entry: v.safeParse(UserSchema, user ?? {}),
+        file,
+        at: `users.${i}.user`,
+        dir,
+      });
+    });
     for (const { name, context } of parsed.contexts ?? []) {
       if (context && !merged.contexts.has(name)) {
         merged.contexts.set(name, context);
@@ -187,16 +210,48 @@ async function parseFile(
     );
   }
   const result = v.safeParse(FileSchema, raw ?? {});
-  if (!result.success) {
-    const issue = result.issues[0];
-    const where = v.getDotPath(issue);
-    throw new Error(
-      `The kubeconfig ${file} is not valid: ${where ? `${where}: ` : ""}${
-        issue.message.replace(/\.$/, "")
-      }; fix the file.`,
-    );
-  }
+  if (!result.success) throw new Error(entryProblem(file, "", result.issues));
   return result.output;
+}
+
+// The first file to name an entry wins, valid or not, as in kubectl.
+function merge<T>(
+  valid: Map<string, FromFile<T>>,
+  invalid: Map<string, string>,
+  key: string,
+  from: {
+    name: string;
+    entry: v.SafeParseResult<v.GenericSchema<unknown, T>>;
+    file: string;
+    at: string;
+    dir: string;
+  },
+): void {
+  if (valid.has(from.name) || invalid.has(key)) return;
+  if (from.entry.success) {
+    valid.set(from.name, { value: from.entry.output, dir: from.dir });
+    return;
+  }
+  invalid.set(key, entryProblem(from.file, from.at, from.entry.issues));
+}
+
+// One line naming the file, where in it (`at`, then the issue's own
+// path) and the fault.
+function entryProblem(
+  file: string,
+  at: string,
+  issues: [v.BaseIssue<unknown>, ...v.BaseIssue<unknown>[]],
+): string {
+  const issue = issues[0];
+  const where = [at, v.getDotPath(issue)].filter(Boolean).join(".");
+  // A wrong type says what was expected, not what was there: a password
+  // or token YAML read as a number would be printed.
+  const fault = issue.kind === "schema"
+    ? `expected ${issue.expected}`
+    : issue.message.replace(/\.$/, "");
+  return `The kubeconfig ${file} is not valid: ${
+    where ? `${where}: ` : ""
+  }${fault}; fix the file.`;
 }
 
 /** A path from a kubeconfig, resolved against the file's directory. */

@@ -8,8 +8,16 @@
  *
  * @module
  */
-import { startTimer } from "../timer.ts";
-import { ApiError, type KubeClient } from "./client.ts";
+import { nextTurn } from "../timer.ts";
+import {
+  AnswerError,
+  ApiError,
+  type KubeClient,
+  parseAnswer,
+} from "./client.ts";
+
+// Five million objects in pages of 500: past what etcd holds.
+const MAX_PAGES = 10_000;
 
 /** Where a listing's objects go: one call per object, then one commit. */
 export interface ListingSink {
@@ -77,6 +85,8 @@ export async function listCollection(
   let restarted = false;
   let current = askPage(client, path, undefined, options);
   let ahead: PageRequest | undefined;
+  // A server that hands out a token again would be listed forever.
+  const tokens = new Set<string>();
   try {
     while (true) {
       let text: string;
@@ -88,23 +98,25 @@ export async function listCollection(
           restarted = true;
           listing = options.begin();
           resourceVersion = "";
+          tokens.clear();
           current = askPage(client, path, undefined, options);
           continue;
         }
         throw error;
       }
       const guess = continueIn(text);
-      if (guess) {
+      if (guess && !tokens.has(guess)) {
         ahead = askPage(client, path, guess, options);
         // fetch sends from the event loop: let it run once, or the request
         // would leave only after this page is parsed and handed over.
-        await new Promise((resolve) => startTimer(0, () => resolve(true)));
+        await nextTurn();
       }
-      const page = JSON.parse(text) as ListPage;
+      const page = parseAnswer(text) as ListPage;
       for (const item of page.items ?? []) listing.add(item);
       resourceVersion ||= page.metadata?.resourceVersion ?? "";
       const next = page.metadata?.continue || undefined;
       if (!next) break;
+      checkToken(tokens, next);
       current = ahead?.token === next
         ? ahead
         : askPage(client, path, next, options);
@@ -116,6 +128,17 @@ export async function listCollection(
   }
   listing.commit();
   return resourceVersion;
+}
+
+function checkToken(tokens: Set<string>, next: string): void {
+  if (tokens.has(next) || tokens.size >= MAX_PAGES) {
+    throw new AnswerError(
+      tokens.has(next)
+        ? `sent a list page's continue token again, so the list would never end`
+        : `sent more than ${MAX_PAGES} pages for one list`,
+    );
+  }
+  tokens.add(next);
 }
 
 /** A page asked for: its body's text, once it is in. */
@@ -177,10 +200,7 @@ async function readPage(
     s !== undefined
   );
   try {
-    const response = await client.request(path, {
-      signal: AbortSignal.any(signals),
-    });
-    return await response.text();
+    return await client.text(path, { signal: AbortSignal.any(signals) });
   } catch (error) {
     if (timeout?.aborted && !options.signal?.aborted && !cancelled.aborted) {
       client.reconnect();

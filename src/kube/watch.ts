@@ -10,6 +10,12 @@ const WatchEventSchema = v.object({
   object: v.record(v.string(), v.unknown()),
 });
 
+/**
+ * The longest watch line read: one object, and etcd stores none larger
+ * than its request limit (1.5 MiB by default).
+ */
+export const MAX_LINE_CHARS = 64 * 1024 * 1024;
+
 /** One event of a watch. */
 export type WatchEvent = v.InferOutput<typeof WatchEventSchema>;
 
@@ -35,17 +41,25 @@ export class WatchDecodeError extends Error {
 export async function* readWatchEvents(
   body: ReadableStream<Uint8Array>,
 ): AsyncGenerator<WatchEvent> {
+  // The start of a line whose end has not come yet. Only each new chunk
+  // is searched for a newline, so a long line costs its length once.
   let pending = "";
   for await (const chunk of body.pipeThrough(new TextDecoderStream())) {
-    pending += chunk;
     let start = 0;
     let newline: number;
-    while ((newline = pending.indexOf("\n", start)) >= 0) {
-      const line = pending.slice(start, newline);
+    while ((newline = chunk.indexOf("\n", start)) >= 0) {
+      const line = pending + chunk.slice(start, newline);
+      pending = "";
       start = newline + 1;
       if (line.trim() !== "") yield decodeLine(line);
     }
-    pending = pending.slice(start);
+    pending += chunk.slice(start);
+    if (pending.length > MAX_LINE_CHARS) {
+      throw new WatchDecodeError(
+        `A watch line is longer than ${MAX_LINE_CHARS / 1024 / 1024} MiB`,
+        pending,
+      );
+    }
   }
   if (pending.trim() !== "") {
     throw new WatchDecodeError("The watch stream ended mid-line", pending);

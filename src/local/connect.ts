@@ -21,14 +21,20 @@ export interface ClusterChoice {
   kubeconfig?: string;
 }
 
-/** A client for the chosen cluster's API server, and where it goes. */
+/**
+ * A client for the chosen cluster's API server, and where it goes;
+ * `timeoutMs` bounds a credential plugin's run (without the terminal).
+ */
 export async function connectCluster(
   choice: ClusterChoice,
+  options: { timeoutMs?: number } = {},
 ): Promise<{ client: KubeClient; where: Where }> {
   const credentials = new CredentialLoader({
     kubeconfig: choice.kubeconfig,
     context: choice.context,
     inCluster: false,
+    // A plugin nobody can answer gets the command's --timeout.
+    execTimeoutMs: options.timeoutMs,
   });
   let where: Where;
   try {

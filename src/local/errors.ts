@@ -6,7 +6,11 @@
  *
  * @module
  */
-import { ApiError } from "../kube/client.ts";
+import {
+  AnswerError,
+  ApiError,
+  clientCertificateProblem,
+} from "../kube/client.ts";
 import { ListTimeout, seconds } from "../kube/list.ts";
 import { RESOURCE_INFO } from "../sources/resources.ts";
 import type { Reading } from "./plan.ts";
@@ -72,6 +76,9 @@ export function readFailure(
 /** One line for an API server that cannot be reached at all. */
 export function unreachable(error: unknown, where: Where): string {
   const at = `the API server at ${where.server} (${where.describe})`;
+  if (error instanceof AnswerError) {
+    return `The ${at.slice(4)} ${error.message}.`;
+  }
   if (error instanceof ListTimeout) {
     return `No answer from ${at} within ${seconds(error.waitedMs)} s.`;
   }
@@ -81,6 +88,13 @@ export function unreachable(error: unknown, where: Where): string {
   }
   if (/dns error|lookup address|name or service not known/i.test(detail)) {
     return `Cannot reach ${at}: its host name does not resolve.`;
+  }
+  const certificate = clientCertificateProblem(error);
+  if (certificate) {
+    return `The client certificate or key of ${where.describe} cannot be used (${certificate}); fix client-certificate and client-key (or their -data) in the kubeconfig.`;
+  }
+  if (/InvalidContentType|corrupt message|wrong version number/i.test(detail)) {
+    return `Cannot reach ${at}: it does not speak TLS there (is it an http:// address?); check the kubeconfig's server address.`;
   }
   if (
     /UnknownIssuer|certificate|InvalidCertificate|NotValidForName/i.test(detail)

@@ -85,7 +85,9 @@ export async function startLocal(options: LocalOptions): Promise<LocalServer> {
     log,
     ...storeOptionsFor(readings),
   });
-  const { client, where } = await connectCluster(options.cluster);
+  const { client, where } = await connectCluster(options.cluster, {
+    timeoutMs: options.timeoutMs,
+  });
   let informers: Informer[] = [];
   try {
     const versions = await readOnce(client, store, readings, {

@@ -4,14 +4,15 @@
  * store in plan order, so the store, its derived events and their order
  * are what a server's first listings would have made. A refusal, a
  * missing CRD or an unreachable API server ends the read with one line;
- * nothing is retried, as kubectl retries nothing.
+ * only a 429 or 5xx with `Retry-After` is retried, as kubectl retries it.
  *
  * @module
  */
-import type { KubeClient } from "../kube/client.ts";
+import { ApiError, type KubeClient } from "../kube/client.ts";
 import { listCollection } from "../kube/list.ts";
 import { collectionPath, RESOURCE_INFO } from "../sources/resources.ts";
 import type { Resync, Store } from "../sources/store.ts";
+import { delay, retryAfterMs } from "../retry.ts";
 import { readFailure, type Where } from "./errors.ts";
 import type { Reading } from "./plan.ts";
 
@@ -46,24 +47,25 @@ export async function readOnce(
   const versions = await Promise.all(readings.map(async (reading, i) => {
     const { resource, namespace, name } = reading;
     try {
-      return await listCollection(
-        client,
-        collectionPath(RESOURCE_INFO[resource], namespace),
-        {
-          // Held until every listing is in: then committed in order.
-          begin: () => {
-            const listing = store.resync(resource, { namespace });
-            listings[i] = listing;
-            return { add: (object) => listing.add(object), commit() {} };
+      return await waitingOut(() =>
+        listCollection(
+          client,
+          collectionPath(RESOURCE_INFO[resource], namespace),
+          {
+            // Held until every listing is in: then committed in order.
+            begin: () => {
+              const listing = store.resync(resource, { namespace });
+              listings[i] = listing;
+              return { add: (object) => listing.add(object), commit() {} };
+            },
+            fieldSelector: name === undefined
+              ? undefined
+              : `metadata.name=${name}`,
+            pageSize: options.pageSize,
+            signal,
+            pageTimeoutMs: options.timeoutMs,
           },
-          fieldSelector: name === undefined
-            ? undefined
-            : `metadata.name=${name}`,
-          pageSize: options.pageSize,
-          signal,
-          pageTimeoutMs: options.timeoutMs,
-        },
-      );
+        ), { timeoutMs: options.timeoutMs, signal });
     } catch (error) {
       if (signal.aborted) throw error;
       failed.abort();
@@ -72,4 +74,34 @@ export async function readOnce(
   }));
   for (const listing of listings) listing?.commit();
   return versions;
+}
+
+/**
+ * Runs `list` again while the API server answers 429 or 5xx with
+ * `Retry-After`, as kubectl (client-go's REST client) does up to ten
+ * times: an API server shedding load asks for a second or so. The waits
+ * stay within `timeoutMs`; one that would not is not begun.
+ */
+async function waitingOut(
+  list: () => Promise<string>,
+  options: { timeoutMs: number; signal: AbortSignal },
+): Promise<string> {
+  const deadline = Date.now() + options.timeoutMs;
+  for (let retries = 0;; retries++) {
+    try {
+      return await list();
+    } catch (error) {
+      const asked = error instanceof ApiError &&
+          (error.status === 429 || error.status >= 500)
+        ? retryAfterMs(error.retryAfter, { maxMs: options.timeoutMs })
+        : undefined;
+      if (
+        asked === undefined || retries === 10 ||
+        Date.now() + asked > deadline || options.signal.aborted
+      ) {
+        throw error;
+      }
+      await delay(asked, options.signal);
+    }
+  }
 }

@@ -4,8 +4,8 @@
  * from there that ends at once, with the user's own credentials (what
  * `kubectl get -w` would cost). What will not heal by waiting fails at
  * once, in one line, as kubectl fails: credentials the API server refuses
- * (401), and RBAC that forbids a list or a watch (403, with the API
- * server's own words). What can heal is a warning, and the dashboard
+ * (401), a client certificate or key the TLS stack refuses, and RBAC
+ * that forbids a list or a watch (403, with the API server's own words). What can heal is a warning, and the dashboard
  * serves anyway: an API server that does not answer (it restarts, the VPN
  * is not up yet), a CRD not installed yet, a 429 or 5xx. The page then
  * shows why a topic is not there, as `/ready` says it, and catches up.
@@ -14,6 +14,7 @@
  */
 import {
   ApiError,
+  clientCertificateProblem,
   type KubeAccess,
   type KubeClient,
   unreachableReason,
@@ -67,6 +68,13 @@ export async function preflight(
   if (refused) {
     throw new Error(
       `The API server ${access.server} refused the credentials of ${access.describe}: ${refused.error?.message}. Log in again, or fix the user in the kubeconfig.`,
+    );
+  }
+  const certificate = failed.map((o) => clientCertificateProblem(o.error))
+    .find((problem) => problem !== undefined);
+  if (certificate) {
+    throw new Error(
+      `The client certificate or key of ${access.describe} cannot be used (${certificate}); fix client-certificate and client-key (or their -data) in the kubeconfig.`,
     );
   }
   const forbidden = failed.filter((o) =>

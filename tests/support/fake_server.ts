@@ -37,3 +37,18 @@ export function serveFake(
     shutdown: () => server.shutdown(),
   };
 }
+
+/** An answer to any request: no personas, at offset 0. */
+export function noPersonas(
+  message: Record<string, unknown>,
+): Record<string, unknown>[] {
+  return [{
+    type: "response",
+    topic: message.topic,
+    requestId: message.requestId,
+    payload: { personas: [] },
+    timestamp: new Date().toISOString(),
+    epoch: "e",
+    offset: 0,
+  }];
+}

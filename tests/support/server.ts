@@ -268,12 +268,21 @@ export async function runCli(
   args: string[],
   options: LaunchOptions & { timeoutMs?: number } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const output = await new Deno.Command(options.binary ?? Deno.execPath(), {
+  const child = new Deno.Command(options.binary ?? Deno.execPath(), {
     ...command(args, options),
     stdout: "piped",
     stderr: "piped",
-    signal: AbortSignal.timeout(options.timeoutMs ?? 20_000),
-  }).output();
+  }).spawn();
+  // SIGKILL: the client stops cleanly on SIGTERM, so one that hangs while
+  // stopping would hold the test for ever.
+  const timer = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }, options.timeoutMs ?? 20_000);
+  const output = await child.output().finally(() => clearTimeout(timer));
   return {
     code: output.code,
     stdout: new TextDecoder().decode(output.stdout),
