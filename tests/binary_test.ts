@@ -12,6 +12,7 @@ import {
   RUNTIME_V8_FLAGS,
   V8_FLAGS_ARG,
 } from "../tools/permissions.ts";
+import { LIBC_PATHS } from "../src/server/native_heap.ts";
 import { persona } from "./support/cluster_objects.ts";
 import { Envtest } from "./support/envtest.ts";
 import { readLines } from "./support/lines.ts";
@@ -213,7 +214,7 @@ Deno.test({
 
 Deno.test({
   name:
-    `compiled binary ${NAME}: exactly net, read, env and run; a write is refused without a prompt`,
+    `compiled binary ${NAME}: exactly net, read, env, run and FFI into the C library alone; a write is refused without a prompt`,
   ...unsanitized,
   async fn() {
     // What the binary carries: [] means all, null none.
@@ -239,7 +240,8 @@ Deno.test({
       env: [],
       run: [],
       write: null,
-      ffi: null,
+      // The C library's own file, for malloc_trim (native_heap.ts).
+      ffi: [...LIBC_PATHS],
       sys: null,
       prompt: false,
     });
@@ -320,12 +322,18 @@ Deno.test("the demo and start tasks run with the binary's permissions and V8 fla
     assert.deepEqual(flags, [...RUNTIME_PERMISSIONS, V8_FLAGS_ARG], task);
   }
   for (
-    const forbidden of ["-A", "--allow-all", "--allow-write", "--allow-ffi"]
+    const forbidden of ["-A", "--allow-all", "--allow-write", "--allow-sys"]
   ) {
     assert.ok(
       !RUNTIME_PERMISSIONS.some((p) => p.startsWith(forbidden)),
       forbidden,
     );
+  }
+  // FFI only ever for the C library's own file.
+  const ffi = RUNTIME_PERMISSIONS.filter((p) => p.startsWith("--allow-ffi"));
+  assert.equal(ffi.length, 1);
+  for (const path of ffi[0].replace(/^--allow-ffi=/, "").split(",")) {
+    assert.match(path, /^\/[a-z0-9_/-]+\/libc\.so\.6$/);
   }
 });
 
