@@ -536,7 +536,23 @@ Deno.test({
     await using demo = await spawnExample();
     const root = await Deno.makeTempDir({ prefix: "dorgu-ws-install-" });
     const checkout = new URL("../", import.meta.url).pathname;
-    // The README's command, run from the checkout.
+    // The README's command, word for word, run from the checkout.
+    const readme = await Deno.readTextFile(`${checkout}README.md`);
+    const shown = /^deno install -g (?:.*\\\n)*.*$/m.exec(readme)?.[0];
+    assert.deepEqual(
+      shown?.replace(/\\\n/g, " ").split(/\s+/).slice(2),
+      [
+        "-g",
+        "-f",
+        "-n",
+        "dorgu-ws",
+        "--config",
+        "deno.json",
+        ...RUNTIME_PERMISSIONS,
+        V8_FLAGS_ARG,
+        "main.ts",
+      ],
+    );
     const install = await new Deno.Command(Deno.execPath(), {
       args: [
         "install",
