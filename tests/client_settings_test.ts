@@ -537,35 +537,26 @@ Deno.test({
     const root = await Deno.makeTempDir({ prefix: "dorgu-ws-install-" });
     const checkout = new URL("../", import.meta.url).pathname;
     // The README's command, word for word, run from the checkout.
+    const args = [
+      "install",
+      "-g",
+      "-f",
+      "-n",
+      "dorgu-ws",
+      "--config",
+      "deno.json",
+      ...RUNTIME_PERMISSIONS,
+      V8_FLAGS_ARG,
+      "main.ts",
+    ];
     const readme = await Deno.readTextFile(`${checkout}README.md`);
     const shown = /^deno install -g (?:.*\\\n)*.*$/m.exec(readme)?.[0];
     assert.deepEqual(
-      shown?.replace(/\\\n/g, " ").split(/\s+/).slice(2),
-      [
-        "-g",
-        "-f",
-        "-n",
-        "dorgu-ws",
-        "--config",
-        "deno.json",
-        ...RUNTIME_PERMISSIONS,
-        V8_FLAGS_ARG,
-        "main.ts",
-      ],
+      shown?.replace(/\\\n/g, " ").split(/\s+/).slice(1),
+      args,
     );
     const install = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "install",
-        "-g",
-        "-f",
-        "-n",
-        "dorgu-ws",
-        "--config",
-        "deno.json",
-        ...RUNTIME_PERMISSIONS,
-        V8_FLAGS_ARG,
-        "main.ts",
-      ],
+      args,
       cwd: checkout,
       env: { DENO_INSTALL_ROOT: root, DENO_DIR },
       stdout: "piped",
