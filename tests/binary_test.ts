@@ -132,6 +132,8 @@ Deno.test({
       ["--kubeconfig", env.kubeconfig],
       bare(),
     );
+    // Until the server has listed, a watch is told to retry (and says so).
+    await waitReady(`http://127.0.0.1:${server.port}`);
     const watch = new Deno.Command(BINARY, {
       cwd: EMPTY,
       args: [
@@ -153,7 +155,6 @@ Deno.test({
     );
     const watchErrors = new Response(watch.stderr).text();
     try {
-      await waitReady(`http://127.0.0.1:${server.port}`);
       const listed = await runCli([
         "get",
         "personas",

@@ -10,6 +10,7 @@ import puppeteer, {
   type Browser as Driver,
   type Page as DriverPage,
 } from "puppeteer-core";
+import { checkServerFrame } from "./contract.ts";
 
 const CHROMIUM = ["/usr/bin/chromium", "/usr/bin/chromium-browser"];
 
@@ -32,6 +33,11 @@ export class Page {
   readonly driver: DriverPage;
   /** console.error messages and uncaught exceptions, in order. */
   readonly errors: string[] = [];
+  /**
+   * Text frames the page received that break the contract
+   * (docs/asyncapi.json); {@link Browser.close} throws if there are any.
+   */
+  readonly contractViolations: string[] = [];
 
   /** Wraps a puppeteer page and starts collecting its errors. */
   constructor(driver: DriverPage) {
@@ -40,6 +46,26 @@ export class Page {
       if (message.type() === "error") this.errors.push(message.text());
     });
     driver.on("pageerror", (error) => this.errors.push(String(error)));
+  }
+
+  /**
+   * Checks every text frame the page's WebSockets receive against the
+   * contract, as the tests' own clients check theirs (DevTools reports
+   * each frame received).
+   */
+  async checkFrames(): Promise<void> {
+    const session = await this.driver.createCDPSession();
+    session.on("Network.webSocketFrameReceived", ({ response }) => {
+      if (response.opcode !== 1) return;
+      try {
+        checkServerFrame(response.payloadData);
+      } catch (error) {
+        const message = (error as Error).message;
+        this.contractViolations.push(message);
+        this.errors.push(message);
+      }
+    });
+    await session.send("Network.enable");
   }
 
   /** Loads `url` and waits until it has loaded. */
@@ -96,6 +122,7 @@ export class Page {
 export class Browser {
   readonly #driver: Driver;
   readonly #profile: string;
+  readonly #pages: Page[] = [];
 
   private constructor(driver: Driver, profile: string) {
     this.#driver = driver;
@@ -142,7 +169,7 @@ export class Browser {
 
   /** Opens a new tab at `url`. */
   async open(url = "about:blank"): Promise<Page> {
-    const page = new Page(await this.#driver.newPage());
+    const page = await this.#watched(await this.#driver.newPage());
     if (url !== "about:blank") await page.goto(url);
     return page;
   }
@@ -153,12 +180,24 @@ export class Browser {
    */
   async openIsolated(): Promise<Page> {
     const context = await this.#driver.createBrowserContext();
-    return new Page(await context.newPage());
+    return await this.#watched(await context.newPage());
   }
 
-  /** Closes the browser and removes its profile. */
+  async #watched(driver: DriverPage): Promise<Page> {
+    const page = new Page(driver);
+    await page.checkFrames();
+    this.#pages.push(page);
+    return page;
+  }
+
+  /**
+   * Closes the browser and removes its profile; throws when a page received
+   * a frame that breaks the contract.
+   */
   async close(): Promise<void> {
     await this.#driver.close().catch(() => {});
     await Deno.remove(this.#profile, { recursive: true }).catch(() => {});
+    const broken = this.#pages.flatMap((page) => page.contractViolations);
+    if (broken.length) throw new Error(broken.join("\n"));
   }
 }

@@ -2,6 +2,7 @@
  * A `dorgu-ws` subprocess run as the binary runs (main.ts with the binary's
  * permissions), with its stdout and stderr read line by line as they come.
  */
+import { FrameLog } from "./frame_log.ts";
 import { readLines } from "./lines.ts";
 import { binaryCommand, delay, DENO_DIR } from "./server.ts";
 
@@ -34,10 +35,13 @@ export function spawnCli(
   args: string[],
   options: { env?: Record<string, string>; binary?: string } = {},
 ): CliProcess {
+  // Every frame the client received is checked against the contract once
+  // it has ended (stop, status).
+  const frames = new FrameLog();
   const child = new Deno.Command(options.binary ?? Deno.execPath(), {
     ...options.binary ? { args, clearEnv: true, env: options.env ?? {} } : {
-      args: binaryCommand(args),
-      env: { NO_COLOR: "1", DENO_DIR, ...options.env },
+      args: binaryCommand(args, { frames }),
+      env: { NO_COLOR: "1", DENO_DIR, ...frames.env, ...options.env },
     },
     stdout: "piped",
     stderr: "piped",
@@ -48,10 +52,14 @@ export function spawnCli(
     readLines(child.stdout, (line) => stdout.push(line)),
     readLines(child.stderr, (line) => stderr.push(line)),
   ]);
+  const status = child.status.then((status) => {
+    frames.check();
+    return status;
+  });
   return {
     stdout,
     stderr,
-    status: child.status,
+    status,
     async waitFor(
       match,
       { count = 1, stream = "stdout", timeoutMs = 15_000 } = {},
@@ -77,7 +85,7 @@ export function spawnCli(
       } catch {
         // Already gone.
       }
-      const { code } = await child.status;
+      const { code } = await status;
       await done;
       return code;
     },

@@ -3,6 +3,7 @@
  * the way the compiled binary runs (same entry point, same permissions).
  */
 import { RUNTIME_PERMISSIONS, V8_FLAGS_ARG } from "../../tools/permissions.ts";
+import { FrameLog } from "./frame_log.ts";
 import { readLines } from "./lines.ts";
 import { createLogger, type Logger } from "../../src/log.ts";
 import { DEFAULT_CONFIG, type ServeConfig } from "../../src/server/config.ts";
@@ -99,12 +100,19 @@ export interface ServerProcess {
   stop(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
 }
 
-/** The command line the compiled binary is equivalent to. */
-export function binaryCommand(args: string[]): string[] {
+/**
+ * The command line the compiled binary is equivalent to; with `frames`, the
+ * process also records the frames it receives there (support/frame_log.ts).
+ */
+export function binaryCommand(
+  args: string[],
+  options: { frames?: FrameLog } = {},
+): string[] {
   return [
     "run",
     ...RUNTIME_PERMISSIONS,
     V8_FLAGS_ARG,
+    ...options.frames?.flags ?? [],
     `${ROOT}main.ts`,
     ...args,
   ];
@@ -128,15 +136,23 @@ export interface LaunchOptions {
   fileLimit?: number;
 }
 
-function command(args: string[], options: LaunchOptions): Deno.CommandOptions {
+function command(
+  args: string[],
+  options: LaunchOptions & { frames?: FrameLog },
+): Deno.CommandOptions {
   const shared = { cwd: options.cwd };
   if (options.binary) {
     return { ...shared, args, clearEnv: true, env: options.env ?? {} };
   }
   return {
     ...shared,
-    args: binaryCommand(args),
-    env: { NO_COLOR: "1", DENO_DIR, ...options.env },
+    args: binaryCommand(args, { frames: options.frames }),
+    env: {
+      NO_COLOR: "1",
+      DENO_DIR,
+      ...options.frames?.env,
+      ...options.env,
+    },
   };
 }
 
@@ -266,10 +282,20 @@ export function closedUrl(): string {
 /** Runs `dorgu-ws ARGS` to completion, as the binary would. */
 export async function runCli(
   args: string[],
-  options: LaunchOptions & { timeoutMs?: number } = {},
+  options: LaunchOptions & {
+    timeoutMs?: number;
+    /**
+     * Why the server is not held to the contract: only for a fake that
+     * breaks the protocol on purpose, to see what the client does with it.
+     * Every frame a dorgu-ws server sends is checked.
+     */
+    offContract?: string;
+  } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
+  // Every frame the client received is checked against the contract.
+  const frames = new FrameLog();
   const child = new Deno.Command(options.binary ?? Deno.execPath(), {
-    ...command(args, options),
+    ...command(args, { ...options, frames }),
     stdout: "piped",
     stderr: "piped",
   }).spawn();
@@ -283,6 +309,8 @@ export async function runCli(
     }
   }, options.timeoutMs ?? 20_000);
   const output = await child.output().finally(() => clearTimeout(timer));
+  if (options.offContract === undefined) frames.check();
+  else frames.discard();
   return {
     code: output.code,
     stdout: new TextDecoder().decode(output.stdout),
