@@ -12,6 +12,7 @@ import {
   copyExamples,
   delay,
   editFile,
+  eventually,
   spawnExample,
   spawnServer,
   startTestServer,
@@ -409,11 +410,14 @@ Deno.test({
         /^Re-listed at \d\d:\d\d:\d\d: after a server restart\.$/,
       );
       assert.equal(await text(page, "#connection"), "Live");
-      assert.ok(
-        (await rows(page, "#persona-table tbody tr.persona")).includes(
-          "payment-gateway|api|critical|Active|Degraded|failed, 2 issues",
-        ),
-      );
+      // The table is drawn in the next animation frame, which a loaded
+      // machine may hold back a moment.
+      await eventually(async () =>
+        assert.ok(
+          (await rows(page, "#persona-table tbody tr.persona")).includes(
+            "payment-gateway|api|critical|Active|Degraded|failed, 2 issues",
+          ),
+        ), 5_000);
       // While the server was down the browser logged the failed attempts;
       // nothing else.
       await assertClean(
