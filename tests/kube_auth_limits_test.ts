@@ -8,15 +8,18 @@ import type { KubeClient } from "../src/kube/mod.ts";
 import { createLogger } from "../src/log.ts";
 import { KubernetesAuthenticator } from "../src/server/kube_auth.ts";
 
-/** An API that refuses every token after `delayMs`, counting reviews. */
-function fakeApi(delayMs: number) {
+/**
+ * An API that refuses every token, counting reviews: after `delayMs`, or,
+ * with `gate`, once the gate opens.
+ */
+function fakeApi(delayMs: number, gate?: Promise<void>) {
   const api = { reviews: 0, inFlight: 0, peak: 0 };
   const client = {
     async json() {
       api.reviews++;
       api.inFlight++;
       api.peak = Math.max(api.peak, api.inFlight);
-      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      await (gate ?? new Promise((resolve) => setTimeout(resolve, delayMs)));
       api.inFlight--;
       return { status: { authenticated: false } };
     },
@@ -31,14 +34,25 @@ const request = (token: string) =>
   });
 
 Deno.test("token reviews under way are bounded; past the bound clients get 503", async () => {
-  const { api, client } = fakeApi(50);
+  // Reviews end only once every other token has had its answer: each
+  // token is hashed first (asynchronously), so reviews that ended on a
+  // timer could free places for tokens hashed late on a loaded machine.
+  const gate = Promise.withResolvers<void>();
+  const { api, client } = fakeApi(0, gate.promise);
   const auth = new KubernetesAuthenticator(client, {
     log: quiet,
     maxReviews: 8,
   });
-  const outcomes = await Promise.all(
-    Array.from({ length: 30 }, (_, i) => auth.authenticate(request(`t${i}`))),
+  let answered = 0;
+  const pending = Array.from(
+    { length: 30 },
+    (_, i) => auth.authenticate(request(`t${i}`)).finally(() => answered++),
   );
+  for (let i = 0; i < 500 && answered < 22; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  gate.resolve();
+  const outcomes = await Promise.all(pending);
   assert.equal(api.peak, 8);
   assert.equal(api.reviews, 8);
   const statuses = outcomes.map((o) => "refused" in o ? o.status ?? 401 : 200);
