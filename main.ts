@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { forTerminal } from "./src/cli/output.ts";
 import { bypassProxyForLoopback, UsageError } from "./src/flags.ts";
 import { namesCluster, warmTls } from "./src/warm_tls.ts";
 
@@ -100,7 +101,8 @@ export async function main(args: string[]): Promise<number> {
         );
     }
   } catch (error) {
-    console.error(`dorgu-ws: ${(error as Error).message}`);
+    // An API server's or a plugin's words may be in it.
+    console.error(`dorgu-ws: ${forTerminal((error as Error).message, true)}`);
     return error instanceof UsageError ? 2 : (error as { exitCode?: number })
       .exitCode ?? 1;
   }

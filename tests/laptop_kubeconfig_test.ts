@@ -285,6 +285,30 @@ Deno.test({
 
 Deno.test({
   name:
+    "a JSON kubeconfig that does not parse is one line that quotes none of it: an unquoted token is not printed, for get and the dashboard",
+  ...unsanitized,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    const kubeconfig = `${dir}/config.json`;
+    const token = "kq7Rz2Wp9XvT4mLs8NbY";
+    await Deno.writeTextFile(
+      kubeconfig,
+      `{"clusters":[{"name":"lab","cluster":{"server":"https://127.0.0.1:6443"}}],"users":[{"name":"u","user":{"token": ${token}}}],"contexts":[{"name":"c","context":{"cluster":"lab","user":"u"}}],"current-context":"c"}\n`,
+    );
+    for (const command of [["get", "ap"], ["dashboard", "--no-browser"]]) {
+      const result = await runCli([...command, "--kubeconfig", kubeconfig]);
+      assert.equal(
+        result.stderr,
+        `dorgu-ws: Cannot read the kubeconfig ${kubeconfig}: it is not valid JSON (a value that is not quoted, or a stray character); fix the file.\n`,
+      );
+      assert.equal(result.code, 1);
+      assert.ok(!result.stdout.includes(token.slice(0, 4)));
+    }
+  },
+});
+
+Deno.test({
+  name:
     "certificate data that is not base64, not a certificate, or a key that does not match is one line naming it, for get and the dashboard",
   ...unsanitized,
   async fn() {

@@ -10,6 +10,7 @@
  */
 import { warmTls } from "../warm_tls.ts";
 import type { ClientOptions } from "./options.ts";
+import { forTerminal } from "./output.ts";
 
 /** The in-process server, once started; stop it when the command ends. */
 export interface Direct {
@@ -35,7 +36,7 @@ export async function openDirect(
     names: options.names,
     follow: options.follow !== "no",
     timeoutMs: options.timeoutMs,
-    notice: (text) => console.error(`dorgu-ws: ${text}`),
+    notice: (text) => console.error(`dorgu-ws: ${forTerminal(text, true)}`),
     signal,
   });
   options.target.url = local.label;

@@ -15,6 +15,7 @@ import {
   type Recovery,
 } from "../client/mod.ts";
 import type { ClientOptions } from "./options.ts";
+import { forTerminal } from "./output.ts";
 import { listingExtras, serverFilter } from "./items.ts";
 
 /** What a command does with the listing and each change. */
@@ -54,7 +55,7 @@ export function followerFor(
 }
 
 function notice(text: string): void {
-  console.error(`dorgu-ws: ${text}`);
+  console.error(`dorgu-ws: ${forTerminal(text, true)}`);
 }
 
 // The follower's states in words, each said once.

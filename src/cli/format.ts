@@ -3,6 +3,7 @@
  * terminal unless NO_COLOR is set.
  */
 import { readEnv } from "../flags.ts";
+import { printable } from "./output.ts";
 import type {
   ClusterEvent,
   ClusterInfo,
@@ -212,8 +213,11 @@ export class TableWriter<T> {
     return this.#line(this.#cells(item));
   }
 
+  // The item's strings are the server's (the cluster's): escaped before
+  // any colour of this program's own is added.
   #cells(item: T): string[] {
-    return this.#columns.map((column) => column.cell(item, this.#style));
+    const shown = printable(item);
+    return this.#columns.map((column) => column.cell(shown, this.#style));
   }
 
   #line(cells: string[]): string {
@@ -249,7 +253,8 @@ export function age(time: string, now: number = Date.now()): string {
 }
 
 /** One watch line: the event's time (UTC, to the second), then what happened. */
-export function eventLine(style: Style, message: EventMessage): string {
+export function eventLine(style: Style, said: EventMessage): string {
+  const message = printable(said);
   const time = paint(style, message.timestamp.replace(/\.\d+Z$/, "Z"), "dim");
   return `${time}  ${describe(style, message)}`;
 }

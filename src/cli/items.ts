@@ -13,6 +13,7 @@ import {
 } from "../protocol/mod.ts";
 import { eventMatches, sortEvents } from "./events.ts";
 import type { ClientOptions } from "./options.ts";
+import { forTerminal } from "./output.ts";
 import { RESOURCES } from "./resources.ts";
 import { selects } from "./selector.ts";
 
@@ -78,11 +79,12 @@ export function wantedItems(
 
 /** `kind/name`, as `-o name` prints an object. */
 export function qualifiedName(topic: Topic, item: unknown): string {
-  if (topic === "events") {
-    const event = item as EventsTopicPayload;
-    return event.kind === "kubernetes"
-      ? `event/${event.name}`
-      : `${RESOURCES.personas.kind}/${event.name}`;
+  const { name } = item as { name: string };
+  if (topic !== "events") {
+    return forTerminal(`${RESOURCES[topic].kind}/${name}`);
   }
-  return `${RESOURCES[topic].kind}/${(item as { name: string }).name}`;
+  const kubernetes = (item as EventsTopicPayload).kind === "kubernetes";
+  return forTerminal(
+    `${kubernetes ? "event" : RESOURCES.personas.kind}/${name}`,
+  );
 }

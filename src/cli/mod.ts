@@ -10,7 +10,7 @@ import { type Direct, openDirect } from "./direct.ts";
 import { ClientError } from "./errors.ts";
 import { runGet } from "./get.ts";
 import { clientHelp, parseClientArgs } from "./options.ts";
-import { OutputClosed } from "./output.ts";
+import { forTerminal, OutputClosed } from "./output.ts";
 import { runWatch } from "./watch.ts";
 
 /** Runs `get` or `watch`; resolves to the exit code. */
@@ -41,11 +41,11 @@ export async function runClient(
     // The reader of stdout has what it wanted (`| head -1`): done.
     if (error instanceof OutputClosed) return 0;
     if (error instanceof ClientError) {
-      console.error(`dorgu-ws: ${error.message}`);
+      console.error(`dorgu-ws: ${forTerminal(error.message, true)}`);
       return error.exitCode;
     }
     if (error instanceof DorguError) {
-      console.error(`dorgu-ws: ${error.message}`);
+      console.error(`dorgu-ws: ${forTerminal(error.message, true)}`);
       // A URL that is not one is a usage error.
       return error instanceof ConnectionError && error.kind === "url" ? 2 : 1;
     }

@@ -13,6 +13,7 @@ import type { Dialer } from "./channel.ts";
 import { Connection, type OpenOptions } from "./connection.ts";
 import { ConnectionError } from "./errors.ts";
 import { explainConnectFailure } from "./failures.ts";
+import { IDLE_MS, probeWhenQuiet } from "./liveness.ts";
 import {
   Follower,
   type FollowHandlers,
@@ -49,6 +50,14 @@ export interface ClientOptions {
   onFrame?: (text: string) => void;
   /** Backoff between reconnects; default 0.5 s doubling to 10 s. */
   backoff?: BackoffOptions;
+  /**
+   * After this long without a message, the WebSocket asks the server
+   * something small and, with no answer within `timeoutMs`, is dropped
+   * (1006) so a follow reconnects: a server gone silent (a laptop that
+   * slept, a NAT that forgot the connection) is noticed. Default 30 s; 0
+   * never asks. Not for `dial`.
+   */
+  idleMs?: number;
 }
 
 /** What {@link Client.follow} adds to the client's options. */
@@ -225,13 +234,15 @@ function checkUrl(url: string): void {
 }
 
 function defaultDialer(url: string, options: ClientOptions): Dialer {
-  const { tls } = options;
-  if (!tls) return webSocketDialer(url, options);
-  return async (signal) => {
-    // Loaded only when TLS options are given: runtime-specific.
-    const { tlsDialer } = await import("./tls.ts");
-    return await tlsDialer(url, { ...options, tls })(signal);
-  };
+  const { tls, idleMs = IDLE_MS, timeoutMs = 10_000 } = options;
+  const dial: Dialer = tls
+    ? async (signal) => {
+      // Loaded only when TLS options are given: runtime-specific.
+      const { tlsDialer } = await import("./tls.ts");
+      return await tlsDialer(url, { ...options, tls })(signal);
+    }
+    : webSocketDialer(url, options);
+  return probeWhenQuiet(dial, { idleMs, timeoutMs });
 }
 
 // Updates waiting for the iterator's reader, then the end.

@@ -191,7 +191,7 @@ async function parseFile(
       maxBytes: MAX_KUBECONFIG_BYTES,
     });
     raw = /^\s*\{/.test(content)
-      ? JSON.parse(content)
+      ? parseJson(content)
       : (await import("js-yaml")).load(content, {
         filename: file,
         maxAliases: MAX_YAML_ALIASES,
@@ -212,6 +212,22 @@ async function parseFile(
   const result = v.safeParse(FileSchema, raw ?? {});
   if (!result.success) throw new Error(entryProblem(file, "", result.issues));
   return result.output;
+}
+
+// V8 quotes the text around a syntax error ("Unexpected token 'a',
+// ..."{"token": abc123..."... is not valid JSON"): a token would be
+// printed. Only its messages that quote none of the text are kept.
+function parseJson(content: string): unknown {
+  try {
+    return JSON.parse(content);
+  } catch (error) {
+    const message = (error as Error).message;
+    throw new SyntaxError(
+      message.includes('"')
+        ? "it is not valid JSON (a value that is not quoted, or a stray character)"
+        : message,
+    );
+  }
 }
 
 // The first file to name an entry wins, valid or not, as in kubectl.
