@@ -34,7 +34,7 @@ const FORBIDDEN: Record<string, string[]> = {
   sources: allBut("sources", "protocol", "kube"),
   kube: allBut("kube", "protocol"),
   // The one protocol client: runs in browsers and Node too, so it shares
-  // only the protocol (and the top-level retry.ts and timer.ts).
+  // only the protocol (and the top-level retry.ts, timer.ts and redact.ts).
   client: allBut("client", "protocol"),
   // The client reaches local/ only through a dynamic import (below).
   cli: ["hub", "server", "sources", "kube", "dashboard"],

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { redactUrl } from "../redact.ts";
 import {
   Client,
   type Follower,
@@ -70,7 +71,7 @@ class Notices {
   state(state: FollowState): void {
     if (state.state === "live") this.#lastFailure = "";
     if (state.state !== "reconnecting") return;
-    const { url } = this.#options.target;
+    const url = redactUrl(this.#options.target.url);
     if (state.after === "lost") {
       notice(
         `lost the connection to ${url} (${state.reason}); reconnecting in ${
@@ -88,13 +89,15 @@ class Notices {
     const [topic] = recovery.topics;
     if (topic?.how !== "resumed") return;
     notice(
-      `reconnected to ${this.#options.target.url}; replayed ${topic.replayed} missed events.`,
+      `reconnected to ${
+        redactUrl(this.#options.target.url)
+      }; replayed ${topic.replayed} missed events.`,
     );
   }
 
   listed(listed: Listed): void {
     const { topic } = listed;
-    const url = this.#options.target.url;
+    const url = redactUrl(this.#options.target.url);
     switch (listed.cause) {
       case "restart":
       case "history":

@@ -25,6 +25,7 @@
  *
  * @module
  */
+import { redactUrl } from "../redact.ts";
 import { readBoundedText } from "../files.ts";
 import { UsageError } from "../flags.ts";
 import type { Dialer, TlsOptions } from "../client/mod.ts";
@@ -270,7 +271,7 @@ function checkUrl(raw: string, what: string): string {
       ? `; write ${raw.replace(/^http/, "ws")} instead`
       : "; use ws://host:port/ws or wss://...";
     throw new UsageError(
-      `${what} must be a ws:// or wss:// URL, got '${raw}'${hint}.`,
+      `${what} must be a ws:// or wss:// URL, got '${redactUrl(raw)}'${hint}.`,
     );
   }
   let url: URL;

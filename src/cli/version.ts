@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { redactUrl } from "../redact.ts";
 import {
   formatFlags,
   parseChoice,
@@ -120,7 +121,9 @@ async function serverVersion(
       ? `no answer within ${timeoutMs / 1000} s`
       : (error as Error).message.replace(/^error sending request[^:]*: /, "");
     throw new ClientError(
-      `Cannot read the server's version from ${url}: ${reason}.`,
+      `Cannot read the server's version from ${
+        redactUrl(url.href)
+      }: ${reason}.`,
     );
   }
   const body = response.body;
@@ -136,7 +139,9 @@ async function serverVersion(
     : undefined;
   if (!parsed?.success) {
     throw new ClientError(
-      `${url} did not answer with a version (HTTP ${response.status}); is it a dorgu-ws server recent enough to serve /version?`,
+      `${
+        redactUrl(url.href)
+      } did not answer with a version (HTTP ${response.status}); is it a dorgu-ws server recent enough to serve /version?`,
     );
   }
   return parsed.output;

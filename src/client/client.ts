@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { redactUrl } from "../redact.ts";
 import type { Topic } from "../protocol/shapes.ts";
 import type { BackoffOptions } from "../retry.ts";
 import type { Dialer } from "./channel.ts";
@@ -160,7 +161,8 @@ export class Client {
   #connect(): OpenOptions {
     const { timeoutMs, onFrame, token } = this.#options;
     return {
-      url: this.url,
+      // For messages: the dialer has the URL itself.
+      url: redactUrl(this.url),
       timeoutMs,
       onFrame,
       explain: (url, detail, cause) =>
@@ -213,7 +215,8 @@ export class Client {
   }
 }
 
-function checkUrl(url: string): void {
+function checkUrl(text: string): void {
+  const url = redactUrl(text);
   let scheme: string | undefined;
   try {
     scheme = new URL(url).protocol;

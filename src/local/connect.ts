@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { redactUrl } from "../redact.ts";
 import { KubeClient } from "../kube/client.ts";
 import { CredentialLoader } from "../kube/config.ts";
 import { kubeconfigFiles, readKubeconfig } from "../kube/kubeconfig.ts";
@@ -39,7 +40,7 @@ export async function connectCluster(
   let where: Where;
   try {
     const access = await credentials.load();
-    where = { server: access.server, describe: access.describe };
+    where = { server: redactUrl(access.server), describe: access.describe };
   } catch (error) {
     throw new LocalError((error as Error).message);
   }

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { redactUrl } from "../redact.ts";
 import { readEnv } from "../flags.ts";
 import { DashboardLock } from "./dashboard_lock.ts";
 import {
@@ -98,7 +99,7 @@ async function start(
   }
   const target = {
     context: access.context ?? config.context ?? "",
-    server: access.server,
+    server: redactUrl(access.server),
     namespaces: config.namespaces,
   };
   const lock = new DashboardLock(target, hooks);

@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { redactUrl } from "../redact.ts";
 import {
   ApiError,
   clientCertificateProblem,
@@ -67,7 +68,9 @@ export async function preflight(
   );
   if (refused) {
     throw new Error(
-      `The API server ${access.server} refused the credentials of ${access.describe}: ${refused.error?.message}. Log in again, or fix the user in the kubeconfig.`,
+      `The API server ${
+        redactUrl(access.server)
+      } refused the credentials of ${access.describe}: ${refused.error?.message}. Log in again, or fix the user in the kubeconfig.`,
     );
   }
   const certificate = failed.map((o) => clientCertificateProblem(o.error))
@@ -128,5 +131,7 @@ function warning(
   const why = error?.name === "TimeoutError"
     ? `no answer within ${CHECK_TIMEOUT_MS / 1000} s`
     : unreachableReason(error as Error);
-  return `Cannot reach the API server ${access.server} (${why}); serving anyway: the page shows the cluster once it answers.`;
+  return `Cannot reach the API server ${
+    redactUrl(access.server)
+  } (${why}); serving anyway: the page shows the cluster once it answers.`;
 }

@@ -4,6 +4,7 @@
  */
 // The modules themselves, not kube/mod.ts: credentials (and the library
 // they may load) are the caller's.
+import { redactUrl } from "../redact.ts";
 import { type CredentialSource, KubeClient } from "../kube/client.ts";
 import { Informer, type InformerOptions } from "../kube/informer.ts";
 import { createLogger, type Logger } from "../log.ts";
@@ -106,7 +107,7 @@ export class KubernetesSource implements Source {
   async start(): Promise<void> {
     const access = await this.#credentials.load();
     this.#log.info("Following the cluster", {
-      server: access.server,
+      server: redactUrl(access.server),
       credentials: access.describe,
       namespaces: this.#options.namespaces.length
         ? this.#options.namespaces
