@@ -9,7 +9,7 @@ import { ConnectionError, DorguError } from "../client/mod.ts";
 import { type Direct, openDirect } from "./direct.ts";
 import { ClientError } from "./errors.ts";
 import { runGet } from "./get.ts";
-import { clientHelp, parseClientArgs } from "./options.ts";
+import { clientHelp, type ClientOptions, parseClientArgs } from "./options.ts";
 import { OutputClosed } from "./output.ts";
 import { runWatch } from "./watch.ts";
 
@@ -55,7 +55,7 @@ export async function runClient(
       return error.exitCode;
     }
     if (error instanceof DorguError) {
-      console.error(`dorgu-ws: ${error.message}`);
+      console.error(`dorgu-ws: ${error.message}${hint(options, error)}`);
       // A URL that is not one is a usage error.
       return error instanceof ConnectionError && error.kind === "url" ? 2 : 1;
     }
@@ -65,6 +65,15 @@ export async function runClient(
     Deno.removeSignalListener("SIGINT", onInt);
     Deno.removeSignalListener("SIGTERM", onTerm);
   }
+}
+
+// Nothing named a server and none answers at the default address: the user
+// may have meant the cluster of their kubeconfig.
+function hint(options: ClientOptions, error: DorguError): string {
+  return options.target.defaulted && error instanceof ConnectionError &&
+      error.kind === "refused"
+    ? " No server was named (--url, --server, DORGU_WS_URL, the config file); to read a cluster with your kubeconfig instead, pass --context NAME."
+    : "";
 }
 
 // Resolves to `code()` once `signal` aborts.

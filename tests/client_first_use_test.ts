@@ -1,12 +1,16 @@
 /**
- * Ctrl-C on a one-shot `get` that is still waiting for its answer, from a
- * dorgu-ws server or from the API server of a kubeconfig: the command stops
- * at once and exits 130 (143 for SIGTERM), as a shell reports kubectl
- * killed by the signal, instead of waiting out --timeout and exiting 0 with
- * nothing printed. A watch stopped by Ctrl-C still exits 0 (client_test.ts).
+ * What a new user of the client meets first. Ctrl-C on a one-shot `get`
+ * that is still waiting for its answer, from a dorgu-ws server or from the
+ * API server of a kubeconfig: the command stops at once and exits 130 (143
+ * for SIGTERM), as a shell reports kubectl killed by the signal, instead of
+ * waiting out --timeout and exiting 0 with nothing printed (a watch stopped
+ * by Ctrl-C still exits 0: client_test.ts). And `get` with nothing naming
+ * a server, none at the default address: the error says how to read the
+ * cluster of a kubeconfig instead.
  */
 import assert from "node:assert/strict";
 import { spawnCli } from "./support/proc.ts";
+import { closedUrl, runCli } from "./support/server.ts";
 
 const unsanitized = { sanitizeOps: false, sanitizeResources: false };
 
@@ -124,5 +128,45 @@ Deno.test({
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
+  },
+});
+
+// Something (a demo, another engineer's server) on the default port.
+function defaultPortTaken(): boolean {
+  for (const hostname of ["127.0.0.1", "::1"]) {
+    try {
+      Deno.listen({ hostname, port: 9090 }).close();
+    } catch (error) {
+      if (error instanceof Deno.errors.AddrInUse) return true;
+    }
+  }
+  return false;
+}
+
+Deno.test({
+  name:
+    "nothing names a server and none answers at the default address: the error points to --context",
+  ignore: defaultPortTaken(),
+  ...unsanitized,
+  async fn() {
+    const xdg = await Deno.makeTempDir({ prefix: "dorgu-ws-config-" });
+    const hint =
+      " No server was named (--url, --server, DORGU_WS_URL, the config file); to read a cluster with your kubeconfig instead, pass --context NAME.\n";
+    const bare = await runCli(["get", "personas"], {
+      env: { XDG_CONFIG_HOME: xdg },
+    });
+    assert.equal(bare.code, 1);
+    assert.match(
+      bare.stderr,
+      /^dorgu-ws: Cannot connect to ws:\/\/localhost:9090\/ws: connection refused\./,
+    );
+    assert.ok(bare.stderr.endsWith(hint), bare.stderr);
+    // A server that was named and is not there gets no such hint.
+    const named = await runCli(["get", "personas"], {
+      env: { XDG_CONFIG_HOME: xdg, DORGU_WS_URL: closedUrl() },
+    });
+    assert.equal(named.code, 1);
+    assert.match(named.stderr, /connection refused/);
+    assert.ok(!named.stderr.includes("--context"), named.stderr);
   },
 });
