@@ -35,6 +35,20 @@ function freePort(): number {
   return port;
 }
 
+/** `deno run --allow-net ARGS` in `cwd`, its stdout lines collected. */
+function startExample(args: string[], cwd?: string) {
+  const example = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", ...args],
+    cwd,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const printed: string[] = [];
+  const reading = readLines(example.stdout, (line) => printed.push(line));
+  const stderr = new Response(example.stderr).text();
+  return { example, printed, reading, stderr };
+}
+
 Deno.test({
   name:
     "the README's example prints each persona that turns Degraded, across a server restart",
@@ -47,21 +61,12 @@ Deno.test({
     let server = await serve();
     const work = await Deno.makeTempDir({ prefix: "dorgu-ws-example-" });
     await Deno.writeTextFile(`${work}/degraded.ts`, await readmeExample());
-    const example = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-net",
-        "--config",
-        `${ROOT}deno.json`,
-        `${work}/degraded.ts`,
-        `ws://127.0.0.1:${port}/ws`,
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const printed: string[] = [];
-    const reading = readLines(example.stdout, (line) => printed.push(line));
-    const stderr = new Response(example.stderr).text();
+    const { example, printed, reading, stderr } = startExample([
+      "--config",
+      `${ROOT}deno.json`,
+      `${work}/degraded.ts`,
+      `ws://127.0.0.1:${port}/ws`,
+    ]);
     const until = async (count: number) => {
       const deadline = Date.now() + 20_000;
       while (printed.length < count) {
@@ -105,6 +110,54 @@ Deno.test({
       ]);
     } finally {
       example.kill();
+      await example.status;
+      await reading;
+      await stderr;
+      await server.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "the README's example runs from a project of one's own, with the import map the README gives",
+  ...unsanitized,
+  async fn() {
+    const readme = await Deno.readTextFile(`${ROOT}README.md`);
+    const section = readme.split("\n## Client library\n")[1] ?? "";
+    const mapping = /`("imports": \{[^`]*\})`/.exec(section);
+    assert.ok(mapping, "the Client library section shows an import map");
+    const project = await Deno.makeTempDir({ prefix: "dorgu-ws-own-" });
+    await Deno.writeTextFile(
+      `${project}/deno.json`,
+      `{${mapping[1].replaceAll("path/to/dorgu-ws/", ROOT)}}`,
+    );
+    await Deno.writeTextFile(`${project}/degraded.ts`, await readmeExample());
+    const server = await spawnServer(["--source", await copyExamples()]);
+    // No --config: the project's own deno.json is the one found.
+    const { example, printed, reading, stderr } = startExample(
+      ["degraded.ts", `ws://127.0.0.1:${server.port}/ws`],
+      project,
+    );
+    const stop = () => {
+      try {
+        example.kill();
+      } catch {
+        // Already gone.
+      }
+    };
+    try {
+      const deadline = Date.now() + 20_000;
+      while (printed.length < 2 && Date.now() < deadline) await delay(50);
+      assert.deepEqual(printed, [
+        "production/payment-gateway is Degraded",
+        "staging/search-api is Degraded",
+      ]);
+    } catch (error) {
+      stop();
+      throw new Error(`${error}\nstderr: ${await stderr}`);
+    } finally {
+      stop();
       await example.status;
       await reading;
       await stderr;

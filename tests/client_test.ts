@@ -415,11 +415,27 @@ Deno.test({
       return { server, url: `ws://127.0.0.1:${server.port}/ws` };
     })();
     try {
+      // No ClusterPersona yet is nothing to list, as kubectl has it: exit 0.
       const missing = await runCli(["get", "cluster", "--url", url]);
-      assert.equal(missing.code, 1);
+      assert.equal(missing.code, 0);
+      assert.equal(missing.stdout, "");
       assert.equal(
-        missing.stderr.trim(),
-        "dorgu-ws: No ClusterPersona exists yet; the dorgu operator creates one when it discovers the cluster.",
+        missing.stderr,
+        "No ClusterPersona exists yet; the dorgu operator creates one when it discovers the cluster.\n",
+      );
+      const empty = await runCli(["get", "cp", "-o", "json", "--url", url]);
+      assert.equal(empty.code, 0, empty.stderr);
+      assert.deepEqual(JSON.parse(empty.stdout), {
+        apiVersion: "v1",
+        items: [],
+        kind: "List",
+        metadata: { resourceVersion: "" },
+      });
+      const named = await runCli(["get", "cp", "eu-west", "--url", url]);
+      assert.equal(named.code, 1);
+      assert.match(
+        named.stderr,
+        /^dorgu-ws: No ClusterPersona is named "eu-west"/,
       );
       const wrongPath = await runCli([
         "get",

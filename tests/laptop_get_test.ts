@@ -135,7 +135,10 @@ Deno.test({
     );
     const none = await get(["--context", "envtest"], {});
     assert.equal(none.code, 1);
-    assert.match(none.stderr, /^dorgu-ws: No kubeconfig: .*\n$/);
+    assert.equal(
+      none.stderr,
+      "dorgu-ws: No kubeconfig: pass --kubeconfig, set KUBECONFIG, or create ~/.kube/config (the file kubectl reads).\n",
+    );
     await Deno.mkdir(`${home}/.kube`);
     await Deno.copyFile(env.kubeconfig, `${home}/.kube/config`);
     const fromHome = await get(["--context", "envtest"], {});

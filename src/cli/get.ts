@@ -14,7 +14,7 @@ import {
   type PersonaSummary,
   viewEvent,
 } from "../protocol/mod.ts";
-import type { Follower, Listed } from "../client/mod.ts";
+import { type Follower, type Listed, ServerError } from "../client/mod.ts";
 import { clientFor, followerFor, type FollowSink } from "./follow.ts";
 import { columnsFor, detectStyle, TableWriter } from "./format.ts";
 import {
@@ -44,10 +44,28 @@ export async function runGet(
   const response = await clientFor(options).request(options.topic, {
     ...serverFilter(options),
     ...listingExtras(options),
+  }).catch((error) => {
+    if (!noClusterYet(options, error)) throw error;
+    return error as ServerError;
   });
+  if (response instanceof ServerError) {
+    // Nothing to list is no error, as kubectl has it: the server's sentence
+    // on stderr for people, an empty List for scripts, exit 0.
+    if (options.output === "json" || options.output === "yaml") {
+      await print(options, []);
+    } else console.error(response.message);
+    return 0;
+  }
   const items = wantedItems(options, response.payload);
   await print(options, items);
   return reportMissing(options, itemsOf(options.topic, response.payload));
+}
+
+// `get cp` in a cluster the operator has not described yet (a name asked
+// for and not found stays an error).
+function noClusterYet(options: ClientOptions, error: unknown): boolean {
+  return options.topic === "cluster" && options.names.length === 0 &&
+    error instanceof ServerError && error.code === "not_found";
 }
 
 async function print(options: ClientOptions, items: unknown[]): Promise<void> {

@@ -23,7 +23,12 @@ import {
 } from "../protocol/mod.ts";
 import { CLIENT_FLAGS, EVENT_FLAGS, flagsOf } from "./client_flags.ts";
 import { type EventFilter, parseFor } from "./events.ts";
-import { describeResources, resolveTopic, RESOURCES } from "./resources.ts";
+import {
+  describeResources,
+  resolveTopic,
+  RESOURCES,
+  splitPositionals,
+} from "./resources.ts";
 import { parseSelector, type Requirement, selectorKeys } from "./selector.ts";
 import { resolveTarget, type Target } from "./settings.ts";
 
@@ -154,7 +159,7 @@ async function checkOptions(
   command: "get" | "watch",
   parsed: ParsedFlags,
 ): Promise<ClientOptions> {
-  const [word, ...names] = parsed.positionals;
+  const { word, names } = splitPositionals(parsed.positionals);
   const topic = checkTopic(command, word);
   const { output, follow } = checkOutput(command, topic, parsed);
   const namespaceFlag = checkNamespace(topic, word, parsed);

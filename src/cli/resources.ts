@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { UsageError } from "../flags.ts";
 import { type Topic, TOPICS } from "../protocol/mod.ts";
 
 /** How the client names and prints one topic's objects. */
@@ -59,10 +60,63 @@ export const RESOURCES: Record<Topic, Resource> = {
   },
 };
 
-/** The topic `word` names (`ap`, `persona`, `deploy`...), if any. */
+/**
+ * The topic `word` names (`ap`, `persona`, `deploy`...), if any; also with
+ * its API group, as `-o name` prints it (`applicationpersona.dorgu.io`,
+ * `deployments.apps`).
+ */
 export function resolveTopic(word: string): Topic | undefined {
   const lower = word.toLowerCase();
-  return TOPICS.find((topic) => RESOURCES[topic].names.includes(lower));
+  const dot = lower.indexOf(".");
+  const [name, group] = dot < 0
+    ? [lower, undefined]
+    : [lower.slice(0, dot), lower.slice(dot + 1)];
+  return TOPICS.find((topic) => {
+    const { names, kind } = RESOURCES[topic];
+    const own = kind.includes(".") ? kind.slice(kind.indexOf(".") + 1) : "";
+    return names.includes(name) && (group === undefined || group === own);
+  });
+}
+
+/**
+ * The resource word and the names of a command line's positionals, which
+ * come as kubectl takes them: `RESOURCE NAME...`, or every one
+ * `RESOURCE/NAME` (what `-o name` prints), all of one resource.
+ */
+export function splitPositionals(
+  positionals: string[],
+): { word?: string; names: string[] } {
+  const [first, ...rest] = positionals;
+  if (first === undefined || !first.includes("/")) {
+    const typed = rest.find((name) => name.includes("/"));
+    if (typed !== undefined) {
+      throw new UsageError(
+        `'${typed}': pass a RESOURCE and then NAMEs, or every object as RESOURCE/NAME, not both.`,
+      );
+    }
+    return { word: first, names: rest };
+  }
+  const pairs = positionals.map((arg) => {
+    const slash = arg.indexOf("/");
+    if (slash <= 0 || slash === arg.length - 1) {
+      throw new UsageError(
+        slash < 0
+          ? `'${arg}' is not RESOURCE/NAME; once one object is given as RESOURCE/NAME, all must be.`
+          : `'${arg}' is not RESOURCE/NAME.`,
+      );
+    }
+    return { word: arg.slice(0, slash), name: arg.slice(slash + 1) };
+  });
+  const topic = resolveTopic(pairs[0].word);
+  const other = pairs.find((pair) => resolveTopic(pair.word) !== topic);
+  if (topic !== undefined && other !== undefined) {
+    throw new UsageError(
+      `'${other.word}/${other.name}' is not a ${
+        RESOURCES[topic].names[0]
+      } object; one command takes one resource.`,
+    );
+  }
+  return { word: pairs[0].word, names: pairs.map((pair) => pair.name) };
 }
 
 /** `personas (ap), cluster (cp), ...`, for messages and help. */

@@ -56,6 +56,8 @@ export interface Target {
   cluster?: ClusterTarget;
   /** Opens the connection instead of a WebSocket to `url`. */
   dial?: Dialer;
+  /** Nothing named a server or a cluster: `url` is {@link DEFAULT_URL}. */
+  defaulted?: boolean;
 }
 
 /** A kubeconfig context, or a kubeconfig file's current one, or both. */
@@ -144,6 +146,7 @@ export async function resolveTarget(
       url: DEFAULT_URL,
       token: flags.token ?? flags.envToken,
       tls: await fromFlags(),
+      defaulted: true,
     };
   }
   const server = config?.servers[name];

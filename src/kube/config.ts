@@ -172,7 +172,7 @@ export class CredentialLoader {
         named
           ? `No kubeconfig: none of the files KUBECONFIG names (${named}) exists; fix KUBECONFIG, or pass --kubeconfig PATH.`
           : this.#options.inCluster === false
-          ? "No kubeconfig: neither KUBECONFIG nor ~/.kube/config names one; pass --kubeconfig PATH."
+          ? "No kubeconfig: pass --kubeconfig, set KUBECONFIG, or create ~/.kube/config (the file kubectl reads)."
           : "No Kubernetes credentials: pass --kubeconfig, set KUBECONFIG, create ~/.kube/config, run inside a cluster, or use --source DIR for a directory of manifests.",
       );
     }

@@ -10,7 +10,6 @@
  * @module
  */
 import { redactUrl } from "../redact.ts";
-import { readEnv } from "../flags.ts";
 import { DashboardLock } from "./dashboard_lock.ts";
 import {
   dashboardHelp,
@@ -80,11 +79,12 @@ async function start(
   target: { context: string; server: string; namespaces: string[] };
 }> {
   const { config } = options;
-  requireKubeconfig(config.kubeconfig);
   const { CredentialLoader, KubeClient } = await import("../kube/mod.ts");
+  // A kubeconfig, never a pod's service account.
   const credentials = new CredentialLoader({
     kubeconfig: config.kubeconfig,
     context: config.context,
+    inCluster: false,
   });
   const access = await credentials.load();
   const client = new KubeClient(credentials);
@@ -114,24 +114,6 @@ async function start(
     }
     throw error;
   }
-}
-
-/**
- * The dashboard reads a kubeconfig, never a pod's service account: say so
- * plainly when there is none (the loader's own message offers serve's
- * alternatives).
- */
-function requireKubeconfig(kubeconfig: string | undefined): void {
-  if (kubeconfig || readEnv("KUBECONFIG")) return;
-  const home = readEnv("HOME");
-  try {
-    if (home && Deno.statSync(`${home}/.kube/config`).isFile) return;
-  } catch {
-    // No such file.
-  }
-  throw new Error(
-    "No kubeconfig: pass --kubeconfig, set KUBECONFIG, or create ~/.kube/config (the file kubectl reads).",
-  );
 }
 
 /** The host part of a URL for a bound address; loopback for a wildcard. */
