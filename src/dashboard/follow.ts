@@ -63,6 +63,13 @@ export interface FollowerOptions {
 }
 
 const REFRESH_EVERY_MS = 500;
+// A browser answers the server's pings out of the page's sight, so a
+// server gone silent without a close (a laptop that slept, a NAT that
+// forgot the connection) would leave the page showing a stale picture as
+// live. After this long without a message the page asks for the cluster;
+// a reply that does not come in time closes the connection, and the
+// follower reconnects and resumes.
+const QUIET_MS = 30_000;
 
 /** The page's follower: see the module doc. */
 export interface PageFollower {
@@ -103,11 +110,13 @@ export function followTopics(options: FollowerOptions): PageFollower {
     requestIdPrefix: "dash-",
   }, {
     listed: (listed) => {
+      heardAt = Date.now();
       model.list(listed.topic, listed.response);
       if (listed.cause === "gap") onRecovery(fellBehind(listed));
       onChange();
     },
     event: (message) => {
+      heardAt = Date.now();
       model.apply(message);
       onChange();
     },
@@ -116,6 +125,7 @@ export function followTopics(options: FollowerOptions): PageFollower {
   });
   let refreshing = false;
   let refreshedAt = 0;
+  let heardAt = 0;
   return {
     // A failure is shown as the state `failed`.
     run: () => topics.run().catch(() => {}),
@@ -126,14 +136,18 @@ export function followTopics(options: FollowerOptions): PageFollower {
     },
     async refresh() {
       const now = Date.now();
+      const quiet = now - heardAt >= QUIET_MS;
       if (
         !topics.connection || refreshing ||
         now - refreshedAt < REFRESH_EVERY_MS ||
-        (model.stale.size === 0 && !model.clusterStale)
+        (model.stale.size === 0 && !model.clusterStale && !quiet)
       ) return;
       refreshing = true;
       refreshedAt = now;
-      await refreshStale(topics).then(onChange).catch(() => {
+      await refreshStale(topics, quiet).then(() => {
+        heardAt = Date.now();
+        onChange();
+      }).catch(() => {
         // The connection is gone or refused: the next one lists afresh.
       });
       refreshing = false;
@@ -150,8 +164,8 @@ async function loadPersona(topics: Follower, key: string): Promise<void> {
   model.refresh(reply.payload.personas, { key });
 }
 
-async function refreshStale(topics: Follower): Promise<void> {
-  if (model.clusterStale) {
+async function refreshStale(topics: Follower, quiet: boolean): Promise<void> {
+  if (model.clusterStale || quiet) {
     model.list("cluster", await topics.request("cluster").catch(noCluster));
   }
   const all = [...model.stale];
