@@ -96,7 +96,7 @@ function pickClusterPersona(
       ok: false,
       reason: `No ClusterPersona is named ${
         JSON.stringify(name)
-      }; request cluster without a name for the default one.`,
+      }; leave the name out for the cluster's own (the oldest ClusterPersona).`,
     };
   }
   const oldest = clusters.sort((a, b) =>
