@@ -90,3 +90,60 @@ Deno.test("write pacer: once nothing waits, it does not keep the process alive",
   assert.ok(output.success, "the process ended by itself");
   assert.equal(new TextDecoder().decode(output.stdout).trim(), "90");
 });
+
+Deno.test("write pacer: under load that never lets its queue empty, it holds memory for the writers waiting, not for every write ever deferred", async () => {
+  // 200 writers, each starting its next write as soon as the last one
+  // completes (a saturated fan-out, or clients flooding pings): more than
+  // the limit always wait, so the queue never empties. Two million
+  // deferred writes must not leave two million slots behind (a 40 s
+  // saturated fan-out to 1,000 clients left 1.6 million).
+  const script = `
+    import { WritePacer } from ${
+    JSON.stringify(new URL("../src/transport/write_pacer.ts", import.meta.url))
+  };
+    const pacer = new WritePacer(96);
+    let resumed = 0;
+    const writers = Array.from({ length: 200 }, () => {
+      const writer = {
+        resumeWrite() {
+          resumed++;
+          queueMicrotask(() => {
+            if (pacer.admit(writer)) writer.resumeWrite();
+          });
+        },
+      };
+      return writer;
+    });
+    for (const writer of writers) {
+      if (pacer.admit(writer)) writer.resumeWrite();
+    }
+    gc();
+    const before = Deno.memoryUsage().heapUsed;
+    let most = 0;
+    while (resumed < 2_000_000) {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      most = Math.max(most, pacer.waiting);
+    }
+    // Measured while the load goes on: the queue has never emptied.
+    gc();
+    const grown = Deno.memoryUsage().heapUsed - before;
+    console.log(JSON.stringify({ grown, most }));
+    Deno.exit(0);
+  `;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--v8-flags=--expose-gc", script],
+    stdout: "piped",
+  }).spawn();
+  const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+  const output = await child.output();
+  clearTimeout(timer);
+  assert.ok(output.success, "the process ended by itself");
+  const { grown, most } = JSON.parse(new TextDecoder().decode(output.stdout));
+  assert.ok(most > 96 && most <= 200, `writers waiting: ${most}`);
+  assert.ok(
+    grown < 2 * 1024 * 1024,
+    `heap grew ${
+      (grown / 1048576).toFixed(1)
+    } MiB over 2,000,000 deferred writes`,
+  );
+});
