@@ -12,7 +12,7 @@ import {
 import { encodeText, OPCODE } from "../src/transport/frames.ts";
 import { WritePacer } from "../src/transport/write_pacer.ts";
 import { Writer } from "../src/transport/writer.ts";
-import { FakeConn, settle } from "./support/fake_conn.ts";
+import { FakeConn, parseFrames, settle } from "./support/fake_conn.ts";
 
 Deno.test("batch pool: a batch given back is the next one of its size; one still out never is", () => {
   const pool = new BatchPool();
@@ -43,7 +43,11 @@ Deno.test("batch pool: frames it did not make are not taken, and it keeps at mos
   assert.equal(pool.freeBytes, KEEP_BYTES);
 });
 
-function writer(conn: FakeConn, batches: BatchPool): Writer {
+function writer(
+  conn: FakeConn | LazyConn,
+  batches: BatchPool,
+  pacer = new WritePacer(Infinity),
+): Writer {
   return new Writer(conn.conn, {
     maxMessages: 1000,
     maxBytes: 1 << 20,
@@ -52,7 +56,7 @@ function writer(conn: FakeConn, batches: BatchPool): Writer {
     onIdle() {},
     onLastSent() {},
     onFailed() {},
-    pacer: new WritePacer(Infinity),
+    pacer,
     batches,
   });
 }
@@ -94,4 +98,80 @@ Deno.test("batch pool: a batch whose write never completed is never given back",
   conn.flush();
   await settle();
   assert.equal(pool.freeBytes, 0);
+});
+
+/**
+ * A socket whose kernel takes a write's bytes only when the test completes
+ * it (a real write waiting for room reads its buffer then, not when it was
+ * started), a random part of them.
+ */
+class LazyConn {
+  out: Uint8Array[] = [];
+  #waiting: { bytes: Uint8Array; resolve(n: number): void }[] = [];
+  #random: () => number;
+
+  constructor(random: () => number) {
+    this.#random = random;
+  }
+
+  get conn(): Deno.Conn {
+    return this as unknown as Deno.Conn;
+  }
+
+  write(bytes: Uint8Array): Promise<number> {
+    return new Promise((resolve) => this.#waiting.push({ bytes, resolve }));
+  }
+
+  complete(): boolean {
+    const write = this.#waiting.shift();
+    if (!write) return false;
+    const whole = this.#random() < 0.5;
+    const taken = whole
+      ? write.bytes.length
+      : 1 + Math.floor(this.#random() * write.bytes.length);
+    this.out.push(write.bytes.slice(0, taken));
+    write.resolve(taken);
+    return true;
+  }
+
+  texts(): string[] {
+    const all = new Uint8Array(this.out.reduce((n, c) => n + c.length, 0));
+    let at = 0;
+    for (const chunk of this.out) {
+      all.set(chunk, at);
+      at += chunk.length;
+    }
+    return parseFrames(all).filter((f) => f.opcode === OPCODE.text)
+      .map((f) => new TextDecoder().decode(f.payload));
+  }
+}
+
+Deno.test("batch pool: writers sharing it, whose writes complete late, in pieces and in any order, each send exactly their own frames", async () => {
+  let seed = 20_261_206;
+  const random = () => (seed = (seed * 1_103_515_245 + 12_345) >>> 0) / 2 ** 32;
+  const pool = new BatchPool();
+  const pacer = new WritePacer(5);
+  const conns = Array.from({ length: 12 }, () => new LazyConn(random));
+  const writers = conns.map((conn) => writer(conn, pool, pacer));
+  const sent: string[][] = conns.map(() => []);
+  for (let step = 0; step < 12_000; step++) {
+    const i = Math.floor(random() * conns.length);
+    if (random() < 0.5) {
+      const text = `client ${i} event ${sent[i].length} ` +
+        "x".repeat(Math.floor(random() * 3000));
+      sent[i].push(text);
+      writers[i].offer(encodeText(text), "event", 0);
+    } else {
+      conns[i].complete();
+    }
+    await (step % 50 === 0 ? settle(1) : Promise.resolve());
+  }
+  for (let round = 0; conns.some((c) => c.complete()) || round < 3; round++) {
+    for (const conn of conns) while (conn.complete());
+    await settle(1);
+  }
+  assert.ok(pool.freeBytes > 0, "batches were joined and given back");
+  for (const [i, conn] of conns.entries()) {
+    assert.deepEqual(conn.texts(), sent[i], `client ${i}'s stream`);
+  }
 });

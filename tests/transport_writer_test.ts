@@ -6,7 +6,11 @@
  */
 import assert from "node:assert/strict";
 import { encodeText, OPCODE } from "../src/transport/frames.ts";
-import { MARK_AFTER, WINDOW } from "../src/transport/progress.ts";
+import {
+  MARK_AFTER,
+  MAX_UNANSWERED,
+  WINDOW,
+} from "../src/transport/progress.ts";
 import { kinds, settle, type WrittenFrame } from "./support/fake_conn.ts";
 import { clientFrame, fakeSocket, LIMITS } from "./support/fake_socket.ts";
 
@@ -124,6 +128,46 @@ Deno.test("writer: a client that never answers a progress ping is not held back"
   await settle();
   assert.equal(texts(t.fake.frames()).length, 400);
   assert.equal(t.socket.queuedBytes, 0);
+});
+
+Deno.test("writer: a client that reads but never answers progress pings is sent a bounded number of them; an answer lets them go on", async () => {
+  // It keeps itself heard with pings of its own, so no timeout ends it.
+  // Each unanswered progress ping is remembered until it is answered: one
+  // per 32 KiB it was sent, for as long as it stays, without bound.
+  const t = fakeSocket({
+    sendBufferMessages: 100_000,
+    sendBufferBytes: 1 << 30,
+  });
+  const event = encodeText("e".repeat(32 * 1024 - 4));
+  const marks: WrittenFrame[] = [];
+  let pongs = 0;
+  const stream = async (events: number) => {
+    for (let i = 0; i < events; i++) {
+      t.socket.send(event, "event", t.clock.now);
+      if (i % 64 === 0) t.fake.send(clientFrame(OPCODE.ping, new Uint8Array()));
+      await settle(1);
+      for (const frame of t.fake.frames()) {
+        if (frame.opcode === OPCODE.ping) marks.push(frame);
+        if (frame.opcode === OPCODE.pong) pongs++;
+      }
+      t.fake.clearWritten();
+    }
+  };
+  // 40 MiB: a progress ping per 32 KiB would be 1,280.
+  await stream(1280);
+  assert.ok(pongs > 0, "its own pings are answered");
+  assert.ok(marks.length >= 64, `${marks.length} progress pings`);
+  assert.ok(
+    marks.length <= MAX_UNANSWERED,
+    `${marks.length} progress pings left unanswered`,
+  );
+  assert.equal(t.closes.length, 0, "it stays");
+  // It answers the latest: it has read that far, and the pings go on.
+  t.fake.send(clientFrame(OPCODE.pong, marks.at(-1)!.payload));
+  await settle();
+  const before = marks.length;
+  await stream(64);
+  assert.ok(marks.length > before, "progress pings again after an answer");
 });
 
 Deno.test("writer: pongs and the keepalive ping go ahead of a long queue, and nothing after the close frame", async () => {

@@ -69,24 +69,81 @@ Deno.test("write pacer: within the limit a write starts at once, and the count s
   assert.equal(pacer.waiting, 0);
 });
 
+const PACER_MODULE = JSON.stringify(
+  new URL("../src/transport/write_pacer.ts", import.meta.url),
+);
+
+// Runs `script` in a process of its own (killed after 60 s), which must end
+// by itself; returns what it printed.
+async function runAlone(script: string, flags: string[] = []): Promise<string> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["eval", ...flags, script],
+    stdout: "piped",
+  }).spawn();
+  const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+  const output = await child.output();
+  clearTimeout(timer);
+  assert.ok(output.success, "the process ended by itself");
+  return new TextDecoder().decode(output.stdout).trim();
+}
+
 Deno.test("write pacer: once nothing waits, it does not keep the process alive", async () => {
   const script = `
-    import { WritePacer } from ${
-    JSON.stringify(new URL("../src/transport/write_pacer.ts", import.meta.url))
-  };
+    import { WritePacer } from ${PACER_MODULE};
     const pacer = new WritePacer(10);
     let resumed = 0;
     const writer = { resumeWrite: () => resumed++ };
     for (let i = 0; i < 100; i++) pacer.admit(writer);
     globalThis.addEventListener("unload", () => console.log(resumed));
   `;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["eval", script],
-    stdout: "piped",
-  }).spawn();
-  const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-  const output = await child.output();
-  clearTimeout(timer);
-  assert.ok(output.success, "the process ended by itself");
-  assert.equal(new TextDecoder().decode(output.stdout).trim(), "90");
+  assert.equal(await runAlone(script), "90");
+});
+
+Deno.test("write pacer: under load that never lets its queue empty, it holds memory for the writers waiting, not for every write ever deferred", async () => {
+  // 200 writers, each starting its next write as soon as the last one
+  // completes (a saturated fan-out, or clients flooding pings): more than
+  // the limit always wait, so the queue never empties. Two million
+  // deferred writes must not leave two million slots behind (a 40 s
+  // saturated fan-out to 1,000 clients left 1.6 million).
+  const script = `
+    import { WritePacer } from ${PACER_MODULE};
+    const pacer = new WritePacer(96);
+    let resumed = 0;
+    const writers = Array.from({ length: 200 }, () => {
+      const writer = {
+        resumeWrite() {
+          resumed++;
+          queueMicrotask(() => {
+            if (pacer.admit(writer)) writer.resumeWrite();
+          });
+        },
+      };
+      return writer;
+    });
+    for (const writer of writers) {
+      if (pacer.admit(writer)) writer.resumeWrite();
+    }
+    gc();
+    const before = Deno.memoryUsage().heapUsed;
+    let most = 0;
+    while (resumed < 2_000_000) {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      most = Math.max(most, pacer.waiting);
+    }
+    // Measured while the load goes on: the queue has never emptied.
+    gc();
+    const grown = Deno.memoryUsage().heapUsed - before;
+    console.log(JSON.stringify({ grown, most }));
+    Deno.exit(0);
+  `;
+  const { grown, most } = JSON.parse(
+    await runAlone(script, ["--v8-flags=--expose-gc"]),
+  );
+  assert.ok(most > 96 && most <= 200, `writers waiting: ${most}`);
+  assert.ok(
+    grown < 2 * 1024 * 1024,
+    `heap grew ${
+      (grown / 1048576).toFixed(1)
+    } MiB over 2,000,000 deferred writes`,
+  );
 });

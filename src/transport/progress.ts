@@ -31,6 +31,11 @@ export const MARK_AFTER = 256 * 1024;
 export const MARK_EVERY = 32 * 1024;
 /** Unproven bytes past which no more data is written until a pong. */
 export const WINDOW = 2 * MARK_AFTER;
+/**
+ * Progress pings left unanswered past which no more are sent until one is
+ * answered: 16 MiB of them, more than the kernel takes for a client.
+ */
+export const MAX_UNANSWERED = 512;
 
 const PREFIX_BYTES = 4;
 // Shared until a connection sends its first progress ping: most never do.
@@ -74,6 +79,10 @@ export class ProgressMarks {
    * wait for the client (it is `behind`).
    */
   due(behind: boolean): boolean {
+    // A client that never answers (it keeps itself heard otherwise) would
+    // have every mark remembered, one per 32 KiB sent, for as long as it
+    // stays; marks before the window's first answer need far fewer.
+    if (this.#sent - this.#answered >= MAX_UNANSWERED) return false;
     return this.#written - this.#lastMark >= MARK_EVERY &&
       (behind || this.#written - this.#proven >= MARK_AFTER);
   }

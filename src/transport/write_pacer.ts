@@ -32,6 +32,10 @@ export interface PacedWriter {
  */
 export const WRITES_PER_TURN = 96;
 
+// Spent slots at the queue's front dropped at once, when they are at least
+// half of it: each slot is copied at most once.
+const COMPACT_AFTER = 1024;
+
 /** Counts the writes started in a turn and defers the rest. */
 export class WritePacer {
   #limit: number;
@@ -89,6 +93,14 @@ export class WritePacer {
     }
     if (this.#head === waiting.length) {
       this.#waiting = [];
+      this.#head = 0;
+    } else if (
+      this.#head >= COMPACT_AFTER && this.#head * 2 >= waiting.length
+    ) {
+      // Under load that never lets the queue empty (a saturated fan-out, a
+      // ping flood on many connections) the spent slots would pile up for
+      // good: a 40 s saturated fan-out to 1,000 clients left 1.6 million.
+      this.#waiting = waiting.slice(this.#head);
       this.#head = 0;
     }
     if (this.#started > 0) {
