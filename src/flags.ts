@@ -9,6 +9,8 @@
  * A parser of our own rather than `node:util` parseArgs: parseArgs refuses
  * `--rate-limit -1` and `--enable-websocket=maybe` with several lines of
  * its own wording, where a user needs one line naming the flag.
+ *
+ * @module
  */
 
 /** A bad flag or value: the process prints one line and exits 2. */

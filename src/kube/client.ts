@@ -3,6 +3,8 @@
  * carrying the cluster's CA and the user's client certificate.
  * Credentials are loaded afresh for every request, so rotated tokens and
  * refreshed exec credentials take effect on the next (re)connect.
+ *
+ * @module
  */
 import { bypassProxyForLoopback } from "../flags.ts";
 import type { KubeAccess } from "./config.ts";

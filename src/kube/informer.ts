@@ -6,6 +6,8 @@
  * resource version seen, after a backoff with jitter that starts over as
  * soon as the API server has proven healthy again. Every listing goes to
  * the target as a whole, so it can diff it against what it had.
+ *
+ * @module
  */
 import { createLogger, type Logger } from "../log.ts";
 import { delay } from "../retry.ts";

@@ -2,6 +2,8 @@
  * The `dorgu-ws serve` flags: one table in which each flag's help, default
  * and the config fields it sets live together, and the schema of the
  * config they fill.
+ *
+ * @module
  */
 import * as v from "valibot";
 import {
