@@ -333,12 +333,13 @@ export function parseInteger(
   return value;
 }
 
-/** Checks that `raw` is one of `choices`. */
+/** Checks that `raw` is one of `allowed.choices`. */
 export function parseChoice<T extends string>(
   raw: string,
   what: string,
-  choices: readonly T[],
+  allowed: { choices: readonly T[] },
 ): T {
+  const { choices } = allowed;
   if ((choices as readonly string[]).includes(raw)) return raw as T;
   throw new UsageError(
     `${what} must be ${oneOf(choices)}, got '${raw}'.`,

@@ -300,9 +300,11 @@ export class Informer {
       case "ERROR":
         if (object.code === 410) throw new GoneError();
         throw new ApiError(
-          Number(object.code) || 500,
-          String(object.reason ?? "Error"),
           String(object.message ?? "The watch reported an error."),
+          {
+            status: Number(object.code) || 500,
+            reason: String(object.reason ?? "Error"),
+          },
         );
     }
     this.#version = object.metadata?.resourceVersion || this.#version;

@@ -186,7 +186,7 @@ export const SERVE_FLAGS: Record<string, ServeFlag> = {
       "'none'; 'token' (bearer tokens listed in --token-file); or 'kubernetes' (TokenReview, and namespaces the user may list)",
     default: "none",
     read: (value, what) => ({
-      auth: parseChoice(String(value), what, AUTH_MODES),
+      auth: parseChoice(String(value), what, { choices: AUTH_MODES }),
     }),
   },
   "token-file": {
@@ -310,7 +310,7 @@ export const SERVE_FLAGS: Record<string, ServeFlag> = {
     help: "debug, info, warn or error",
     default: "info",
     read: (value, what) => ({
-      logLevel: parseChoice(String(value), what, LOG_LEVELS),
+      logLevel: parseChoice(String(value), what, { choices: LOG_LEVELS }),
     }),
   },
   help: { type: "boolean", short: "h", help: "Show this help", env: false },
