@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { serveFake } from "./support/fake_server.ts";
-import { runCli, spawnExample } from "./support/server.ts";
+import { runCli, spawnGuardedExample } from "./support/server.ts";
 
 const unsanitized = { sanitizeOps: false, sanitizeResources: false };
 
@@ -14,14 +14,7 @@ Deno.test({
     "a server that requires a token: --token, DORGU_WS_TOKEN, and a clear refusal",
   ...unsanitized,
   async fn() {
-    const tokens = await Deno.makeTempFile();
-    await Deno.writeTextFile(tokens, "s3cret,ops\n");
-    const { server, url } = await spawnExample([
-      "--auth",
-      "token",
-      "--token-file",
-      tokens,
-    ]);
+    const { server, url } = await spawnGuardedExample();
     try {
       const none = await runCli(["get", "cluster", "--url", url]);
       assert.equal(none.code, 1);

@@ -13,20 +13,13 @@ import { RUNTIME_PERMISSIONS, V8_FLAGS_ARG } from "../tools/permissions.ts";
 import {
   closedUrl,
   DENO_DIR,
-  type ExampleServer,
   runCli,
   spawnExample,
+  spawnGuardedExample,
 } from "./support/server.ts";
 import { configHome } from "./support/proc.ts";
 
 const unsanitized = { sanitizeOps: false, sanitizeResources: false };
-
-/** A server that wants the bearer token `s3cret`. */
-async function guardedServer(): Promise<ExampleServer> {
-  const tokens = await Deno.makeTempFile();
-  await Deno.writeTextFile(tokens, "s3cret,ops\n");
-  return await spawnExample(["--auth", "token", "--token-file", tokens]);
-}
 
 Deno.test({
   name: "no server variable changes what the client does",
@@ -70,7 +63,7 @@ Deno.test({
     "DORGU_WS_URL and DORGU_WS_TOKEN set the server and token; errors name the variable",
   ...unsanitized,
   async fn() {
-    await using demo = await guardedServer();
+    await using demo = await spawnGuardedExample();
     const xdg = await configHome();
     const env = { XDG_CONFIG_HOME: xdg, DORGU_WS_URL: demo.url };
     const ok = await runCli(["get", "cp", "-o", "name"], {
@@ -114,7 +107,7 @@ Deno.test({
   ...unsanitized,
   async fn() {
     await using open = await spawnExample();
-    await using guarded = await guardedServer();
+    await using guarded = await spawnGuardedExample();
     const xdg = await configHome({
       "config.yaml": `current: lab
 servers:

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { Browser } from "./support/browser.ts";
-import { spawnExample } from "./support/server.ts";
+import { spawnGuardedExample } from "./support/server.ts";
 
 const unsanitized = { sanitizeOps: false, sanitizeResources: false };
 
@@ -14,14 +14,7 @@ Deno.test({
     "with --auth token the dashboard asks for a token once, says when it is refused, and keeps it for the tab",
   ...unsanitized,
   async fn() {
-    const tokens = await Deno.makeTempFile();
-    await Deno.writeTextFile(tokens, "s3cret-token,ops\n");
-    await using example = await spawnExample([
-      "--auth",
-      "token",
-      "--token-file",
-      tokens,
-    ]);
+    await using example = await spawnGuardedExample("s3cret-token");
     const base = `http://127.0.0.1:${example.server.port}/`;
     const browser = await Browser.launch();
     try {
