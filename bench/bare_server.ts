@@ -7,6 +7,8 @@
  *
  * With `--echo` it sends every message back instead, as the Autobahn
  * TestSuite's fuzzing client expects of a server (`deno task autobahn`).
+ *
+ * @module
  */
 import { eventFrame, serveControl, subscribedReply } from "./control.ts";
 

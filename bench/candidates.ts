@@ -7,6 +7,8 @@
  * The own transport is judged against the runtime's WebSocket on the median
  * of the ratios within each pass, where both ran one after the other under
  * about the same load.
+ *
+ * @module
  */
 import { idle, type ServerKind, throughput } from "./fanout.ts";
 import { type Figure, fmt, printFigures, printTable } from "./report.ts";

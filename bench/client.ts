@@ -3,6 +3,8 @@
  * `dorgu-ws version` (start-up alone) and `dorgu-ws get personas` (start-up,
  * connect, request, table), run as the binary runs, against a server on
  * the example cluster. Prints one `result {json}` line (medians, ms).
+ *
+ * @module
  */
 import { waitReady } from "../tests/support/server.ts";
 import { RUNTIME_PERMISSIONS } from "../tools/permissions.ts";

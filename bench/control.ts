@@ -20,6 +20,8 @@
  *
  * Each event's `message` carries its send time, in ms since the epoch
  * with microseconds, for the load clients' latency samples.
+ *
+ * @module
  */
 import { getHeapSpaceStatistics, writeHeapSnapshot } from "node:v8";
 import type {

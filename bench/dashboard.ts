@@ -12,6 +12,8 @@
  * The servers run as the binary runs (`main.ts serve --source DIR`).
  *
  *   deno run -A bench/dashboard.ts [rounds]
+ *
+ * @module
  */
 import { Client } from "../src/client/mod.ts";
 import { Browser, type Page } from "../tests/support/browser.ts";

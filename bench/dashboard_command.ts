@@ -9,6 +9,8 @@
  * drawn) on the wall clock the process start was taken on.
  *
  *   deno run -A bench/dashboard_command.ts [personas] [rounds]
+ *
+ * @module
  */
 import { Browser } from "../tests/support/browser.ts";
 import { spawnDashboard } from "../tests/support/dashboard_cli.ts";

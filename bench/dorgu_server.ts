@@ -2,6 +2,8 @@
  * dorgu-ws under benchmark: the real server (`startServer`, the same hub,
  * sessions and send path as production) with a source that publishes what
  * bench/run.ts asks for over stdin.
+ *
+ * @module
  */
 import { createLogger } from "../src/log.ts";
 import { DEFAULT_CONFIG } from "../src/server/config.ts";

@@ -3,6 +3,8 @@
  * under the same load, in the same run. The servers and the load clients
  * are separate processes; the clients only count messages and sample
  * latency, so they are not what is measured.
+ *
+ * @module
  */
 import { readMetric, rssOf } from "../tests/support/hostile.ts";
 import { RUNTIME_V8_FLAGS } from "../tools/permissions.ts";

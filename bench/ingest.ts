@@ -6,6 +6,8 @@
  *   ApplicationPersona objects from a local HTTP server, through the
  *   NDJSON decoder, projection, diff and publish (with one subscriber).
  * - memory: the heap a Store needs per cached persona.
+ *
+ * @module
  */
 import { Hub, Session } from "../src/hub/mod.ts";
 import { Informer } from "../src/kube/mod.ts";

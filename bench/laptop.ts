@@ -17,6 +17,8 @@
  *
  * dorgu-ws runs both as the compiled binary (Deno 2.7.11, as the tests
  * build it) and as `deno run` with the binary's permissions.
+ *
+ * @module
  */
 import { readLines } from "../tests/support/lines.ts";
 import { patchStatus } from "../tests/support/cluster_objects.ts";

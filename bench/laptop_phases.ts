@@ -14,6 +14,8 @@
  * seeded from CPU jitter on its first use), to show what that costs alone.
  *
  *   deno run -A bench/laptop_phases.ts KUBECONFIG NAMESPACE NAME early|seed
+ *
+ * @module
  */
 import { warmTls } from "../src/warm_tls.ts";
 

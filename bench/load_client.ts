@@ -11,6 +11,8 @@
  * when EXPECTED events reached every connection (or on `report` on stdin).
  * `expect N` on stdin starts a new count, acknowledged with `expecting`;
  * `count` prints `count N`, the messages received so far.
+ *
+ * @module
  */
 import {
   Connection,

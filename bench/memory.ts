@@ -7,6 +7,8 @@
  * published. RSS is read from /proc by the runner, so the server's own
  * event loop being busy does not delay it, and nothing in the server
  * allocates to answer it.
+ *
+ * @module
  */
 import { rssOf } from "../tests/support/hostile.ts";
 import {

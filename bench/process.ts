@@ -1,4 +1,8 @@
-/** Child processes the benchmarks drive over stdin and stdout lines. */
+/**
+ * Child processes the benchmarks drive over stdin and stdout lines.
+ *
+ * @module
+ */
 import { readLines } from "../tests/support/lines.ts";
 
 /** A child process speaking a line protocol. */

@@ -8,6 +8,8 @@
  *   deno run bench/receive_cost.ts [EVENTS]
  *
  * Prints one `result {json}` line: microseconds per event.
+ *
+ * @module
  */
 import {
   Connection,

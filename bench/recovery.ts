@@ -11,6 +11,8 @@
  * restart, or SIGCONT) to the client receiving that change. Every event the
  * client sees is checked: none skipped, none doubled, and the end state
  * equals the API's.
+ *
+ * @module
  */
 import {
   apiPersonas,

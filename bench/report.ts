@@ -1,6 +1,8 @@
 /**
  * How `deno task bench` prints its figures: every figure beside its target
  * and the ratio the target is judged on, with a verdict.
+ *
+ * @module
  */
 
 /** A figure judged against a target. */

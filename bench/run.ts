@@ -12,6 +12,8 @@
  *       broadcast loop, fan-out and idle; not in the default set.
  *
  * Every figure is printed with its target and the ratio it is judged on.
+ *
+ * @module
  */
 import { parseArgs } from "node:util";
 import { candidates } from "./candidates.ts";

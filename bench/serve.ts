@@ -1,4 +1,8 @@
-/** `dorgu-ws serve` for the benchmarks, run as the binary runs it. */
+/**
+ * `dorgu-ws serve` for the benchmarks, run as the binary runs it.
+ *
+ * @module
+ */
 import { RUNTIME_PERMISSIONS, V8_FLAGS_ARG } from "../tools/permissions.ts";
 
 /**

@@ -22,6 +22,8 @@
  *   more open than it had at start, plus 2;
  * - an attack was not answered as it must be (a close code, a reply);
  * - the server wrote an error or anything that is not a log line.
+ *
+ * @module
  */
 import { parseArgs } from "node:util";
 import { OPCODE } from "../src/transport/frames.ts";

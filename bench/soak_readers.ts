@@ -10,6 +10,8 @@
  * `result {json}`: per reader the first and last offset it saw, how many
  * events it received, how many offsets it found missing, and whether its
  * connection ended.
+ *
+ * @module
  */
 import { Connection, webSocketDialer } from "../src/client/mod.ts";
 

@@ -3,6 +3,8 @@
  * kube-apiserver holding 1,000 ApplicationPersonas (prints one
  * `result {json}` line). The server runs as the binary would: `main.ts`
  * with the binary's permissions, in its own process.
+ *
+ * @module
  */
 import { waitReady } from "../tests/support/server.ts";
 import { envWithPersonas } from "./personas_env.ts";

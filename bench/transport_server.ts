@@ -9,6 +9,8 @@
  * with the limits `dorgu-ws serve` has by default (the message size
  * raised if given), as the Autobahn TestSuite's fuzzing client expects of
  * a server (`deno task autobahn`).
+ *
+ * @module
  */
 import { DEFAULT_CONFIG } from "../src/server/config.ts";
 import { encodeFrame, encodeText, OPCODE } from "../src/transport/frames.ts";

@@ -2,6 +2,8 @@
  * A candidate baseline: the `ws` package on `node:http`, as Deno runs it,
  * with `maxPayload` (the limit enforced while parsing that
  * `Deno.upgradeWebSocket` lacks). The same broadcast loop as the others.
+ *
+ * @module
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";

@@ -9,6 +9,8 @@
  * A parser of our own rather than `node:util` parseArgs: parseArgs refuses
  * `--rate-limit -1` and `--enable-websocket=maybe` with several lines of
  * its own wording, where a user needs one line naming the flag.
+ *
+ * @module
  */
 
 /** A bad flag or value: the process prints one line and exits 2. */
@@ -331,12 +333,13 @@ export function parseInteger(
   return value;
 }
 
-/** Checks that `raw` is one of `choices`. */
+/** Checks that `raw` is one of `allowed.choices`. */
 export function parseChoice<T extends string>(
   raw: string,
   what: string,
-  choices: readonly T[],
+  allowed: { choices: readonly T[] },
 ): T {
+  const { choices } = allowed;
   if ((choices as readonly string[]).includes(raw)) return raw as T;
   throw new UsageError(
     `${what} must be ${oneOf(choices)}, got '${raw}'.`,

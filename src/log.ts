@@ -1,6 +1,8 @@
 /**
  * Structured logs: one JSON object per line on stderr, with `time`, `level`
  * and `msg`, plus whatever fields the call site adds.
+ *
+ * @module
  */
 
 /** Log levels, least severe first. */

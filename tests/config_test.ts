@@ -1,3 +1,8 @@
+/**
+ * Server configuration as flags, DORGU_WS_* variables and defaults
+ * resolve it: precedence, listen addresses, and errors that name what set
+ * a bad value.
+ */
 import assert from "node:assert/strict";
 import { UsageError } from "../src/flags.ts";
 import {

@@ -1,3 +1,8 @@
+/**
+ * The directory source (`serve --source DIR`): manifests read into the
+ * store, edits turned into events, and bad files or a vanished directory
+ * reported without losing what was read.
+ */
 import assert from "node:assert/strict";
 import { Hub } from "../src/hub/mod.ts";
 import {

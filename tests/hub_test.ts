@@ -1,3 +1,8 @@
+/**
+ * The hub with fake sessions: numbering, filters and scopes, resume from
+ * the ring buffer, per-client queue limits, and the inbound checks in
+ * front of it.
+ */
 import assert from "node:assert/strict";
 import {
   type ClientSocket,

@@ -1,3 +1,8 @@
+/**
+ * Parsing client messages: every malformed shape gets the protocol's
+ * error code, and what the server sends validates against the published
+ * schemas.
+ */
 import assert from "node:assert/strict";
 import * as v from "valibot";
 import {

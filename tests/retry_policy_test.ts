@@ -18,7 +18,7 @@ function policy(
 }
 
 function refusal(status: number, retryAfter?: string): ApiError {
-  return new ApiError(status, "Refused", "try later", { retryAfter });
+  return new ApiError("try later", { status, reason: "Refused", retryAfter });
 }
 
 Deno.test("the cap grows with the outage: 1 s under 15 s, 5 s under two minutes, then the largest", () => {

@@ -1,3 +1,7 @@
+/**
+ * Backoff, Retry-After and the abortable delay that the watches and the
+ * client retry with.
+ */
 import assert from "node:assert/strict";
 import { Backoff, delay, retryAfterMs } from "../src/retry.ts";
 

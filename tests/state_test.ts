@@ -1,3 +1,7 @@
+/**
+ * The cluster state: listings and watch changes turned into topic events
+ * (once, and only on real change), and the queries answered from it.
+ */
 import assert from "node:assert/strict";
 import { Hub } from "../src/hub/mod.ts";
 import type { Topic } from "../src/protocol/mod.ts";

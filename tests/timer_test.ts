@@ -1,3 +1,7 @@
+/**
+ * The one-shot timers that bypass the global `setTimeout`: they fire on
+ * time, cancel cleanly, and hold the process open only while armed.
+ */
 import assert from "node:assert/strict";
 import { startTimer } from "../src/timer.ts";
 

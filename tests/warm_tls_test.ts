@@ -1,3 +1,7 @@
+/**
+ * The TLS warm-up: which commands start it, and that it starts once and
+ * never fails a command.
+ */
 import assert from "node:assert/strict";
 import { namesCluster, warmTls } from "../src/warm_tls.ts";
 

@@ -25,6 +25,8 @@
  * other passes; exits 1 when the own transport has a case FAILED or
  * NON-STRICT, or fails one the runtime passes. Not part of `deno task
  * test`: it takes minutes and needs PyPI once.
+ *
+ * @module
  */
 import { parseArgs } from "node:util";
 import { cacheDir, run, withLock } from "../tests/tools/cache.ts";

@@ -11,6 +11,8 @@
  *
  * The bundle is committed, so `deno run main.ts`, `deno compile` and the
  * image build need no build step; a test runs `--check`.
+ *
+ * @module
  */
 import { parseArgs } from "node:util";
 import { minify, type MinifyOptions } from "terser";

@@ -17,6 +17,8 @@
  * `deno compile` fetches a runtime stub per target from Deno's release
  * host; where that host is unreachable, point DENORT_BIN at a denort
  * binary for the target.
+ *
+ * @module
  */
 import { parseArgs } from "node:util";
 import {

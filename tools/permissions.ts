@@ -1,3 +1,10 @@
+/**
+ * What the dorgu-ws binary may do, in one place: the permissions and V8
+ * flags the compile task bakes in and the tests and benchmarks run with,
+ * and the files the binary embeds.
+ *
+ * @module
+ */
 import { LIBC_PATHS } from "../src/server/native_heap.ts";
 
 /**

@@ -1,6 +1,8 @@
 /**
  * Human output: kubectl-like tables and one line per event, coloured on a
  * terminal unless NO_COLOR is set.
+ *
+ * @module
  */
 import { readEnv } from "../flags.ts";
 import { printable } from "./output.ts";

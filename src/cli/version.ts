@@ -50,10 +50,9 @@ export async function runVersion(args: string[]): Promise<number> {
   }
   const output = values.output === undefined
     ? "text"
-    : parseChoice(String(values.output), sourceOf(parsed, "output"), [
-      "json",
-      "yaml",
-    ]);
+    : parseChoice(String(values.output), sourceOf(parsed, "output"), {
+      choices: ["json", "yaml"],
+    });
   const timeoutMs = parseDuration(
     String(values.timeout ?? CLIENT_FLAGS.timeout.default),
     sourceOf(parsed, "timeout"),

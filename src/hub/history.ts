@@ -2,6 +2,8 @@
  * A topic's history: its newest events with their offsets, for resuming
  * clients (`since`) and for `request events`. Bounded by a ring buffer, so
  * memory per topic stays fixed however busy the cluster is.
+ *
+ * @module
  */
 import type { EventPayload } from "../protocol/mod.ts";
 import { RingBuffer } from "./ring_buffer.ts";

@@ -2,6 +2,8 @@
  * The topic registry: for each topic its history and its subscriptions,
  * and the fan-out from one to the other. Each event is serialized and
  * framed once; every subscriber's queue gets the same bytes.
+ *
+ * @module
  */
 import {
   type EventKeys,

@@ -1,4 +1,9 @@
 /**
+ * The bounded store under each topic's recent history.
+ *
+ * @module
+ */
+/**
  * A fixed-capacity FIFO that overwrites its oldest item when full. Topics
  * keep their recent history in one, so memory per topic is bounded no
  * matter how busy the cluster is.

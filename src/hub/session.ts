@@ -2,6 +2,8 @@
  * One connected client as the hub sees it: who it is, what it may see, and
  * the socket its messages go to. The socket owns the bounded send queue;
  * a session only says how each message may be treated when it is full.
+ *
+ * @module
  */
 import { encodeText } from "../transport/frames.ts";
 import type { Offer, Priority } from "../transport/send_queue.ts";

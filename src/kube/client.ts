@@ -3,6 +3,8 @@
  * carrying the cluster's CA and the user's client certificate.
  * Credentials are loaded afresh for every request, so rotated tokens and
  * refreshed exec credentials take effect on the next (re)connect.
+ *
+ * @module
  */
 import { bypassProxyForLoopback } from "../flags.ts";
 import type { KubeAccess } from "./config.ts";
@@ -24,17 +26,15 @@ export class ApiError extends Error {
   /** The `Retry-After` header, as sent, when there was one. */
   readonly retryAfter: string | undefined;
 
-  /** Creates the error from the status, reason and message. */
+  /** Creates the error from the Status message, status and reason. */
   constructor(
-    status: number,
-    reason: string,
     message: string,
-    options: { retryAfter?: string } = {},
+    options: { status: number; reason: string; retryAfter?: string },
   ) {
     super(message);
     this.name = "ApiError";
-    this.status = status;
-    this.reason = reason;
+    this.status = options.status;
+    this.reason = options.reason;
     this.retryAfter = options.retryAfter;
   }
 }
@@ -238,7 +238,9 @@ async function apiError(response: Response): Promise<ApiError> {
   } catch {
     // Not a Status object: keep the text.
   }
-  return new ApiError(response.status, reason, message, {
+  return new ApiError(message, {
+    status: response.status,
+    reason,
     retryAfter: response.headers.get("retry-after") ?? undefined,
   });
 }

@@ -9,6 +9,8 @@
  * its mounted files.
  *
  * Only credential loading happens here; requests are our own fetches.
+ *
+ * @module
  */
 import { readBoundedText } from "../files.ts";
 import { readEnv } from "../flags.ts";

@@ -6,6 +6,8 @@
  * resource version seen, after a backoff with jitter that starts over as
  * soon as the API server has proven healthy again. Every listing goes to
  * the target as a whole, so it can diff it against what it had.
+ *
+ * @module
  */
 import { createLogger, type Logger } from "../log.ts";
 import { delay } from "../retry.ts";
@@ -17,7 +19,7 @@ import {
 } from "./client.ts";
 import { isGone, listCollection, seconds } from "./list.ts";
 import { RetryPolicy } from "./retry_policy.ts";
-import { readWatchEvents, WatchDecodeError } from "./watch.ts";
+import { readWatchEvents, WatchDecodeError, type WatchEvent } from "./watch.ts";
 
 /** Where an informer delivers what it sees. */
 export interface InformerTarget {
@@ -207,16 +209,6 @@ export class Informer {
   // event, so whatever ends the watch, the next one resumes right after
   // the last event applied.
   async #watch(): Promise<boolean> {
-    const [min, max] = this.#options.watchSeconds ?? [300, 600];
-    const timeoutSeconds = Math.floor(min + Math.random() * (max - min));
-    const query = new URLSearchParams({
-      watch: "1",
-      allowWatchBookmarks: "true",
-      resourceVersion: this.#version ?? "",
-      timeoutSeconds: String(timeoutSeconds),
-    });
-    const fieldSelector = this.#options.fieldSelector;
-    if (fieldSelector) query.set("fieldSelector", fieldSelector);
     const stallMs = this.#options.stallMs ?? STALL_MS;
     const stall = new AbortController();
     const signal = AbortSignal.any([this.#abort.signal, stall.signal]);
@@ -230,7 +222,7 @@ export class Informer {
     let delivered = false;
     try {
       const response = await this.#options.client.request(
-        `${this.#options.path}?${query}`,
+        `${this.#options.path}?${this.#watchQuery()}`,
         { signal },
       );
       answered = true;
@@ -248,26 +240,7 @@ export class Informer {
         }),
       );
       for await (const event of readWatchEvents(body)) {
-        const object = event.object as WatchedObject;
-        switch (event.type) {
-          case "ADDED":
-          case "MODIFIED":
-            this.#options.target.upsert(object);
-            break;
-          case "DELETED":
-            this.#options.target.remove(object);
-            break;
-          case "BOOKMARK":
-            break;
-          case "ERROR":
-            if (object.code === 410) throw new GoneError();
-            throw new ApiError(
-              Number(object.code) || 500,
-              String(object.reason ?? "Error"),
-              String(object.message ?? "The watch reported an error."),
-            );
-        }
-        this.#version = object.metadata?.resourceVersion || this.#version;
+        this.#apply(event.type, event.object as WatchedObject);
         if (!delivered) {
           delivered = true;
           this.#retry.reset();
@@ -293,6 +266,48 @@ export class Informer {
       clearTimeout(timer);
       clearTimeout(proven);
     }
+  }
+
+  // A randomized timeout spreads the watches of many servers restarted
+  // together, as client-go's reflector does.
+  #watchQuery(): URLSearchParams {
+    const [min, max] = this.#options.watchSeconds ?? [300, 600];
+    const timeoutSeconds = Math.floor(min + Math.random() * (max - min));
+    const query = new URLSearchParams({
+      watch: "1",
+      allowWatchBookmarks: "true",
+      resourceVersion: this.#version ?? "",
+      timeoutSeconds: String(timeoutSeconds),
+    });
+    const fieldSelector = this.#options.fieldSelector;
+    if (fieldSelector) query.set("fieldSelector", fieldSelector);
+    return query;
+  }
+
+  // Hands one watch event to the target. The version moves only once the
+  // target has the event, so the next watch resumes right after it.
+  #apply(type: WatchEvent["type"], object: WatchedObject): void {
+    switch (type) {
+      case "ADDED":
+      case "MODIFIED":
+        this.#options.target.upsert(object);
+        break;
+      case "DELETED":
+        this.#options.target.remove(object);
+        break;
+      case "BOOKMARK":
+        break;
+      case "ERROR":
+        if (object.code === 410) throw new GoneError();
+        throw new ApiError(
+          String(object.message ?? "The watch reported an error."),
+          {
+            status: Number(object.code) || 500,
+            reason: String(object.reason ?? "Error"),
+          },
+        );
+    }
+    this.#version = object.metadata?.resourceVersion || this.#version;
   }
 
   #failed(error: Error): void {

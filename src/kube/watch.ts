@@ -2,6 +2,8 @@
  * The watch stream: newline-delimited JSON watch events, read across
  * arbitrary chunk boundaries (a line may arrive in many pieces, and one
  * chunk may hold many lines; multi-byte characters may be split too).
+ *
+ * @module
  */
 import * as v from "valibot";
 

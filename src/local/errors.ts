@@ -36,12 +36,12 @@ export interface Where {
   describe: string;
 }
 
-/** One line for a failed read of `reading` from the API server. */
+/** One line for a failed read of `failed.reading` from the API server. */
 export function readFailure(
   error: unknown,
-  reading: Reading,
-  where: Where,
+  failed: { reading: Reading; where: Where },
 ): LocalError {
+  const { reading, where } = failed;
   const info = RESOURCE_INFO[reading.resource];
   const resource = info.group ? `${info.plural}.${info.group}` : info.plural;
   if (error instanceof ApiError) {

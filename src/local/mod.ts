@@ -90,7 +90,8 @@ export async function startLocal(options: LocalOptions): Promise<LocalServer> {
   });
   let informers: Informer[] = [];
   try {
-    const versions = await readOnce(client, store, readings, {
+    const versions = await readOnce(store, readings, {
+      client,
       where,
       timeoutMs: options.timeoutMs,
       signal: options.signal,

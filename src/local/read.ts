@@ -18,6 +18,8 @@ import type { Reading } from "./plan.ts";
 
 /** Options for {@link readOnce}. */
 export interface ReadOptions {
+  /** The API server's client. */
+  client: KubeClient;
   /** Where requests go, for messages. */
   where: Where;
   /** How long each page may take, ms (`--timeout`). */
@@ -33,7 +35,6 @@ export interface ReadOptions {
  * resourceVersion, in the order of `readings`, where a watch of it starts.
  */
 export async function readOnce(
-  client: KubeClient,
   store: Store,
   readings: readonly Reading[],
   options: ReadOptions,
@@ -49,7 +50,7 @@ export async function readOnce(
     try {
       return await waitingOut(() =>
         listCollection(
-          client,
+          options.client,
           collectionPath(RESOURCE_INFO[resource], namespace),
           {
             // Held until every listing is in: then committed in order.
@@ -69,7 +70,7 @@ export async function readOnce(
     } catch (error) {
       if (signal.aborted) throw error;
       failed.abort();
-      throw readFailure(error, reading, options.where);
+      throw readFailure(error, { reading, where: options.where });
     }
   }));
   for (const listing of listings) listing?.commit();

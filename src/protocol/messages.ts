@@ -2,6 +2,8 @@
  * The message envelope and every message shape, both directions, as valibot
  * schemas. The seed's shapes are kept as they are; everything added is
  * optional, so a client written against the seed keeps working.
+ *
+ * @module
  */
 import * as v from "valibot";
 import { TOPICS } from "./topics.ts";

@@ -1,6 +1,8 @@
 /**
  * Turns one inbound text frame into a {@link ClientMessage}, or into the
  * error the client gets back. Never throws: any input has an answer.
+ *
+ * @module
  */
 import * as v from "valibot";
 import {

@@ -3,6 +3,8 @@
  * seed's, exactly; fields the seed does not have are marked as extensions.
  * The client validates what it receives against these, so a server that
  * drifts from the contract is caught by the client's own tests.
+ *
+ * @module
  */
 import * as v from "valibot";
 import type { Topic } from "./shapes.ts";

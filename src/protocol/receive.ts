@@ -3,6 +3,8 @@
  * an event's payload checked against its topic's schema. The client and
  * the dashboard both read messages with it, so both refuse the same drift
  * from the contract, in the same words.
+ *
+ * @module
  */
 import * as v from "valibot";
 import { ServerMessageSchema } from "./messages.ts";

@@ -7,6 +7,8 @@
  * Line format: `token,user[,namespaces]` where namespaces is a
  * space-separated list limiting what that user sees (omitted or `*`: all).
  * Blank lines and lines starting with `#` are ignored.
+ *
+ * @module
  */
 import { readBoundedText } from "../files.ts";
 import * as v from "valibot";

@@ -3,6 +3,8 @@
  * {@link ServeConfig}: the table in serve_flags.ts, with the defaults and
  * the help derived from it. Flag names and the `:9090` address form follow
  * the seed's operator flags.
+ *
+ * @module
  */
 import * as v from "valibot";
 import {

@@ -1,6 +1,8 @@
 /**
  * The plain HTTP endpoints: liveness, readiness, the build, metrics, and
  * the protocol's AsyncAPI document.
+ *
+ * @module
  */
 import { buildInfo } from "../version.ts";
 import {

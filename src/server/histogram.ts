@@ -1,3 +1,8 @@
+/**
+ * Latency histograms for `/metrics`.
+ *
+ * @module
+ */
 /** A cumulative histogram with fixed bucket bounds, as Prometheus exposes. */
 export class Histogram {
   /** Upper bounds of the buckets, ascending. */

@@ -4,6 +4,8 @@
  * answers. Every message gets exactly one reply, and nothing a client
  * sends can throw out of here. Size limits are the transport's: a message
  * over the limit never reaches this module.
+ *
+ * @module
  */
 import type { Hub, Session } from "../hub/mod.ts";
 import {

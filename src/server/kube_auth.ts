@@ -7,6 +7,8 @@
  * The service account needs `create` on tokenreviews and
  * subjectaccessreviews and `list` on namespaces. Answers are cached per
  * token for a minute, so a reconnecting client costs the API nothing.
+ *
+ * @module
  */
 import { type KubeClient } from "../kube/mod.ts";
 import { createLogger, type Logger } from "../log.ts";

@@ -2,6 +2,8 @@
  * What `/metrics` reports: its inputs, and one table row per metric family
  * (name, type, help, label, the label values known up front, and how to
  * read the samples). Adding a metric is adding a row.
+ *
+ * @module
  */
 import type { TopicStats } from "../hub/mod.ts";
 import { ERROR_CODES, type Topic, TOPICS } from "../protocol/mod.ts";

@@ -2,6 +2,8 @@
  * `/metrics` in the Prometheus text format (version 0.0.4), built on demand
  * from the counters each component keeps, as the table in
  * metric_families.ts describes them.
+ *
+ * @module
  */
 import type { Topic } from "../protocol/mod.ts";
 import { buildInfo } from "../version.ts";

@@ -13,6 +13,8 @@
  * browsers send one) is accepted when it comes from the page's own host or
  * from an origin `--allowed-origins` lists. Clients without an `Origin`
  * (the CLI, Go programs, curl) are accepted.
+ *
+ * @module
  */
 
 /**

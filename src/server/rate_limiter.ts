@@ -1,4 +1,9 @@
 /**
+ * The rate limit on what one client sends: its inbound messages.
+ *
+ * @module
+ */
+/**
  * A token bucket: `burst` messages at once, then `rate` per second on
  * average. One per client, for its inbound messages.
  */

@@ -2,6 +2,8 @@
  * Answers to `request` messages: the state topics from the sources'
  * queries, the `events` log from the hub's history, each kept to the
  * namespaces the client may see.
+ *
+ * @module
  */
 import type { Hub } from "../hub/mod.ts";
 import {

@@ -2,6 +2,8 @@
  * The route table: which handler serves which path, and what every request
  * passes first (the host rule, then the gate when there is one, such as the
  * laptop dashboard's secret). Adding an endpoint is adding a row.
+ *
+ * @module
  */
 import type { Logger, ThrottledLogger } from "../log.ts";
 import {

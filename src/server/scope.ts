@@ -4,6 +4,8 @@
  * object (a ClusterPersona has no namespace); an unlimited client sees
  * everything. The hub and the request answers ask this rule; they do not
  * restate it.
+ *
+ * @module
  */
 import type { NamespaceGate } from "../hub/mod.ts";
 

@@ -2,6 +2,8 @@
  * Starting and stopping the service: the hub, the sources' state and its
  * source, the transport and its routes, and a graceful SIGTERM. The
  * composition root: every other module gets what it needs from here.
+ *
+ * @module
  */
 import { Hub } from "../hub/mod.ts";
 // Types only: the Kubernetes modules load when a Kubernetes feature is on.

@@ -2,6 +2,8 @@
  * The `dorgu-ws serve` flags: one table in which each flag's help, default
  * and the config fields it sets live together, and the schema of the
  * config they fill.
+ *
+ * @module
  */
 import * as v from "valibot";
 import {
@@ -184,7 +186,7 @@ export const SERVE_FLAGS: Record<string, ServeFlag> = {
       "'none'; 'token' (bearer tokens listed in --token-file); or 'kubernetes' (TokenReview, and namespaces the user may list)",
     default: "none",
     read: (value, what) => ({
-      auth: parseChoice(String(value), what, AUTH_MODES),
+      auth: parseChoice(String(value), what, { choices: AUTH_MODES }),
     }),
   },
   "token-file": {
@@ -308,7 +310,7 @@ export const SERVE_FLAGS: Record<string, ServeFlag> = {
     help: "debug, info, warn or error",
     default: "info",
     read: (value, what) => ({
-      logLevel: parseChoice(String(value), what, LOG_LEVELS),
+      logLevel: parseChoice(String(value), what, { choices: LOG_LEVELS }),
     }),
   },
   help: { type: "boolean", short: "h", help: "Show this help", env: false },

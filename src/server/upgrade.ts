@@ -4,6 +4,8 @@
  * WebSocket whose messages go to {@link Inbound} and whose events come
  * from the hub. Each check is a guard returning a refusal or nothing, so
  * adding one is adding a line to {@link GUARDS}.
+ *
+ * @module
  */
 import { type Hub, Session } from "../hub/mod.ts";
 import type { Logger, ThrottledLogger } from "../log.ts";

@@ -2,6 +2,8 @@
  * Which ApplicationPersonas claim which app: `namespace/appName` to the
  * names of the personas whose `spec.name` is that app. A Deployment of the
  * same namespace and name belongs to the first of them, alphabetically.
+ *
+ * @module
  */
 import { compareText } from "./change.ts";
 import type { PersonaProjection } from "./projections.ts";

@@ -2,6 +2,8 @@
  * One change to one cached object, as the store reports it: the projection
  * before and after (client-go's handlers see old and new the same way), and
  * the lifecycle events such a change amounts to.
+ *
+ * @module
  */
 import type { Projections } from "./projections.ts";
 import type { Resource } from "./resources.ts";

@@ -2,6 +2,8 @@
  * ClusterPersonas on the `cluster` topic: the answer to `request cluster`,
  * and the events a ClusterPersona's change amounts to (one per node added
  * or removed, then `updated` when anything else shown changed).
+ *
+ * @module
  */
 import type { ClusterEvent, ClusterInfo } from "../protocol/mod.ts";
 import type { ChangeOf } from "./change.ts";

@@ -2,6 +2,8 @@
  * Deployments on the `deployments` topic: the summary `request
  * deployments` lists (with the persona the app index links it to), and the
  * events a Deployment's change amounts to.
+ *
+ * @module
  */
 import type { DeploymentSummary } from "../protocol/mod.ts";
 import { type ChangeOf, type ChangeType, changeTypes } from "./change.ts";

@@ -9,6 +9,8 @@
  * stops every later event and then hangs closing the watcher (and with it
  * shutdown); a poll only ever `stat`s what it does not read. A poll costs
  * a `stat` per file, and unchanged files are not read again.
+ *
+ * @module
  */
 import { createLogger, type Logger } from "../log.ts";
 import {

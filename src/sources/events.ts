@@ -3,6 +3,8 @@
  * validation results and core/v1 Events; unlike the state topics, what the
  * first listing finds is its history, so `request events` shows recent
  * trouble from the start.
+ *
+ * @module
  */
 import type { ValidationEvent } from "../protocol/mod.ts";
 import { type ChangeOf, replacedObject } from "./change.ts";

@@ -6,6 +6,8 @@
  *
  * Display fields accept strings, numbers and booleans, since a hand-edited
  * CRD object with `tier: 1` should still be shown rather than dropped.
+ *
+ * @module
  */
 import * as v from "valibot";
 

@@ -1,6 +1,8 @@
 /**
  * The Kubernetes source: one informer per followed resource (and per
  * namespace with `--namespace`), each feeding the {@link Store}.
+ *
+ * @module
  */
 // The modules themselves, not kube/mod.ts: credentials (and the library
 // they may load) are the caller's.

@@ -2,6 +2,8 @@
  * Finding and reading manifest files without trusting them (see
  * src/files.ts): only regular files, symlinks followed to check what they
  * point at, and no more than {@link MAX_FILE_BYTES} from any file.
+ *
+ * @module
  */
 import { FileRefused, kindOf, readBoundedFile } from "../files.ts";
 

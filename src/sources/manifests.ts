@@ -10,6 +10,8 @@
  * objects of a file (List items included) are counted as they are visited,
  * and projections read only their own fields, with list fields capped
  * (projections.ts).
+ *
+ * @module
  */
 import { loadAll } from "js-yaml";
 import * as v from "valibot";

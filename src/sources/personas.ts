@@ -1,6 +1,8 @@
 /**
  * ApplicationPersonas on the `personas` topic: the summary `request
  * personas` lists, and the events a persona's change amounts to.
+ *
+ * @module
  */
 import type { PersonaSummary } from "../protocol/mod.ts";
 import { type ChangeOf, changeTypes } from "./change.ts";

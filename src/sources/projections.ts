@@ -3,6 +3,8 @@
  * protocol needs, validated with valibot. Only projections are cached, so
  * memory per object stays small however large the objects are; the
  * fields' bounds are in `fields.ts`.
+ *
+ * @module
  */
 import * as v from "valibot";
 import type {

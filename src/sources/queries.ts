@@ -7,6 +7,8 @@
  *
  * A refusal is a value, not an exception: a {@link Lookup} that did not
  * find anything carries the message the server sends as `not_found`.
+ *
+ * @module
  */
 import type {
   ClusterInfo,

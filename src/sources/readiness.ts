@@ -2,6 +2,8 @@
  * Listing progress: which resources (and, for a source limited to some
  * namespaces, which namespaces of them) have completed their first
  * listing, and why the others have not.
+ *
+ * @module
  */
 import { type Resource, RESOURCE_INFO, RESOURCES } from "./resources.ts";
 

@@ -1,6 +1,8 @@
 /**
  * The four Kubernetes resources dorgu-ws follows, with what both sources
  * need to recognize them: API group and version, kind, plural, scope.
+ *
+ * @module
  */
 
 /** Short names for the four resources. */

@@ -1,6 +1,8 @@
 /**
  * Where a source's events go. The hub satisfies {@link EventSink} as it
  * is, so sources depend on this small interface and not on the hub.
+ *
+ * @module
  */
 import type { EventKeys, EventPayload, Topic } from "../protocol/mod.ts";
 

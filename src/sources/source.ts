@@ -1,3 +1,9 @@
+/**
+ * The contract between the store and what feeds it: the Kubernetes
+ * watches, or a directory of manifests.
+ *
+ * @module
+ */
 import type { Resource } from "./resources.ts";
 
 /** Watch counters of one resource, for `/metrics`. */

@@ -4,6 +4,8 @@
  * the {@link Queries} over the store. Each change's events go to the sink
  * in the same turn as the cache changes, so a list and a stream position
  * read together always agree.
+ *
+ * @module
  */
 import { AppIndex } from "./app_index.ts";
 import type { Change } from "./change.ts";

@@ -5,6 +5,8 @@
  * projection and reported to the change handlers as `(previous, next)` in
  * the same turn as the cache changes, so that whatever the handlers publish
  * and a later read of the cache always agree.
+ *
+ * @module
  */
 import { createLogger, type Logger } from "../log.ts";
 import { type Change, compareText } from "./change.ts";

@@ -185,3 +185,18 @@ export class TcpProxy {
     this.#connections.clear();
   }
 }
+
+/**
+ * A fresh `XDG_CONFIG_HOME` with `files` in its `dorgu-ws` folder, so no
+ * developer's own config file takes part.
+ */
+export async function configHome(
+  files: Record<string, string> = {},
+): Promise<string> {
+  const home = await Deno.makeTempDir({ prefix: "dorgu-ws-config-" });
+  await Deno.mkdir(`${home}/dorgu-ws`);
+  for (const [name, text] of Object.entries(files)) {
+    await Deno.writeTextFile(`${home}/dorgu-ws/${name}`, text);
+  }
+  return home;
+}

@@ -271,6 +271,18 @@ export async function spawnExample(
   };
 }
 
+/**
+ * {@link spawnExample} with `--auth token`, accepting the bearer token
+ * `token` alone (as the principal `ops`).
+ */
+export async function spawnGuardedExample(
+  token = "s3cret",
+): Promise<ExampleServer> {
+  const tokens = await Deno.makeTempFile();
+  await Deno.writeTextFile(tokens, `${token},ops\n`);
+  return await spawnExample(["--auth", "token", "--token-file", tokens]);
+}
+
 /** A WebSocket URL on a loopback port where nothing listens. */
 export function closedUrl(): string {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
