@@ -50,13 +50,15 @@ export async function main(args: string[]): Promise<number> {
   try {
     switch (command) {
       case "serve": {
-        const { runServe } = await import("./src/server/serve.ts");
+        const { runServe }: typeof import("./src/server/serve.ts") =
+          await import(lazy("./src/server/serve.ts"));
         return await runServe(rest);
       }
       case "dashboard": {
-        const { runDashboard } = await import(
-          "./src/server/dashboard_command.ts"
-        );
+        const { runDashboard }:
+          typeof import("./src/server/dashboard_command.ts") = await import(
+            lazy("./src/server/dashboard_command.ts")
+          );
         return await runDashboard(rest);
       }
       case "watch":
@@ -73,12 +75,15 @@ export async function main(args: string[]): Promise<number> {
       case "completion": {
         // The script lists serve's and dashboard's flags too; the client
         // never imports the server, so the entry point hands the tables over.
-        const [{ runCompletion }, { SERVE_FLAGS }, { DASHBOARD_FLAGS }] =
-          await Promise.all([
-            import("./src/cli/completion.ts"),
-            import("./src/server/config.ts"),
-            import("./src/server/dashboard_flags.ts"),
-          ]);
+        const [{ runCompletion }, { SERVE_FLAGS }, { DASHBOARD_FLAGS }]: [
+          typeof import("./src/cli/completion.ts"),
+          typeof import("./src/server/config.ts"),
+          typeof import("./src/server/dashboard_flags.ts"),
+        ] = await Promise.all([
+          import(lazy("./src/cli/completion.ts")),
+          import(lazy("./src/server/config.ts")),
+          import(lazy("./src/server/dashboard_flags.ts")),
+        ]);
         return await runCompletion(rest, {
           serveFlags: SERVE_FLAGS,
           dashboardFlags: DASHBOARD_FLAGS,
@@ -120,4 +125,16 @@ function help(command: string): Promise<number> {
 
 if (import.meta.main) {
   Deno.exit(await main(Deno.args));
+}
+
+/**
+ * `path` as a URL the module graph does not follow. `deno run` reads and
+ * parses every module a string literal imports, dynamic or not, before the
+ * program starts: the server's, the dashboard command's and laptop mode's
+ * 180 modules cost every `get` and `version` about 5 ms. Imported by a
+ * computed URL they load only when that command runs; `deno compile`
+ * embeds them through `--include` (tools/permissions.ts, LAZY_MODULES).
+ */
+export function lazy(path: string): string {
+  return new URL(path, import.meta.url).href;
 }

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import manifest from "../deno.json" with { type: "json" };
-import { EMBEDDED_FILES } from "../tools/permissions.ts";
+import { EMBEDDED_FILES, LAZY_MODULES } from "../tools/permissions.ts";
 import { delay } from "./support/server.ts";
 import { TestClient } from "./support/ws_client.ts";
 import { compiledBinary } from "./tools/compiled.ts";
@@ -14,6 +14,22 @@ import { compiledBinary } from "./tools/compiled.ts";
 const ROOT = new URL("../", import.meta.url).pathname;
 const unsanitized = { sanitizeOps: false, sanitizeResources: false };
 const binary = (await compiledBinary()).path;
+
+/** The local module files `entries` import, by their module graphs. */
+async function codeOf(entries: readonly string[]): Promise<string[]> {
+  const files = new Set<string>();
+  for (const entry of entries) {
+    const graph = JSON.parse(
+      await run(Deno.execPath(), ["info", "--json", entry]),
+    ) as { modules: { local?: string; specifier: string }[] };
+    for (const module of graph.modules) {
+      if (module.specifier.startsWith("file:") && module.local) {
+        files.add(module.local);
+      }
+    }
+  }
+  return [...files];
+}
 
 async function run(
   command: string,
@@ -55,13 +71,19 @@ Deno.test({
     "--source demo reads nothing but the embedded files: the demo cluster, the dashboard, the AsyncAPI document",
   ...unsanitized,
   async fn() {
-    // Read access to the files the binary embeds alone: any other read
-    // would fail.
+    // Read access to the files the binary embeds alone, and to the code of
+    // the modules main.ts imports by a computed URL (which deno run reads
+    // when they are imported; the binary has them embedded): any other
+    // read would fail.
+    const readable = [
+      ...EMBEDDED_FILES.map((path) => ROOT + path),
+      ...await codeOf(LAZY_MODULES),
+    ];
     const output = await new Deno.Command(Deno.execPath(), {
       args: [
         "run",
         "--allow-net",
-        `--allow-read=${EMBEDDED_FILES.map((path) => ROOT + path).join(",")}`,
+        `--allow-read=${readable.join(",")}`,
         "--allow-env",
         "--no-prompt",
         `${ROOT}main.ts`,

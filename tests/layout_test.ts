@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { dirname, join, relative, resolve } from "node:path";
+import { LAZY_MODULES } from "../tools/permissions.ts";
 
 const SRC = new URL("../src/", import.meta.url).pathname;
 
@@ -126,6 +127,29 @@ Deno.test("layout: the in-process server takes only the channel from the client 
     .filter((target) => folderOf(target) === "client")
     .map((target) => relative(SRC, target));
   assert.deepEqual([...new Set(reached)], ["client/channel.ts"]);
+});
+
+Deno.test("layout: every module imported by a computed URL is embedded in the binary, and typed", () => {
+  // deno run does not follow such imports, and neither does deno compile:
+  // one missing from LAZY_MODULES would be missing from the binary.
+  const root = new URL("../", import.meta.url).pathname;
+  const lazy = new Set<string>();
+  for (const file of [join(root, "main.ts"), ...FILES]) {
+    const text = Deno.readTextFileSync(file);
+    const computed = text.matchAll(
+      /import\(\s*(?:lazy\(\s*"([^"]+)"\s*\)|new URL\(\s*"([^"]+)",\s*import\.meta\.url\s*\)\.href)/g,
+    );
+    for (const [, viaLazy, viaUrl] of computed) {
+      const path = viaLazy ?? viaUrl;
+      lazy.add(relative(root, resolve(dirname(file), path)));
+      assert.ok(
+        text.includes(`typeof import(\n`) ||
+          text.includes(`typeof import("${path}")`),
+        `${relative(root, file)} types its import of ${path}`,
+      );
+    }
+  }
+  assert.deepEqual([...lazy].sort(), [...LAZY_MODULES].sort());
 });
 
 Deno.test("layout: the rules catch a wrong-way import", () => {

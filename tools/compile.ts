@@ -23,6 +23,7 @@
 import { parseArgs } from "node:util";
 import {
   EMBEDDED_FILES,
+  LAZY_MODULES,
   RUNTIME_PERMISSIONS,
   V8_FLAGS_ARG,
 } from "./permissions.ts";
@@ -43,7 +44,10 @@ export function compileArgs(target: string, output: string): string[] {
     "--no-check",
     ...RUNTIME_PERMISSIONS,
     V8_FLAGS_ARG,
-    ...EMBEDDED_FILES.flatMap((path) => ["--include", path]),
+    ...[...EMBEDDED_FILES, ...LAZY_MODULES].flatMap((path) => [
+      "--include",
+      path,
+    ]),
     "--target",
     target,
     "--output",
@@ -65,10 +69,21 @@ export const SOURCES: readonly string[] = [
 // reads; for some packages they are more than half their size.
 const UNUSED_AT_RUN_TIME = /\.(map|d\.ts|d\.mts|d\.cts)$/;
 
-/** The npm package folders (`name@version`, as node_modules/.deno names them) main.ts reaches. */
+/**
+ * The npm package folders (`name@version`, as node_modules/.deno names
+ * them) main.ts and the lazily imported modules reach.
+ */
 async function reachablePackages(dir: string): Promise<Set<string>> {
+  const reached = new Set<string>();
+  for (const entry of ["main.ts", ...LAZY_MODULES]) {
+    for (const folder of await packagesOf(dir, entry)) reached.add(folder);
+  }
+  return reached;
+}
+
+async function packagesOf(dir: string, entry: string): Promise<string[]> {
   const info = await new Deno.Command("deno", {
-    args: ["info", "--json", "main.ts"],
+    args: ["info", "--json", entry],
     cwd: dir,
     stdout: "piped",
     stderr: "piped",
@@ -96,12 +111,10 @@ async function reachablePackages(dir: string): Promise<Set<string>> {
   for (const module of graph.modules) {
     if (module.npmPackage) visit(module.npmPackage);
   }
-  return new Set(
-    [...reached].map((id) => {
-      const { name, version } = graph.npmPackages[id];
-      return `${name.replace("/", "+")}@${version}`;
-    }),
-  );
+  return [...reached].map((id) => {
+    const { name, version } = graph.npmPackages[id];
+    return `${name.replace("/", "+")}@${version}`;
+  });
 }
 
 /**

@@ -67,6 +67,22 @@ export const V8_FLAGS_ARG = `--v8-flags=${RUNTIME_V8_FLAGS.join(",")}`;
  * dashboard's page and its built script, and the protocol's AsyncAPI
  * document (`/asyncapi.json`).
  */
+/**
+ * Modules imported by a computed URL (main.ts, `lazy`), which the module
+ * graph does not follow, so `deno run` does not load them before every
+ * command: the compile task embeds them (and what they import) with
+ * `--include`, and a test holds this list to every such import.
+ */
+export const LAZY_MODULES: readonly string[] = [
+  "src/server/serve.ts",
+  "src/server/dashboard_command.ts",
+  "src/cli/completion.ts",
+  "src/server/config.ts",
+  "src/server/dashboard_flags.ts",
+  "src/local/mod.ts",
+  "src/local/connect.ts",
+];
+
 export const EMBEDDED_FILES: readonly string[] = [
   "examples/cluster",
   "src/dashboard/page",

@@ -86,7 +86,8 @@ export async function runCompletion(
     case "contexts": {
       // The kubeconfig's contexts, as kubectl completes --context; read by
       // laptop mode's code, loaded only here.
-      const { contextNames } = await import("../local/connect.ts");
+      const { contextNames }: typeof import("../local/connect.ts") =
+        await import(new URL("../local/connect.ts", import.meta.url).href);
       for (const name of await contextNames().catch(() => [])) {
         console.log(name);
       }

@@ -28,7 +28,11 @@ export async function openDirect(
 ): Promise<Direct> {
   // A config entry can name the cluster too; main.ts only sees flags.
   warmTls();
-  const { startLocal } = await import("../local/mod.ts");
+  // By a computed URL, so deno run does not load laptop mode's modules
+  // before every command (main.ts, lazy).
+  const { startLocal }: typeof import("../local/mod.ts") = await import(
+    new URL("../local/mod.ts", import.meta.url).href
+  );
   const local = await startLocal({
     cluster: options.target.cluster ?? {},
     topic: options.topic,
