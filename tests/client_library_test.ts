@@ -12,9 +12,11 @@ import {
   Connection,
   ConnectionError,
   type Dialer,
+  DorguError,
   eventsAsText,
   type FollowState,
   type Listed,
+  MAX_WAITING_UPDATES,
   ProtocolError,
   readEvent,
   type Recovery,
@@ -36,6 +38,8 @@ class FakeServer {
   epoch = "e1";
   offset = 0;
   connections: Channel[] = [];
+  /** Connections the client has closed. */
+  closed = 0;
   received: Sent[] = [];
   personas = [persona("a", "Active")];
   /** Answers a message; the default answers like dorgu-ws. */
@@ -51,7 +55,7 @@ class FakeServer {
         this.received.push(message);
         this.answer(server, message);
       },
-      close: () => {},
+      close: () => this.closed++,
     });
     return Promise.resolve(client);
   };
@@ -425,6 +429,28 @@ Deno.test("watch: an async iterator of listings and changes; break stops it", as
   }
   assert.deepEqual(seen, ["a Active", "a Degraded"]);
   await until("closed", () => server.connections.length === 1);
+});
+
+Deno.test("watch: a reader that falls too far behind gets an error, not a client holding every update", async () => {
+  const server = new FakeServer();
+  const client = new Client("ws://fake/ws", { dial: server.dial });
+  const updates = client.watch("personas");
+  const first = await updates.next();
+  assert.equal(first.value?.kind, "listed");
+  // The reader takes nothing while the server sends past the bound.
+  for (let i = 1; i <= MAX_WAITING_UPDATES + 5; i++) {
+    server.event(i, "a", i % 2 ? "Degraded" : "Active");
+  }
+  await until("the watch stopped following", () => server.closed === 1);
+  await assert.rejects(
+    updates.next(),
+    (error: Error) =>
+      error instanceof DorguError &&
+      /fell 10000 updates behind/.test(error.message),
+  );
+  // It stopped following: no reconnection.
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.equal(server.connections.length, 1);
 });
 
 Deno.test("a URL that is not a WebSocket URL is refused at once", () => {

@@ -12,7 +12,7 @@ import type { Topic } from "../protocol/shapes.ts";
 import type { BackoffOptions } from "../retry.ts";
 import type { Dialer } from "./channel.ts";
 import { Connection, type OpenOptions } from "./connection.ts";
-import { ConnectionError } from "./errors.ts";
+import { ConnectionError, DorguError } from "./errors.ts";
 import { explainConnectFailure } from "./failures.ts";
 import { IDLE_MS, probeWhenQuiet } from "./liveness.ts";
 import {
@@ -184,7 +184,7 @@ export class Client {
     options: WatchOptions = {},
   ): AsyncIterableIterator<Update<T>> {
     const { retryFirstConnect, signal, prepare, ...follow } = options;
-    const queue = new UpdateQueue<Update<T>>();
+    const queue = new UpdateQueue<Update<T>>(() => follower.stop());
     const follower = this.follow([{ topic, ...follow }], {
       listed: (listed) =>
         queue.push({
@@ -248,13 +248,37 @@ function defaultDialer(url: string, options: ClientOptions): Dialer {
   return probeWhenQuiet(dial, { idleMs, timeoutMs });
 }
 
+/**
+ * Updates {@link Client.watch} holds for a reader that has not taken them
+ * yet. Past it the watch ends with an error: the socket is read whatever
+ * the reader does, so a reader slower than the cluster would otherwise
+ * make the client hold every change for ever.
+ */
+export const MAX_WAITING_UPDATES = 10_000;
+
 // Updates waiting for the iterator's reader, then the end.
 class UpdateQueue<T> {
   #items: T[] = [];
   #ended: { error?: unknown } | undefined;
   #wake: (() => void) | undefined;
+  #overflow: () => void;
+
+  constructor(overflow: () => void) {
+    this.#overflow = overflow;
+  }
 
   push(item: T): void {
+    if (this.#ended) return;
+    if (this.#items.length >= MAX_WAITING_UPDATES) {
+      this.#items = [];
+      this.end(
+        new DorguError(
+          `The watch's reader fell ${MAX_WAITING_UPDATES} updates behind, so the watch stopped; take updates as they come (or follow with handlers, Client.follow) and watch again.`,
+          { retry: false },
+        ),
+      );
+      return this.#overflow();
+    }
     this.#items.push(item);
     this.#wake?.();
   }

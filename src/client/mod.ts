@@ -19,6 +19,7 @@ export {
   Client,
   type ClientOptions,
   type FollowExtras,
+  MAX_WAITING_UPDATES,
   type Update,
   type WatchOptions,
 } from "./client.ts";
