@@ -17,17 +17,25 @@
 /** Cancels a timer that has not fired; does nothing once it has. */
 export type CancelTimer = () => void;
 
+// The longest wait the runtime's timers take: past it, they fire at once.
+const MAX_WAIT_MS = 2 ** 31 - 1;
+
 /**
  * Calls `fire` once, after `ms` milliseconds (rounded up; at once for zero,
  * less or NaN), unless the returned function is called first. Keeps the
  * process alive until then, as `setTimeout` does.
  */
 export function startTimer(ms: number, fire: () => void): CancelTimer {
-  const wait = ms > 0 ? Math.min(Math.ceil(ms), Number.MAX_SAFE_INTEGER) : 0;
-  const signal = AbortSignal.timeout(wait);
-  const onAbort = () => fire();
+  const wait = ms > 0 ? Math.ceil(ms) : 0;
+  const signal = AbortSignal.timeout(Math.min(wait, MAX_WAIT_MS));
+  let cancel: CancelTimer = () => signal.removeEventListener("abort", onAbort);
+  // A longer wait is taken in turns of the longest.
+  const onAbort = () => {
+    if (wait > MAX_WAIT_MS) cancel = startTimer(wait - MAX_WAIT_MS, fire);
+    else fire();
+  };
   signal.addEventListener("abort", onAbort, { once: true });
-  return () => signal.removeEventListener("abort", onAbort);
+  return () => cancel();
 }
 
 /**

@@ -33,6 +33,16 @@ Deno.test("timer: a cancelled timer never fires; zero, negative and NaN fire at 
   }
 });
 
+Deno.test("timer: a wait longer than the runtime's timers take (2^31 - 1 ms) does not fire at once", async () => {
+  let fired = false;
+  const cancels = [2 ** 31, 2 ** 40, Number.MAX_VALUE, Infinity].map((ms) =>
+    startTimer(ms, () => fired = true)
+  );
+  await new Promise<void>((resolve) => startTimer(60, resolve));
+  for (const cancel of cancels) cancel();
+  assert.equal(fired, false);
+});
+
 Deno.test("timer: never calls the global setTimeout", async () => {
   // Deno 2.9's setTimeout is Node's, whose first call costs milliseconds.
   const original = globalThis.setTimeout;

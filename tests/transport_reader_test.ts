@@ -87,6 +87,30 @@ Deno.test("reader: invalid UTF-8 fails a frame in the read that brings it, not w
   assert.equal((after[1][0] as { code: number }).code, 1007);
 });
 
+Deno.test("reader: a text message read whole in one frame is failed for any UTF-8 fault, and kept as sent when valid", () => {
+  const faults = [
+    [0xc0, 0xaf], // overlong
+    [0xed, 0xa0, 0x80], // a UTF-16 surrogate
+    [0xf4, 0x90, 0x80, 0x80], // past U+10FFFF
+    [0xe2, 0x82], // a character left unfinished
+    [0x80], // a lone continuation byte
+  ];
+  for (const fault of faults) {
+    const items = feedReads(reader(), [
+      frame(OPCODE.text, new Uint8Array([0x7b, ...fault, 0x7d])),
+    ]).flat();
+    assert.deepEqual(items, [{
+      kind: "violation",
+      code: 1007,
+      reason: "Text is not valid UTF-8.",
+    }], `bytes ${fault}`);
+  }
+  const text = "\ufeff\u20ac \u{1f600} {}";
+  assert.deepEqual(feedReads(reader(), [frame(OPCODE.text, text)]).flat(), [
+    { kind: "text", text },
+  ]);
+});
+
 Deno.test("reader: a character split across fragments and reads is fine; one left unfinished is not", () => {
   const euro = new Uint8Array([0xe2, 0x82, 0xac]);
   const split = feedReads(reader(), [

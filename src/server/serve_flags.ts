@@ -18,6 +18,7 @@ import {
 import { DEFAULT_HISTORY_SIZE } from "../hub/history.ts";
 import { LOG_LEVELS } from "../log.ts";
 import { NamespaceSchema } from "../protocol/mod.ts";
+import { DEFAULT_MAX_MESSAGE_FRAMES } from "../transport/frame_reader.ts";
 import { checkHostPatterns, checkOriginPatterns } from "./origin.ts";
 
 /** What every flag together sets, checked once more after reading. */
@@ -294,7 +295,7 @@ export const SERVE_FLAGS: Record<string, ServeFlag> = {
     value: "N",
     help:
       "Most frames one message may take (fragments cost CPU even when empty)",
-    default: "131072",
+    default: String(DEFAULT_MAX_MESSAGE_FRAMES),
     read: wholeNumber("maxMessageFrames", { min: 1, max: 1 << 30 }),
   },
   "message-timeout": {
