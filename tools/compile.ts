@@ -2,8 +2,8 @@
  * `deno task compile`: the dorgu-ws binary for Linux (x86_64, aarch64) and
  * macOS (x86_64, aarch64), into dist/, with exactly the runtime
  * permissions and V8 flags of tools/permissions.ts and the demo cluster
- * embedded. The
- * version comes from deno.json (the `version` command reads it).
+ * embedded. The version comes from deno.json (the `version` command reads
+ * it).
  *
  *   deno task compile [--target TRIPLE]... [--output PATH] [--dry-run]
  *

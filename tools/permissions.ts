@@ -63,11 +63,6 @@ export const RUNTIME_V8_FLAGS: readonly string[] = ["--expose-gc"];
 export const V8_FLAGS_ARG = `--v8-flags=${RUNTIME_V8_FLAGS.join(",")}`;
 
 /**
- * Files the binary embeds besides its module graph: the demo cluster, the
- * dashboard's page and its built script, and the protocol's AsyncAPI
- * document (`/asyncapi.json`).
- */
-/**
  * Modules imported by a computed URL (main.ts, `lazy`), which the module
  * graph does not follow, so `deno run` does not load them before every
  * command: the compile task embeds them (and what they import) with
@@ -83,6 +78,11 @@ export const LAZY_MODULES: readonly string[] = [
   "src/local/connect.ts",
 ];
 
+/**
+ * Files the binary embeds besides its module graph: the demo cluster, the
+ * dashboard's page and its built script, and the protocol's AsyncAPI
+ * document (`/asyncapi.json`).
+ */
 export const EMBEDDED_FILES: readonly string[] = [
   "examples/cluster",
   "src/dashboard/page",

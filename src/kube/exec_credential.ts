@@ -14,6 +14,7 @@
  */
 import * as v from "valibot";
 import type { ClusterConfig, ExecConfig } from "./kubeconfig.ts";
+import { startTimer } from "../timer.ts";
 
 const API_VERSIONS = [
   "client.authentication.k8s.io/v1",
@@ -271,14 +272,15 @@ async function collect(
     }
     reader.cancel().catch(() => {});
   };
-  const timer = timeoutMs === undefined ? undefined : setTimeout(
+  // Not setTimeout: see timer.ts (this runs before `get`'s first request).
+  const cancel = timeoutMs === undefined ? undefined : startTimer(
+    timeoutMs,
     () =>
       stop(
         `did not finish within ${
           timeoutMs / 1000
         } s, so it was stopped; one that waits for a login needs to run from a terminal`,
       ),
-    timeoutMs,
   );
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -308,6 +310,6 @@ async function collect(
     }
     return { success: status.success, code: status.code, stdout };
   } finally {
-    clearTimeout(timer);
+    cancel?.();
   }
 }

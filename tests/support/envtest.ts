@@ -10,6 +10,7 @@
  */
 import { loadAll } from "js-yaml";
 import { createCa, issueCertificate, type TestCa } from "./certs.ts";
+import { oneContextKubeconfig } from "./kube_client.ts";
 import { ensureAssets } from "../tools/setup.ts";
 import { delay } from "./server.ts";
 
@@ -454,24 +455,14 @@ export class Envtest {
   ): Promise<void> {
     await Deno.writeTextFile(
       path,
-      JSON.stringify({
-        apiVersion: "v1",
-        kind: "Config",
-        clusters: [{
-          name: "envtest",
-          cluster: {
-            server: this.primary.server,
-            "certificate-authority-data": btoa(this.primary.caCert),
-            ...cluster,
-          },
-        }],
-        users: [{ name: "user", user }],
-        contexts: [{
-          name: "envtest",
-          context: { cluster: "envtest", user: "user" },
-        }],
-        "current-context": "envtest",
-      }),
+      JSON.stringify(oneContextKubeconfig({
+        cluster: {
+          server: this.primary.server,
+          "certificate-authority-data": btoa(this.primary.caCert),
+          ...cluster,
+        },
+        user,
+      }, { context: "envtest", user: "user" })),
     );
   }
 

@@ -6,6 +6,7 @@
  */
 import { dump } from "js-yaml";
 import { createCa, servingCertificate } from "./certs.ts";
+import { oneContextKubeconfig } from "./kube_client.ts";
 
 /** One request as the fake API server saw it. */
 export interface SeenRequest {
@@ -106,24 +107,14 @@ export async function serveFakeApi(
       const path = `${dir}/kubeconfig-${++written}.yaml`;
       await Deno.writeTextFile(
         path,
-        dump({
-          apiVersion: "v1",
-          kind: "Config",
-          clusters: [{
-            name: "fake",
-            cluster: {
-              server: base,
-              ...(ca ? { "certificate-authority-data": btoa(ca) } : {}),
-              ...cluster,
-            },
-          }],
-          users: [{ name: "me", user }],
-          contexts: [{
-            name: "fake",
-            context: { cluster: "fake", user: "me" },
-          }],
-          "current-context": "fake",
-        }),
+        dump(oneContextKubeconfig({
+          cluster: {
+            server: base,
+            ...(ca ? { "certificate-authority-data": btoa(ca) } : {}),
+            ...cluster,
+          },
+          user,
+        }, { context: "fake", user: "me" })),
       );
       return path;
     },

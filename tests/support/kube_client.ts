@@ -1,6 +1,7 @@
 /**
  * A Kubernetes API client for a fake API server on plain HTTP: no
- * kubeconfig, no credentials, no TLS.
+ * kubeconfig, no credentials, no TLS; and the kubeconfig a user would have
+ * for a cluster of one server.
  */
 import { KubeClient } from "../../src/kube/client.ts";
 
@@ -16,4 +17,27 @@ export function plainKubeClient(server: string, describe = "fake"): KubeClient {
         describe,
       }),
   });
+}
+
+/**
+ * A kubeconfig (to write as YAML or JSON) with one cluster, one user and
+ * one context of the two, which is current. The cluster is named as the
+ * context unless `names.cluster` says otherwise.
+ */
+export function oneContextKubeconfig(
+  entries: { cluster: Record<string, unknown>; user: Record<string, unknown> },
+  names: { context: string; user: string; cluster?: string },
+): Record<string, unknown> {
+  const cluster = names.cluster ?? names.context;
+  return {
+    apiVersion: "v1",
+    kind: "Config",
+    clusters: [{ name: cluster, cluster: entries.cluster }],
+    users: [{ name: names.user, user: entries.user }],
+    contexts: [{
+      name: names.context,
+      context: { cluster, user: names.user },
+    }],
+    "current-context": names.context,
+  };
 }

@@ -14,6 +14,7 @@ import {
   persona,
 } from "./cluster_objects.ts";
 import { Envtest } from "./envtest.ts";
+import { oneContextKubeconfig } from "./kube_client.ts";
 import { type ServerProcess, spawnServer, waitReady } from "./server.ts";
 
 const PERSONAS = "/apis/dorgu.io/v1/namespaces";
@@ -114,26 +115,13 @@ export async function certificateKubeconfig(env: Envtest): Promise<string> {
   const path = `${dir}/config`;
   await Deno.writeTextFile(
     path,
-    dump({
-      apiVersion: "v1",
-      kind: "Config",
-      clusters: [{
-        name: "lab",
-        cluster: {
-          server: env.primary.server,
-          "certificate-authority": "ca.crt",
-        },
-      }],
-      users: [{
-        name: "lab-admin",
-        user: { "client-certificate": "admin.crt", "client-key": "admin.key" },
-      }],
-      contexts: [{
-        name: "lab-admin",
-        context: { cluster: "lab", user: "lab-admin" },
-      }],
-      "current-context": "lab-admin",
-    }),
+    dump(oneContextKubeconfig({
+      cluster: {
+        server: env.primary.server,
+        "certificate-authority": "ca.crt",
+      },
+      user: { "client-certificate": "admin.crt", "client-key": "admin.key" },
+    }, { context: "lab-admin", user: "lab-admin", cluster: "lab" })),
   );
   return path;
 }
