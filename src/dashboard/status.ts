@@ -142,7 +142,9 @@ export function showState(state: ConnectionState): void {
       const seconds = Math.max(0, Math.ceil((retryAt - Date.now()) / 1000));
       setText(
         detail,
-        `Lost the server: ${reason}. Retrying ${
+        // Not "lost the server": on a laptop the page's server is there, and
+        // what it waits for is often the API server behind it.
+        `Not live: ${reason}. Retrying ${
           seconds > 0 ? `in ${seconds} s` : "now"
         }.`,
       );
