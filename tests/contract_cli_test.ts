@@ -51,7 +51,7 @@ Deno.test({
       new TextDecoder().decode(output.stdout),
       "clusterpersona.dorgu.io/eu-west-prod\n",
     );
-    // The subscription's answer and the request's.
+    // The request's answer.
     assert.ok(frames.check() >= 1);
   },
 });
